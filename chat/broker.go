@@ -1,0 +1,55 @@
+package chat
+
+import "context"
+
+// Publication is one broadcast on a channel: a server frame encoded once and
+// delivered, as the same bytes, to every local subscriber on every node.
+// Channels are conversation IDs, or "user:<id>" for events meant for all
+// the connections of one user.
+type Publication struct {
+	Channel string
+	// Seq is the conversation sequence number the frame carries, or 0 for
+	// ephemeral events (typing, presence) that have no place in history.
+	Seq int64
+	// Data is the encoded frame. It is shared by every recipient and must
+	// never be modified after Publish.
+	Data []byte
+}
+
+// PublicationHandler receives publications for channels this node
+// subscribed to. A broker calls it from one goroutine per channel at most,
+// so publications of one channel are handled one at a time.
+type PublicationHandler func(*Publication)
+
+// Broker fans publications out between nodes.
+//
+// Contract:
+//   - Publish delivers to every node currently subscribed to the channel,
+//     this one included, at most once per node.
+//   - Publications on one channel published by one node arrive at each node
+//     in the order they were published. Across nodes there is no ordering
+//     guarantee and delivery may be lost (for example while a connection to
+//     Redis is re-established); that is why sequenced publications are
+//     checked against Seq by receivers and gaps are filled from the Store.
+//   - Subscribe and Unsubscribe are idempotent and counted by the caller,
+//     not by the broker: the hub subscribes a channel once per node.
+type Broker interface {
+	// Run delivers incoming publications to h until ctx ends.
+	Run(ctx context.Context, h PublicationHandler) error
+	Publish(ctx context.Context, p *Publication) error
+	Subscribe(ctx context.Context, channel string) error
+	Unsubscribe(ctx context.Context, channel string) error
+}
+
+// Presence tracks which users have at least one live connection anywhere.
+//
+// Contract: Connect and Disconnect are keyed by a connection ID unique per
+// connection, so one user with several tabs stays online until the last one
+// closes. An implementation shared between nodes must expire the
+// connections of a node that stops heartbeating within a bounded time.
+type Presence interface {
+	Connect(ctx context.Context, userID, connID string) error
+	Disconnect(ctx context.Context, userID, connID string) error
+	// Online reports, for each of userIDs, whether the user is online.
+	Online(ctx context.Context, userIDs []string) (map[string]bool, error)
+}

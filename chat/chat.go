@@ -1,0 +1,88 @@
+// Package chat holds Kindred's domain: conversations, members, the events that
+// make up a conversation's history, the errors clients see, and the two seams
+// every deployment mode plugs into: Store (durable history) and Broker
+// (fan-out between nodes).
+//
+// Sub-packages implement those seams (chat/store/..., chat/broker/...) and
+// the real-time machinery on top of them (chat/hub, chat/server). This package
+// imports none of them, so the domain never depends on SQLite, Redis or the
+// WebSocket library.
+package chat
+
+import (
+	"time"
+)
+
+// ConversationKind tells a group room from a one-on-one conversation.
+type ConversationKind string
+
+// Conversation kinds.
+const (
+	KindRoom ConversationKind = "room"
+	KindDM   ConversationKind = "dm"
+)
+
+// Conversation is a group room or a one-on-one chat. Every conversation is an
+// ordered log of events numbered 1, 2, 3, … without gaps (LastSeq is the
+// newest); that numbering is what makes loss-free resume possible.
+type Conversation struct {
+	ID        string           `json:"id"`
+	Kind      ConversationKind `json:"kind"`
+	Name      string           `json:"name,omitempty"`
+	Topic     string           `json:"topic,omitempty"`
+	CreatedBy string           `json:"created_by,omitempty"`
+	CreatedAt time.Time        `json:"created_at"`
+	LastSeq   int64            `json:"last_seq"`
+	Members   int              `json:"members"`
+}
+
+// User is what the server knows about a person: the identity from their
+// token, refreshed each time they connect.
+type User struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// Member is a user's membership of a conversation.
+type Member struct {
+	User
+	JoinedAt time.Time `json:"joined_at"`
+	Online   bool      `json:"online"`
+}
+
+// EventKind is the kind of an entry in a conversation's log.
+type EventKind string
+
+// Event kinds. An edit or a delete is itself a new event with its own
+// sequence number, pointing at the message it changes through Target, so a
+// client that resumes from a sequence number sees changes made while it was
+// away in the order they happened.
+const (
+	EventMessage EventKind = "message"
+	EventEdit    EventKind = "edit"
+	EventDelete  EventKind = "delete"
+)
+
+// Event is one entry of a conversation's log.
+//
+// For EventMessage, Seq is the message's own number and ClientID the id the
+// sender chose (sends are idempotent on it). History returns messages in
+// their current state: Body is the latest edit, EditedAt is set once edited,
+// Deleted marks a tombstone whose Body is empty.
+//
+// For EventEdit and EventDelete, Target is the Seq of the message changed and
+// Body is the new text (empty for a delete).
+type Event struct {
+	Conv     string     `json:"conv"`
+	Seq      int64      `json:"seq"`
+	Kind     EventKind  `json:"kind"`
+	Sender   string     `json:"sender"`
+	Name     string     `json:"name,omitempty"`
+	ClientID string     `json:"client_id,omitempty"`
+	Body     string     `json:"body,omitempty"`
+	Target   int64      `json:"target,omitempty"`
+	Time     time.Time  `json:"ts"`
+	EditedAt *time.Time `json:"edited_at,omitempty"`
+	Deleted  bool       `json:"deleted,omitempty"`
+}

@@ -1,0 +1,242 @@
+// Package protocol is Kindred's WebSocket wire format: the frames a client
+// sends, the frames the server sends, and how both are encoded. It is the Go
+// side of docs/protocol.md; a change here is a change there.
+//
+// Client to server: one JSON object per WebSocket text message.
+// Server to client: one or more JSON objects per WebSocket text message,
+// separated by "\n", so that a busy connection can flush many frames in one
+// write. JSON never contains a raw newline, so splitting on "\n" is safe.
+package protocol
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/kindred-health/kindred/chat"
+)
+
+// Client frame types.
+const (
+	TypeHello   = "hello"
+	TypeSend    = "send"
+	TypeEdit    = "edit"
+	TypeDelete  = "delete"
+	TypeTyping  = "typing"
+	TypeJoin    = "join"
+	TypeLeave   = "leave"
+	TypeOpenDM  = "open_dm"
+	TypePing    = "ping"
+	TypeMembers = "members"
+)
+
+// Server frame types.
+const (
+	TypeWelcome      = "welcome"
+	TypeAck          = "ack"
+	TypeMessage      = "message"
+	TypeEditEvent    = "edit"
+	TypeDeleteEvent  = "delete"
+	TypeTypingEvent  = "typing"
+	TypePresence     = "presence"
+	TypeMember       = "member"
+	TypeConversation = "conversation"
+	TypeLeft         = "left"
+	TypeSynced       = "synced"
+	TypeError        = "error"
+	TypePong         = "pong"
+	TypeMemberList   = "member_list"
+)
+
+// ClientFrame is every field any client frame may carry; Type says which
+// ones matter. One flat struct keeps decoding to a single pass.
+type ClientFrame struct {
+	Type string `json:"type"`
+	// Ref is an optional client-chosen id echoed in the ack or error that
+	// answers this frame.
+	Ref string `json:"ref,omitempty"`
+
+	// hello
+	Token  string           `json:"token,omitempty"`
+	Resume map[string]int64 `json:"resume,omitempty"`
+
+	// send, edit, delete, typing, join, leave, members
+	Conv string `json:"conv,omitempty"`
+	// ID is the client's own message id; sends are idempotent on it.
+	ID   string `json:"id,omitempty"`
+	Body string `json:"body,omitempty"`
+	// Seq is the message an edit or delete applies to.
+	Seq int64 `json:"seq,omitempty"`
+
+	// open_dm
+	User string `json:"user,omitempty"`
+}
+
+// Reset clears f for reuse by the next decode.
+func (f *ClientFrame) Reset() { *f = ClientFrame{} }
+
+// Limits tells a client the server's limits, so it can check before sending.
+type Limits struct {
+	MaxFrameBytes   int     `json:"max_frame_bytes"`
+	MaxMessageBytes int     `json:"max_message_bytes"`
+	SendRate        float64 `json:"send_rate"`
+	SendBurst       int     `json:"send_burst"`
+	MaxRooms        int     `json:"max_rooms"`
+}
+
+// Welcome answers a successful hello.
+type Welcome struct {
+	Type          string              `json:"type"`
+	Session       string              `json:"session"`
+	User          chat.User           `json:"user"`
+	Conversations []chat.Conversation `json:"conversations"`
+	Limits        Limits              `json:"limits"`
+}
+
+// Ack confirms that a send, edit or delete is durably stored.
+type Ack struct {
+	Type      string    `json:"type"`
+	Ref       string    `json:"ref,omitempty"`
+	ID        string    `json:"id,omitempty"`
+	Conv      string    `json:"conv"`
+	Seq       int64     `json:"seq"`
+	Time      time.Time `json:"ts"`
+	Duplicate bool      `json:"duplicate,omitempty"`
+}
+
+// Event is a conversation log entry as sent to clients: type "message",
+// "edit" or "delete".
+type Event struct {
+	Type     string     `json:"type"`
+	Conv     string     `json:"conv"`
+	Seq      int64      `json:"seq"`
+	ID       string     `json:"id,omitempty"`
+	From     string     `json:"from"`
+	Name     string     `json:"name,omitempty"`
+	Body     string     `json:"body,omitempty"`
+	Target   int64      `json:"target,omitempty"`
+	Time     time.Time  `json:"ts"`
+	EditedAt *time.Time `json:"edited_at,omitempty"`
+	Deleted  bool       `json:"deleted,omitempty"`
+}
+
+// Typing says a member is typing in a conversation.
+type Typing struct {
+	Type string `json:"type"`
+	Conv string `json:"conv"`
+	From string `json:"from"`
+	Name string `json:"name,omitempty"`
+}
+
+// Presence says a member of a conversation came online or went offline.
+type Presence struct {
+	Type   string `json:"type"`
+	Conv   string `json:"conv"`
+	User   string `json:"user"`
+	Online bool   `json:"online"`
+}
+
+// MemberEvent says someone joined (Joined true) or left a room.
+type MemberEvent struct {
+	Type   string    `json:"type"`
+	Conv   string    `json:"conv"`
+	User   chat.User `json:"user"`
+	Joined bool      `json:"joined"`
+}
+
+// ConversationEvent tells all of a user's connections that they now belong
+// to a conversation (they joined a room elsewhere, or someone opened a DM
+// with them); the server subscribes those connections to it.
+type ConversationEvent struct {
+	Type         string            `json:"type"`
+	Ref          string            `json:"ref,omitempty"`
+	Conversation chat.Conversation `json:"conversation"`
+}
+
+// LeftEvent tells all of a user's connections that they left a room.
+type LeftEvent struct {
+	Type string `json:"type"`
+	Ref  string `json:"ref,omitempty"`
+	Conv string `json:"conv"`
+}
+
+// Synced marks the end of a catch-up: every event of Conv up to Seq has been
+// sent, and live events follow.
+type Synced struct {
+	Type string `json:"type"`
+	Conv string `json:"conv"`
+	Seq  int64  `json:"seq"`
+}
+
+// MemberList answers a members request.
+type MemberList struct {
+	Type    string        `json:"type"`
+	Ref     string        `json:"ref,omitempty"`
+	Conv    string        `json:"conv"`
+	Members []chat.Member `json:"members"`
+}
+
+// ErrorFrame reports a refused frame. The connection stays open.
+type ErrorFrame struct {
+	Type string `json:"type"`
+	Ref  string `json:"ref,omitempty"`
+	// ID and Conv echo the refused send, so a client can mark that message.
+	ID   string `json:"id,omitempty"`
+	Conv string `json:"conv,omitempty"`
+	chat.Error
+}
+
+// Pong answers a ping.
+type Pong struct {
+	Type string `json:"type"`
+	Ref  string `json:"ref,omitempty"`
+}
+
+// EventFrame converts a stored event to its wire form.
+func EventFrame(e *chat.Event) Event {
+	return Event{
+		Type: string(e.Kind), Conv: e.Conv, Seq: e.Seq, ID: e.ClientID,
+		From: e.Sender, Name: e.Name, Body: e.Body, Target: e.Target,
+		Time: e.Time, EditedAt: e.EditedAt, Deleted: e.Deleted,
+	}
+}
+
+// EncodeEvent encodes a stored event once, for every recipient.
+func EncodeEvent(e *chat.Event) []byte {
+	return Encode(EventFrame(e))
+}
+
+// Encode marshals a server frame. The frame types above cannot fail to
+// marshal, so an error here is a programming mistake and panics.
+func Encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("protocol: encode " + err.Error())
+	}
+	return b
+}
+
+// Close codes sent when the server ends a connection. 1000-1015 are the
+// standard RFC 6455 codes; 4000-4999 are Kindred's own.
+const (
+	// CloseNormal: the client said goodbye, or signed out.
+	CloseNormal = 1000
+	// CloseGoingAway: the server is shutting down; reconnect (to another
+	// node, or after a moment) and resume.
+	CloseGoingAway = 1001
+	// CloseMessageTooBig: a frame exceeded the hard frame limit (abusive).
+	CloseMessageTooBig = 1009
+	// CloseInternal: an unexpected server failure; reconnect and resume.
+	CloseInternal = 1011
+	// CloseUnauthorized: no hello in time, or its token was missing,
+	// invalid or expired; also sent when the token expires mid-session.
+	// Get a new token before reconnecting.
+	CloseUnauthorized = 4001
+	// CloseSlowConsumer: the client did not read fast enough and its
+	// outbound queue overflowed. Reconnect and resume from the last
+	// sequence seen; nothing is lost.
+	CloseSlowConsumer = 4008
+	// ClosePolicy: too many refused frames in a short time (abusive client).
+	ClosePolicy = 4009
+	// CloseHelloTimeout: the first frame was not a hello within the timeout.
+	CloseHelloTimeout = 4002
+)

@@ -1,0 +1,101 @@
+package chat
+
+import (
+	"context"
+)
+
+// Store keeps users, conversations, memberships and every conversation's
+// event log durably. Implementations: chat/store/sqlite (embedded default)
+// and, for scale-out, PostgreSQL. All of them pass chat/storetest.
+//
+// Contract shared by all implementations:
+//   - Sequence numbers are per conversation, start at 1 and have no gaps,
+//     even when several writers (goroutines or nodes) append to the same
+//     conversation at once. A sequence number, once committed, never
+//     changes meaning.
+//   - Append is atomic for the whole batch: when it returns nil every item
+//     either committed or carries its own refusal in Err; when it returns an
+//     error nothing of the batch is stored.
+//   - Errors a client may see are *Error values (ErrNotFound, ErrNotMember,
+//     ErrNotAuthor, ErrDeleted, CodeRoomLimit). Anything else is an internal
+//     failure and callers treat it as retryable.
+type Store interface {
+	// UpsertUser records a user or refreshes their name and role.
+	UpsertUser(ctx context.Context, u User) error
+	// User returns a known user, or ErrNotFound.
+	User(ctx context.Context, id string) (User, error)
+
+	// CreateRoom creates a room named c.Name (with c.Topic) made by
+	// c.CreatedBy, who becomes its first member. The store assigns ID when
+	// c.ID is empty and sets CreatedAt.
+	CreateRoom(ctx context.Context, c Conversation) (Conversation, error)
+	// OpenDM returns the one-on-one conversation between users a and b,
+	// creating it with both as members if it does not exist yet. The same
+	// pair always gets the same conversation, in either order.
+	OpenDM(ctx context.Context, a, b string) (Conversation, error)
+	// Conversation returns one conversation with LastSeq and Members filled,
+	// or ErrNotFound.
+	Conversation(ctx context.Context, id string) (Conversation, error)
+	// Rooms lists every room (not DMs), oldest first, with member counts.
+	Rooms(ctx context.Context) ([]Conversation, error)
+	// UserConversations lists the rooms and DMs user belongs to, with
+	// LastSeq filled. For a DM, Name is the other user's display name.
+	UserConversations(ctx context.Context, userID string) ([]Conversation, error)
+
+	// Join makes user a member of room conv. Joining twice is not an error.
+	// When the user already belongs to maxRooms rooms (DMs do not count) it
+	// returns an *Error with CodeRoomLimit; maxRooms <= 0 means no limit.
+	// Joining a DM or an unknown room returns ErrNotFound.
+	Join(ctx context.Context, conv, userID string, maxRooms int) error
+	// Leave removes user from room conv. Leaving a room one is not in is
+	// not an error; leaving a DM returns an *Error with CodeForbidden.
+	Leave(ctx context.Context, conv, userID string) error
+	// IsMember reports whether user belongs to conv.
+	IsMember(ctx context.Context, conv, userID string) (bool, error)
+	// Members lists conv's members, oldest membership first. Online is
+	// left false: presence is not the store's business.
+	Members(ctx context.Context, conv string) ([]Member, error)
+
+	// Append stores a batch of events in one transaction, so that many
+	// messages share one commit. For each item it fills Event.Seq and
+	// Event.Time (when zero) or sets Err; see AppendItem.
+	Append(ctx context.Context, items []AppendItem) error
+	// History returns messages of conv (EventMessage only, in their current
+	// state: latest body, EditedAt, Deleted tombstones with empty Body) in
+	// ascending Seq order, at most limit of them. With before > 0 it returns
+	// the newest messages with Seq < before; with after > 0 the oldest with
+	// Seq > after; with neither, the newest messages.
+	History(ctx context.Context, conv string, before, after int64, limit int) ([]Event, error)
+	// EventsAfter returns the log entries of conv with Seq > after in
+	// ascending order, at most limit: messages as they were sent, then the
+	// edit and delete events that changed them. It is what a resuming
+	// client replays.
+	EventsAfter(ctx context.Context, conv string, after int64, limit int) ([]Event, error)
+
+	// Ping reports whether the store can serve requests (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// AppendItem is one write in a batch given to Store.Append.
+//
+// In: Event.Conv, Event.Kind, Event.Sender, Event.ClientID (messages),
+// Event.Body, Event.Target (edits and deletes), optionally Event.Time.
+//
+// Out:
+//   - Event.Seq and Event.Time of the committed entry.
+//   - Duplicate: a message with the same (Conv, Sender, ClientID) was stored
+//     before (or earlier in this batch); Event then holds that original
+//     message (its Seq, Time and Body) and nothing new is written. This is
+//     what makes sends idempotent.
+//   - Err: the item was refused and nothing was written for it, while the
+//     rest of the batch still commits: ErrNotMember when Sender does not
+//     belong to Conv, ErrNotFound when Target is not a message of Conv,
+//     ErrNotAuthor when Sender did not write Target, ErrDeleted when Target
+//     is already deleted.
+type AppendItem struct {
+	Event     Event
+	Duplicate bool
+	Err       error
+}
