@@ -1,0 +1,381 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math"
+
+	"github.com/kindred-health/kindred/chat"
+)
+
+// convState tracks one conversation touched by an Append batch.
+type convState struct {
+	id    string
+	idArg any   // id boxed once, not once per statement
+	last  int64 // last_seq when the batch first touched it
+	next  int64 // next sequence number to hand out
+}
+
+// memberState caches one (conversation, sender) membership lookup.
+type memberState struct {
+	conv, user string
+	userArg    any // user boxed once, not once per statement
+	ci         int // index into batch.convs; -1 when not a member
+}
+
+// batch is the state of one Append transaction.
+type batch struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	base   *writeStmts // prepared on the write connection
+	st     writeStmts  // base bound to tx, on first use (see stmt)
+	now    int64
+	nowArg any // now, boxed once for all the items that take it
+
+	// Small batches touch few conversations and senders; linear search
+	// over these beats maps and allocates nothing for the common case.
+	convs   []convState
+	members []memberState
+}
+
+// Append stores items in one write transaction (one fsync for the whole
+// batch). See chat.Store and chat.AppendItem for the contract.
+//
+// Sequence numbers come from conversations.last_seq, read once per
+// conversation per batch and written back once before commit. The single
+// write connection means no other transaction can interleave, and a
+// rolled-back batch leaves last_seq untouched, so numbering has no gaps.
+//
+// When Append returns an error, Seq, Duplicate and Err of every item are
+// reset; Event.Time is filled only after a successful commit.
+func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error) {
+	if len(items) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("append", err)
+	}
+	defer func() {
+		if err != nil {
+			rollback(tx)
+			for i := range items {
+				items[i].Event.Seq = 0
+				items[i].Duplicate = false
+				items[i].Err = nil
+			}
+		}
+	}()
+
+	b := batch{
+		ctx:     ctx,
+		now:     now(),
+		tx:      tx,
+		base:    &s.ws,
+		convs:   make([]convState, 0, 4),
+		members: make([]memberState, 0, 8),
+	}
+	b.nowArg = b.now
+	for i := range items {
+		if err := b.apply(&items[i]); err != nil {
+			return internal("append", err)
+		}
+	}
+	for _, c := range b.convs {
+		if c.next-1 != c.last {
+			if _, err := b.stmt(&b.st.setLastSeq, b.base.setLastSeq).ExecContext(ctx, c.next-1, c.id); err != nil {
+				return internal("append", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return internal("append", err)
+	}
+	// Report the stored time: UTC, as History will return it.
+	for i := range items {
+		it := &items[i]
+		if it.Err == nil && !it.Duplicate {
+			it.Event.Time = fromNanos(b.stamp(&it.Event))
+		}
+	}
+	return nil
+}
+
+// stmt returns base bound to the batch's transaction, binding it on first
+// use: a batch of plain messages needs three of the eight statements, and
+// each binding costs allocations. The statement is already prepared on the
+// single write connection, so binding does not prepare it again.
+func (b *batch) stmt(bound **sql.Stmt, base *sql.Stmt) *sql.Stmt {
+	if *bound == nil {
+		*bound = b.tx.StmtContext(b.ctx, base)
+	}
+	return *bound
+}
+
+// stamp is the time stored for e: its own, or the batch's.
+func (b *batch) stamp(e *chat.Event) int64 {
+	if e.Time.IsZero() {
+		return b.now
+	}
+	return e.Time.UnixNano()
+}
+
+// member looks up whether user belongs to conv. When it does, ci is the
+// index of the conversation's state in b.convs; otherwise ci is -1.
+func (b *batch) member(conv, user string) (memberState, error) {
+	for _, m := range b.members {
+		if m.conv == conv && m.user == user {
+			return m, nil
+		}
+	}
+	var last int64
+	err := b.stmt(&b.st.memberSeq, b.base.memberSeq).QueryRowContext(b.ctx, conv, user).Scan(&last)
+	m := memberState{conv: conv, user: user, userArg: user, ci: -1}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return m, err
+	default:
+		// last_seq is read once per batch: later lookups for the same
+		// conversation keep the in-memory counter, which is ahead.
+		for i := range b.convs {
+			if b.convs[i].id == conv {
+				m.ci = i
+				break
+			}
+		}
+		if m.ci < 0 {
+			m.ci = len(b.convs)
+			b.convs = append(b.convs, convState{id: conv, idArg: conv, last: last, next: last + 1})
+		}
+	}
+	b.members = append(b.members, m)
+	return m, nil
+}
+
+// kindArg returns k as a statement argument without boxing a new string.
+func kindArg(k chat.EventKind) any {
+	switch k {
+	case chat.EventMessage:
+		return "message"
+	case chat.EventEdit:
+		return "edit"
+	default:
+		return "delete"
+	}
+}
+
+// apply writes one item or records its refusal in it.Err. A returned error
+// is a database failure that aborts the whole batch.
+func (b *batch) apply(it *chat.AppendItem) error {
+	it.Duplicate = false
+	it.Err = nil
+	e := &it.Event
+	e.Seq = 0
+
+	switch e.Kind {
+	case chat.EventMessage, chat.EventEdit, chat.EventDelete:
+	default:
+		it.Err = chat.Errorf(chat.CodeInvalidField, "unknown event kind %q", e.Kind)
+		return nil
+	}
+	m, err := b.member(e.Conv, e.Sender)
+	if err != nil {
+		return err
+	}
+	if m.ci < 0 {
+		it.Err = chat.ErrNotMember
+		return nil
+	}
+	c := &b.convs[m.ci]
+	ts := b.nowArg
+	if !e.Time.IsZero() {
+		ts = e.Time.UnixNano()
+	}
+
+	// NULL, not "", for a missing client id: see the events table.
+	var clientID any
+	if e.ClientID != "" {
+		clientID = e.ClientID
+	}
+
+	if e.Kind == chat.EventMessage {
+		res, err := b.stmt(&b.st.insertEvent, b.base.insertEvent).ExecContext(b.ctx,
+			c.idArg, c.next, kindArg(e.Kind), m.userArg, clientID, e.Body, nil, ts)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			e.Seq = c.next
+			c.next++
+			return nil
+		}
+		// Conflict on (conv, sender, client id): stored before, possibly
+		// earlier in this very transaction.
+		return b.duplicate(it)
+	}
+
+	// Edit or delete.
+	if e.Target <= 0 {
+		it.Err = chat.ErrNotFound
+		return nil
+	}
+	var isMessage, isAuthor, deleted bool
+	err = b.stmt(&b.st.findTarget, b.base.findTarget).QueryRowContext(b.ctx, m.userArg, c.idArg, e.Target).Scan(&isMessage, &isAuthor, &deleted)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && !isMessage):
+		it.Err = chat.ErrNotFound
+		return nil
+	case err != nil:
+		return err
+	case !isAuthor:
+		it.Err = chat.ErrNotAuthor
+		return nil
+	case deleted:
+		it.Err = chat.ErrDeleted
+		return nil
+	}
+	if e.Kind == chat.EventDelete {
+		e.Body = ""
+	}
+	if _, err := b.stmt(&b.st.insertEvent, b.base.insertEvent).ExecContext(b.ctx,
+		c.idArg, c.next, kindArg(e.Kind), m.userArg, clientID, e.Body, e.Target, ts); err != nil {
+		return err
+	}
+	if e.Kind == chat.EventEdit {
+		_, err = b.stmt(&b.st.applyEdit, b.base.applyEdit).ExecContext(b.ctx, e.Body, ts, c.idArg, e.Target)
+	} else {
+		_, err = b.stmt(&b.st.applyDelete, b.base.applyDelete).ExecContext(b.ctx, c.idArg, e.Target)
+		if err == nil {
+			_, err = b.stmt(&b.st.blankEdits, b.base.blankEdits).ExecContext(b.ctx, c.idArg, e.Target)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	e.Seq = c.next
+	c.next++
+	return nil
+}
+
+// duplicate fills it from the stored message it repeats.
+func (b *batch) duplicate(it *chat.AppendItem) error {
+	e := &it.Event
+	if e.ClientID == "" {
+		// Only the client id index can make the insert do nothing.
+		return errors.New("message insert ignored without a client id")
+	}
+	var created int64
+	var edited sql.NullInt64
+	if err := b.stmt(&b.st.findClientID, b.base.findClientID).QueryRowContext(b.ctx, e.Conv, e.Sender, e.ClientID).
+		Scan(&e.Seq, &e.Body, &created, &edited, &e.Deleted); err != nil {
+		return err
+	}
+	e.Time = fromNanos(created)
+	e.EditedAt = nil
+	if edited.Valid {
+		t := fromNanos(edited.Int64)
+		e.EditedAt = &t
+	}
+	it.Duplicate = true
+	return nil
+}
+
+// History returns messages of conv in their current state, ascending. See
+// chat.Store. When both before and after are given, only messages strictly
+// between them qualify and the newest of those are returned (before wins,
+// as for a client scrolling up towards a gap). A limit <= 0 returns none.
+func (s *Store) History(ctx context.Context, conv string, before, after int64, limit int) ([]chat.Event, error) {
+	if limit <= 0 {
+		return []chat.Event{}, nil
+	}
+	if before <= 0 && after > 0 {
+		rows, err := s.rs.historyAsc.QueryContext(ctx, conv, after, limit)
+		if err != nil {
+			return nil, internal("history", err)
+		}
+		return scanEvents(rows, conv, limit, "history")
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := s.rs.historyDesc.QueryContext(ctx, conv, before, max(after, 0), limit)
+	if err != nil {
+		return nil, internal("history", err)
+	}
+	evs, err := scanEvents(rows, conv, limit, "history")
+	if err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {
+		evs[i], evs[j] = evs[j], evs[i]
+	}
+	return evs, nil
+}
+
+// EventsAfter returns the log entries of conv with Seq > after, ascending,
+// at most limit (none when limit <= 0).
+//
+// Each entry is returned as stored. Edit and delete entries carry their
+// Target and their own Body. A message entry shows the message's current
+// state, not the text first sent: the log keeps one row per message, and
+// when a message is deleted its text is erased everywhere, including the
+// edits that preceded the deletion (their Body becomes empty). Replaying the
+// entries in order therefore ends in the same state History shows, which is
+// what a resuming client needs; intermediate states may differ from what
+// was on screen at the time.
+func (s *Store) EventsAfter(ctx context.Context, conv string, after int64, limit int) ([]chat.Event, error) {
+	if limit <= 0 {
+		return []chat.Event{}, nil
+	}
+	rows, err := s.rs.eventsAfter.QueryContext(ctx, conv, max(after, 0), limit)
+	if err != nil {
+		return nil, internal("events after", err)
+	}
+	return scanEvents(rows, conv, limit, "events after")
+}
+
+// scanEvents reads rows of eventColumns.
+func scanEvents(rows *sql.Rows, conv string, limit int, op string) ([]chat.Event, error) {
+	defer rows.Close()
+	out := make([]chat.Event, 0, min(limit, 256))
+	var (
+		kind    sql.RawBytes
+		created int64
+		edited  sql.NullInt64
+	)
+	for rows.Next() {
+		e := chat.Event{Conv: conv}
+		if err := rows.Scan(&e.Seq, &kind, &e.Sender, &e.Name, &e.ClientID, &e.Body,
+			&e.Target, &created, &edited, &e.Deleted); err != nil {
+			return nil, internal(op, err)
+		}
+		// Map to the constants so that no per-row string is kept for
+		// the kind (the comparison does not allocate).
+		switch string(kind) {
+		case string(chat.EventMessage):
+			e.Kind = chat.EventMessage
+		case string(chat.EventEdit):
+			e.Kind = chat.EventEdit
+		case string(chat.EventDelete):
+			e.Kind = chat.EventDelete
+		default:
+			e.Kind = chat.EventKind(kind)
+		}
+		e.Time = fromNanos(created)
+		if edited.Valid {
+			t := fromNanos(edited.Int64)
+			e.EditedAt = &t
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal(op, err)
+	}
+	return out, nil
+}

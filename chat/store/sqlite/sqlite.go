@@ -1,0 +1,204 @@
+// Package sqlite implements chat.Store on an embedded SQLite database, the
+// default for single-node deployments. It uses modernc.org/sqlite, a pure Go
+// translation of SQLite, so the server still builds without cgo.
+//
+// Layout: one database file in WAL mode, opened through two pools. Every
+// write goes through a pool of exactly one connection, so writers queue in
+// Go (cheaply, honouring contexts) instead of fighting over SQLite's lock,
+// and Append can number events from conversations.last_seq without gaps.
+// Reads use a separate pool of read-only connections which, thanks to WAL,
+// never wait for the writer and always see the last committed state.
+//
+// Durability: every commit is fsynced (synchronous=FULL) before Append
+// returns, so an acknowledged message survives a power cut and its sequence
+// number is never handed out twice.
+//
+// The schema lives in migrations/*.sql, embedded in the binary and applied
+// in order by Open.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/kindred-health/kindred/chat"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+var _ chat.Store = (*Store)(nil)
+
+// busyTimeout is how long a connection waits for a lock held by another
+// connection (another process on the same file, or a checkpoint) before
+// failing with SQLITE_BUSY. Within this process writes never contend for
+// the lock: they are serialized by the single write connection.
+const busyTimeout = 5 * time.Second
+
+// Store is a chat.Store backed by one SQLite database file. It is safe for
+// concurrent use.
+type Store struct {
+	w *sql.DB // exactly one connection: every write goes through it
+	r *sql.DB // read-only pool
+
+	ws writeStmts
+	rs readStmts
+
+	// migrated is how many migrations this Open applied (tests check that a
+	// reopen applies none).
+	migrated int
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (creating if needed) the database at path, brings its schema up
+// to date and returns a Store ready for use. path is a file name; it is
+// turned into an absolute SQLite URI, so it may contain any character.
+// In-memory databases are not supported: the read pool and the write
+// connection must share one file.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" {
+		return nil, errors.New("sqlite: a database file path is required")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+
+	s := &Store{}
+	s.w, err = sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	// One connection, kept forever: it serializes writers and keeps the
+	// prepared statements warm.
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+
+	// Migrate through the write connection before any reader opens, so
+	// the file is in WAL mode and has its schema by the time they do.
+	if s.migrated, err = migrate(ctx, s.w); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+
+	s.r, err = sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	s.r.SetMaxOpenConns(n)
+	s.r.SetMaxIdleConns(n)
+	s.r.SetConnMaxIdleTime(5 * time.Minute)
+
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dsn builds the modernc.org/sqlite data source name for the file at abs.
+//
+// The "file:" URI form lets the path hold '?', '#' or '%' (they are
+// escaped; SQLite decodes them), while the driver still reads its own
+// underscore parameters from the query. Each _pragma value runs as
+// "PRAGMA <value>" on every new connection, busy_timeout first.
+func dsn(abs string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		// A guard, not a permission: nothing on the read pool should
+		// ever write.
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// WAL lets readers run while the writer commits, and makes a
+		// commit a sequential append to the -wal file. journal_mode is
+		// persistent, so setting it on the writer is enough.
+		q.Add("_pragma", "journal_mode(WAL)")
+		// In WAL mode synchronous=NORMAL only fsyncs at checkpoints: a
+		// committed transaction can be lost on power failure. Append
+		// acknowledges messages after commit, and a lost commit would
+		// also let the next writer reuse its sequence numbers for other
+		// messages, breaking loss-free resume. FULL fsyncs the WAL at
+		// every commit; batching (many messages per Append) pays for it.
+		q.Add("_pragma", "synchronous(FULL)")
+		// Take the write lock at BEGIN rather than at the first write:
+		// with another process on the same file a deferred transaction
+		// that read first could fail with SQLITE_BUSY mid-way instead
+		// of waiting for busy_timeout.
+		q.Set("_txlock", "immediate")
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
+	if u.Path != "" && u.Path[0] != '/' {
+		u.Path = "/" + u.Path // Windows drive letters: file:///C:/...
+	}
+	return u.String()
+}
+
+// Ping reports whether the store can serve reads and get the write
+// connection (waiting, within ctx, for a write in progress).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the statements and connections. The last connection to
+// close checkpoints the WAL into the main file. Close is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		errs = append(errs, s.ws.close(), s.rs.close())
+		if s.r != nil {
+			errs = append(errs, s.r.Close())
+		}
+		if s.w != nil {
+			// Keep the planner's statistics fresh; cheap when
+			// nothing changed. Best effort: failing to optimize is
+			// no reason to report a failed Close.
+			_, _ = s.w.Exec("PRAGMA optimize")
+			errs = append(errs, s.w.Close())
+		}
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("sqlite: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// now returns the current time as stored: unix nanoseconds.
+func now() int64 { return time.Now().UnixNano() }
+
+// fromNanos turns a stored time back into a UTC time.Time.
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// internal wraps an unexpected failure. Callers treat such errors as
+// retryable internal errors; the text is for logs, never for clients.
+func internal(op string, err error) error {
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// rollback ends a transaction that did not commit. Its error is dropped:
+// the caller already returns the failure that caused the rollback.
+func rollback(tx *sql.Tx) { _ = tx.Rollback() }
