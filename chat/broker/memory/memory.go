@@ -1,0 +1,118 @@
+// Package memory is the in-process Broker and Presence of the embedded
+// default: one node, no network. Publications go straight to the node's
+// handler on the publisher's goroutine, which keeps the order in which the
+// committer published them.
+package memory
+
+import (
+	"context"
+	"sync"
+
+	"github.com/kindred-health/kindred/chat"
+)
+
+var (
+	_ chat.Broker   = (*Broker)(nil)
+	_ chat.Presence = (*Presence)(nil)
+)
+
+// Broker delivers publications within one process.
+type Broker struct {
+	mu       sync.RWMutex
+	handler  chat.PublicationHandler
+	channels map[string]struct{}
+}
+
+// NewBroker returns an in-process broker.
+func NewBroker() *Broker {
+	return &Broker{channels: make(map[string]struct{})}
+}
+
+// Run installs h and waits for ctx to end.
+func (b *Broker) Run(ctx context.Context, h chat.PublicationHandler) error {
+	b.mu.Lock()
+	b.handler = h
+	b.mu.Unlock()
+	<-ctx.Done()
+	b.mu.Lock()
+	b.handler = nil
+	b.mu.Unlock()
+	return nil
+}
+
+// Publish hands p to the handler if its channel is subscribed. It runs the
+// handler synchronously, so publications are delivered in publish order.
+func (b *Broker) Publish(_ context.Context, p *chat.Publication) error {
+	b.mu.RLock()
+	h := b.handler
+	_, ok := b.channels[p.Channel]
+	b.mu.RUnlock()
+	if ok && h != nil {
+		h(p)
+	}
+	return nil
+}
+
+// Subscribe marks channel as wanted by this node.
+func (b *Broker) Subscribe(_ context.Context, channel string) error {
+	b.mu.Lock()
+	b.channels[channel] = struct{}{}
+	b.mu.Unlock()
+	return nil
+}
+
+// Unsubscribe stops delivery of channel.
+func (b *Broker) Unsubscribe(_ context.Context, channel string) error {
+	b.mu.Lock()
+	delete(b.channels, channel)
+	b.mu.Unlock()
+	return nil
+}
+
+// Presence counts live connections per user in this process.
+type Presence struct {
+	mu    sync.Mutex
+	conns map[string]map[string]struct{}
+}
+
+// NewPresence returns an empty in-process presence table.
+func NewPresence() *Presence {
+	return &Presence{conns: make(map[string]map[string]struct{})}
+}
+
+// Connect records connection connID of userID.
+func (p *Presence) Connect(_ context.Context, userID, connID string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.conns[userID]
+	if m == nil {
+		m = make(map[string]struct{}, 1)
+		p.conns[userID] = m
+	}
+	m[connID] = struct{}{}
+	return nil
+}
+
+// Disconnect forgets connection connID of userID.
+func (p *Presence) Disconnect(_ context.Context, userID, connID string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m := p.conns[userID]; m != nil {
+		delete(m, connID)
+		if len(m) == 0 {
+			delete(p.conns, userID)
+		}
+	}
+	return nil
+}
+
+// Online reports which of userIDs have at least one connection.
+func (p *Presence) Online(_ context.Context, userIDs []string) (map[string]bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]bool, len(userIDs))
+	for _, id := range userIDs {
+		out[id] = len(p.conns[id]) > 0
+	}
+	return out, nil
+}
