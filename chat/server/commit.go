@@ -1,0 +1,129 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/protocol"
+)
+
+// commitReq is one write waiting for the group commit. The connection that
+// asked is told the outcome; the ack leaves only after the commit.
+type commitReq struct {
+	item chat.AppendItem
+	conn *conn
+	ref  string
+}
+
+// committer groups writes from every connection into shared transactions:
+// one durable commit (an fsync) per batch instead of per message is what
+// lets a node store thousands of messages a second while still acking only
+// what is on disk. It is the only writer of events on this node, and it
+// publishes in commit order, so each conversation's publications leave the
+// node in sequence order.
+type committer struct {
+	srv      *Server
+	in       chan *commitReq
+	maxBatch int
+
+	reqs  []*commitReq
+	items []chat.AppendItem
+}
+
+func newCommitter(s *Server, queue, maxBatch int) *committer {
+	return &committer{
+		srv:      s,
+		in:       make(chan *commitReq, queue),
+		maxBatch: maxBatch,
+		reqs:     make([]*commitReq, 0, maxBatch),
+		items:    make([]chat.AppendItem, 0, maxBatch),
+	}
+}
+
+// submit queues r, waiting while the committer is full (that back-pressure
+// slows only the sending connection's reader).
+func (c *committer) submit(ctx context.Context, r *commitReq) error {
+	select {
+	case c.in <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run commits until ctx ends, then commits whatever is still queued so that
+// a write accepted before shutdown is not dropped.
+func (c *committer) run(ctx context.Context) {
+	for {
+		select {
+		case r := <-c.in:
+			c.reqs = append(c.reqs, r)
+		case <-ctx.Done():
+			for {
+				c.gather()
+				if len(c.reqs) == 0 {
+					return
+				}
+				c.commit(context.WithoutCancel(ctx))
+			}
+		}
+		c.gather()
+		c.commit(ctx)
+	}
+}
+
+// gather takes whatever else is already queued, up to maxBatch, without
+// waiting: under load batches grow by themselves, and a lone message is
+// committed at once.
+func (c *committer) gather() {
+	for len(c.reqs) < c.maxBatch {
+		select {
+		case r := <-c.in:
+			c.reqs = append(c.reqs, r)
+		default:
+			return
+		}
+	}
+}
+
+func (c *committer) commit(ctx context.Context) {
+	if len(c.reqs) == 0 {
+		return
+	}
+	s := c.srv
+	c.items = c.items[:0]
+	for _, r := range c.reqs {
+		c.items = append(c.items, r.item)
+	}
+	start := time.Now()
+	err := s.store.Append(ctx, c.items)
+	s.metrics.storeAppend.Observe(time.Since(start).Seconds())
+	s.metrics.commitBatch.Observe(float64(len(c.items)))
+	if err != nil {
+		s.log.Error("store append failed", "batch", len(c.items), "err", err)
+	}
+	for i, r := range c.reqs {
+		it := &c.items[i]
+		switch {
+		case err != nil:
+			r.conn.sendError(r.ref, r.item.Event.ClientID, r.item.Event.Conv, &chat.Error{
+				Code: chat.CodeUnavailable, Message: "the message could not be stored; retry with the same id", Temporary: true, RetryAfterMS: 1000,
+			})
+		case it.Err != nil:
+			r.conn.sendError(r.ref, r.item.Event.ClientID, r.item.Event.Conv, chat.AsError(it.Err))
+		default:
+			r.conn.sendDirect(protocol.Encode(protocol.Ack{
+				Type: protocol.TypeAck, Ref: r.ref, ID: it.Event.ClientID, Conv: it.Event.Conv,
+				Seq: it.Event.Seq, Time: it.Event.Time, Duplicate: it.Duplicate,
+			}))
+			if !it.Duplicate {
+				s.metrics.messagesStored.Inc()
+				s.publishEvent(ctx, &it.Event)
+			}
+		}
+		c.reqs[i] = nil
+		c.items[i] = chat.AppendItem{}
+	}
+	c.reqs = c.reqs[:0]
+}

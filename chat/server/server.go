@@ -1,0 +1,406 @@
+// Package server is a Kindred node's front door: the WebSocket sessions, the
+// HTTP API, the group committer and the operations endpoints, wired to a
+// chat.Store, a chat.Broker and a chat.Presence that the caller picks
+// (embedded: SQLite and the memory broker; scale-out: PostgreSQL and Redis).
+//
+// A message's path: a connection's reader decodes and checks a send frame,
+// the committer stores it with others in one transaction, the sender is
+// acked, and the event, encoded once, is published; the hub hands the same
+// bytes to every subscribed connection, whose writer flushes them in
+// batches. See docs/architecture.md.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/hub"
+	"github.com/kindred-health/kindred/chat/protocol"
+)
+
+// Config holds a node's dependencies and limits. Zero limits take the
+// defaults listed in DefaultConfig.
+type Config struct {
+	Store    chat.Store
+	Broker   chat.Broker
+	Presence chat.Presence
+	Verifier *auth.Verifier
+	Logger   *slog.Logger
+	// Static, when set, is served at "/" (the browser client).
+	Static http.Handler
+
+	// AllowedOrigins are the host patterns (path.Match syntax, for example
+	// "chat.example.org" or "*.example.org") whose pages may open a
+	// WebSocket. The server's own host is always allowed.
+	AllowedOrigins []string
+
+	// MaxFrameBytes is the largest client frame handled; a larger one is
+	// refused with frame_too_large and the connection stays open.
+	MaxFrameBytes int
+	// HardFrameBytes is the size past which a frame is treated as abuse and
+	// the connection closed with 1009.
+	HardFrameBytes int
+	// MaxMessageBytes is the largest message body, in bytes of UTF-8.
+	MaxMessageBytes int
+	// SendRate and SendBurst shape each user's token bucket for sends,
+	// edits and deletes.
+	SendRate  float64
+	SendBurst int
+	// MaxRoomsPerUser caps room memberships (DMs do not count).
+	MaxRoomsPerUser int
+	// QueueSize is each connection's outbound queue, in frames. A client
+	// that lets it overflow is closed with 4008 and resumes.
+	QueueSize int
+	// HelloTimeout is how long a new connection may take to authenticate.
+	HelloTimeout time.Duration
+	// WriteTimeout bounds each socket write.
+	WriteTimeout time.Duration
+	// MaxStrikes is how many refused frames a connection may send per
+	// minute before it is closed with 4009.
+	MaxStrikes int
+	// CommitBatch caps how many writes share one store transaction.
+	CommitBatch int
+}
+
+// DefaultConfig returns the default limits.
+func DefaultConfig() Config {
+	return Config{
+		MaxFrameBytes:   16 << 10,
+		HardFrameBytes:  1 << 20,
+		MaxMessageBytes: 4000,
+		SendRate:        5,
+		SendBurst:       20,
+		MaxRoomsPerUser: 50,
+		QueueSize:       1024,
+		HelloTimeout:    10 * time.Second,
+		WriteTimeout:    10 * time.Second,
+		MaxStrikes:      30,
+		CommitBatch:     256,
+	}
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	setInt := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt(&c.MaxFrameBytes, d.MaxFrameBytes)
+	setInt(&c.HardFrameBytes, d.HardFrameBytes)
+	setInt(&c.MaxMessageBytes, d.MaxMessageBytes)
+	setInt(&c.SendBurst, d.SendBurst)
+	setInt(&c.MaxRoomsPerUser, d.MaxRoomsPerUser)
+	setInt(&c.QueueSize, d.QueueSize)
+	setInt(&c.MaxStrikes, d.MaxStrikes)
+	setInt(&c.CommitBatch, d.CommitBatch)
+	if c.HardFrameBytes < c.MaxFrameBytes {
+		c.HardFrameBytes = c.MaxFrameBytes
+	}
+	if c.SendRate == 0 {
+		c.SendRate = d.SendRate
+	}
+	if c.HelloTimeout <= 0 {
+		c.HelloTimeout = d.HelloTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = d.WriteTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server is one Kindred node.
+type Server struct {
+	cfg      Config
+	store    chat.Store
+	broker   chat.Broker
+	presence chat.Presence
+	verifier *auth.Verifier
+	log      *slog.Logger
+	hub      *hub.Hub
+	metrics  *metrics
+	commit   *committer
+	buckets  buckets
+	mux      *http.ServeMux
+
+	ctx      context.Context // lives until Shutdown; parent of every session
+	cancel   context.CancelFunc
+	stopping atomic.Bool
+	bg       sync.WaitGroup // broker and committer
+	stopBg   func()
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	wg    sync.WaitGroup // sessions
+}
+
+// New builds a node and starts its broker and committer. Call Shutdown to
+// stop it.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Broker == nil || cfg.Presence == nil || cfg.Verifier == nil {
+		return nil, errors.New("server: Store, Broker, Presence and Verifier are required")
+	}
+	cfg.fill()
+	s := &Server{
+		cfg:      cfg,
+		store:    cfg.Store,
+		broker:   cfg.Broker,
+		presence: cfg.Presence,
+		verifier: cfg.Verifier,
+		log:      cfg.Logger,
+		metrics:  newMetrics(),
+		conns:    make(map[*conn]struct{}),
+		buckets:  buckets{rate: cfg.SendRate, burst: cfg.SendBurst, m: make(map[string]*bucket)},
+	}
+	s.hub = hub.New(cfg.Broker)
+	s.commit = newCommitter(s, 4*cfg.CommitBatch, cfg.CommitBatch)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+
+	commitCtx, stopCommit := context.WithCancel(context.Background())
+	brokerCtx, stopBroker := context.WithCancel(context.Background())
+	s.stopBg = func() { stopCommit(); stopBroker() }
+	s.bg.Add(2)
+	go func() {
+		defer s.bg.Done()
+		if err := s.broker.Run(brokerCtx, s.hub.Handle); err != nil && brokerCtx.Err() == nil {
+			s.log.Error("broker stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer s.bg.Done()
+		s.commit.run(commitCtx)
+	}()
+	return s, nil
+}
+
+// Handler returns the node's HTTP handler: /ws, /api/..., /healthz,
+// /readyz, /metrics and the browser client.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Shutdown closes every session with 1001 (going away) so clients
+// reconnect elsewhere and resume, commits writes already accepted, and
+// stops the committer and broker. It returns when all of that is done or
+// ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.stopping.Swap(true) {
+		return nil
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.close(protocol.CloseGoingAway, "server shutting down")
+	}
+	s.mu.Unlock()
+
+	// Sessions' contexts stay alive until their close handshakes are
+	// done: cancelling a read makes the library drop the connection
+	// without the close frame that tells clients to resume.
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		s.cancel()
+		s.stopBg()
+		s.bg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		return ctx.Err()
+	}
+}
+
+// Ready reports whether the node can serve: not shutting down and the store
+// answers.
+func (s *Server) Ready(ctx context.Context) error {
+	if s.stopping.Load() {
+		return errors.New("shutting down")
+	}
+	return s.store.Ping(ctx)
+}
+
+// Hub exposes the node's subscription table (for tests and benchmarks).
+func (s *Server) Hub() *hub.Hub { return s.hub }
+
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+func newID(prefix string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func userChannel(id string) string { return "user:" + id }
+
+// publishEvent encodes a committed event once and publishes it to its
+// conversation.
+func (s *Server) publishEvent(ctx context.Context, e *chat.Event) {
+	s.publish(ctx, &chat.Publication{Channel: e.Conv, Seq: e.Seq, Data: protocol.EncodeEvent(e)})
+}
+
+func (s *Server) publish(ctx context.Context, p *chat.Publication) {
+	if err := s.broker.Publish(ctx, p); err != nil {
+		// The event is stored; receivers will find the gap by its
+		// sequence and fetch it. Ephemeral events are simply lost.
+		s.log.Warn("publish failed", "channel", p.Channel, "seq", p.Seq, "err", err)
+	}
+}
+
+func (s *Server) publishFrame(ctx context.Context, channel string, frame any) {
+	s.publish(ctx, &chat.Publication{Channel: channel, Data: protocol.Encode(frame)})
+}
+
+// The operations below are shared by the WebSocket and HTTP front ends, so
+// both enforce the same rules and tell every connection of the user.
+
+func (s *Server) createRoom(ctx context.Context, id auth.Identity, name, topic string) (chat.Conversation, error) {
+	if err := auth.Authorize(id, auth.ActCreateRoom); err != nil {
+		return chat.Conversation{}, err
+	}
+	if name == "" || len(name) > 80 {
+		return chat.Conversation{}, chat.Errorf(chat.CodeInvalidField, "a room name needs 1 to 80 characters")
+	}
+	if len(topic) > 500 {
+		return chat.Conversation{}, chat.Errorf(chat.CodeInvalidField, "a room topic can have at most 500 characters")
+	}
+	c, err := s.store.CreateRoom(ctx, chat.Conversation{Kind: chat.KindRoom, Name: name, Topic: topic, CreatedBy: id.UserID})
+	if err != nil {
+		return c, err
+	}
+	s.log.Info("room created", "room", c.ID, "user", id.UserID)
+	s.publishFrame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
+	return c, nil
+}
+
+func (s *Server) joinRoom(ctx context.Context, id auth.Identity, room string) (chat.Conversation, error) {
+	if err := auth.Authorize(id, auth.ActJoinRoom); err != nil {
+		return chat.Conversation{}, err
+	}
+	if err := s.store.Join(ctx, room, id.UserID, s.cfg.MaxRoomsPerUser); err != nil {
+		return chat.Conversation{}, err
+	}
+	c, err := s.store.Conversation(ctx, room)
+	if err != nil {
+		return c, err
+	}
+	s.publishFrame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
+	s.publishFrame(ctx, room, protocol.MemberEvent{Type: protocol.TypeMember, Conv: room, User: identUser(id), Joined: true})
+	return c, nil
+}
+
+func (s *Server) leaveRoom(ctx context.Context, id auth.Identity, room string) error {
+	if _, err := s.store.Conversation(ctx, room); err != nil {
+		return err
+	}
+	if err := s.store.Leave(ctx, room, id.UserID); err != nil {
+		return err
+	}
+	s.publishFrame(ctx, room, protocol.MemberEvent{Type: protocol.TypeMember, Conv: room, User: identUser(id), Joined: false})
+	s.publishFrame(ctx, userChannel(id.UserID), protocol.LeftEvent{Type: protocol.TypeLeft, Conv: room})
+	return nil
+}
+
+func (s *Server) openDM(ctx context.Context, id auth.Identity, other string) (chat.Conversation, error) {
+	if err := auth.Authorize(id, auth.ActOpenDM); err != nil {
+		return chat.Conversation{}, err
+	}
+	if other == "" || other == id.UserID {
+		return chat.Conversation{}, chat.Errorf(chat.CodeInvalidField, "choose another user to talk with")
+	}
+	if _, err := s.store.User(ctx, other); err != nil {
+		return chat.Conversation{}, err
+	}
+	c, err := s.store.OpenDM(ctx, id.UserID, other)
+	if err != nil {
+		return c, err
+	}
+	// Each side sees the other's name as the conversation's name.
+	for _, pair := range [][2]string{{id.UserID, other}, {other, id.UserID}} {
+		cc := c
+		if u, err := s.store.User(ctx, pair[1]); err == nil {
+			cc.Name = u.Name
+		}
+		s.publishFrame(ctx, userChannel(pair[0]), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: cc})
+	}
+	return c, nil
+}
+
+// members lists conv's members with presence, for members only.
+func (s *Server) members(ctx context.Context, id auth.Identity, conv string) ([]chat.Member, error) {
+	if err := s.requireMember(ctx, id, conv); err != nil {
+		return nil, err
+	}
+	ms, err := s.store.Members(ctx, conv)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ms))
+	for i := range ms {
+		ids[i] = ms[i].ID
+	}
+	online, err := s.presence.Online(ctx, ids)
+	if err != nil {
+		s.log.Warn("presence lookup failed", "conv", conv, "err", err)
+	}
+	for i := range ms {
+		ms[i].Online = online[ms[i].ID]
+	}
+	return ms, nil
+}
+
+func (s *Server) history(ctx context.Context, id auth.Identity, conv string, before, after int64, limit int) ([]chat.Event, error) {
+	if err := s.requireMember(ctx, id, conv); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	return s.store.History(ctx, conv, before, after, limit)
+}
+
+func (s *Server) requireMember(ctx context.Context, id auth.Identity, conv string) error {
+	ok, err := s.store.IsMember(ctx, conv, id.UserID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if _, err := s.store.Conversation(ctx, conv); err != nil {
+			return err
+		}
+		return chat.ErrNotMember
+	}
+	return nil
+}
+
+func identUser(id auth.Identity) chat.User {
+	return chat.User{ID: id.UserID, Name: id.Name, Role: string(id.Role)}
+}

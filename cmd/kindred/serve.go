@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat/broker/memory"
+	"github.com/kindred-health/kindred/chat/server"
+	"github.com/kindred-health/kindred/chat/store/sqlite"
+	"github.com/kindred-health/kindred/static"
+)
+
+// keyFlags are the signing-key settings shared by serve and token.
+type keyFlags struct {
+	data, publicKey, jwks, issuer, audience *string
+}
+
+func addKeyFlags(fs *flagSet) keyFlags {
+	return keyFlags{
+		data:      fs.String("data", "./kindred-data", "data directory: the SQLite database and the generated signing secret"),
+		publicKey: fs.String("jwt-public-key", "", "verify tokens with this RS256 or EdDSA public key (PEM file) instead of the generated secret"),
+		jwks:      fs.String("jwt-jwks", "", "verify tokens with the keys of this JWKS file (RS256, EdDSA; chosen by kid)"),
+		issuer:    fs.String("jwt-issuer", "", "require this iss claim (empty: not checked)"),
+		audience:  fs.String("jwt-audience", "", "require this aud claim (empty: not checked)"),
+	}
+}
+
+// secret returns the HS256 secret: $KINDRED_JWT_SECRET when set (an
+// environment variable, never a flag, so it does not show in process
+// lists), else the one generated in the data directory.
+func (k keyFlags) secret() ([]byte, error) {
+	if s := os.Getenv("KINDRED_JWT_SECRET"); s != "" {
+		if len(s) < 32 {
+			return nil, errors.New("KINDRED_JWT_SECRET must have at least 32 bytes")
+		}
+		return []byte(s), nil
+	}
+	return auth.LoadOrCreateSecret(*k.data)
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "Run a Kindred node. With no other settings it keeps everything in the data\ndirectory (SQLite) and needs nothing else.", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free port)")
+	keys := addKeyFlags(fs)
+	origins := fs.String("allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
+	def := server.DefaultConfig()
+	maxFrame := fs.Int("max-frame-bytes", def.MaxFrameBytes, "largest client frame; larger ones are refused with frame_too_large")
+	maxMsg := fs.Int("max-message-bytes", def.MaxMessageBytes, "largest message body in bytes")
+	rate := fs.Float64("send-rate", def.SendRate, "sends per second per user (token bucket refill); negative disables")
+	burst := fs.Int("send-burst", def.SendBurst, "token bucket size: sends allowed in a burst")
+	maxRooms := fs.Int("max-rooms", def.MaxRoomsPerUser, "rooms a user may belong to (DMs do not count)")
+	queue := fs.Int("queue-size", def.QueueSize, "outbound frames queued per connection before it is closed as a slow consumer (4008)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	grace := fs.Duration("shutdown-timeout", 10*time.Second, "how long shutdown waits for sessions to close")
+	if err := fs.parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	logger, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+
+	if err := os.MkdirAll(*keys.data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	secret, err := keys.secret()
+	if err != nil {
+		return err
+	}
+	verifier, err := auth.LoadVerifier(secret, *keys.publicKey, *keys.jwks, auth.Options{Issuer: *keys.issuer, Audience: *keys.audience})
+	if err != nil {
+		return err
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(*keys.data, "kindred.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+
+	srv, err := server.New(server.Config{
+		Store: store, Broker: memory.NewBroker(), Presence: memory.NewPresence(),
+		Verifier: verifier, Logger: logger, Static: static.Handler(),
+		AllowedOrigins:  splitList(*origins),
+		MaxFrameBytes:   *maxFrame,
+		MaxMessageBytes: *maxMsg,
+		SendRate:        *rate,
+		SendBurst:       *burst,
+		MaxRoomsPerUser: *maxRooms,
+		QueueSize:       *queue,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("kindred listening", "addr", ln.Addr().String(), "data", *keys.data, "mode", "embedded")
+	fmt.Fprintf(stdout, "Kindred is listening on http://%s\n", ln.Addr())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), *grace)
+	defer cancel()
+	// Stop accepting first, then close WebSocket sessions (which
+	// http.Server does not track once hijacked) with 1001.
+	_ = hs.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown incomplete", "err", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("log format %q: want text or json", format)
+	}
+}
