@@ -67,9 +67,11 @@ type Store interface {
 	// Seq > after; with neither, the newest messages.
 	History(ctx context.Context, conv string, before, after int64, limit int) ([]Event, error)
 	// EventsAfter returns the log entries of conv with Seq > after in
-	// ascending order, at most limit: messages as they were sent, then the
-	// edit and delete events that changed them. It is what a resuming
-	// client replays.
+	// ascending order, at most limit. Message entries are in their current
+	// state (latest body, or a tombstone: deleted text is erased
+	// everywhere), followed later in the log by the edit and delete
+	// entries that changed them; replaying them in order ends in the state
+	// History shows. It is what a resuming client replays.
 	EventsAfter(ctx context.Context, conv string, after int64, limit int) ([]Event, error)
 
 	// Ping reports whether the store can serve requests (for /readyz).
@@ -87,8 +89,8 @@ type Store interface {
 //   - Event.Seq and Event.Time of the committed entry.
 //   - Duplicate: a message with the same (Conv, Sender, ClientID) was stored
 //     before (or earlier in this batch); Event then holds that original
-//     message (its Seq, Time and Body) and nothing new is written. This is
-//     what makes sends idempotent.
+//     message in its current state (its Seq, Time and Body) and nothing new
+//     is written. This is what makes sends idempotent.
 //   - Err: the item was refused and nothing was written for it, while the
 //     rest of the batch still commits: ErrNotMember when Sender does not
 //     belong to Conv, ErrNotFound when Target is not a message of Conv,
