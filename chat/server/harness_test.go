@@ -70,7 +70,9 @@ func (e *env) start() {
 	}
 	cfg := e.cfg
 	cfg.Store, cfg.Broker, cfg.Presence, cfg.Verifier = st, memory.NewBroker(), memory.NewPresence(), v
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)

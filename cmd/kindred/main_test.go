@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
+	var out bytes.Buffer
+	if err := Run(context.Background(), []string{"serve", "--help"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"addr", "data", "jwt-public-key", "jwt-jwks", "jwt-issuer", "jwt-audience", "allowed-origins",
+		"max-frame-bytes", "max-message-bytes", "send-rate", "send-burst", "max-rooms", "queue-size", "log-level", "log-format", "shutdown-timeout"} {
+		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
+			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
+		}
+	}
+}
+
+func TestBadFlagsAreRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--no-such-flag"},
+		{"serve", "--log-format", "xml", "--data", t.TempDir()},
+		{"token", "--role", "wizard", "--sub", "x", "--data", t.TempDir()},
+		{"token", "--data", t.TempDir()}, // no --sub
+		{"frobnicate"},
+	} {
+		if err := Run(context.Background(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("%q was accepted", args)
+		}
+	}
+	t.Setenv("KINDRED_MAX_ROOMS", "many")
+	if err := Run(context.Background(), []string{"serve", "--data", t.TempDir()}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "KINDRED_MAX_ROOMS") {
+		t.Errorf("a bad environment value was not reported: %v", err)
+	}
+}
+
+// serveProcess runs `kindred serve` in-process on a free port and returns
+// its base URL and a function that stops it (as SIGTERM would) and waits.
+func serveProcess(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, args...), pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	re := regexp.MustCompile(`http://\S+`)
+	var url string
+	for lines.Scan() {
+		if m := re.FindString(lines.Text()); m != "" {
+			url = m
+			break
+		}
+	}
+	if url == "" {
+		cancel()
+		t.Fatalf("serve did not print its address: %v", <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return url, stop
+}
+
+func mintToken(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := Run(context.Background(), append([]string{"token"}, args...), &out, &errOut); err != nil {
+		t.Fatalf("token: %v %s", err, errOut.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// The embedded default needs nothing but a data directory: the secret is
+// generated once and kept, so tokens minted before a restart stay valid,
+// and history survives the restart. Stopping closes sessions with 1001.
+func TestServeEmbeddedDefault(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	tok := mintToken(t, "--data", data, "--sub", "ann", "--name", "Ann", "--role", "specialist")
+	if fi, err := os.Stat(filepath.Join(data, "jwt-secret")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("generated secret: %v %v", fi, err)
+	}
+	url, stop := serveProcess(t, "--data", data)
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/"} {
+		resp, err := http.Get(url + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %v %v", path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	req, _ := http.NewRequest("POST", url+"/api/rooms", strings.NewReader(`{"name":"Evening group"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create room: %v %v", resp, err)
+	}
+	var room struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&room)
+	resp.Body.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, strings.Replace(url, "http", "ws", 1)+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(v any) {
+		b, _ := json.Marshal(v)
+		if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readUntil := func(typ string) {
+		for {
+			_, data, err := ws.Read(ctx)
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", typ, err)
+			}
+			if bytes.Contains(data, []byte(`"type":"`+typ+`"`)) {
+				return
+			}
+		}
+	}
+	write(map[string]any{"type": "hello", "token": tok})
+	readUntil("welcome")
+	write(map[string]any{"type": "send", "conv": room.ID, "id": "m1", "body": "kept across restarts"})
+	readUntil("ack")
+
+	stop()
+	_, _, err = ws.Read(ctx)
+	if code := websocket.CloseStatus(err); code != websocket.StatusGoingAway {
+		t.Fatalf("session closed with %v (%v), want 1001", code, err)
+	}
+
+	url, _ = serveProcess(t, "--data", data)
+	req, _ = http.NewRequest("GET", url+"/api/conversations/"+room.ID+"/messages", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("history after restart: %v %v", resp, err)
+	}
+	var page struct{ Messages []struct{ Body string } }
+	json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if len(page.Messages) != 1 || page.Messages[0].Body != "kept across restarts" {
+		t.Fatalf("history after restart: %+v", page)
+	}
+}
+
+// Settings come from KINDRED_* variables when no flag is given.
+func TestEnvironmentConfiguresServe(t *testing.T) {
+	data := t.TempDir()
+	t.Setenv("KINDRED_DATA", data)
+	url, _ := serveProcess(t)
+	resp, err := http.Get(url + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if _, err := os.Stat(filepath.Join(data, "kindred.db")); err != nil {
+		t.Fatalf("KINDRED_DATA not used: %v", err)
+	}
+}
