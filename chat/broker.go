@@ -16,10 +16,19 @@ type Publication struct {
 	Data []byte
 }
 
-// PublicationHandler receives publications for channels this node
-// subscribed to. A broker calls it from one goroutine per channel at most,
-// so publications of one channel are handled one at a time.
-type PublicationHandler func(*Publication)
+// BrokerHandler receives what a broker delivers to this node.
+type BrokerHandler interface {
+	// HandlePublication receives a publication for a channel this node
+	// subscribed to. A broker calls it from one goroutine per channel at
+	// most, so publications of one channel are handled one at a time.
+	HandlePublication(p *Publication)
+	// HandleLoss is called after publications may have been lost for
+	// every subscribed channel (for example once the connection to Redis
+	// is re-established). Receivers re-check their positions against the
+	// Store, because a lost publication that is the last of its
+	// conversation leaves no later sequence to reveal the gap.
+	HandleLoss()
+}
 
 // Broker fans publications out between nodes.
 //
@@ -35,7 +44,7 @@ type PublicationHandler func(*Publication)
 //     not by the broker: the hub subscribes a channel once per node.
 type Broker interface {
 	// Run delivers incoming publications to h until ctx ends.
-	Run(ctx context.Context, h PublicationHandler) error
+	Run(ctx context.Context, h BrokerHandler) error
 	Publish(ctx context.Context, p *Publication) error
 	Subscribe(ctx context.Context, channel string) error
 	Unsubscribe(ctx context.Context, channel string) error

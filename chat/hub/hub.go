@@ -120,9 +120,8 @@ func (h *Hub) Unsubscribe(ctx context.Context, channel string, s Subscriber) err
 	return nil
 }
 
-// Handle delivers p to every local subscriber of its channel. It is the
-// broker's PublicationHandler.
-func (h *Hub) Handle(p *chat.Publication) {
+// HandlePublication delivers p to every local subscriber of its channel.
+func (h *Hub) HandlePublication(p *chat.Publication) {
 	sh := h.shard(p.Channel)
 	sh.mu.RLock()
 	if t := sh.topics[p.Channel]; t != nil {
@@ -155,3 +154,28 @@ func (h *Hub) Subscribers(channel string) int {
 	}
 	return 0
 }
+
+// HandleLoss tells every subscriber of every channel that publications may
+// have been lost, so each checks its position against the store.
+func (h *Hub) HandleLoss() {
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for ch, t := range sh.topics {
+			for _, s := range t.subs {
+				if r, ok := s.(Resyncer); ok {
+					r.Resync(ch)
+				}
+			}
+		}
+		sh.mu.RUnlock()
+	}
+}
+
+// Resyncer is implemented by subscribers that can catch up on a channel
+// from the store; Resync must not block.
+type Resyncer interface {
+	Resync(channel string)
+}
+
+var _ chat.BrokerHandler = (*Hub)(nil)

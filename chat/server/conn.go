@@ -812,3 +812,14 @@ func (c *conn) reject(ref, id, conv string, e *chat.Error) {
 		c.close(protocol.ClosePolicy, "too many refused frames")
 	}
 }
+
+// Resync implements hub.Resyncer: publications of conv may have been lost,
+// so catch up from the store unless a catch-up is already running.
+func (c *conn) Resync(conv string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.convs[conv]; st != nil && !st.catchingUp {
+		st.catchingUp = true
+		c.startCatchUp(conv, st, false)
+	}
+}

@@ -174,7 +174,7 @@ func New(cfg Config) (*Server, error) {
 	s.bg.Add(2)
 	go func() {
 		defer s.bg.Done()
-		if err := s.broker.Run(brokerCtx, s.hub.Handle); err != nil && brokerCtx.Err() == nil {
+		if err := s.broker.Run(brokerCtx, s.hub); err != nil && brokerCtx.Err() == nil {
 			s.log.Error("broker stopped", "err", err)
 		}
 	}()

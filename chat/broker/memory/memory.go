@@ -16,10 +16,11 @@ var (
 	_ chat.Presence = (*Presence)(nil)
 )
 
-// Broker delivers publications within one process.
+// Broker delivers publications within one process. It never loses one,
+// so it never calls HandleLoss.
 type Broker struct {
 	mu       sync.RWMutex
-	handler  chat.PublicationHandler
+	handler  chat.BrokerHandler
 	channels map[string]struct{}
 }
 
@@ -29,7 +30,7 @@ func NewBroker() *Broker {
 }
 
 // Run installs h and waits for ctx to end.
-func (b *Broker) Run(ctx context.Context, h chat.PublicationHandler) error {
+func (b *Broker) Run(ctx context.Context, h chat.BrokerHandler) error {
 	b.mu.Lock()
 	b.handler = h
 	b.mu.Unlock()
@@ -48,7 +49,7 @@ func (b *Broker) Publish(_ context.Context, p *chat.Publication) error {
 	_, ok := b.channels[p.Channel]
 	b.mu.RUnlock()
 	if ok && h != nil {
-		h(p)
+		h.HandlePublication(p)
 	}
 	return nil
 }
