@@ -538,7 +538,9 @@ func (c *conn) startCatchUp(conv string, st *convState, announce bool) {
 func (c *conn) catchUp(conv string, st *convState, announce bool) {
 	defer c.wg.Done()
 	s := c.srv
-	page := min(256, max(1, s.cfg.QueueSize/2))
+	// Catch-up fills at most half the queue, leaving the rest for live
+	// frames (acks, presence), so replaying history never overflows it.
+	page := min(256, max(1, s.cfg.QueueSize/4))
 	backoff := 100 * time.Millisecond
 	for {
 		c.mu.Lock()
@@ -601,7 +603,7 @@ func (c *conn) catchUp(conv string, st *convState, announce bool) {
 	}
 }
 
-// waitSpace blocks until n more frames fit in the queue.
+// waitSpace blocks until n more frames fit in half the queue.
 func (c *conn) waitSpace(n int) bool {
 	for {
 		c.mu.Lock()
@@ -609,7 +611,7 @@ func (c *conn) waitSpace(n int) bool {
 			c.mu.Unlock()
 			return false
 		}
-		if len(c.queue)+n <= c.srv.cfg.QueueSize {
+		if len(c.queue)+n <= max(n, c.srv.cfg.QueueSize/2) {
 			c.mu.Unlock()
 			return true
 		}
