@@ -6,12 +6,22 @@
 // never does I/O while holding a lock: Deliver on a subscriber must only
 // enqueue. The first local subscriber of a channel subscribes the node to it
 // at the broker; the last one to leave unsubscribes it.
+//
+// Sequenced publications (conversation events) leave the hub in sequence
+// order, once each. Publications from several nodes can arrive out of order
+// or not at all (Redis drops them while reconnecting), so the hub holds an
+// early publication for a short window waiting for the missing ones, then
+// fetches what is still missing from the store through a Filler: one store
+// read per node and gap, instead of one per connection.
 package hub
 
 import (
 	"context"
 	"hash/maphash"
+	"log/slog"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/kindred-health/kindred/chat"
 )
@@ -25,11 +35,31 @@ type Subscriber interface {
 
 const shardCount = 64
 
+// Filler reads the publications of channel with after < Seq <= upto from
+// the store, in order, at most limit of them; upto 0 means no upper bound.
+type Filler func(ctx context.Context, channel string, after, upto int64, limit int) ([]*chat.Publication, error)
+
+// Options tune a hub.
+type Options struct {
+	// Fill fetches missing publications; without it the hub passes gaps
+	// on and subscribers catch up themselves.
+	Fill Filler
+	// ReorderWindow is how long an early publication waits for the ones
+	// before it before the gap is read from the store. Default 50ms.
+	ReorderWindow time.Duration
+	Logger        *slog.Logger
+}
+
 // Hub is one node's subscription table.
 type Hub struct {
 	broker chat.Broker
+	opts   Options
 	seed   maphash.Seed
 	shards [shardCount]shard
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	fills  sync.WaitGroup
 }
 
 type shard struct {
@@ -43,15 +73,39 @@ type topic struct {
 	// broker, so a concurrent Unsubscribe does not remove the broker
 	// subscription from under them.
 	pending int
+
+	// mu orders sequenced delivery; it is taken under the shard lock.
+	mu sync.Mutex
+	// last is the highest sequence delivered; 0 until the first one.
+	last int64
+	// held are early publications, sorted by Seq, waiting for a gap.
+	held    []*chat.Publication
+	filling bool
+	// lossPending asks a running fill to also read everything after
+	// last, because publications may have been lost meanwhile.
+	lossPending bool
 }
 
-// New returns a hub that subscribes channels at b.
-func New(b chat.Broker) *Hub {
-	h := &Hub{broker: b, seed: maphash.MakeSeed()}
+// New returns a hub that subscribes channels at b. Call Close when done.
+func New(b chat.Broker, opts Options) *Hub {
+	if opts.ReorderWindow <= 0 {
+		opts.ReorderWindow = 50 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &Hub{broker: b, opts: opts, seed: maphash.MakeSeed()}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 	}
 	return h
+}
+
+// Close stops gap fills in progress and waits for them.
+func (h *Hub) Close() {
+	h.cancel()
+	h.fills.Wait()
 }
 
 func (h *Hub) shard(channel string) *shard {
@@ -120,16 +174,134 @@ func (h *Hub) Unsubscribe(ctx context.Context, channel string, s Subscriber) err
 	return nil
 }
 
-// HandlePublication delivers p to every local subscriber of its channel.
+// HandlePublication delivers p to every local subscriber of its channel;
+// sequenced publications in order and once each.
 func (h *Hub) HandlePublication(p *chat.Publication) {
 	sh := h.shard(p.Channel)
 	sh.mu.RLock()
-	if t := sh.topics[p.Channel]; t != nil {
-		for _, s := range t.subs {
-			s.Deliver(p)
+	defer sh.mu.RUnlock()
+	t := sh.topics[p.Channel]
+	if t == nil {
+		return
+	}
+	if p.Seq <= 0 {
+		t.deliver(p)
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.last == 0 || p.Seq == t.last+1:
+		t.deliver(p)
+		t.last = p.Seq
+		t.drainHeld()
+	case p.Seq <= t.last:
+		// Already delivered (a late publication after a fill).
+	default:
+		i, found := slices.BinarySearchFunc(t.held, p.Seq, func(x *chat.Publication, seq int64) int { return int(x.Seq - seq) })
+		if !found {
+			t.held = slices.Insert(t.held, i, p)
+		}
+		if !t.filling {
+			t.filling = true
+			h.fills.Add(1)
+			time.AfterFunc(h.opts.ReorderWindow, func() { h.fill(p.Channel, t, false) })
 		}
 	}
-	sh.mu.RUnlock()
+}
+
+func (t *topic) deliver(p *chat.Publication) {
+	for _, s := range t.subs {
+		s.Deliver(p)
+	}
+}
+
+// drainHeld delivers held publications that have become next in line.
+func (t *topic) drainHeld() {
+	n := 0
+	for _, p := range t.held {
+		if p.Seq > t.last+1 {
+			break
+		}
+		if p.Seq == t.last+1 {
+			t.deliver(p)
+			t.last = p.Seq
+		}
+		n++
+	}
+	if n > 0 {
+		clear(t.held[:n])
+		t.held = t.held[n:]
+	}
+}
+
+const fillPage = 500
+
+// fill reads what is missing before t's held publications (or, after a
+// loss, everything after t.last) from the store and delivers it in order.
+func (h *Hub) fill(channel string, t *topic, afterLoss bool) {
+	defer h.fills.Done()
+	sh := h.shard(channel)
+	for h.ctx.Err() == nil {
+		t.mu.Lock()
+		if t.lossPending {
+			t.lossPending, afterLoss = false, true
+		}
+		if !afterLoss && len(t.held) == 0 {
+			t.filling = false
+			t.mu.Unlock()
+			return
+		}
+		after, upto := t.last, int64(0)
+		if len(t.held) > 0 {
+			upto = t.held[0].Seq - 1
+		}
+		t.mu.Unlock()
+
+		var pubs []*chat.Publication
+		var err error
+		if h.opts.Fill != nil && (upto == 0 || upto > after) {
+			pubs, err = h.opts.Fill(h.ctx, channel, after, upto, fillPage)
+			if err != nil {
+				h.opts.Logger.Warn("gap fill failed; subscribers will catch up themselves", "channel", channel, "after", after, "err", err)
+			}
+		}
+
+		sh.mu.RLock()
+		t.mu.Lock()
+		for _, p := range pubs {
+			if p.Seq == t.last+1 {
+				t.deliver(p)
+				t.last = p.Seq
+			}
+		}
+		t.drainHeld()
+		more := len(pubs) == fillPage && err == nil
+		if !more && len(t.held) > 0 && (err != nil || h.opts.Fill == nil || upto <= t.last) {
+			// The store could not close the gap: pass the held
+			// publications on; each subscriber notices the gap and
+			// catches up on its own.
+			for _, p := range t.held {
+				if p.Seq > t.last {
+					t.deliver(p)
+					t.last = p.Seq
+				}
+			}
+			clear(t.held)
+			t.held = t.held[:0]
+		}
+		done := !more && len(t.held) == 0
+		if done {
+			t.filling = false
+		}
+		t.mu.Unlock()
+		sh.mu.RUnlock()
+		if done {
+			return
+		}
+		// A full page after a loss means the tail goes on.
+		afterLoss = afterLoss && more
+	}
 }
 
 // Channels returns how many channels have local subscribers.
@@ -155,16 +327,32 @@ func (h *Hub) Subscribers(channel string) int {
 	return 0
 }
 
-// HandleLoss tells every subscriber of every channel that publications may
-// have been lost, so each checks its position against the store.
+// HandleLoss is called when publications may have been lost: for every
+// channel whose position the hub knows it reads what followed from the
+// store; subscribers of the others catch up on their own.
 func (h *Hub) HandleLoss() {
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()
 		for ch, t := range sh.topics {
-			for _, s := range t.subs {
-				if r, ok := s.(Resyncer); ok {
-					r.Resync(ch)
+			t.mu.Lock()
+			known := t.last > 0 && h.opts.Fill != nil
+			start := known && !t.filling
+			if start {
+				t.filling = true
+			} else if known {
+				t.lossPending = true
+			}
+			t.mu.Unlock()
+			if start {
+				h.fills.Add(1)
+				go h.fill(ch, t, true)
+			}
+			if !known {
+				for _, s := range t.subs {
+					if r, ok := s.(Resyncer); ok {
+						r.Resync(ch)
+					}
 				}
 			}
 		}

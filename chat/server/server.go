@@ -163,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		conns:    make(map[*conn]struct{}),
 		buckets:  buckets{rate: cfg.SendRate, burst: cfg.SendBurst, m: make(map[string]*bucket)},
 	}
-	s.hub = hub.New(cfg.Broker)
+	s.hub = hub.New(cfg.Broker, hub.Options{Fill: s.fillFromStore, Logger: cfg.Logger})
 	s.commit = newCommitter(s, 4*cfg.CommitBatch, cfg.CommitBatch)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
@@ -212,6 +212,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.cancel()
 		s.stopBg()
 		s.bg.Wait()
+		s.hub.Close()
 		close(done)
 	}()
 	select {
@@ -260,6 +261,26 @@ func newID(prefix string) string {
 }
 
 func userChannel(id string) string { return "user:" + id }
+
+// fillFromStore is the hub's Filler: events the broker did not deliver,
+// read from the store and encoded as they would have been published.
+func (s *Server) fillFromStore(ctx context.Context, channel string, after, upto int64, limit int) ([]*chat.Publication, error) {
+	if upto > 0 {
+		limit = int(min(int64(limit), upto-after))
+	}
+	evs, err := s.store.EventsAfter(ctx, channel, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	pubs := make([]*chat.Publication, 0, len(evs))
+	for i := range evs {
+		if upto > 0 && evs[i].Seq > upto {
+			break
+		}
+		pubs = append(pubs, &chat.Publication{Channel: channel, Seq: evs[i].Seq, Data: protocol.EncodeEvent(&evs[i])})
+	}
+	return pubs, nil
+}
 
 // publishEvent encodes a committed event once and publishes it to its
 // conversation.
