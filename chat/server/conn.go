@@ -67,7 +67,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &chat.Error{Code: chat.CodeShuttingDown, Message: "the server is shutting down", Temporary: true})
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
+	ws, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
 	if err != nil {
 		// Accept has answered (403 for a forbidden origin).
 		s.metrics.rejected.WithLabelValues(string(chat.CodeOriginForbidden)).Inc()
@@ -87,8 +87,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		ws.Close(protocol.CloseGoingAway, "server shutting down")
 		return
 	}
-	defer s.untrack(c)
-	c.run()
+	// The session runs on a goroutine of its own so that this handler
+	// returns and net/http's request, response and deep stack are freed:
+	// an idle session then holds little more than its socket.
+	go func() {
+		defer s.untrack(c)
+		c.run()
+	}()
 }
 
 // run is the session's owning goroutine.
@@ -103,7 +108,7 @@ func (c *conn) run() {
 	defer s.metrics.connections.Dec()
 	defer c.teardown()
 
-	buf := make([]byte, 0, 512)
+	var buf []byte // grown by the first frame: idle sessions never need one
 	var f protocol.ClientFrame
 	for {
 		var err error
@@ -124,7 +129,7 @@ func (c *conn) run() {
 		c.handle(&f)
 		// Keep a large frame's buffer only while frames stay large.
 		if cap(buf) > 4096 && len(buf) < 1024 {
-			buf = make([]byte, 0, 512)
+			buf = nil
 		}
 	}
 }

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+)
+
+// Buffer sizes of a WebSocket session's socket, chosen for memory per idle
+// connection: net/http hands a hijacked connection over with 4 KiB read
+// and write buffers that the WebSocket library keeps for the connection's
+// whole life. Client frames are small (a message is at most a few KiB), so
+// a 1 KiB read buffer costs at most an extra read for a large frame; the
+// writer batches frames itself, so a 2 KiB buffer costs at most an extra
+// write for a large batch.
+const (
+	sessionReadBuffer  = 1 << 10
+	sessionWriteBuffer = 2 << 10
+)
+
+// leanHijacker gives the WebSocket library smaller buffers than net/http's
+// when it hijacks the connection.
+type leanHijacker struct {
+	http.ResponseWriter
+}
+
+// Hijack takes over the connection from net/http, keeping any bytes the
+// client sent early, and wraps it in small buffers.
+func (l leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(l.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(conn, sessionReadBuffer)
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Bytes the client sent right after the handshake (net/http's
+		// background read may have taken the first byte of its hello).
+		// They must end up buffered, not merely queued in front of the
+		// socket: the library re-wraps the reader around the socket and
+		// keeps only what is buffered.
+		early, _ := brw.Reader.Peek(n)
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(n, sessionReadBuffer))
+		if _, err := br.Peek(n); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, sessionWriteBuffer)), nil
+}
