@@ -31,6 +31,12 @@ func (s *Server) routes() {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
 			return
 		}
+		// A node cut off from the broker still serves its own clients and
+		// stores every message, so it stays in rotation, marked degraded.
+		if h, ok := s.broker.(interface{ Healthy() bool }); ok && !h.Healthy() {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": "broker unreachable; cross-node delivery resumes on reconnect"})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	m.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
