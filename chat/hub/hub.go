@@ -84,6 +84,8 @@ type topic struct {
 	// lossPending asks a running fill to also read everything after
 	// last, because publications may have been lost meanwhile.
 	lossPending bool
+	// retrying is set while the broker subscription is being retried.
+	retrying bool
 }
 
 // New returns a hub that subscribes channels at b. Call Close when done.
@@ -114,6 +116,10 @@ func (h *Hub) shard(channel string) *shard {
 
 // Subscribe adds s to channel. It returns once the node is subscribed at
 // the broker, so that a publication made after Subscribe returns reaches s.
+// When the broker cannot subscribe now (Redis unreachable), s is added all
+// the same, so local publications still reach it, and the hub keeps
+// retrying in the background; once subscribed it reads from the store
+// whatever was published meanwhile. Subscribe fails only when ctx ends.
 // Subscribing the same s twice delivers twice; callers track their own
 // subscriptions.
 func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error {
@@ -135,13 +141,61 @@ func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error
 
 	sh.mu.Lock()
 	t.pending--
-	if err == nil {
-		t.subs = append(t.subs, s)
-	} else if len(t.subs) == 0 && t.pending == 0 {
-		delete(sh.topics, channel)
+	if err != nil && ctx.Err() != nil {
+		if len(t.subs) == 0 && t.pending == 0 {
+			delete(sh.topics, channel)
+		}
+		sh.mu.Unlock()
+		return err
+	}
+	t.subs = append(t.subs, s)
+	if err != nil && !t.retrying {
+		t.retrying = true
+		h.fills.Add(1)
+		go h.retrySubscribe(channel, t, err)
 	}
 	sh.mu.Unlock()
-	return err
+	return nil
+}
+
+// retrySubscribe subscribes channel at the broker with backoff until it
+// works, the channel loses its last subscriber or the hub closes.
+func (h *Hub) retrySubscribe(channel string, t *topic, err error) {
+	defer h.fills.Done()
+	sh := h.shard(channel)
+	h.opts.Logger.Warn("broker subscribe failed; retrying", "channel", channel, "err", err)
+	backoff := 100 * time.Millisecond
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+		sh.mu.RLock()
+		wanted := sh.topics[channel] == t
+		sh.mu.RUnlock()
+		if !wanted {
+			return
+		}
+		ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+		err := h.broker.Subscribe(ctx, channel)
+		cancel()
+		if err != nil {
+			continue
+		}
+		sh.mu.Lock()
+		t.retrying = false
+		wanted = sh.topics[channel] == t
+		sh.mu.Unlock()
+		if !wanted {
+			_ = h.broker.Unsubscribe(h.ctx, channel)
+			return
+		}
+		h.opts.Logger.Info("broker subscribed after retry", "channel", channel)
+		h.recover(channel, t)
+		return
+	}
 }
 
 // Unsubscribe removes s from channel, and the node from the broker's
@@ -335,28 +389,42 @@ func (h *Hub) HandleLoss() {
 		sh := &h.shards[i]
 		sh.mu.RLock()
 		for ch, t := range sh.topics {
-			t.mu.Lock()
-			known := t.last > 0 && h.opts.Fill != nil
-			start := known && !t.filling
-			if start {
-				t.filling = true
-			} else if known {
-				t.lossPending = true
-			}
-			t.mu.Unlock()
-			if start {
-				h.fills.Add(1)
-				go h.fill(ch, t, true)
-			}
-			if !known {
-				for _, s := range t.subs {
-					if r, ok := s.(Resyncer); ok {
-						r.Resync(ch)
-					}
-				}
-			}
+			h.recoverLocked(ch, t)
 		}
 		sh.mu.RUnlock()
+	}
+}
+
+// recover brings channel's subscribers up to date with the store after
+// publications may have been missed.
+func (h *Hub) recover(channel string, t *topic) {
+	sh := h.shard(channel)
+	sh.mu.RLock()
+	h.recoverLocked(channel, t)
+	sh.mu.RUnlock()
+}
+
+// recoverLocked is recover with the shard lock held.
+func (h *Hub) recoverLocked(channel string, t *topic) {
+	t.mu.Lock()
+	known := t.last > 0 && h.opts.Fill != nil
+	start := known && !t.filling
+	if start {
+		t.filling = true
+	} else if known {
+		t.lossPending = true
+	}
+	t.mu.Unlock()
+	if start {
+		h.fills.Add(1)
+		go h.fill(channel, t, true)
+	}
+	if !known {
+		for _, s := range t.subs {
+			if r, ok := s.(Resyncer); ok {
+				r.Resync(channel)
+			}
+		}
 	}
 }
 

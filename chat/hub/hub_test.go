@@ -207,3 +207,49 @@ func TestSubscribeUnsubscribe(t *testing.T) {
 		t.Fatal("empty channel kept")
 	}
 }
+
+// flakyBroker refuses the first subscribes, as Redis does while down.
+type flakyBroker struct {
+	memory.Broker
+	mu       sync.Mutex
+	failures int
+	subs     int
+}
+
+func (b *flakyBroker) Subscribe(ctx context.Context, ch string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failures > 0 {
+		b.failures--
+		return fmt.Errorf("redis unreachable")
+	}
+	b.subs++
+	return nil
+}
+
+// While the broker cannot subscribe, a subscriber is still added (local
+// publications reach it) and the hub retries; once subscribed it reads
+// what was published meanwhile from the store.
+func TestSubscribeRetriedWhileBrokerDown(t *testing.T) {
+	b := &flakyBroker{failures: 2}
+	st := &store{n: 1}
+	h := hub.New(b, hub.Options{Fill: st.fill})
+	defer h.Close()
+	r := newRecorder()
+	if err := h.Subscribe(context.Background(), "c", r); err != nil {
+		t.Fatalf("subscribe with the broker down: %v", err)
+	}
+	h.HandlePublication(pub("c", 1)) // a local publication
+	r.wait(t, 1)
+	st.mu.Lock()
+	st.n = 3 // published elsewhere while this node was not subscribed
+	st.mu.Unlock()
+	if got := fmt.Sprint(r.wait(t, 3)); got != "[1 2 3]" {
+		t.Fatalf("delivered %s", got)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.subs != 1 {
+		t.Fatalf("broker subscribed %d times, want 1", b.subs)
+	}
+}

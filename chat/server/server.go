@@ -290,9 +290,11 @@ func (s *Server) publishEvent(ctx context.Context, e *chat.Event) {
 
 func (s *Server) publish(ctx context.Context, p *chat.Publication) {
 	if err := s.broker.Publish(ctx, p); err != nil {
-		// The event is stored; receivers will find the gap by its
-		// sequence and fetch it. Ephemeral events are simply lost.
-		s.log.Warn("publish failed", "channel", p.Channel, "seq", p.Seq, "err", err)
+		// This node's own sessions still get it, straight from the hub.
+		// Other nodes find the stored event by its sequence, or read it
+		// after the broker's recovery; ephemeral events are lost there.
+		s.log.Warn("publish failed; delivered locally only", "channel", p.Channel, "seq", p.Seq, "err", err)
+		s.hub.HandlePublication(p)
 	}
 }
 
