@@ -227,9 +227,9 @@ const (
 	CloseMessageTooBig = 1009
 	// CloseInternal: an unexpected server failure; reconnect and resume.
 	CloseInternal = 1011
-	// CloseUnauthorized: no hello in time, or its token was missing,
-	// invalid or expired; also sent when the token expires mid-session.
-	// Get a new token before reconnecting.
+	// CloseUnauthorized: the first frame was not a hello, or its token was
+	// missing, invalid or expired; also sent when the token expires
+	// mid-session. Get a new token before reconnecting.
 	CloseUnauthorized = 4001
 	// CloseSlowConsumer: the client did not read fast enough and its
 	// outbound queue overflowed. Reconnect and resume from the last
@@ -237,6 +237,6 @@ const (
 	CloseSlowConsumer = 4008
 	// ClosePolicy: too many refused frames in a short time (abusive client).
 	ClosePolicy = 4009
-	// CloseHelloTimeout: the first frame was not a hello within the timeout.
+	// CloseHelloTimeout: no frame arrived within the hello timeout.
 	CloseHelloTimeout = 4002
 )

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -67,11 +66,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &chat.Error{Code: chat.CodeShuttingDown, Message: "the server is shutting down", Temporary: true})
 		return
 	}
+	if !originAllowed(r, s.cfg.AllowedOrigins) {
+		s.metrics.rejected.WithLabelValues(string(chat.CodeOriginForbidden)).Inc()
+		s.log.Info("websocket refused: origin not allowed", "origin", r.Header.Get("Origin"))
+		writeError(w, &chat.Error{Code: chat.CodeOriginForbidden, Message: "pages from this origin may not connect"})
+		return
+	}
 	ws, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
 	if err != nil {
-		// Accept has answered (403 for a forbidden origin).
-		s.metrics.rejected.WithLabelValues(string(chat.CodeOriginForbidden)).Inc()
-		s.log.Info("websocket refused", "err", err, "origin", r.Header.Get("Origin"))
+		// Accept has answered (426 for a plain HTTP request, say).
+		s.log.Info("websocket handshake refused", "err", err)
 		return
 	}
 	ws.SetReadLimit(int64(s.cfg.HardFrameBytes))
@@ -682,7 +686,7 @@ func (c *conn) handle(f *protocol.ClientFrame) {
 			c.reject(f.Ref, "", f.Conv, chat.AsError(err))
 			return
 		}
-		c.sendDirect(protocol.Encode(protocol.ConversationEvent{Type: protocol.TypeConversation, Ref: f.Ref, Conversation: conv}))
+		c.answerConversation(f.Ref, conv)
 	case protocol.TypeLeave:
 		if f.Conv == "" {
 			c.reject(f.Ref, "", "", missing("conv"))
@@ -703,7 +707,7 @@ func (c *conn) handle(f *protocol.ClientFrame) {
 			c.reject(f.Ref, "", "", chat.AsError(err))
 			return
 		}
-		c.sendDirect(protocol.Encode(protocol.ConversationEvent{Type: protocol.TypeConversation, Ref: f.Ref, Conversation: conv}))
+		c.answerConversation(f.Ref, conv)
 	case protocol.TypeMembers:
 		if f.Conv == "" {
 			c.reject(f.Ref, "", "", missing("conv"))
@@ -724,6 +728,18 @@ func (c *conn) handle(f *protocol.ClientFrame) {
 	default:
 		c.reject(f.Ref, "", "", chat.Errorf(chat.CodeUnknownType, "unknown frame type %.40q", f.Type))
 	}
+}
+
+// answerConversation subscribes this session to conv before answering, so
+// that a send right after the answer is accepted; the copy of the news that
+// reaches this session through the user channel then changes nothing.
+func (c *conn) answerConversation(ref string, conv chat.Conversation) {
+	if err := c.subscribe(c.ctx, conv.ID, conv.LastSeq); err != nil {
+		c.srv.log.Error("subscribe", "session", c.id, "conv", conv.ID, "err", err)
+		c.close(protocol.CloseInternal, "subscription failed")
+		return
+	}
+	c.sendDirect(protocol.Encode(protocol.ConversationEvent{Type: protocol.TypeConversation, Ref: ref, Conversation: conv}))
 }
 
 func missing(field string) *chat.Error {
@@ -793,9 +809,6 @@ func (c *conn) checkWrite(f *protocol.ClientFrame, ev *chat.Event) *chat.Error {
 		}
 		if len(f.Body) > s.cfg.MaxMessageBytes {
 			return chat.Errorf(chat.CodeMessageTooLong, "messages can have at most %d bytes", s.cfg.MaxMessageBytes)
-		}
-		if !utf8.ValidString(f.Body) {
-			return chat.Errorf(chat.CodeInvalidField, "the message is not valid UTF-8")
 		}
 	}
 	if !c.isMember(f.Conv) {

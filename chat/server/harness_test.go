@@ -188,25 +188,36 @@ type client struct {
 func (e *env) dial(token string, resume map[string]int64) *client {
 	e.t.Helper()
 	c := e.dialRaw(nil)
-	c.send(map[string]any{"type": "hello", "token": token, "resume": resume})
-	w := c.expect("welcome")
-	_ = w
+	c.hello(token, resume)
 	return c
 }
 
 func (e *env) dialRaw(opts *websocket.DialOptions) *client {
 	e.t.Helper()
+	return dialURL(e.t, e.http.URL, opts)
+}
+
+// dialURL opens a WebSocket to the node at base (http://host:port).
+func dialURL(t *testing.T, base string, opts *websocket.DialOptions) *client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, strings.Replace(e.http.URL, "http", "ws", 1)+"/ws", opts)
+	ws, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/ws", opts)
 	if err != nil {
-		e.t.Fatalf("dial: %v", err)
+		t.Fatalf("dial: %v", err)
 	}
 	ws.SetReadLimit(-1)
-	c := &client{t: e.t, ws: ws, frames: make(chan frame, 100000), done: make(chan struct{}), last: map[string]int64{}, resume: make(chan struct{})}
+	c := &client{t: t, ws: ws, frames: make(chan frame, 100000), done: make(chan struct{}), last: map[string]int64{}, resume: make(chan struct{})}
 	go c.readLoop()
-	e.t.Cleanup(func() { c.ws.CloseNow() })
+	t.Cleanup(func() { c.ws.CloseNow() })
 	return c
+}
+
+// hello signs a raw client in and waits for the welcome.
+func (c *client) hello(token string, resume map[string]int64) {
+	c.t.Helper()
+	c.send(map[string]any{"type": "hello", "token": token, "resume": resume})
+	c.expect("welcome")
 }
 
 func (c *client) readLoop() {
@@ -431,4 +442,45 @@ func resign(t *testing.T, secret []byte, claims map[string]any) string {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(unsigned))
 	return unsigned + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// tryTake is take for a connection that is about to end: it returns false
+// once the connection has ended and nothing matching is left.
+func (c *client) tryTake(match func(frame) bool) (frame, bool) {
+	c.t.Helper()
+	for i, f := range c.backlog {
+		if match(f) {
+			c.backlog = append(c.backlog[:i:i], c.backlog[i+1:]...)
+			return c.note(f), true
+		}
+	}
+	for {
+		select {
+		case f := <-c.frames:
+			if match(f) {
+				return c.note(f), true
+			}
+			c.backlog = append(c.backlog, f)
+		case <-c.done:
+			select {
+			case f := <-c.frames:
+				c.frames <- f // put back and loop to drain in order
+				continue
+			default:
+			}
+			return frame{}, false
+		case <-time.After(waitTimeout):
+			c.t.Fatalf("connection neither delivered nor ended within %v", waitTimeout)
+		}
+	}
+}
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
 }

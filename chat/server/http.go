@@ -6,13 +6,17 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/protocol"
 )
 
 // maxBodyBytes bounds HTTP API request bodies.
@@ -28,7 +32,8 @@ func (s *Server) routes() {
 		ctx, cancel := contextTimeout(r, 2*time.Second)
 		defer cancel()
 		if err := s.Ready(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			s.log.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shutting down, or the store does not answer"})
 			return
 		}
 		// A node cut off from the broker still serves its own clients and
@@ -94,7 +99,12 @@ func (s *Server) routes() {
 			return 0, nil, chat.Errorf(chat.CodeInvalidField, "before, after and limit are whole numbers, and only one of before and after may be given")
 		}
 		evs, err := s.history(r.Context(), id, r.PathValue("id"), before, after, int(limit))
-		return http.StatusOK, map[string]any{"messages": nonNil(evs)}, err
+		// The same shape as the message frames of the WebSocket.
+		msgs := make([]protocol.Event, len(evs))
+		for i := range evs {
+			msgs[i] = protocol.EventFrame(&evs[i])
+		}
+		return http.StatusOK, map[string]any{"messages": msgs}, err
 	}))
 	if s.cfg.Static != nil {
 		m.Handle("GET /", s.cfg.Static)
@@ -114,6 +124,13 @@ func (s *Server) api(h func(r *http.Request, id auth.Identity) (int, any, error)
 		id, err := s.verifier.Verify(tok)
 		if err != nil {
 			writeError(w, chat.AsError(err))
+			return
+		}
+		// Users who only use the HTTP API must be known too (names in
+		// member lists, someone to open a DM with).
+		if err := s.store.UpsertUser(r.Context(), identUser(id)); err != nil {
+			s.log.Error("upsert user", "user", id.UserID, "err", err)
+			writeError(w, &chat.Error{Code: chat.CodeUnavailable, Message: "the service is temporarily unavailable", Temporary: true})
 			return
 		}
 		status, body, err := h(r, id)
@@ -195,4 +212,32 @@ func nonNil[T any](s []T) []T {
 
 func contextTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), d)
+}
+
+// originAllowed applies the same rule as the WebSocket library (no Origin,
+// the server's own host, or a host matching an allowed pattern) so that a
+// refused page gets a JSON error with a code instead of the library's
+// plain-text 403.
+func originAllowed(r *http.Request, patterns []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, p := range patterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return true
+		}
+	}
+	return false
 }

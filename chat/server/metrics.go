@@ -41,7 +41,7 @@ func newMetrics() *metrics {
 			Name: "kindred_socket_writes_total", Help: "WebSocket messages written; one write may carry many frames.",
 		}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kindred_frames_rejected_total", Help: "Client frames refused, by error code.",
+			Name: "kindred_frames_rejected_total", Help: "Error frames sent to clients (refused frames, failed hellos, failed commits), by error code.",
 		}, []string{"code"}),
 		slowClosed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kindred_queue_overflow_closes_total", Help: "Connections closed because their outbound queue overflowed (slow consumers).",
@@ -55,7 +55,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
 		recoveries: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "kindred_catchups_total", Help: "Catch-ups from the store (resume after reconnect, or a sequence gap).",
+			Name: "kindred_catchups_total", Help: "Catch-ups from the store: one per subscription (resume), plus one per sequence gap or broker loss.",
 		}),
 	}
 	r.MustRegister(

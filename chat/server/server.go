@@ -359,7 +359,8 @@ func (s *Server) openDM(ctx context.Context, id auth.Identity, other string) (ch
 	if other == "" || other == id.UserID {
 		return chat.Conversation{}, chat.Errorf(chat.CodeInvalidField, "choose another user to talk with")
 	}
-	if _, err := s.store.User(ctx, other); err != nil {
+	otherUser, err := s.store.User(ctx, other)
+	if err != nil {
 		return chat.Conversation{}, err
 	}
 	c, err := s.store.OpenDM(ctx, id.UserID, other)
@@ -367,14 +368,12 @@ func (s *Server) openDM(ctx context.Context, id auth.Identity, other string) (ch
 		return c, err
 	}
 	// Each side sees the other's name as the conversation's name.
-	for _, pair := range [][2]string{{id.UserID, other}, {other, id.UserID}} {
-		cc := c
-		if u, err := s.store.User(ctx, pair[1]); err == nil {
-			cc.Name = u.Name
-		}
-		s.publishFrame(ctx, userChannel(pair[0]), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: cc})
-	}
-	return c, nil
+	mine, theirs := c, c
+	mine.Name = otherUser.Name
+	theirs.Name = id.Name
+	s.publishFrame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: mine})
+	s.publishFrame(ctx, userChannel(other), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: theirs})
+	return mine, nil
 }
 
 // members lists conv's members with presence, for members only.
@@ -404,8 +403,11 @@ func (s *Server) history(ctx context.Context, id auth.Identity, conv string, bef
 	if err := s.requireMember(ctx, id, conv); err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > 200 {
+	switch {
+	case limit <= 0:
 		limit = 50
+	case limit > 200:
+		limit = 200
 	}
 	return s.store.History(ctx, conv, before, after, limit)
 }
