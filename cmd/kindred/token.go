@@ -14,10 +14,12 @@ import (
 func runToken(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token", "Mint a sign-in token (JWT) with the configured key and print it.\nBy default it signs with the HS256 secret of the data directory, creating it\nif needed, so `kindred serve` with the same --data accepts the token.", stderr)
 	keys := addKeyFlags(fs)
-	sub := fs.String("sub", "", "user id (required)")
-	name := fs.String("name", "", "display name (default: the user id)")
-	role := fs.String("role", "peer", "role: peer, specialist, supervisor or admin")
-	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
+	// Who the token is for is said on the command line only: generic
+	// variables such as KINDRED_NAME would leak in from the environment.
+	sub := fs.FlagSet.String("sub", "", "user id (required)")
+	name := fs.FlagSet.String("name", "", "display name (default: the user id)")
+	role := fs.FlagSet.String("role", "peer", "role: peer, specialist, supervisor or admin")
+	ttl := fs.FlagSet.Duration("ttl", 24*time.Hour, "how long the token is valid")
 	priv := fs.String("jwt-private-key", "", "sign with this RSA or Ed25519 private key (PEM file) instead of the secret")
 	kid := fs.String("jwt-kid", "", "key id to put in the token header (with --jwt-private-key)")
 	if err := fs.parse(args); err != nil {
