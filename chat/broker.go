@@ -19,14 +19,18 @@ type Publication struct {
 // BrokerHandler receives what a broker delivers to this node.
 type BrokerHandler interface {
 	// HandlePublication receives a publication for a channel this node
-	// subscribed to. A broker calls it from one goroutine per channel at
-	// most, so publications of one channel are handled one at a time.
+	// subscribed to. It must not block (a slow handler stalls delivery of
+	// every channel) and must not call Subscribe or Unsubscribe
+	// synchronously. A network broker calls it from its one receiving
+	// goroutine; the in-process broker calls it on each publisher's
+	// goroutine, so it must be safe for concurrent calls.
 	HandlePublication(p *Publication)
 	// HandleLoss is called after publications may have been lost for
 	// every subscribed channel (for example once the connection to Redis
-	// is re-established). Receivers re-check their positions against the
-	// Store, because a lost publication that is the last of its
-	// conversation leaves no later sequence to reveal the gap.
+	// is re-established and every subscription restored). Receivers
+	// re-check their positions against the Store, because a lost
+	// publication that is the last of its conversation leaves no later
+	// sequence to reveal the gap. It may be called when nothing was lost.
 	HandleLoss()
 }
 
@@ -42,6 +46,10 @@ type BrokerHandler interface {
 //     checked against Seq by receivers and gaps are filled from the Store.
 //   - Subscribe and Unsubscribe are idempotent and counted by the caller,
 //     not by the broker: the hub subscribes a channel once per node.
+//     Subscribe returns once the subscription is in place; when it fails,
+//     the channel is not subscribed.
+//   - Publish may be called before Run has started; the broker delivers
+//     such publications once it runs, or fails them.
 type Broker interface {
 	// Run delivers incoming publications to h until ctx ends.
 	Run(ctx context.Context, h BrokerHandler) error

@@ -22,11 +22,13 @@ type Broker struct {
 	mu       sync.RWMutex
 	handler  chat.BrokerHandler
 	channels map[string]struct{}
+	ready    chan struct{} // closed once Run has installed the handler
+	once     sync.Once
 }
 
 // NewBroker returns an in-process broker.
 func NewBroker() *Broker {
-	return &Broker{channels: make(map[string]struct{})}
+	return &Broker{channels: make(map[string]struct{}), ready: make(chan struct{})}
 }
 
 // Run installs h and waits for ctx to end.
@@ -34,6 +36,7 @@ func (b *Broker) Run(ctx context.Context, h chat.BrokerHandler) error {
 	b.mu.Lock()
 	b.handler = h
 	b.mu.Unlock()
+	b.once.Do(func() { close(b.ready) })
 	<-ctx.Done()
 	b.mu.Lock()
 	b.handler = nil
@@ -41,9 +44,15 @@ func (b *Broker) Run(ctx context.Context, h chat.BrokerHandler) error {
 	return nil
 }
 
-// Publish hands p to the handler if its channel is subscribed. It runs the
-// handler synchronously, so publications are delivered in publish order.
-func (b *Broker) Publish(_ context.Context, p *chat.Publication) error {
+// Publish hands p to the handler if its channel is subscribed, waiting
+// for Run to start if needed. It runs the handler synchronously, so one
+// publisher's publications are delivered in publish order.
+func (b *Broker) Publish(ctx context.Context, p *chat.Publication) error {
+	select {
+	case <-b.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	b.mu.RLock()
 	h := b.handler
 	_, ok := b.channels[p.Channel]
