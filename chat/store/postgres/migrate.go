@@ -1,0 +1,138 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// migrationFiles holds the schema history. Files are named
+// NNNN_description.sql; NNNN is the version, applied in ascending order.
+// Never edit a file once released: add a new one.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations reads and orders the embedded migrations.
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	ms := make([]migration, 0, len(names))
+	seen := make(map[int]string, len(names))
+	for _, name := range names {
+		base := path.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive version number and '_'", base)
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", other, base, v)
+		}
+		seen[v] = base
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(body)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	return ms, nil
+}
+
+// Advisory lock classes (the first key of pg_advisory_xact_lock(int, int)),
+// so that Kindred's locks never collide with each other or, in a shared
+// database, with another application's single-key locks.
+const (
+	lockMigrate int32 = 0x4b440001 // second key: hash of the schema name
+	lockJoin    int32 = 0x4b440002 // second key: hash of the user id
+)
+
+// migrate creates the schema if needed and applies the migrations it has
+// not seen yet, returning how many it applied.
+//
+// Everything happens in one transaction holding a transaction-scoped
+// advisory lock keyed on the schema: nodes that start together queue on the
+// lock, the first applies the migrations, and the others then find them
+// recorded in schema_migrations and apply none. PostgreSQL's DDL is
+// transactional, so a failure leaves the schema as it was, never between
+// two versions, and the lock goes with the transaction even if the node
+// dies.
+func (s *Store) migrate(ctx context.Context) (int, error) {
+	ms, err := loadMigrations()
+	if err != nil {
+		return 0, fmt.Errorf("postgres: %w", err)
+	}
+	applied := 0
+	err = s.inTx(ctx, "migrate", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(COALESCE(NULLIF($2, ''), current_schema(), '')))`,
+			lockMigrate, s.schema); err != nil {
+			return err
+		}
+		if s.schema != "" {
+			// Look before creating: CREATE SCHEMA IF NOT EXISTS checks
+			// the CREATE privilege on the database even when the schema
+			// exists, and a production role may rightly lack it.
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`,
+				s.schema).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				if _, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{s.schema}.Sanitize()); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer PRIMARY KEY,
+			name       text NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		done, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if slices.Contains(done, int32(m.version)) {
+				continue
+			}
+			// Without arguments pgx uses the simple protocol, which runs
+			// every statement of the file.
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
+				m.version, m.name); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			applied++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return applied, nil
+}
