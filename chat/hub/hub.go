@@ -63,16 +63,18 @@ type Hub struct {
 }
 
 type shard struct {
-	mu     sync.RWMutex
-	topics map[string]*topic
+	// brokerMu serialises the shard's broker Subscribe and Unsubscribe
+	// calls; it is taken before mu and never by the delivery path.
+	brokerMu sync.Mutex
+	mu       sync.RWMutex
+	topics   map[string]*topic
 }
 
 type topic struct {
 	subs []Subscriber
-	// pending counts Subscribe calls that are still registering at the
-	// broker, so a concurrent Unsubscribe does not remove the broker
-	// subscription from under them.
-	pending int
+	// subscribed is set once the broker confirmed the subscription;
+	// retrying while the hub keeps trying after a failure.
+	subscribed bool
 
 	// mu orders sequenced delivery; it is taken under the shard lock.
 	mu sync.Mutex
@@ -84,8 +86,7 @@ type topic struct {
 	// lossPending asks a running fill to also read everything after
 	// last, because publications may have been lost meanwhile.
 	lossPending bool
-	// retrying is set while the broker subscription is being retried.
-	retrying bool
+	retrying    bool
 }
 
 // New returns a hub that subscribes channels at b. Call Close when done.
@@ -124,37 +125,43 @@ func (h *Hub) shard(channel string) *shard {
 // subscriptions.
 func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error {
 	sh := h.shard(channel)
+	// Broker calls of a shard are serialised, so that a subscribe and an
+	// unsubscribe of one channel reach the broker in the order the hub
+	// decided them, and a second subscriber waits for the first one's
+	// broker subscription instead of returning before it exists.
+	sh.brokerMu.Lock()
+	defer sh.brokerMu.Unlock()
 	sh.mu.Lock()
 	t := sh.topics[channel]
-	first := t == nil
-	if first {
+	if t == nil {
 		t = &topic{}
 		sh.topics[channel] = t
 	}
-	t.pending++
+	need := !t.subscribed && !t.retrying
 	sh.mu.Unlock()
 
 	var err error
-	if first {
+	if need {
 		err = h.broker.Subscribe(ctx, channel)
 	}
 
 	sh.mu.Lock()
-	t.pending--
+	defer sh.mu.Unlock()
 	if err != nil && ctx.Err() != nil {
-		if len(t.subs) == 0 && t.pending == 0 {
+		if len(t.subs) == 0 {
 			delete(sh.topics, channel)
 		}
-		sh.mu.Unlock()
 		return err
 	}
 	t.subs = append(t.subs, s)
-	if err != nil && !t.retrying {
+	if need && err == nil {
+		t.subscribed = true
+	}
+	if err != nil {
 		t.retrying = true
 		h.fills.Add(1)
 		go h.retrySubscribe(channel, t, err)
 	}
-	sh.mu.Unlock()
 	return nil
 }
 
@@ -162,7 +169,6 @@ func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error
 // works, the channel loses its last subscriber or the hub closes.
 func (h *Hub) retrySubscribe(channel string, t *topic, err error) {
 	defer h.fills.Done()
-	sh := h.shard(channel)
 	h.opts.Logger.Warn("broker subscribe failed; retrying", "channel", channel, "err", err)
 	backoff := 100 * time.Millisecond
 	for {
@@ -172,36 +178,43 @@ func (h *Hub) retrySubscribe(channel string, t *topic, err error) {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 5*time.Second)
-		sh.mu.RLock()
-		wanted := sh.topics[channel] == t
-		sh.mu.RUnlock()
-		if !wanted {
+		if h.trySubscribe(channel, t) {
 			return
 		}
-		ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
-		err := h.broker.Subscribe(ctx, channel)
-		cancel()
-		if err != nil {
-			continue
-		}
-		sh.mu.Lock()
-		t.retrying = false
-		wanted = sh.topics[channel] == t
-		sh.mu.Unlock()
-		if !wanted {
-			_ = h.broker.Unsubscribe(h.ctx, channel)
-			return
-		}
-		h.opts.Logger.Info("broker subscribed after retry", "channel", channel)
-		h.recover(channel, t)
-		return
 	}
+}
+
+// trySubscribe makes one retry; it reports whether retrying is over.
+func (h *Hub) trySubscribe(channel string, t *topic) bool {
+	sh := h.shard(channel)
+	sh.brokerMu.Lock()
+	defer sh.brokerMu.Unlock()
+	sh.mu.RLock()
+	wanted := sh.topics[channel] == t
+	sh.mu.RUnlock()
+	if !wanted {
+		return true // its last subscriber left meanwhile
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	err := h.broker.Subscribe(ctx, channel)
+	cancel()
+	if err != nil {
+		return false
+	}
+	sh.mu.Lock()
+	t.retrying, t.subscribed = false, true
+	sh.mu.Unlock()
+	h.opts.Logger.Info("broker subscribed after retry", "channel", channel)
+	h.recover(channel, t)
+	return true
 }
 
 // Unsubscribe removes s from channel, and the node from the broker's
 // channel when s was its last local subscriber.
 func (h *Hub) Unsubscribe(ctx context.Context, channel string, s Subscriber) error {
 	sh := h.shard(channel)
+	sh.brokerMu.Lock()
+	defer sh.brokerMu.Unlock()
 	sh.mu.Lock()
 	t := sh.topics[channel]
 	if t == nil {
@@ -217,12 +230,12 @@ func (h *Hub) Unsubscribe(ctx context.Context, channel string, s Subscriber) err
 			break
 		}
 	}
-	empty := len(t.subs) == 0 && t.pending == 0
+	empty := len(t.subs) == 0
 	if empty {
 		delete(sh.topics, channel)
 	}
 	sh.mu.Unlock()
-	if empty {
+	if empty && t.subscribed {
 		return h.broker.Unsubscribe(ctx, channel)
 	}
 	return nil
