@@ -795,8 +795,8 @@ func (c *conn) checkWrite(f *protocol.ClientFrame, ev *chat.Event) *chat.Error {
 		if f.ID == "" {
 			return missing("id")
 		}
-		if len(f.ID) > 64 {
-			return chat.Errorf(chat.CodeInvalidField, "a message id can have at most 64 bytes")
+		if len(f.ID) > 64 || strings.ContainsRune(f.ID, 0) {
+			return chat.Errorf(chat.CodeInvalidField, "a message id is at most 64 bytes, without NUL characters")
 		}
 	default:
 		if f.Seq <= 0 {
@@ -809,6 +809,11 @@ func (c *conn) checkWrite(f *protocol.ClientFrame, ev *chat.Event) *chat.Error {
 		}
 		if len(f.Body) > s.cfg.MaxMessageBytes {
 			return chat.Errorf(chat.CodeMessageTooLong, "messages can have at most %d bytes", s.cfg.MaxMessageBytes)
+		}
+		// NUL is valid UTF-8 but PostgreSQL cannot store it; refuse it in
+		// every mode so clients see one behaviour.
+		if strings.ContainsRune(f.Body, 0) {
+			return chat.Errorf(chat.CodeInvalidField, "messages may not contain NUL characters")
 		}
 	}
 	if !c.isMember(f.Conv) {

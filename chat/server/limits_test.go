@@ -47,6 +47,7 @@ func TestBadInputIsRefusedAndNothingAckedIsLost(t *testing.T) {
 		{"send without body", `{"type":"send","conv":"` + room.ID + `","id":"x2"}`, chat.CodeMissingField},
 		{"blank body", `{"type":"send","conv":"` + room.ID + `","id":"x3","body":"  \n "}`, chat.CodeMissingField},
 		{"id too long", `{"type":"send","conv":"` + room.ID + `","id":"` + strings.Repeat("i", 65) + `","body":"hi"}`, chat.CodeInvalidField},
+		{"NUL in body", `{"type":"send","conv":"` + room.ID + `","id":"x8","body":"a\u0000b"}`, chat.CodeInvalidField},
 		{"message too long", `{"type":"send","conv":"` + room.ID + `","id":"x4","body":"` + strings.Repeat("a", 501) + `"}`, chat.CodeMessageTooLong},
 		{"frame too large", `{"type":"send","conv":"` + room.ID + `","id":"x5","body":"` + strings.Repeat("a", 3000) + `"}`, chat.CodeFrameTooLarge},
 		{"edit without seq", `{"type":"edit","conv":"` + room.ID + `","body":"x"}`, chat.CodeMissingField},

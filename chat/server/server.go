@@ -140,6 +140,11 @@ type Server struct {
 	bg       sync.WaitGroup // broker and committer
 	stopBg   func()
 
+	// unpublished holds, per conversation, the newest event whose
+	// publication failed, until republish gets it through.
+	unpubMu     sync.Mutex
+	unpublished map[string]*chat.Publication
+
 	mu    sync.Mutex
 	conns map[*conn]struct{}
 	wg    sync.WaitGroup // sessions
@@ -161,7 +166,9 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		metrics:  newMetrics(),
 		conns:    make(map[*conn]struct{}),
-		buckets:  buckets{rate: cfg.SendRate, burst: cfg.SendBurst, m: make(map[string]*bucket)},
+
+		unpublished: make(map[string]*chat.Publication),
+		buckets:     buckets{rate: cfg.SendRate, burst: cfg.SendBurst, m: make(map[string]*bucket)},
 	}
 	s.hub = hub.New(cfg.Broker, hub.Options{Fill: s.fillFromStore, Logger: cfg.Logger})
 	s.commit = newCommitter(s, 4*cfg.CommitBatch, cfg.CommitBatch)
@@ -171,7 +178,7 @@ func New(cfg Config) (*Server, error) {
 	commitCtx, stopCommit := context.WithCancel(context.Background())
 	brokerCtx, stopBroker := context.WithCancel(context.Background())
 	s.stopBg = func() { stopCommit(); stopBroker() }
-	s.bg.Add(2)
+	s.bg.Add(3)
 	go func() {
 		defer s.bg.Done()
 		if err := s.broker.Run(brokerCtx, s.hub); err != nil && brokerCtx.Err() == nil {
@@ -181,6 +188,10 @@ func New(cfg Config) (*Server, error) {
 	go func() {
 		defer s.bg.Done()
 		s.commit.run(commitCtx)
+	}()
+	go func() {
+		defer s.bg.Done()
+		s.republish(brokerCtx, time.Second)
 	}()
 	return s, nil
 }
@@ -291,10 +302,51 @@ func (s *Server) publishEvent(ctx context.Context, e *chat.Event) {
 func (s *Server) publish(ctx context.Context, p *chat.Publication) {
 	if err := s.broker.Publish(ctx, p); err != nil {
 		// This node's own sessions still get it, straight from the hub.
-		// Other nodes find the stored event by its sequence, or read it
-		// after the broker's recovery; ephemeral events are lost there.
-		s.log.Warn("publish failed; delivered locally only", "channel", p.Channel, "seq", p.Seq, "err", err)
+		// Other nodes cannot know it exists until something carrying its
+		// sequence reaches them, so the newest unpublished event of each
+		// conversation is published again once the broker works; their
+		// hubs then fill the gap from the store. Ephemeral events are
+		// only lost elsewhere.
+		s.log.Warn("publish failed; delivered locally, will republish", "channel", p.Channel, "seq", p.Seq, "err", err)
 		s.hub.HandlePublication(p)
+		if p.Seq > 0 {
+			s.unpubMu.Lock()
+			if old := s.unpublished[p.Channel]; old == nil || old.Seq < p.Seq {
+				s.unpublished[p.Channel] = p
+			}
+			s.unpubMu.Unlock()
+		}
+	}
+}
+
+// republish retries, every interval until ctx ends, the newest event of
+// each conversation whose publication failed.
+func (s *Server) republish(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.unpubMu.Lock()
+		pending := make([]*chat.Publication, 0, len(s.unpublished))
+		for _, p := range s.unpublished {
+			pending = append(pending, p)
+		}
+		s.unpubMu.Unlock()
+		for _, p := range pending {
+			if err := s.broker.Publish(ctx, p); err != nil {
+				break // still down; try again next tick
+			}
+			s.unpubMu.Lock()
+			if s.unpublished[p.Channel] == p {
+				delete(s.unpublished, p.Channel)
+			}
+			s.unpubMu.Unlock()
+			s.log.Info("republished after broker recovery", "channel", p.Channel, "seq", p.Seq)
+		}
 	}
 }
 
