@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -465,4 +466,110 @@ func (rs *redisServer) stop() {
 	rs.cmd.Process.Kill()
 	rs.cmd.Wait()
 	rs.cmd = nil
+}
+
+// tcpProxy forwards connections to target until cut; while cut it refuses
+// new connections and has dropped the open ones, as a network partition
+// between a node and PostgreSQL would.
+type tcpProxy struct {
+	t      *testing.T
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{t: t, ln: ln, target: target}
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.setCut(true) })
+	return p
+}
+
+func (p *tcpProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { io.Copy(up, c); up.Close() }()
+		go func() { io.Copy(c, up); c.Close() }()
+	}
+}
+
+func (p *tcpProxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// PostgreSQL unreachable: sends are refused with the retryable
+// unavailable error and nothing is acked that is not stored; once it is
+// back, resending with the same id stores the message once and every
+// member gets it.
+func TestClusterDatabaseUnreachable(t *testing.T) {
+	c := newCluster(t, 2, "")
+	u, err := url.Parse(c.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	c.stopNode(c.nodes[0])
+	c.dbURL = u.String() // node 0 reaches PostgreSQL through the proxy
+	c.nodes[0] = c.startNode(0)
+
+	ann, bob := c.token("ann", auth.RoleSpecialist), c.token("bob", auth.RolePeer)
+	room := c.env(1).createRoom(ann, "Database outage")
+	a := c.dial(0, ann, nil)
+	a.expectSynced(room.ID)
+	b := c.dial(1, bob, nil)
+	b.join(room.ID)
+	a.sendMsg(room.ID, "m1", "before the outage")
+
+	proxy.setCut(true)
+	a.send(map[string]any{"type": "send", "conv": room.ID, "id": "m2", "body": "during the outage"})
+	f := a.take(func(f frame) bool { return f.ID == "m2" })
+	if f.Type != "error" || f.Code != chat.CodeUnavailable || !f.Temporary || f.RetryAfterMS <= 0 {
+		t.Fatalf("send while the database is unreachable: %s", f.raw)
+	}
+	if st := readyStatus(c.nodes[0].http.URL); st != "unavailable" {
+		t.Fatalf("readyz while the database is unreachable: %s", st)
+	}
+	proxy.setCut(false)
+	waitFor(t, "node 0 to reach the database again", func() bool { return readyStatus(c.nodes[0].http.URL) == "ready" })
+	if ack := a.sendMsg(room.ID, "m2", "during the outage"); ack.Duplicate || ack.Seq != 2 {
+		t.Fatalf("resend after the outage: %s", ack.raw)
+	}
+	for _, cl := range []*client{a, b} {
+		m1, m2 := cl.expectEvent(room.ID), cl.expectEvent(room.ID)
+		if m1.ID != "m1" || m2.ID != "m2" || m2.Seq != 2 {
+			t.Fatalf("got %s, %s", m1.raw, m2.raw)
+		}
+	}
 }
