@@ -63,6 +63,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	grace := fs.Duration("shutdown-timeout", 10*time.Second, "how long shutdown waits for sessions to close")
+	demo := fs.Bool("demo", false, "create a sample support group and print sign-in links for a peer, a specialist and a supervisor")
+	idle := fs.Duration("idle-timeout", static.DefaultIdleTimeout, "browser clients sign out after this long without activity (shared devices)")
 	if err := fs.parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -93,7 +95,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	srv, err := server.New(server.Config{
 		Store: store, Broker: memory.NewBroker(), Presence: memory.NewPresence(),
-		Verifier: verifier, Logger: logger, Static: static.Handler(),
+		Verifier: verifier, Logger: logger, Static: static.Handler(*idle),
 		AllowedOrigins:  splitList(*origins),
 		MaxFrameBytes:   *maxFrame,
 		MaxMessageBytes: *maxMsg,
@@ -118,6 +120,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger.Info("kindred listening", "addr", ln.Addr().String(), "data", *keys.data, "mode", "embedded")
 	fmt.Fprintf(stdout, "Kindred is listening on http://%s\n", ln.Addr())
+	if signer, err := keys.localSigner(secret); err != nil {
+		logger.Warn("no sign-in links", "err", err)
+	} else if err := printSignInLinks(ctx, stdout, store, signer, ln.Addr().String(), *demo, *keys.data); err != nil {
+		logger.Warn("no sign-in links", "err", err)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat"
+)
+
+// firstRunMarker is written to the data directory once the first-run
+// sign-in link has been printed, so that it is printed only once.
+const firstRunMarker = "first-run-done"
+
+const (
+	adminLinkTTL = 24 * time.Hour
+	demoLinkTTL  = 12 * time.Hour
+	demoRoomID   = "r_demo"
+)
+
+// demoUsers are the people of demo mode, one per role a newcomer may want
+// to try.
+var demoUsers = []struct {
+	id, name, label string
+	role            auth.Role
+}{
+	{"demo-sam", "Sam", "Peer", auth.RolePeer},
+	{"demo-riley", "Riley", "Specialist", auth.RoleSpecialist},
+	{"demo-morgan", "Morgan", "Supervisor", auth.RoleSupervisor},
+}
+
+// localSigner returns a Signer for the HS256 secret the server verifies
+// with, or nil when tokens come from an external identity provider (a
+// public key or JWKS is configured), whose private key this server does not
+// hold.
+func (k keyFlags) localSigner(secret []byte) (*auth.Signer, error) {
+	if *k.publicKey != "" || *k.jwks != "" {
+		return nil, nil
+	}
+	s, err := auth.NewHMACSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	if *k.issuer != "" || *k.audience != "" {
+		s = s.WithIssuer(*k.issuer, *k.audience)
+	}
+	return s, nil
+}
+
+// printSignInLinks writes browser sign-in links to w once the server
+// listens on addr:
+//
+//   - on first run (no first-run marker in dataDir and no rooms in the
+//     store), a one-time link for an administrator;
+//   - with demo, a sample support group and links for a peer, a specialist
+//     and a supervisor, to open in three tabs.
+//
+// The token is in the URL fragment (#token=...), which browsers never send
+// to a server or put in a Referer; the client moves it to the tab's
+// sessionStorage and removes it from the address bar. signer is nil when
+// the server verifies tokens it cannot mint; then nothing is printed but a
+// note.
+func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *auth.Signer, addr string, demo bool, dataDir string) error {
+	if signer == nil {
+		if demo {
+			fmt.Fprintln(w, "Demo mode needs the local signing secret; with --jwt-public-key or --jwt-jwks, sign in with tokens from your identity provider.")
+		}
+		return nil
+	}
+	base := "http://" + linkHost(addr)
+
+	first, err := isFirstRun(ctx, st, dataDir)
+	if err != nil {
+		return err
+	}
+	if first {
+		tok, err := signer.Mint("admin", "Administrator", auth.RoleAdmin, adminLinkTTL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nFirst run: sign in as the administrator with this link. It is shown only once and\nis valid for %s; anyone who has it can sign in, so keep it private.\n\n    %s/#token=%s\n\n",
+			humanDuration(adminLinkTTL), base, tok)
+		fmt.Fprintln(w, "Later, mint sign-in tokens with: kindred token --data "+dataDir+" --sub <user id> --name <name> --role <role>")
+	}
+	if err := markFirstRunDone(dataDir); err != nil {
+		return err
+	}
+
+	if !demo {
+		return nil
+	}
+	room, err := setUpDemo(ctx, st)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	fmt.Fprintf(w, "\nDemo mode: the sample support group %q is ready. Open each link in its own\nbrowser tab to try every role (each tab keeps its own sign-in):\n\n", room)
+	for _, u := range demoUsers {
+		tok, err := signer.Mint(u.id, u.name, u.role, demoLinkTTL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "    %-22s %s/#token=%s\n", fmt.Sprintf("%s (%s):", u.label, u.name), base, tok)
+	}
+	fmt.Fprintf(w, "\nThe links are valid for %s. Demo mode is for trying Kindred, not for real conversations.\n\n", humanDuration(demoLinkTTL))
+	return nil
+}
+
+// isFirstRun reports whether no sign-in link was ever printed for this
+// data directory. The store cannot count users, so a directory that
+// predates the marker but already has rooms is treated as set up.
+func isFirstRun(ctx context.Context, st chat.Store, dataDir string) (bool, error) {
+	_, err := os.Stat(filepath.Join(dataDir, firstRunMarker))
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("first-run marker: %w", err)
+	}
+	rooms, err := st.Rooms(ctx)
+	if err != nil {
+		return false, err
+	}
+	return len(rooms) == 0, nil
+}
+
+func markFirstRunDone(dataDir string) error {
+	path := filepath.Join(dataDir, firstRunMarker)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("first-run marker: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "The first-run sign-in link was printed at %s.\n", time.Now().UTC().Format(time.RFC3339))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// setUpDemo creates the demo users, the sample group with all of them as
+// members, and a welcome message. It is idempotent: running serve --demo
+// again reuses them. It returns the group's name.
+func setUpDemo(ctx context.Context, st chat.Store) (string, error) {
+	const name = "Evening support circle (demo)"
+	for _, u := range demoUsers {
+		if err := st.UpsertUser(ctx, chat.User{ID: u.id, Name: u.name, Role: string(u.role)}); err != nil {
+			return "", err
+		}
+	}
+	host := demoUsers[1]
+	_, err := st.CreateRoom(ctx, chat.Conversation{
+		ID: demoRoomID, Name: name, CreatedBy: host.id,
+		Topic: "A sample group for trying Kindred. Be kind; nothing here is real.",
+	})
+	if err != nil && chat.ErrorCode(err) != chat.CodeConflict {
+		return "", err
+	}
+	for _, u := range demoUsers {
+		if err := st.Join(ctx, demoRoomID, u.id, 0); err != nil {
+			return "", err
+		}
+	}
+	items := []chat.AppendItem{{Event: chat.Event{
+		Conv: demoRoomID, Kind: chat.EventMessage, Sender: host.id, Name: host.name, ClientID: "demo-welcome",
+		Body: "Welcome, everyone. This is a demo group: open the three sign-in links in separate tabs to see Kindred as a peer, a specialist and a supervisor. Say hello when you're ready.",
+	}}}
+	if err := st.Append(ctx, items); err != nil {
+		return "", err
+	}
+	if err := items[0].Err; err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// linkHost is the host:port to put in links: the listen address, with a
+// wildcard host (0.0.0.0, ::) replaced by localhost.
+func linkHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func humanDuration(d time.Duration) string {
+	if h := d.Hours(); h == float64(int(h)) {
+		return fmt.Sprintf("%d hours", int(h))
+	}
+	return d.String()
+}

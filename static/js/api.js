@@ -1,0 +1,66 @@
+// The HTTP API (docs/protocol.md): the token goes in an Authorization
+// header, never in a URL.
+
+export class ApiError extends Error {
+  constructor(e, status) {
+    super(e.code);
+    this.code = e.code;
+    this.detail = e;
+    this.status = status;
+  }
+}
+
+export class Api {
+  constructor(getToken) {
+    this.getToken = getToken;
+  }
+
+  async request(method, path, body) {
+    const headers = { Authorization: `Bearer ${this.getToken()}` };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+        credentials: 'omit',
+        referrerPolicy: 'no-referrer',
+      });
+    } catch {
+      throw new ApiError({ code: navigator.onLine ? 'unavailable' : 'offline' }, 0);
+    }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    if (!res.ok) {
+      const e = (data && data.error) || { code: res.status === 401 ? 'auth_required' : 'internal' };
+      throw new ApiError(e, res.status);
+    }
+    return data;
+  }
+
+  rooms() {
+    return this.request('GET', '/api/rooms').then((d) => d.rooms || []);
+  }
+
+  createRoom(name, topic) {
+    return this.request('POST', '/api/rooms', { name, topic });
+  }
+
+  members(conv) {
+    return this.request('GET', `/api/conversations/${encodeURIComponent(conv)}/members`).then((d) => d.members || []);
+  }
+
+  // history returns up to limit messages with seq < before (newest first
+  // page when before is 0), ascending.
+  history(conv, before, limit) {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (before > 0) q.set('before', String(before));
+    return this.request('GET', `/api/conversations/${encodeURIComponent(conv)}/messages?${q}`).then((d) => d.messages || []);
+  }
+}

@@ -1,0 +1,650 @@
+// Kindred's browser client: wires the session (token), the WebSocket
+// connection, the conversation store and the views together.
+//
+// Privacy rules kept throughout: the token lives only in this tab's
+// sessionStorage; nothing is written to the console; signing out (by hand
+// or after the idle timeout) clears storage and empties the page.
+
+import { $, newID, plural, roleLabel, utf8Length } from './dom.js';
+import { Api } from './api.js';
+import { Connection } from './connection.js';
+import { describe, isTemporary } from './errors.js';
+import { IdleTimer } from './idle.js';
+import {
+  clearSession, loadActive, loadMarks, loadToken, looksLikeToken, parseTokenInput,
+  saveActive, saveMarks, saveToken, takeTokenFromURL,
+} from './session.js';
+import { Store } from './store.js';
+import { announce, clearAnnouncements } from './ui/announcer.js';
+import { Composer } from './ui/composer.js';
+import { closeAllDialogs, closeDialog, openDialog, setupDialogs } from './ui/dialogs.js';
+import { MembersDialog } from './ui/members.js';
+import { MessageView } from './ui/messages.js';
+import { CreateRoomDialog, RoomsDialog } from './ui/rooms.js';
+import { Sidebar } from './ui/sidebar.js';
+
+const DEFAULT_IDLE_MS = 30 * 60 * 1000;
+const STATE_TEXT = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+};
+const CAN_CREATE_ROOMS = new Set(['specialist', 'supervisor', 'admin']);
+const narrow = window.matchMedia('(max-width: 760px)');
+
+class App {
+  constructor() {
+    this.token = null;
+    this.conn = null;
+    this.idle = null;
+    this.idleMs = DEFAULT_IDLE_MS;
+    this.flushTimer = 0;
+    this.marksQueued = false;
+    this.restoreActive = null;
+    this.store = new Store();
+    this.api = new Api(() => this.token);
+
+    const s = this.store;
+    this.sidebar = new Sidebar(s, (id, opts) => this.openConversation(id, opts));
+    this.view = new MessageView(s, {
+      loadOlder: () => this.loadOlder(),
+      edit: (m, body) => this.editMessage(m, body),
+      remove: (m) => this.deleteMessage(m),
+      retry: (id) => this.retrySend(id),
+      discard: (id) => {
+        if (s.active) s.discard(s.active.id, id);
+      },
+    });
+    this.composer = new Composer(s, {
+      send: (body) => this.send(body),
+      typing: () => {
+        if (s.active && this.conn) this.conn.send({ type: 'typing', conv: s.active.id });
+      },
+    });
+    this.members = new MembersDialog(s, {
+      fetch: (id) => this.fetchMembers(id),
+      openDM: (user) => this.openDM(user),
+    });
+    this.rooms = new RoomsDialog(s, {
+      list: () => this.api.rooms(),
+      join: (id) => this.request({ type: 'join', conv: id }),
+      open: (id) => this.openConversation(id, {}),
+    });
+    this.create = new CreateRoomDialog(s, {
+      create: (name, topic) => this.api.createRoom(name, topic),
+      open: (id, conv) => {
+        if (conv && !s.convs.has(id)) s.addConversation(conv);
+        this.openConversation(id, {});
+      },
+    });
+
+    s.on('convs', () => this.renderConvs());
+    s.on('messages', ({ conv, prepended, own }) => {
+      if (conv === s.active) this.view.render({ prepended, own });
+    });
+    s.on('history', ({ conv }) => {
+      if (conv === s.active) this.view.renderHistoryState(conv);
+    });
+    s.on('typing', ({ conv }) => {
+      if (conv === s.active) this.renderTyping();
+    });
+    s.on('members', ({ conv, refresh }) => {
+      const shown = this.members.isOpen && this.members.convId === conv.id;
+      if (conv === s.active) this.renderHeader();
+      if (shown) this.members.render();
+      // Someone joined or left: ask for fresh online flags.
+      if (refresh && (shown || conv === s.active)) this.fetchMembers(conv.id).catch(() => {});
+    });
+    s.on('incoming', ({ conv, message }) => {
+      // Screen readers hear new messages of the open conversation, author
+      // first; for a direct message elsewhere, who wrote.
+      if (conv === s.active) announce(`${message.name}: ${message.body}`);
+      else if (conv.kind === 'dm') announce(`New direct message from ${message.name}.`);
+    });
+    s.on('marks', () => this.queueMarks());
+    setInterval(() => s.expireTyping(), 1000);
+    document.addEventListener('visibilitychange', () => this.updateViewing());
+
+    this.wireChrome();
+  }
+
+  // --- start, sign-in and sign-out -------------------------------------
+
+  async boot() {
+    setupDialogs();
+    const fromURL = takeTokenFromURL();
+    if (fromURL) {
+      // A new sign-in link starts a new session in this tab.
+      if (loadToken() !== fromURL) clearSession();
+      saveToken(fromURL);
+    }
+    try {
+      const res = await fetch('/config.json', { cache: 'no-store', credentials: 'omit' });
+      const cfg = await res.json();
+      if (Number.isFinite(cfg.idle_timeout_ms) && cfg.idle_timeout_ms > 0) this.idleMs = cfg.idle_timeout_ms;
+    } catch {
+      // Keep the default.
+    }
+    const token = loadToken();
+    if (token) this.startSession(token);
+    else this.showSignin('');
+  }
+
+  startSession(token) {
+    this.token = token;
+    this.store.reset();
+    this.store.setMarks(loadMarks());
+    this.restoreActive = loadActive();
+    $('signin').hidden = true;
+    $('app').hidden = false;
+    this.showNoConversation();
+    this.conn = new Connection({
+      token: () => this.token,
+      resume: () => this.store.resume(),
+      onWelcome: (f) => this.welcome(f),
+      onFrame: (f) => this.frame(f),
+      onState: (state) => this.renderState(state),
+      onSignedOut: (code) => this.signOut(code === 'token_invalid' ? 'invalid' : 'expired'),
+    });
+    this.conn.start();
+    this.idle = new IdleTimer({
+      timeoutMs: this.idleMs,
+      onWarn: () => openDialog($('idle-dialog'), 'button[type="submit"]'),
+      onIdle: () => this.signOut('idle'),
+    });
+    this.idle.start();
+  }
+
+  showSignin(reason) {
+    $('app').hidden = true;
+    $('signin').hidden = false;
+    const minutes = Math.round(this.idleMs / 60000);
+    const text = {
+      idle: `You were signed out after ${minutes >= 1 ? plural(minutes, 'minute', 'minutes') : 'a while'} without activity, to keep your conversations private.`,
+      expired: 'Your sign-in has expired. Please open a new sign-in link.',
+      invalid: 'That sign-in link didn’t work. It may be mistyped or out of date; please ask for a new one.',
+      signed_out: 'You have signed out. Nothing from your conversations is left in this tab.',
+    }[reason] || '';
+    $('signin-reason').textContent = text;
+    $('signin-reason').hidden = !text;
+    $('signin-error').textContent = '';
+    $('signin-title').setAttribute('tabindex', '-1');
+    $('signin-title').focus();
+  }
+
+  // signOut ends the session and leaves nothing of it behind: the token
+  // and marks are removed from storage and every rendered message, name
+  // and list is taken out of the page.
+  signOut(reason) {
+    if (this.conn) this.conn.stop();
+    this.conn = null;
+    if (this.idle) this.idle.stop();
+    this.idle = null;
+    clearTimeout(this.flushTimer);
+    this.token = null;
+    clearSession();
+    history.replaceState(null, '', location.pathname);
+    this.store.reset();
+    closeAllDialogs();
+    this.view.clear();
+    this.sidebar.clear();
+    this.members.clear();
+    this.rooms.clear();
+    this.composer.clear();
+    clearAnnouncements();
+    this.hideNotice();
+    $('typing').textContent = '';
+    $('conv-title').textContent = '';
+    $('conv-sub').textContent = '';
+    $('me-name').textContent = '';
+    $('me-role').textContent = '';
+    $('signin-token').value = '';
+    document.title = 'Kindred';
+    this.showNoConversation();
+    this.closeNav();
+    this.showSignin(reason);
+  }
+
+  // --- the connection --------------------------------------------------
+
+  welcome(f) {
+    const s = this.store;
+    s.welcome(f);
+    $('me-name').textContent = f.user.name;
+    $('me-role').textContent = roleLabel(f.user.role);
+    $('create-room').hidden = !CAN_CREATE_ROOMS.has(f.user.role);
+    this.renderConvs();
+    if (this.restoreActive && s.convs.has(this.restoreActive)) {
+      const id = this.restoreActive;
+      this.restoreActive = null;
+      this.openConversation(id, { restore: true });
+    } else if (s.activeId && !s.active) {
+      this.showNoConversation();
+    } else if (s.active) {
+      this.renderHeader();
+      this.view.render({});
+      if (s.active.historyError) this.loadOlder();
+      if (this.members.isOpen) this.fetchMembers(s.active.id).catch(() => {});
+    }
+    this.restoreActive = null;
+    // Presence of the other person in each direct message.
+    for (const c of s.convs.values()) {
+      if (c.kind === 'dm' || c === s.active) this.fetchMembers(c.id).catch(() => {});
+    }
+    this.flush();
+  }
+
+  frame(f) {
+    const s = this.store;
+    switch (f.type) {
+      case 'message':
+      case 'edit':
+      case 'delete':
+        // A gap should never happen; if it does, reconnect and resume.
+        if (!s.applyEvent(f) && this.conn) this.conn.resync();
+        break;
+      case 'ack':
+        s.ack(f);
+        // A send that had to wait went through: its notice is stale.
+        if (this.noticeKind === 'send' && !s.outbox.some((o) => o.error)) this.hideNotice();
+        break;
+      case 'synced':
+        s.synced(f);
+        break;
+      case 'conversation':
+        s.addConversation(f.conversation);
+        if (f.conversation.kind === 'dm') this.fetchMembers(f.conversation.id).catch(() => {});
+        break;
+      case 'left':
+        s.leftConversation(f.conv);
+        if (!s.active) this.showNoConversation();
+        break;
+      case 'typing':
+        s.typing(f);
+        break;
+      case 'presence':
+        s.presenceEvent(f);
+        break;
+      case 'member':
+        s.memberEvent(f);
+        break;
+      case 'member_list':
+        s.setMembers(f.conv, f.members || []);
+        break;
+      case 'error':
+        this.refused(f);
+        break;
+      default:
+        break; // pong, and frame types this client does not know
+    }
+  }
+
+  // refused handles an error frame that no pending request took.
+  refused(f) {
+    const s = this.store;
+    if (f.code === 'token_expired' || f.code === 'token_invalid' || f.code === 'auth_required' || f.code === 'already_authenticated') return;
+    if (f.id && f.conv) {
+      const temporary = isTemporary(f);
+      const o = s.sendRefused(f, temporary);
+      if (o) {
+        if (s.activeId === f.conv) this.showNotice(describe(f, s.limits), 'send');
+        if (temporary) this.scheduleFlush(f.retry_after_ms || 2000);
+        return;
+      }
+    }
+    if (f.ref) return; // answered a request, whose caller shows it
+    const text = describe(f, s.limits);
+    if (text) this.showNotice(text);
+  }
+
+  request(frame) {
+    if (!this.conn) return Promise.reject({ code: 'offline' });
+    return this.conn.request(frame);
+  }
+
+  renderState(state) {
+    if (!(state in STATE_TEXT)) return;
+    const status = $('conn-status');
+    status.dataset.state = state;
+    $('conn-text').textContent = STATE_TEXT[state];
+    $('retry-now').hidden = state !== 'reconnecting';
+    const note = $('offline-note');
+    if (state === 'offline') {
+      note.textContent = 'You’re offline. Messages you write now will be sent when you’re back online.';
+      note.hidden = false;
+    } else if (state === 'reconnecting') {
+      note.textContent = 'The connection was lost. Kindred is reconnecting; messages you write will be sent when it’s back.';
+      note.hidden = false;
+    } else {
+      note.hidden = true;
+    }
+    if (state === 'connected') this.flush();
+  }
+
+  // --- sending ---------------------------------------------------------
+
+  send(text) {
+    // Blank lines around a message are never meant.
+    const body = text.replace(/^\s*\n/, '').trimEnd();
+    const s = this.store;
+    const conv = s.active;
+    if (!conv) return false;
+    const max = s.limits && s.limits.max_message_bytes;
+    if (max && utf8Length(body) > max) {
+      this.showNotice(describe({ code: 'message_too_long' }, s.limits));
+      return false;
+    }
+    this.hideNotice();
+    s.enqueue(conv.id, newID(), body);
+    this.flush();
+    return true;
+  }
+
+  flush() {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = 0;
+    if (!this.conn) return;
+    const wait = this.store.flush(this.conn);
+    if (wait > 0) this.scheduleFlush(wait);
+  }
+
+  scheduleFlush(ms) {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => this.flush(), ms + 50);
+  }
+
+  retrySend(id) {
+    const s = this.store;
+    if (!s.active) return;
+    s.retry(s.active.id, id);
+    this.hideNotice();
+    this.flush();
+  }
+
+  async editMessage(m, body) {
+    const conv = this.store.active;
+    const ack = await this.request({ type: 'edit', conv: conv.id, seq: m.seq, body });
+    this.store.localChange(conv.id, m.seq, { body, editedAt: Date.parse(ack.ts) || Date.now() });
+  }
+
+  async deleteMessage(m) {
+    const conv = this.store.active;
+    const ok = await this.confirm('Delete this message?', 'Everyone in the conversation will see “message deleted” instead.', 'Delete message');
+    if (!ok) return;
+    try {
+      await this.request({ type: 'delete', conv: conv.id, seq: m.seq });
+      this.store.localChange(conv.id, m.seq, { deleted: true });
+    } catch (e) {
+      // conflict: it was deleted already (say, by an attempt whose answer
+      // was lost in a reconnect). That is what was asked for.
+      if (e.code === 'conflict') this.store.localChange(conv.id, m.seq, { deleted: true });
+      else this.showNotice(describe(e, this.store.limits));
+    }
+  }
+
+  // --- conversations ---------------------------------------------------
+
+  openConversation(id, opts = {}) {
+    const s = this.store;
+    const conv = s.convs.get(id);
+    if (!conv) return;
+    s.setActive(id);
+    saveActive(id);
+    $('no-conv').hidden = true;
+    $('conv').hidden = false;
+    this.hideNotice();
+    this.renderHeader();
+    this.composer.setConversation(conv);
+    this.view.show(conv);
+    this.renderTyping();
+    this.updateViewing();
+    this.renderConvs();
+    if (!conv.atStart && conv.order.length < 30) this.loadOlder();
+    if (!conv.memberList || conv.memberListStale) this.fetchMembers(id).catch(() => {});
+    this.closeNav();
+    if (opts.restore) return;
+    if (narrow.matches || opts.fromList === false) {
+      $('conv-title').setAttribute('tabindex', '-1');
+      $('conv-title').focus();
+    } else {
+      $('composer-input').focus();
+    }
+  }
+
+  showNoConversation() {
+    $('conv').hidden = true;
+    $('no-conv').hidden = false;
+    this.view.clear();
+    saveActive(null);
+  }
+
+  loadOlder() {
+    const conv = this.store.active;
+    if (conv) this.store.loadOlder(this.api, conv.id);
+  }
+
+  async fetchMembers(id) {
+    if (this.conn && this.conn.connected) {
+      try {
+        await this.conn.request({ type: 'members', conv: id });
+        return;
+      } catch (e) {
+        if (e.code !== 'offline' && e.code !== 'timeout') throw e;
+      }
+    }
+    const gen = this.store.generation;
+    const members = await this.api.members(id);
+    if (gen === this.store.generation) this.store.setMembers(id, members);
+  }
+
+  async openDM(user) {
+    const reply = await this.request({ type: 'open_dm', user });
+    const c = reply.conversation;
+    if (!this.store.convs.has(c.id)) this.store.addConversation(c);
+    const conv = this.store.convs.get(c.id);
+    if (!conv.name) {
+      const m = this.store.active && this.store.active.memberList && this.store.active.memberList.get(user);
+      if (m) conv.name = m.name;
+    }
+    closeDialog($('members-dialog'));
+    this.openConversation(c.id, {});
+  }
+
+  async leave() {
+    const conv = this.store.active;
+    if (!conv || conv.kind !== 'room') return;
+    closeDialog($('members-dialog'));
+    const ok = await this.confirm(`Leave ${conv.name}?`, 'You can join again later from “Browse groups”.', 'Leave group');
+    if (!ok) return;
+    try {
+      await this.request({ type: 'leave', conv: conv.id });
+      this.store.leftConversation(conv.id);
+      this.showNoConversation();
+      if (narrow.matches) $('nav-toggle').focus();
+      else $('browse-rooms').focus();
+    } catch (e) {
+      this.showNotice(describe(e, this.store.limits));
+    }
+  }
+
+  // --- rendering -------------------------------------------------------
+
+  renderConvs() {
+    const s = this.store;
+    this.sidebar.render();
+    const total = s.totalUnread();
+    const badge = $('nav-unread');
+    badge.hidden = total === 0;
+    badge.textContent = total > 99 ? '99+' : String(total);
+    $('nav-toggle').setAttribute('aria-label', total ? `Chats, ${plural(total, 'unread message', 'unread messages')}` : 'Chats');
+    document.title = total ? `(${total}) Kindred` : 'Kindred';
+    if (s.active) this.renderHeader();
+  }
+
+  renderHeader() {
+    const s = this.store;
+    const conv = s.active;
+    if (!conv) return;
+    $('conv-title').textContent = conv.name;
+    $('leave-room').hidden = conv.kind !== 'room';
+    $('members-open').textContent = conv.kind === 'dm' ? 'Details' : 'Members';
+    $('members-open').setAttribute('aria-haspopup', 'dialog');
+    let sub = '';
+    if (conv.kind === 'dm') {
+      const p = s.dmPartner(conv);
+      sub = p ? `Direct message · ${s.presence.get(p.id) ?? p.online ? 'Online' : 'Offline'}` : 'Direct message';
+    } else {
+      const parts = [];
+      if (conv.topic) parts.push(conv.topic);
+      let count = plural(conv.memberCount, 'member', 'members');
+      if (conv.memberList) count += `, ${[...conv.memberList.values()].filter((m) => m.online).length} online`;
+      parts.push(count);
+      sub = parts.join(' · ');
+    }
+    $('conv-sub').textContent = sub;
+  }
+
+  renderTyping() {
+    const conv = this.store.active;
+    const names = conv ? this.store.typingNames(conv) : [];
+    let text = '';
+    if (names.length === 1) text = `${names[0]} is typing…`;
+    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+    else if (names.length > 2) text = 'Several people are typing…';
+    $('typing').textContent = text;
+  }
+
+  showNotice(text, kind = '') {
+    this.noticeKind = kind;
+    $('notice-text').textContent = text;
+    $('notice').hidden = false;
+  }
+
+  hideNotice() {
+    this.noticeKind = '';
+    $('notice').hidden = true;
+    $('notice-text').textContent = '';
+  }
+
+  updateViewing() {
+    this.store.setViewing(document.visibilityState === 'visible' && !$('conv').hidden);
+  }
+
+  queueMarks() {
+    if (this.marksQueued) return;
+    this.marksQueued = true;
+    queueMicrotask(() => {
+      this.marksQueued = false;
+      if (this.token && this.store.me) saveMarks(this.store.marksSnapshot());
+    });
+  }
+
+  confirm(title, text, okLabel) {
+    const dialog = $('confirm-dialog');
+    $('confirm-title').textContent = title;
+    $('confirm-text').textContent = text;
+    $('confirm-ok').textContent = okLabel;
+    return new Promise((resolve) => {
+      let result = false;
+      const form = $('confirm-form');
+      const onSubmit = (ev) => {
+        ev.preventDefault();
+        result = true;
+        closeDialog(dialog);
+      };
+      form.addEventListener('submit', onSubmit);
+      dialog.addEventListener('close', () => {
+        form.removeEventListener('submit', onSubmit);
+        resolve(result);
+      }, { once: true });
+      openDialog(dialog, 'button[data-close]');
+    });
+  }
+
+  // --- page chrome -----------------------------------------------------
+
+  wireChrome() {
+    $('signin-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const token = parseTokenInput($('signin-token').value);
+      if (!looksLikeToken(token)) {
+        $('signin-error').textContent = 'That doesn’t look like a sign-in link or token. Please paste the whole link you were given.';
+        $('signin-token').focus();
+        return;
+      }
+      $('signin-token').value = '';
+      clearSession();
+      saveToken(token);
+      this.startSession(token);
+    });
+    $('signout').addEventListener('click', () => this.signOut('signed_out'));
+    $('retry-now').addEventListener('click', () => {
+      if (this.conn) this.conn.retryNow();
+    });
+    $('browse-rooms').addEventListener('click', () => this.rooms.open());
+    $('create-room').addEventListener('click', () => this.create.open());
+    $('members-open').addEventListener('click', () => {
+      if (this.store.active) this.members.open(this.store.active);
+    });
+    $('leave-room').addEventListener('click', () => this.leave());
+    $('notice-close').addEventListener('click', () => {
+      this.hideNotice();
+      $('composer-input').focus();
+    });
+    $('idle-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      closeDialog($('idle-dialog'));
+    });
+    $('idle-dialog').addEventListener('close', () => {
+      if (this.idle) this.idle.extend();
+    });
+    $('idle-signout').addEventListener('click', () => this.signOut('signed_out'));
+
+    // The room list collapses behind a button on narrow screens.
+    $('nav-toggle').addEventListener('click', () => {
+      if ($('sidebar').classList.contains('open')) this.closeNav(true);
+      else this.openNav();
+    });
+    $('scrim').addEventListener('click', () => this.closeNav(true));
+    $('nav-close').addEventListener('click', () => this.closeNav(true));
+    document.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && $('sidebar').classList.contains('open') && !document.querySelector('dialog[open]')) {
+        ev.preventDefault();
+        this.closeNav(true);
+      }
+    });
+    narrow.addEventListener('change', () => this.closeNav(false));
+
+    // The skip link goes to the message box, or to the list when no
+    // conversation is open.
+    document.querySelector('.skip-link').addEventListener('click', (ev) => {
+      ev.preventDefault();
+      if (!$('conv').hidden) $('composer-input').focus();
+      else if (narrow.matches) this.openNav();
+      else $('browse-rooms').focus();
+    });
+  }
+
+  openNav() {
+    $('sidebar').classList.add('open');
+    $('scrim').hidden = false;
+    // The list is modal while it covers the page.
+    $('main').inert = true;
+    document.querySelector('.topbar').inert = true;
+    $('nav-toggle').setAttribute('aria-expanded', 'true');
+    ($('sidebar').querySelector('.conv-item[aria-current="true"]') || $('browse-rooms')).focus();
+  }
+
+  closeNav(returnFocus) {
+    const wasOpen = $('sidebar').classList.contains('open');
+    $('sidebar').classList.remove('open');
+    $('scrim').hidden = true;
+    $('main').inert = false;
+    document.querySelector('.topbar').inert = false;
+    $('nav-toggle').setAttribute('aria-expanded', 'false');
+    if (wasOpen && returnFocus) $('nav-toggle').focus();
+  }
+}
+
+new App().boot();

@@ -1,0 +1,548 @@
+// The client's model of the conversations: what the server has told this
+// tab, merged from three sources that overlap —
+//
+//   - the WebSocket stream (message, edit and delete events in sequence
+//     order, live or replayed after a resume),
+//   - history pages from the HTTP API (messages in their current state),
+//   - the outbox (messages written here and not yet acknowledged).
+//
+// Every conversation keeps `seen`, the highest sequence received on the
+// stream; it is what hello sends as `resume`, so the server replays exactly
+// what was missed. Messages are keyed by (conversation, sequence), so a
+// replayed or re-fetched message is never shown twice, and the sender's own
+// message is matched to its outbox entry by its client id.
+
+const HISTORY_PAGE = 50;
+
+function time(s) {
+  const t = s ? Date.parse(s) : NaN;
+  return Number.isNaN(t) ? null : t;
+}
+
+// fromWire converts a message event of the WebSocket protocol.
+function fromWire(f) {
+  return {
+    seq: f.seq, id: f.id || '', from: f.from, name: f.name || f.from,
+    body: f.body || '', ts: time(f.ts), editedAt: time(f.edited_at), deleted: Boolean(f.deleted), rev: 0,
+  };
+}
+
+// fromHistory converts a message of GET /api/conversations/{id}/messages.
+// Servers send it shaped like the WebSocket event; older ones used the
+// store's names (sender, client_id), which are accepted too.
+function fromHistory(m) {
+  const from = m.from || m.sender || '';
+  return {
+    seq: m.seq, id: m.id || m.client_id || '', from, name: m.name || from,
+    body: m.body || '', ts: time(m.ts), editedAt: time(m.edited_at), deleted: Boolean(m.deleted), rev: 0,
+  };
+}
+
+export class Store {
+  constructor() {
+    this.listeners = new Map();
+    this.reset();
+  }
+
+  // reset forgets everything (sign-out). generation lets late answers to
+  // requests made before the reset be ignored.
+  reset() {
+    this.generation = (this.generation || 0) + 1;
+    this.me = null;
+    this.limits = null;
+    this.convs = new Map();
+    this.outbox = []; // {id, conv, body, created, state, error, retryAt}
+    this.pausedUntil = 0;
+    this.marks = {};
+    this.presence = new Map(); // user id -> online
+    this.activeId = null;
+    this.viewing = false; // the active conversation is on screen
+  }
+
+  on(type, fn) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type).add(fn);
+  }
+
+  emit(type, detail) {
+    for (const fn of this.listeners.get(type) || []) fn(detail);
+  }
+
+  // --- conversations -------------------------------------------------
+
+  setMarks(marks) {
+    this.marks = marks || {};
+  }
+
+  // resume is the hello's resume map: the highest sequence received per
+  // conversation, in memory or (after a reload) from the tab's marks.
+  resume() {
+    const r = {};
+    for (const [id, m] of Object.entries(this.marks)) {
+      if (m && Number.isInteger(m.seen) && m.seen >= 0) r[id] = m.seen;
+    }
+    for (const c of this.convs.values()) r[c.id] = c.seen;
+    return r;
+  }
+
+  marksSnapshot() {
+    const out = {};
+    for (const c of this.convs.values()) out[c.id] = { seen: c.seen, unread: c.unread };
+    return out;
+  }
+
+  welcome(frame) {
+    this.me = frame.user;
+    this.limits = frame.limits || null;
+    const present = new Set();
+    for (const c of frame.conversations || []) {
+      present.add(c.id);
+      this.upsertConv(c);
+    }
+    for (const id of [...this.convs.keys()]) {
+      if (!present.has(id)) this.removeConv(id);
+    }
+    this.marks = {};
+    for (const c of this.convs.values()) {
+      c.memberListStale = true;
+      c.typing.clear();
+    }
+    this.requeueInflight();
+    this.emit('convs');
+    this.emit('marks');
+  }
+
+  upsertConv(c) {
+    let conv = this.convs.get(c.id);
+    if (conv && c.last_seq < conv.seen) {
+      // The server's log is behind what we saw (its data was replaced):
+      // start this conversation afresh rather than hide new messages.
+      this.convs.delete(c.id);
+      conv = null;
+    }
+    if (conv) {
+      conv.kind = c.kind;
+      if (c.name) conv.name = c.name;
+      conv.topic = c.topic || '';
+      conv.memberCount = c.members || conv.memberCount;
+      conv.lastSeq = Math.max(conv.lastSeq, c.last_seq || 0);
+      return conv;
+    }
+    const mark = this.marks[c.id];
+    let seen = c.last_seq || 0;
+    let unread = 0;
+    if (mark && Number.isInteger(mark.seen) && mark.seen <= seen) {
+      seen = mark.seen;
+      unread = Number.isInteger(mark.unread) ? mark.unread : 0;
+    }
+    conv = {
+      id: c.id,
+      kind: c.kind,
+      name: c.name || '',
+      topic: c.topic || '',
+      memberCount: c.members || 0,
+      lastSeq: c.last_seq || 0,
+      seen,
+      unread,
+      messages: new Map(), // seq -> message
+      order: [], // seqs, ascending
+      changes: new Map(), // target seq -> latest edit/delete not yet applied
+      loadedFrom: seen + 1, // every message with seq >= loadedFrom is known
+      atStart: seen === 0,
+      loading: false,
+      memberList: null, // Map user id -> member, once fetched
+      memberListStale: true,
+      typing: new Map(), // user id -> {name, until}
+    };
+    this.convs.set(c.id, conv);
+    return conv;
+  }
+
+  // addConversation handles a conversation frame (joined a room, or a DM
+  // was opened).
+  addConversation(c) {
+    const isNew = !this.convs.has(c.id);
+    const conv = this.upsertConv(c);
+    this.emit('convs');
+    if (isNew) this.emit('marks');
+    return conv;
+  }
+
+  removeConv(id) {
+    this.convs.delete(id);
+    const dropped = this.outbox.filter((o) => o.conv === id);
+    if (dropped.length) this.outbox = this.outbox.filter((o) => o.conv !== id);
+    if (this.activeId === id) this.activeId = null;
+  }
+
+  leftConversation(id) {
+    if (!this.convs.has(id)) return;
+    this.removeConv(id);
+    this.emit('convs');
+    this.emit('marks');
+  }
+
+  get active() {
+    return this.activeId ? this.convs.get(this.activeId) || null : null;
+  }
+
+  setActive(id) {
+    this.activeId = id;
+    this.markRead();
+  }
+
+  setViewing(viewing) {
+    this.viewing = viewing;
+    this.markRead();
+  }
+
+  markRead() {
+    const conv = this.active;
+    if (conv && this.viewing && conv.unread) {
+      conv.unread = 0;
+      this.emit('convs');
+      this.emit('marks');
+    }
+  }
+
+  totalUnread() {
+    let n = 0;
+    for (const c of this.convs.values()) n += c.unread;
+    return n;
+  }
+
+  sortedConvs(kind) {
+    return [...this.convs.values()]
+      .filter((c) => c.kind === kind)
+      .sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }) || a.id.localeCompare(b.id));
+  }
+
+  // --- the event stream ----------------------------------------------
+
+  // applyEvent handles a message, edit or delete event from the stream.
+  // Events arrive in sequence order per conversation; one at or below
+  // `seen` was already handled (a replay overlap) and is dropped.
+  //
+  // It returns false when the event skips a sequence number: something was
+  // missed, and the caller must resume from `seen` (the event is not
+  // applied, so it comes again with the replay).
+  applyEvent(f) {
+    const conv = this.convs.get(f.conv);
+    if (!conv || !(f.seq > conv.seen)) return true;
+    if (f.seq !== conv.seen + 1) return false;
+    conv.seen = f.seq;
+    conv.lastSeq = Math.max(conv.lastSeq, f.seq);
+    if (f.type === 'message') {
+      const m = fromWire(f);
+      const inserted = this.insert(conv, m);
+      if (conv.typing.delete(m.from)) this.emit('typing', { conv });
+      const mine = this.me && m.from === this.me.id;
+      if (inserted && !mine && !m.deleted) {
+        const onScreen = this.activeId === conv.id && this.viewing;
+        if (!onScreen) conv.unread += 1;
+        this.emit('incoming', { conv, message: m, onScreen });
+      }
+    } else if (f.type === 'edit') {
+      this.change(conv, f.target, { body: f.body || '', editedAt: time(f.ts) }, f.seq);
+    } else if (f.type === 'delete') {
+      this.change(conv, f.target, { deleted: true }, f.seq);
+    }
+    this.emit('messages', { conv });
+    this.emit('convs');
+    this.emit('marks');
+    return true;
+  }
+
+  synced(f) {
+    const conv = this.convs.get(f.conv);
+    if (!conv) return;
+    if (f.seq > conv.seen) conv.seen = f.seq;
+    conv.lastSeq = Math.max(conv.lastSeq, f.seq);
+    this.emit('marks');
+  }
+
+  // insert adds message m to conv unless its sequence is known already,
+  // in which case the fresher state of the two is kept. It reports whether
+  // m was new.
+  insert(conv, m) {
+    const have = conv.messages.get(m.seq);
+    if (have) {
+      if (m.deleted && !have.deleted) this.applyChange(have, { deleted: true });
+      else if (!have.deleted && m.editedAt && (!have.editedAt || m.editedAt > have.editedAt)) {
+        this.applyChange(have, { body: m.body, editedAt: m.editedAt });
+      }
+      return false;
+    }
+    if (this.me && m.from === this.me.id && m.id) {
+      const i = this.outbox.findIndex((o) => o.conv === conv.id && o.id === m.id);
+      if (i >= 0) this.outbox.splice(i, 1);
+    }
+    const pending = conv.changes.get(m.seq);
+    if (pending) {
+      conv.changes.delete(m.seq);
+      this.applyChange(m, pending);
+    }
+    conv.messages.set(m.seq, m);
+    const order = conv.order;
+    if (order.length === 0 || order[order.length - 1] < m.seq) order.push(m.seq);
+    else {
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (order[mid] < m.seq) lo = mid + 1;
+        else hi = mid;
+      }
+      order.splice(lo, 0, m.seq);
+    }
+    return true;
+  }
+
+  change(conv, target, ch, seq) {
+    const m = conv.messages.get(target);
+    if (m) {
+      this.applyChange(m, ch);
+      return;
+    }
+    // The message is older than what is loaded: remember the latest
+    // change, for when a history page brings the message in.
+    const prev = conv.changes.get(target);
+    if (!prev || (!prev.deleted && prev.seq < seq)) conv.changes.set(target, { ...ch, seq });
+  }
+
+  applyChange(m, ch) {
+    if (m.deleted) return;
+    if (ch.deleted) {
+      m.deleted = true;
+      m.body = '';
+    } else if (ch.body) {
+      m.body = ch.body;
+      m.editedAt = ch.editedAt || Date.now();
+    } else {
+      return;
+    }
+    m.rev += 1;
+  }
+
+  // localChange applies an acknowledged edit or delete at once, before its
+  // event comes back on the stream.
+  localChange(convId, seq, ch) {
+    const conv = this.convs.get(convId);
+    const m = conv && conv.messages.get(seq);
+    if (!m) return;
+    this.applyChange(m, ch);
+    this.emit('messages', { conv });
+  }
+
+  typing(f) {
+    const conv = this.convs.get(f.conv);
+    if (!conv || (this.me && f.from === this.me.id)) return;
+    conv.typing.set(f.from, { name: f.name || f.from, until: Date.now() + 5000 });
+    this.emit('typing', { conv });
+  }
+
+  expireTyping() {
+    const now = Date.now();
+    for (const conv of this.convs.values()) {
+      let changed = false;
+      for (const [id, t] of conv.typing) {
+        if (t.until <= now) {
+          conv.typing.delete(id);
+          changed = true;
+        }
+      }
+      if (changed) this.emit('typing', { conv });
+    }
+  }
+
+  typingNames(conv) {
+    return [...conv.typing.values()].map((t) => t.name);
+  }
+
+  // --- members and presence -------------------------------------------
+
+  setMembers(convId, members) {
+    const conv = this.convs.get(convId);
+    if (!conv) return;
+    conv.memberList = new Map(members.map((m) => [m.id, { ...m }]));
+    conv.memberListStale = false;
+    conv.memberCount = members.length;
+    for (const m of members) this.presence.set(m.id, Boolean(m.online));
+    this.emit('members', { conv });
+    this.emit('convs');
+  }
+
+  presenceEvent(f) {
+    this.presence.set(f.user, Boolean(f.online));
+    const conv = this.convs.get(f.conv);
+    if (conv && conv.memberList && conv.memberList.has(f.user)) {
+      conv.memberList.get(f.user).online = Boolean(f.online);
+    }
+    if (conv) this.emit('members', { conv });
+    this.emit('convs');
+  }
+
+  memberEvent(f) {
+    const conv = this.convs.get(f.conv);
+    if (!conv) return;
+    if (conv.memberList) {
+      if (f.joined) {
+        if (!conv.memberList.has(f.user.id)) {
+          conv.memberList.set(f.user.id, { ...f.user, online: Boolean(this.presence.get(f.user.id)) });
+        }
+      } else {
+        conv.memberList.delete(f.user.id);
+      }
+      conv.memberCount = conv.memberList.size;
+      // Presence is not announced on joining: ask again for fresh flags.
+      conv.memberListStale = true;
+    } else {
+      conv.memberCount = Math.max(0, conv.memberCount + (f.joined ? 1 : -1));
+    }
+    this.emit('members', { conv, refresh: true });
+    this.emit('convs');
+  }
+
+  // dmPartner returns the other member of a DM, once its members are known.
+  dmPartner(conv) {
+    if (!conv || conv.kind !== 'dm' || !conv.memberList || !this.me) return null;
+    for (const m of conv.memberList.values()) if (m.id !== this.me.id) return m;
+    return null;
+  }
+
+  // memberRole looks a user's role up in conv's member list, if loaded.
+  memberRole(conv, userId) {
+    const m = conv.memberList && conv.memberList.get(userId);
+    return m ? m.role : '';
+  }
+
+  // --- history --------------------------------------------------------
+
+  // loadOlder fetches the page of messages before the oldest one known.
+  async loadOlder(api, convId) {
+    const conv = this.convs.get(convId);
+    if (!conv || conv.loading || conv.atStart) return;
+    const gen = this.generation;
+    conv.loading = true;
+    this.emit('history', { conv });
+    try {
+      const page = await api.history(conv.id, conv.loadedFrom, HISTORY_PAGE);
+      if (gen !== this.generation || this.convs.get(convId) !== conv) return;
+      for (const m of page) this.insert(conv, fromHistory(m));
+      if (page.length < HISTORY_PAGE) conv.atStart = true;
+      else conv.loadedFrom = page[0].seq;
+      conv.historyError = null;
+    } catch (e) {
+      if (gen !== this.generation) return;
+      conv.historyError = e;
+    } finally {
+      conv.loading = false;
+    }
+    this.emit('messages', { conv, prepended: true });
+    this.emit('history', { conv });
+  }
+
+  // --- the outbox -----------------------------------------------------
+
+  enqueue(convId, id, body) {
+    this.outbox.push({ id, conv: convId, body, created: Date.now(), state: 'queued', error: null });
+    const conv = this.convs.get(convId);
+    if (conv) this.emit('messages', { conv, own: true });
+  }
+
+  // flush sends queued messages in the order they were written, unless the
+  // server asked us to wait. It returns the delay until the next try, or 0.
+  flush(conn) {
+    const now = Date.now();
+    if (this.pausedUntil > now) return this.pausedUntil - now;
+    let wait = 0;
+    for (const o of this.outbox) {
+      if (o.state !== 'queued') continue;
+      if (o.retryAt && o.retryAt > now) {
+        wait = wait ? Math.min(wait, o.retryAt - now) : o.retryAt - now;
+        continue;
+      }
+      if (!conn.send({ type: 'send', conv: o.conv, id: o.id, body: o.body, ref: o.id })) break;
+      o.state = 'inflight';
+    }
+    return wait;
+  }
+
+  // requeueInflight: after a reconnect nothing is known about messages
+  // that were sent without an ack; they are sent again with the same ids,
+  // which the server answers with duplicate acks if they were stored.
+  requeueInflight() {
+    for (const o of this.outbox) if (o.state === 'inflight') o.state = 'queued';
+  }
+
+  ack(f) {
+    if (!f.id) return;
+    const i = this.outbox.findIndex((o) => o.conv === f.conv && o.id === f.id);
+    if (i < 0) return;
+    const o = this.outbox[i];
+    this.outbox.splice(i, 1);
+    const conv = this.convs.get(f.conv);
+    if (!conv) return;
+    if (!conv.messages.has(f.seq)) {
+      this.insert(conv, {
+        seq: f.seq, id: o.id, from: this.me.id, name: this.me.name, body: o.body,
+        ts: time(f.ts) || Date.now(), editedAt: null, deleted: false, rev: 0,
+      });
+    }
+    this.emit('messages', { conv });
+  }
+
+  // sendRefused handles an error frame answering one of our sends. It
+  // returns the outbox entry, or null if the error is not about one.
+  sendRefused(f, temporary) {
+    const o = this.outbox.find((x) => x.conv === f.conv && x.id === f.id);
+    if (!o) return null;
+    if (temporary) {
+      const wait = f.retry_after_ms || 2000;
+      o.state = 'queued';
+      o.error = f;
+      if (f.code === 'rate_limited') this.pausedUntil = Math.max(this.pausedUntil, Date.now() + wait);
+      else o.retryAt = Date.now() + wait;
+    } else {
+      o.state = 'failed';
+      o.error = f;
+    }
+    const conv = this.convs.get(f.conv);
+    if (conv) this.emit('messages', { conv });
+    return o;
+  }
+
+  retry(convId, id) {
+    const o = this.outbox.find((x) => x.conv === convId && x.id === id);
+    if (!o) return;
+    o.state = 'queued';
+    o.error = null;
+    o.retryAt = 0;
+    const conv = this.convs.get(convId);
+    if (conv) this.emit('messages', { conv });
+  }
+
+  discard(convId, id) {
+    this.outbox = this.outbox.filter((x) => !(x.conv === convId && x.id === id));
+    const conv = this.convs.get(convId);
+    if (conv) this.emit('messages', { conv });
+  }
+
+  // timeline lists what conv shows: stored messages by sequence, then this
+  // tab's unsent ones in the order they were written.
+  timeline(conv) {
+    const items = conv.order.map((seq) => ({ message: conv.messages.get(seq), state: 'sent' }));
+    for (const o of this.outbox) {
+      if (o.conv !== conv.id) continue;
+      items.push({
+        message: {
+          seq: 0, id: o.id, from: this.me ? this.me.id : '', name: this.me ? this.me.name : '',
+          body: o.body, ts: o.created, editedAt: null, deleted: false, rev: 0,
+        },
+        state: o.state === 'failed' ? 'failed' : 'pending',
+        error: o.error,
+      });
+    }
+    return items;
+  }
+}

@@ -1,0 +1,315 @@
+// The message list of the open conversation. Nodes are keyed and reused,
+// so a re-render moves nothing that has not changed (focus and scroll
+// position survive), and messages can be edited in place.
+
+import { $, el, formatDay, formatTime, dayKey, roleLabel, utf8Length } from '../dom.js';
+import { describe } from '../errors.js';
+
+const NEAR_BOTTOM_PX = 80;
+const LOAD_MORE_PX = 240;
+const GROUP_MS = 5 * 60 * 1000;
+
+function keyOf(m) {
+  return m.id ? `i${m.from}:${m.id}` : `s${m.seq}`;
+}
+
+function excerpt(body) {
+  const s = body.replace(/\s+/g, ' ').trim();
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+export class MessageView {
+  // hooks: loadOlder(), edit(message, body) -> Promise, remove(message),
+  // retry(id), discard(id)
+  constructor(store, hooks) {
+    this.store = store;
+    this.hooks = hooks;
+    this.scroller = $('messages');
+    this.list = $('message-list');
+    this.loadBtn = $('load-older');
+    this.historyStatus = $('history-status');
+    this.jump = $('jump-latest');
+    this.nodes = new Map();
+    this.convId = null;
+    this.editing = null; // key of the message being edited
+
+    this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    this.loadBtn.addEventListener('click', () => this.hooks.loadOlder());
+    this.jump.addEventListener('click', () => {
+      this.scrollToBottom();
+      this.scroller.focus();
+    });
+    this.list.addEventListener('click', (ev) => this.onClick(ev));
+  }
+
+  // clear empties the list (sign-out, or another conversation).
+  clear() {
+    this.list.replaceChildren();
+    this.nodes.clear();
+    this.convId = null;
+    this.editing = null;
+    this.jump.hidden = true;
+    this.historyStatus.textContent = '';
+    this.loadBtn.hidden = true;
+  }
+
+  show(conv) {
+    this.clear();
+    this.convId = conv.id;
+    this.scroller.setAttribute('aria-label', `Messages in ${conv.name}`);
+    this.render({});
+    this.scrollToBottom();
+  }
+
+  nearBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  scrollToBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.jump.hidden = true;
+  }
+
+  onScroll() {
+    if (this.nearBottom()) this.jump.hidden = true;
+    const conv = this.store.active;
+    // After a failed page, only the button tries again (no request storm
+    // while scrolling offline).
+    if (conv && this.scroller.scrollTop < LOAD_MORE_PX && !conv.atStart && !conv.loading && !conv.historyError) this.hooks.loadOlder();
+  }
+
+  // render brings the list up to date. opts.prepended: older messages were
+  // added above (keep the view where it is); opts.own: this user just wrote
+  // (go to the bottom).
+  render(opts = {}) {
+    const conv = this.store.active;
+    if (!conv || conv.id !== this.convId) return;
+    const s = this.scroller;
+    const wasNearBottom = this.nearBottom();
+    const prevHeight = s.scrollHeight;
+    const prevTop = s.scrollTop;
+    const before = this.list.childElementCount;
+
+    const desired = [];
+    const used = new Set();
+    let lastDay = '';
+    let prev = null;
+    for (const item of this.store.timeline(conv)) {
+      const m = item.message;
+      const date = new Date(m.ts || Date.now());
+      const day = dayKey(date);
+      if (day !== lastDay) {
+        const dk = `d${day}`;
+        let d = this.nodes.get(dk);
+        if (!d) {
+          d = el('li', { class: 'day' }, el('span', { text: formatDay(date) }));
+          this.nodes.set(dk, d);
+        }
+        desired.push(d);
+        used.add(dk);
+        lastDay = day;
+        prev = null;
+      }
+      const key = keyOf(m);
+      let node = this.nodes.get(key);
+      if (!node) {
+        node = el('li', { class: 'msg' });
+        this.nodes.set(key, node);
+      }
+      const cont = Boolean(prev && prev.from === m.from && !prev.deleted && item.state === 'sent' &&
+        m.ts && prev.ts && m.ts - prev.ts < GROUP_MS);
+      this.update(node, key, item, conv, cont);
+      desired.push(node);
+      used.add(key);
+      prev = m;
+    }
+
+    let cursor = this.list.firstChild;
+    for (const node of desired) {
+      if (node === cursor) cursor = cursor.nextSibling;
+      else this.list.insertBefore(node, cursor);
+    }
+    while (cursor) {
+      const next = cursor.nextSibling;
+      cursor.remove();
+      cursor = next;
+    }
+    for (const key of [...this.nodes.keys()]) if (!used.has(key)) this.nodes.delete(key);
+
+    this.renderHistoryState(conv);
+
+    if (opts.prepended) {
+      s.scrollTop = prevTop + (s.scrollHeight - prevHeight);
+      // A short conversation may not fill the screen yet: keep loading.
+      if (s.scrollHeight <= s.clientHeight && !conv.atStart && !conv.historyError) queueMicrotask(() => this.hooks.loadOlder());
+    } else if (opts.own || wasNearBottom) {
+      this.scrollToBottom();
+    } else if (this.list.childElementCount > before) {
+      this.jump.hidden = false;
+    }
+  }
+
+  renderHistoryState(conv) {
+    if (conv.loading) {
+      this.historyStatus.textContent = 'Loading earlier messages…';
+      this.loadBtn.hidden = true;
+    } else if (conv.historyError) {
+      this.historyStatus.textContent = `Earlier messages couldn’t be loaded. ${describe(conv.historyError.detail || conv.historyError, this.store.limits)}`;
+      this.loadBtn.hidden = false;
+    } else if (conv.atStart) {
+      this.historyStatus.textContent = conv.kind === 'dm'
+        ? `This is the start of your conversation with ${conv.name}.`
+        : `This is the start of ${conv.name}.`;
+      this.loadBtn.hidden = true;
+    } else {
+      this.historyStatus.textContent = '';
+      this.loadBtn.hidden = false;
+    }
+  }
+
+  update(node, key, item, conv, cont) {
+    const m = item.message;
+    const mine = this.store.me && m.from === this.store.me.id;
+    const sig = `${m.rev}|${item.state}|${cont}|${m.deleted}|${item.error ? item.error.code : ''}|${this.store.memberRole(conv, m.from)}|${m.seq}`;
+    if (node.dataset.sig === sig) return;
+    const editing = this.editing === key && !m.deleted && item.state === 'sent';
+    node.dataset.sig = sig;
+    node.dataset.key = key;
+    node.dataset.id = m.id || '';
+    node.dataset.seq = String(m.seq || '');
+    node.className = 'msg';
+    if (mine) node.classList.add('own');
+    if (cont) node.classList.add('cont');
+    if (m.deleted) node.classList.add('deleted');
+    if (item.state !== 'sent') node.classList.add(item.state);
+
+    const date = new Date(m.ts || Date.now());
+    const role = roleLabel(this.store.memberRole(conv, m.from));
+    const meta = el('p', { class: 'msg-meta' },
+      el('span', { class: 'msg-author', text: mine ? 'You' : m.name }),
+      role && role !== 'Peer' ? el('span', { class: 'role-tag', text: role }) : null,
+      el('time', { datetime: date.toISOString(), title: date.toLocaleString(), text: formatTime(date) }),
+      m.editedAt && !m.deleted ? el('span', { class: 'msg-edited', text: '(edited)' }) : null);
+
+    const parts = [meta];
+    if (m.deleted) {
+      parts.push(el('p', { class: 'msg-body tombstone', text: 'message deleted' }));
+    } else if (editing && node.querySelector('.edit-form')) {
+      parts.push(node.querySelector('.edit-form'));
+    } else {
+      parts.push(el('p', { class: 'msg-body', text: m.body }));
+    }
+
+    if (item.state === 'pending') {
+      const waiting = item.error && item.error.code === 'rate_limited';
+      parts.push(el('p', { class: 'msg-state', text: waiting ? 'Sending soon…' : 'Sending…' }));
+    } else if (item.state === 'failed') {
+      parts.push(el('p', { class: 'msg-state error', text: `Not sent. ${describe(item.error, this.store.limits)}` }));
+      parts.push(el('div', { class: 'msg-actions visible' },
+        el('button', { type: 'button', 'data-act': 'retry', text: 'Try again' }),
+        el('button', { type: 'button', 'data-act': 'discard', text: 'Remove' })));
+    } else if (mine && !m.deleted && !editing) {
+      const what = `your message “${excerpt(m.body)}”`;
+      parts.push(el('div', { class: 'msg-actions' },
+        el('button', { type: 'button', 'data-act': 'edit' }, 'Edit', el('span', { class: 'sr-only', text: ` ${what}` })),
+        el('button', { type: 'button', 'data-act': 'delete' }, 'Delete', el('span', { class: 'sr-only', text: ` ${what}` }))));
+    }
+    // Re-rendering must not drop keyboard focus from an action button.
+    const focused = node.contains(document.activeElement) ? document.activeElement.dataset.act : '';
+    node.replaceChildren(...parts);
+    if (focused) {
+      const again = node.querySelector(`button[data-act="${focused}"]`);
+      if (again) again.focus();
+      else if (m.deleted) this.scroller.focus();
+    }
+  }
+
+  messageFor(node) {
+    const conv = this.store.active;
+    if (!conv) return null;
+    const seq = Number(node.dataset.seq);
+    return seq ? conv.messages.get(seq) || null : null;
+  }
+
+  onClick(ev) {
+    const btn = ev.target.closest('button[data-act]');
+    if (!btn) return;
+    const node = btn.closest('li.msg');
+    const act = btn.dataset.act;
+    if (act === 'retry' || act === 'discard') {
+      this.hooks[act](node.dataset.id);
+      return;
+    }
+    const m = this.messageFor(node);
+    if (!m) return;
+    if (act === 'edit') this.startEdit(node, m);
+    else if (act === 'delete') this.hooks.remove(m, btn);
+  }
+
+  startEdit(node, m) {
+    const key = node.dataset.key;
+    this.editing = key;
+    const id = `edit-${m.seq}`;
+    const input = el('textarea', { id, class: 'edit-input', rows: '2' });
+    input.value = m.body;
+    const error = el('p', { class: 'field-error', role: 'alert' });
+    const form = el('form', { class: 'edit-form', novalidate: true },
+      el('label', { for: id, class: 'sr-only', text: 'Edit your message' }),
+      input,
+      error,
+      el('div', { class: 'edit-buttons' },
+        el('button', { type: 'submit', class: 'primary small', text: 'Save' }),
+        el('button', { type: 'button', class: 'quiet small', 'data-edit': 'cancel', text: 'Cancel' }),
+        el('span', { class: 'hint', text: 'Enter to save · Escape to cancel' })));
+    const finish = () => {
+      this.editing = null;
+      node.dataset.sig = '';
+      this.render({});
+      const btn = this.nodes.get(key) && this.nodes.get(key).querySelector('button[data-act="edit"]');
+      if (btn) btn.focus();
+    };
+    const save = async () => {
+      const body = input.value;
+      if (!body.trim() || body === m.body) {
+        finish();
+        return;
+      }
+      const max = this.store.limits && this.store.limits.max_message_bytes;
+      if (max && utf8Length(body) > max) {
+        error.textContent = describe({ code: 'message_too_long' }, this.store.limits);
+        return;
+      }
+      form.setAttribute('aria-busy', 'true');
+      error.textContent = '';
+      try {
+        await this.hooks.edit(m, body);
+        finish();
+      } catch (e) {
+        form.removeAttribute('aria-busy');
+        error.textContent = describe(e, this.store.limits);
+      }
+    };
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      save();
+    });
+    form.querySelector('[data-edit="cancel"]').addEventListener('click', finish);
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape') {
+        ev.preventDefault();
+        ev.stopPropagation();
+        finish();
+      } else if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        save();
+      }
+    });
+    const body = node.querySelector('.msg-body');
+    node.querySelector('.msg-actions')?.remove();
+    if (body) body.replaceWith(form);
+    else node.append(form);
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+}
