@@ -245,6 +245,8 @@ func TestTypingAndPresence(t *testing.T) {
 
 	b.send(map[string]any{"type": "typing", "conv": room.ID})
 	a.take(func(f frame) bool { return f.Type == "typing" && f.From == "bob" && f.Conv == room.ID })
+	// Ann learns that the newcomer is online without asking.
+	a.take(func(f frame) bool { return f.Type == "presence" && f.Online && string(f.User) == `"bob"` })
 	a.send(map[string]any{"type": "members", "conv": room.ID, "ref": "m"})
 	ml := a.expect("member_list")
 	online := map[string]bool{}

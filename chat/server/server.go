@@ -389,6 +389,7 @@ func (s *Server) joinRoom(ctx context.Context, id auth.Identity, room string) (c
 	}
 	s.publishFrame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
 	s.publishFrame(ctx, room, protocol.MemberEvent{Type: protocol.TypeMember, Conv: room, User: identUser(id), Joined: true})
+	s.announceOnline(ctx, room, id.UserID)
 	return c, nil
 }
 
@@ -425,7 +426,23 @@ func (s *Server) openDM(ctx context.Context, id auth.Identity, other string) (ch
 	theirs.Name = id.Name
 	s.publishFrame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: mine})
 	s.publishFrame(ctx, userChannel(other), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: theirs})
+	s.announceOnline(ctx, c.ID, id.UserID, other)
 	return mine, nil
+}
+
+// announceOnline tells conv's members which of users are online: sessions
+// announce presence only to the conversations they had when they started,
+// so a new member would otherwise look offline until they reconnect.
+func (s *Server) announceOnline(ctx context.Context, conv string, users ...string) {
+	online, err := s.presence.Online(ctx, users)
+	if err != nil {
+		return
+	}
+	for _, u := range users {
+		if online[u] {
+			s.publishFrame(ctx, conv, protocol.Presence{Type: protocol.TypePresence, Conv: conv, User: u, Online: true})
+		}
+	}
 }
 
 // members lists conv's members with presence, for members only.

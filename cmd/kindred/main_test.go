@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/kindred-health/kindred/chat/store/storetestenv"
 )
 
 func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
@@ -186,5 +189,77 @@ func TestEnvironmentConfiguresServe(t *testing.T) {
 	resp.Body.Close()
 	if _, err := os.Stat(filepath.Join(data, "kindred.db")); err != nil {
 		t.Fatalf("KINDRED_DATA not used: %v", err)
+	}
+}
+
+// Scale-out: two serve processes share PostgreSQL and Redis; a message
+// sent to one reaches a client of the other.
+func TestServeScaleOut(t *testing.T) {
+	dbURL := storetestenv.PostgresURL(t)
+	schema := storetestenv.FreshSchema(t, dbURL)
+	redisURL := os.Getenv("KINDRED_TEST_REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379/0"
+	}
+	sep := "?"
+	if strings.Contains(dbURL, "?") {
+		sep = "&"
+	}
+	t.Setenv("KINDRED_JWT_SECRET", "a-shared-secret-for-every-node-0123456789")
+	common := []string{"--database-url", dbURL + sep + "search_path=" + schema, "--redis-url", redisURL,
+		"--redis-prefix", fmt.Sprintf("ktcmd%d:", time.Now().UnixNano())}
+	urlA, _ := serveProcess(t, append([]string{"--data", t.TempDir(), "--node-id", "a"}, common...)...)
+	urlB, _ := serveProcess(t, append([]string{"--data", t.TempDir(), "--node-id", "b"}, common...)...)
+	ann := mintToken(t, "--sub", "ann", "--role", "specialist")
+	bob := mintToken(t, "--sub", "bob", "--role", "peer")
+
+	req, _ := http.NewRequest("POST", urlA+"/api/rooms", strings.NewReader(`{"name":"Across nodes"}`))
+	req.Header.Set("Authorization", "Bearer "+ann)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create room on node a: %v %v", resp, err)
+	}
+	var room struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&room)
+	resp.Body.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	open := func(base, tok string) *websocket.Conn {
+		ws, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.CloseNow() })
+		b, _ := json.Marshal(map[string]any{"type": "hello", "token": tok})
+		ws.Write(ctx, websocket.MessageText, b)
+		return ws
+	}
+	until := func(ws *websocket.Conn, substr string) {
+		for {
+			_, data, err := ws.Read(ctx)
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", substr, err)
+			}
+			if bytes.Contains(data, []byte(substr)) {
+				return
+			}
+		}
+	}
+	wb := open(urlB, bob)
+	until(wb, `"welcome"`)
+	wb.Write(ctx, websocket.MessageText, []byte(`{"type":"join","conv":"`+room.ID+`","ref":"j"}`))
+	until(wb, `"ref":"j"`)
+	wa := open(urlA, ann)
+	until(wa, `"welcome"`)
+	wa.Write(ctx, websocket.MessageText, []byte(`{"type":"send","conv":"`+room.ID+`","id":"x","body":"from node a"}`))
+	until(wb, `"body":"from node a"`)
+}
+
+func TestScaleOutNeedsASharedKey(t *testing.T) {
+	t.Setenv("KINDRED_JWT_SECRET", "")
+	err := Run(context.Background(), []string{"serve", "--data", t.TempDir(), "--database-url", "postgres://nowhere/db"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "same key") {
+		t.Fatalf("serve with --database-url and a per-node secret: %v", err)
 	}
 }

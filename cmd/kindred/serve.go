@@ -10,13 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/kindred-health/kindred/auth"
-	"github.com/kindred-health/kindred/chat/broker/memory"
 	"github.com/kindred-health/kindred/chat/server"
-	"github.com/kindred-health/kindred/chat/store/sqlite"
 	"github.com/kindred-health/kindred/static"
 )
 
@@ -52,6 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("serve", "Run a Kindred node. With no other settings it keeps everything in the data\ndirectory (SQLite) and needs nothing else.", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free port)")
 	keys := addKeyFlags(fs)
+	backend := addBackendFlags(fs)
 	origins := fs.String("allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
 	def := server.DefaultConfig()
 	maxFrame := fs.Int("max-frame-bytes", def.MaxFrameBytes, "largest client frame; larger ones are refused with frame_too_large")
@@ -79,6 +77,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(*keys.data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	if *backend.databaseURL != "" && os.Getenv("KINDRED_JWT_SECRET") == "" && *keys.publicKey == "" && *keys.jwks == "" {
+		// A secret generated in each node's data directory would make
+		// every node refuse the others' tokens.
+		return errors.New("with --database-url every node must verify tokens with the same key: set KINDRED_JWT_SECRET, --jwt-public-key or --jwt-jwks")
+	}
 	secret, err := keys.secret()
 	if err != nil {
 		return err
@@ -87,14 +90,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(*keys.data, "kindred.db"))
+	be, err := backend.open(ctx, *keys.data, logger)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
-	defer store.Close()
+	defer be.close()
+	store := be.store
 
 	srv, err := server.New(server.Config{
-		Store: store, Broker: memory.NewBroker(), Presence: memory.NewPresence(),
+		Store: store, Broker: be.broker, Presence: be.presence,
 		Verifier: verifier, Logger: logger, Static: static.Handler(*idle),
 		AllowedOrigins:  splitList(*origins),
 		MaxFrameBytes:   *maxFrame,
@@ -118,7 +122,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("kindred listening", "addr", ln.Addr().String(), "data", *keys.data, "mode", "embedded")
+	logger.Info("kindred listening", "addr", ln.Addr().String(), "data", *keys.data, "mode", be.mode)
 	fmt.Fprintf(stdout, "Kindred is listening on http://%s\n", ln.Addr())
 	if signer, err := keys.localSigner(secret); err != nil {
 		logger.Warn("no sign-in links", "err", err)

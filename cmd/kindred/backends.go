@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/broker/memory"
+	"github.com/kindred-health/kindred/chat/broker/redis"
+	"github.com/kindred-health/kindred/chat/store/postgres"
+	"github.com/kindred-health/kindred/chat/store/sqlite"
+)
+
+// backendFlags choose the store and the broker: SQLite and the in-process
+// broker by default, PostgreSQL and Redis for scale-out.
+type backendFlags struct {
+	redisURL, redisPrefix, databaseURL, nodeID *string
+	presenceTTL                                *time.Duration
+}
+
+func addBackendFlags(fs *flagSet) backendFlags {
+	return backendFlags{
+		redisURL:    fs.String("redis-url", "", "Redis URL (redis://host:6379/0) for fan-out and presence across nodes; empty: single node, in-process"),
+		redisPrefix: fs.String("redis-prefix", "kindred:", "prefix of every Redis key and channel, to share one Redis between deployments"),
+		databaseURL: fs.String("database-url", "", "PostgreSQL URL (postgres://user@host/db) shared by all nodes; empty: SQLite in the data directory"),
+		nodeID:      fs.String("node-id", "", "this node's name in presence records (default: host name and a random suffix)"),
+		presenceTTL: fs.Duration("presence-ttl", 30*time.Second, "with Redis: how long a silent node's users stay online"),
+	}
+}
+
+// backends are a node's store, broker and presence, with what runs them.
+type backends struct {
+	store    chat.Store
+	broker   chat.Broker
+	presence chat.Presence
+	mode     string
+
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	closes []func()
+}
+
+// openBackends opens what the flags choose. Background loops (presence
+// heartbeats) run until close.
+func (f backendFlags) open(ctx context.Context, dataDir string, log *slog.Logger) (*backends, error) {
+	b := &backends{mode: "embedded"}
+	if *f.databaseURL != "" {
+		st, err := postgres.Open(ctx, *f.databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		b.store = st
+	} else {
+		st, err := sqlite.Open(ctx, filepath.Join(dataDir, "kindred.db"))
+		if err != nil {
+			return nil, fmt.Errorf("open SQLite: %w", err)
+		}
+		b.store = st
+	}
+	b.closes = append(b.closes, func() { b.store.Close() })
+
+	if *f.redisURL == "" {
+		b.broker, b.presence = memory.NewBroker(), memory.NewPresence()
+		return b, nil
+	}
+	opts, err := goredis.ParseURL(*f.redisURL)
+	if err != nil {
+		b.close()
+		return nil, fmt.Errorf("redis URL: %w", err)
+	}
+	// Per-call deadlines must bound socket reads too, so a hung Redis
+	// cannot hold a publish (and the committer) for long.
+	opts.ContextTimeoutEnabled = true
+	client := goredis.NewClient(opts)
+	b.closes = append(b.closes, func() { client.Close() })
+	node := *f.nodeID
+	if node == "" {
+		node = defaultNodeID()
+	}
+	pres := redis.NewPresence(client, *f.redisPrefix, node, *f.presenceTTL)
+	b.broker = redis.NewBroker(client, *f.redisPrefix, log.With("component", "redis"))
+	b.presence = pres
+	b.mode = "scale-out"
+	runCtx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		if err := pres.Run(runCtx); err != nil && runCtx.Err() == nil {
+			log.Error("presence heartbeat stopped", "err", err)
+		}
+	}()
+	return b, nil
+}
+
+// close stops background loops and closes connections, in reverse order
+// of opening.
+func (b *backends) close() {
+	if b.cancel != nil {
+		b.cancel()
+	}
+	b.wg.Wait()
+	for i := len(b.closes) - 1; i >= 0; i-- {
+		b.closes[i]()
+	}
+}
+
+func defaultNodeID() string {
+	host, _ := os.Hostname()
+	var r [3]byte
+	_, _ = rand.Read(r[:])
+	return host + "-" + hex.EncodeToString(r[:])
+}
