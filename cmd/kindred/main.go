@@ -1,7 +1,8 @@
 // Command kindred runs the Kindred peer-support chat server and its tools:
 //
-//	kindred serve    run a node (embedded SQLite by default)
-//	kindred token    mint a sign-in token with the configured key
+//	kindred serve          run a node (embedded SQLite by default)
+//	kindred token          mint a sign-in token with the configured key
+//	kindred crisis-check   score messages from standard input with the crisis detector
 //
 // Every flag also reads a KINDRED_* environment variable; see
 // `kindred <command> --help`.
@@ -18,7 +19,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		if err != errUsage {
@@ -30,7 +31,7 @@ func main() {
 
 // Run runs the command named by args[0]. It returns when the command is
 // done or, for serve, when ctx ends and shutdown has finished.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		usage(stderr)
 		return errUsage
@@ -40,6 +41,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "token":
 		return runToken(args[1:], stdout, stderr)
+	case "crisis-check":
+		return runCrisisCheck(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -56,6 +59,8 @@ func usage(w io.Writer) {
 Commands:
   serve   run a Kindred node
   token   mint a sign-in token (JWT) with the configured key
+  crisis-check
+          score messages from standard input with the crisis detector
 
 Run "kindred <command> --help" for the flags of a command. Every flag can
 also be set through the KINDRED_* environment variable shown in its help.

@@ -23,7 +23,7 @@ import (
 
 func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 	var out bytes.Buffer
-	if err := Run(context.Background(), []string{"serve", "--help"}, &out, &out); err != nil {
+	if err := Run(context.Background(), []string{"serve", "--help"}, nil, &out, &out); err != nil {
 		t.Fatal(err)
 	}
 	for _, flag := range []string{"addr", "data", "jwt-public-key", "jwt-jwks", "jwt-issuer", "jwt-audience", "allowed-origins",
@@ -42,12 +42,12 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"token", "--data", t.TempDir()}, // no --sub
 		{"frobnicate"},
 	} {
-		if err := Run(context.Background(), args, io.Discard, io.Discard); err == nil {
+		if err := Run(context.Background(), args, nil, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q was accepted", args)
 		}
 	}
 	t.Setenv("KINDRED_MAX_ROOMS", "many")
-	if err := Run(context.Background(), []string{"serve", "--data", t.TempDir()}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "KINDRED_MAX_ROOMS") {
+	if err := Run(context.Background(), []string{"serve", "--data", t.TempDir()}, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "KINDRED_MAX_ROOMS") {
 		t.Errorf("a bad environment value was not reported: %v", err)
 	}
 }
@@ -60,7 +60,7 @@ func serveProcess(t *testing.T, args ...string) (string, func()) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, args...), pw, io.Discard)
+		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, args...), nil, pw, io.Discard)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
@@ -93,7 +93,7 @@ func serveProcess(t *testing.T, args ...string) (string, func()) {
 func mintToken(t *testing.T, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if err := Run(context.Background(), append([]string{"token"}, args...), &out, &errOut); err != nil {
+	if err := Run(context.Background(), append([]string{"token"}, args...), nil, &out, &errOut); err != nil {
 		t.Fatalf("token: %v %s", err, errOut.String())
 	}
 	return strings.TrimSpace(out.String())
@@ -258,8 +258,53 @@ func TestServeScaleOut(t *testing.T) {
 
 func TestScaleOutNeedsASharedKey(t *testing.T) {
 	t.Setenv("KINDRED_JWT_SECRET", "")
-	err := Run(context.Background(), []string{"serve", "--data", t.TempDir(), "--database-url", "postgres://nowhere/db"}, io.Discard, io.Discard)
+	err := Run(context.Background(), []string{"serve", "--data", t.TempDir(), "--database-url", "postgres://nowhere/db"}, nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "same key") {
 		t.Fatalf("serve with --database-url and a per-node secret: %v", err)
+	}
+}
+
+// crisis-check scores each line of standard input and writes one JSON
+// verdict per line; an operator lexicon is merged on top of the default.
+func TestCrisisCheck(t *testing.T) {
+	in := strings.NewReader("I have the pills and I'm taking them tonight\nthis traffic is killing me\n\nI feel like a zorblax today\n")
+	var out, errOut bytes.Buffer
+	lex := filepath.Join(t.TempDir(), "extra.txt")
+	os.WriteFile(lex, []byte("signal zorblax self_harm high = zorblax\n"), 0o600)
+	if err := Run(context.Background(), []string{"crisis-check", "--crisis-lexicon", lex}, in, &out, &errOut); err != nil {
+		t.Fatalf("crisis-check: %v %s", err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d output lines for 4 input lines: %q", len(lines), out.String())
+	}
+	want := []string{"imminent", "none", "none", "high"}
+	for i, line := range lines {
+		var v struct {
+			Severity   string
+			Categories []string
+			Evidence   []struct{ Start, End int }
+		}
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("line %d is not JSON: %q", i, line)
+		}
+		if v.Severity != want[i] {
+			t.Errorf("line %d: severity %s, want %s (%s)", i, v.Severity, want[i], line)
+		}
+	}
+	for _, args := range [][]string{
+		{"crisis-check", "--crisis-lexicon", filepath.Join(t.TempDir(), "missing.txt")},
+		{"crisis-check", "--crisis-lexicon-replace"},
+		{"crisis-check", "--nope"},
+	} {
+		if err := Run(context.Background(), args, strings.NewReader("hi\n"), io.Discard, io.Discard); err == nil {
+			t.Errorf("%q was accepted", args)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.txt")
+	os.WriteFile(bad, []byte("signal = = =\n"), 0o600)
+	err := Run(context.Background(), []string{"crisis-check", "--crisis-lexicon", bad}, strings.NewReader("hi\n"), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("a broken lexicon should be reported with its line: %v", err)
 	}
 }

@@ -1,0 +1,537 @@
+package crisis
+
+import (
+	"bufio"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+//go:embed lexicon.txt
+var defaultLexiconText string
+
+// A Lexicon is a parsed rule set: word classes, rules, emoji words and fuzzy
+// words. It is immutable once built; Merge returns a new one. The format is
+// documented at the top of lexicon.txt.
+type Lexicon struct {
+	classes  map[string][]alt
+	rules    []ruleDef
+	emoji    map[rune]string
+	fuzzy    []string
+	exact    []string
+	disabled []string
+}
+
+type alt struct {
+	text string
+	pat  []pelem
+	line int
+}
+
+type ruleDef struct {
+	kind    kind
+	id      string
+	cats    catSet
+	sev     Severity
+	flags   ruleFlags
+	subject string // for kind subject: self or other
+	pat     []pelem
+	text    string
+	line    int
+}
+
+// LexiconError reports a problem in a lexicon file.
+type LexiconError struct {
+	Line int
+	Msg  string
+}
+
+func (e *LexiconError) Error() string { return fmt.Sprintf("lexicon line %d: %s", e.Line, e.Msg) }
+
+// kind says what a rule contributes; see lexicon.txt for the meaning of each.
+type kind uint8
+
+const (
+	kSignal kind = iota + 1
+	kFarewell
+	kMeans
+	kMethod
+	kTime
+	kPlan
+	kBenign
+	kNegation
+	kResolved
+	kPast
+	kNearPast
+	kRecent
+	kPresent
+	kSubject
+	kHumour
+	kSerious
+	kHyperbole
+	kSafe
+	kContext
+	kTopic
+	kContinuity
+	kBreak
+	kMedical
+	kRecovery
+)
+
+var kindNames = map[string]kind{
+	"signal": kSignal, "farewell": kFarewell, "means": kMeans, "method": kMethod, "time": kTime,
+	"plan": kPlan, "benign": kBenign, "negation": kNegation, "resolved": kResolved, "past": kPast,
+	"nearpast": kNearPast, "recent": kRecent, "present": kPresent, "subject": kSubject,
+	"humour": kHumour, "serious": kSerious, "hyperbole": kHyperbole, "safe": kSafe,
+	"context": kContext, "topic": kTopic, "continuity": kContinuity, "break": kBreak,
+	"medical": kMedical, "recovery": kRecovery,
+}
+
+type ruleFlags uint8
+
+const (
+	fIntent ruleFlags = 1 << iota // states an intention or an act in progress
+	fAct                          // reports an act (tense decides how urgent)
+	fHyper                        // often hyperbole: humour or "makes me want to" lowers it
+	fWeak                         // ambiguous alone: counts only when corroborated
+	fOther                        // always about someone else ("kill herself")
+	fSelf                         // about the writer whatever the subject ("he hits me", "they'd be better off without me")
+	fNow                          // present by construction ("... but tonight I want to"): tense cues are ignored
+)
+
+var flagNames = map[string]ruleFlags{
+	"intent": fIntent, "act": fAct, "hyper": fHyper, "weak": fWeak, "other": fOther, "self": fSelf, "now": fNow,
+}
+
+// catSet is a bit set over KnownCategories.
+type catSet uint8
+
+func (c catSet) has(cat Category) bool { i := categoryIndex(cat); return i >= 0 && c&(1<<i) != 0 }
+
+var (
+	defaultOnce sync.Once
+	defaultLex  *Lexicon
+	defaultErr  error
+)
+
+// DefaultLexicon returns the built-in rule set (lexicon.txt, embedded). The
+// returned Lexicon is shared and must be treated as read-only; Merge never
+// modifies its receiver.
+func DefaultLexicon() *Lexicon {
+	defaultOnce.Do(func() {
+		defaultLex, defaultErr = parseLexicon(strings.NewReader(defaultLexiconText), nil)
+	})
+	if defaultErr != nil {
+		// The embedded file is covered by tests; failing here means the
+		// binary was built from a broken tree.
+		panic("crisis: embedded lexicon.txt: " + defaultErr.Error())
+	}
+	return defaultLex
+}
+
+// LoadLexicon parses a lexicon file (format: see lexicon.txt). Rules may
+// refer to classes defined in the file itself or in DefaultLexicon, since an
+// operator's file is meant to be merged onto the default. Errors carry the
+// line number (*LexiconError).
+func LoadLexicon(r io.Reader) (*Lexicon, error) {
+	def := DefaultLexicon()
+	return parseLexicon(r, def.classes)
+}
+
+func parseLexicon(r io.Reader, known map[string][]alt) (*Lexicon, error) {
+	l := &Lexicon{classes: map[string][]alt{}, emoji: map[rune]string{}}
+	ids := map[string]int{}
+	type ref struct {
+		name string
+		line int
+	}
+	var refs []ref
+	collect := func(p []pelem, line int) {
+		walkClasses(p, func(n string) { refs = append(refs, ref{n, line}) })
+	}
+	br := bufio.NewReader(r)
+	line := 0
+	for {
+		raw, err := br.ReadString('\n')
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("lexicon: read: %w", err)
+		}
+		if raw == "" && err == io.EOF {
+			break
+		}
+		line++
+		if !utf8.ValidString(raw) {
+			return nil, &LexiconError{line, "not valid UTF-8"}
+		}
+		s := strings.TrimSpace(stripComment(raw))
+		if s != "" {
+			if perr := l.parseLine(s, line, ids, collect); perr != nil {
+				return nil, perr
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	for _, rf := range refs {
+		if _, ok := l.classes[rf.name]; ok {
+			continue
+		}
+		if _, ok := known[rf.name]; ok {
+			continue
+		}
+		return nil, &LexiconError{rf.line, fmt.Sprintf("unknown class @%s", rf.name)}
+	}
+	if name, line := findCycle(l.classes); name != "" {
+		return nil, &LexiconError{line, fmt.Sprintf("class @%s refers to itself", name)}
+	}
+	return l, nil
+}
+
+// stripComment removes a comment: "#" at the start of a line or after a
+// space, to the end of the line.
+func stripComment(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t') {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func (l *Lexicon) parseLine(s string, line int, ids map[string]int, collect func([]pelem, int)) error {
+	fail := func(format string, a ...any) error { return &LexiconError{line, fmt.Sprintf(format, a...)} }
+	head, body, hasEq := strings.Cut(s, "=")
+	fields := strings.Fields(head)
+	if len(fields) == 0 {
+		return fail("missing keyword")
+	}
+	switch fields[0] {
+	case "class":
+		if !hasEq || len(fields) != 2 {
+			return fail("want: class NAME = alternative | alternative ...")
+		}
+		name := fields[1]
+		if !validName(name) {
+			return fail("bad class name %q (use a-z, 0-9, _)", name)
+		}
+		for _, a := range splitTop(body) {
+			a = strings.TrimSpace(a)
+			if a == "" {
+				return fail("empty alternative in class %s", name)
+			}
+			p, err := parsePattern(a)
+			if err != nil {
+				return fail("class %s: %v", name, err)
+			}
+			collect(p, line)
+			l.classes[name] = append(l.classes[name], alt{text: a, pat: p, line: line})
+		}
+		return nil
+	case "map":
+		if !hasEq || len(fields) != 2 {
+			return fail("want: map SYMBOL = words")
+		}
+		r, size := utf8.DecodeRuneInString(fields[1])
+		if size != len(fields[1]) || r < 0x80 {
+			return fail("map wants exactly one non-ASCII symbol, got %q", fields[1])
+		}
+		w := strings.ToLower(strings.Join(strings.Fields(body), " "))
+		if w == "" {
+			return fail("map %s: empty replacement", fields[1])
+		}
+		for _, c := range []byte(w) {
+			if (c < 'a' || c > 'z') && c != ' ' {
+				return fail("map %s: replacement must be plain words a-z", fields[1])
+			}
+		}
+		l.emoji[r] = w
+		return nil
+	case "fuzzy", "exact", "disable":
+		if hasEq || len(fields) < 2 {
+			return fail("want: %s WORD ...", fields[0])
+		}
+		for _, w := range fields[1:] {
+			if fields[0] == "disable" {
+				l.disabled = append(l.disabled, w)
+				continue
+			}
+			n := normWords(w, nil)
+			if len(n) != 1 {
+				return fail("%s: %q is not a single word", fields[0], w)
+			}
+			if fields[0] == "fuzzy" {
+				if len(n[0]) < 5 {
+					return fail("fuzzy: %q is too short (5 letters at least, or misspellings would hit ordinary words)", w)
+				}
+				l.fuzzy = append(l.fuzzy, n[0])
+			} else {
+				l.exact = append(l.exact, n[0])
+			}
+		}
+		return nil
+	}
+	k, ok := kindNames[fields[0]]
+	if !ok {
+		return fail("unknown keyword %q", fields[0])
+	}
+	if !hasEq {
+		return fail("missing \"= pattern\"")
+	}
+	if len(fields) < 2 {
+		return fail("missing rule id")
+	}
+	rd := ruleDef{kind: k, id: fields[1], line: line, text: strings.TrimSpace(body)}
+	if !validID(rd.id) {
+		return fail("bad rule id %q (use a-z, 0-9, -, _)", rd.id)
+	}
+	if prev, dup := ids[rd.id]; dup {
+		return fail("duplicate rule id %q (first on line %d)", rd.id, prev)
+	}
+	ids[rd.id] = line
+	rest := fields[2:]
+	switch k {
+	case kSignal, kFarewell:
+		if len(rest) < 2 {
+			return fail("%s wants: %s ID CATEGORIES SEVERITY [FLAGS] = PATTERN", fields[0], fields[0])
+		}
+		cs, err := parseCats(rest[0])
+		if err != nil {
+			return fail("%v", err)
+		}
+		sev, err := ParseSeverity(rest[1])
+		if err != nil || sev == None {
+			return fail("bad severity %q (concern, high or imminent)", rest[1])
+		}
+		rd.cats, rd.sev = cs, sev
+		for _, f := range rest[2:] {
+			fl, ok := flagNames[f]
+			if !ok {
+				return fail("unknown flag %q (intent, act, hyper, weak, other, self, now)", f)
+			}
+			rd.flags |= fl
+		}
+	case kMeans, kMethod, kContext:
+		if len(rest) != 1 {
+			return fail("%s wants: %s ID CATEGORIES = PATTERN", fields[0], fields[0])
+		}
+		cs, err := parseCats(rest[0])
+		if err != nil {
+			return fail("%v", err)
+		}
+		rd.cats = cs
+	case kSubject:
+		if len(rest) != 1 || (rest[0] != AboutSelf && rest[0] != AboutOther) {
+			return fail("subject wants: subject ID self|other = PATTERN")
+		}
+		rd.subject = rest[0]
+	default:
+		if len(rest) != 0 {
+			return fail("%s takes no fields between the id and \"=\"", fields[0])
+		}
+	}
+	p, err := parsePattern(rd.text)
+	if err != nil {
+		return fail("rule %s: %v", rd.id, err)
+	}
+	if err := checkStart(p); err != nil {
+		return fail("rule %s: %v", rd.id, err)
+	}
+	collect(p, line)
+	rd.pat = p
+	l.rules = append(l.rules, rd)
+	return nil
+}
+
+func parseCats(s string) (catSet, error) {
+	var cs catSet
+	for _, c := range strings.Split(s, ",") {
+		i := categoryIndex(Category(c))
+		if i < 0 {
+			return 0, fmt.Errorf("unknown category %q (suicide, self_harm, overdose, harm_others, abuse, relapse)", c)
+		}
+		cs |= 1 << i
+	}
+	return cs, nil
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validID(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func findCycle(classes map[string][]alt) (string, int) {
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(n string) (string, int)
+	visit = func(n string) (string, int) {
+		switch state[n] {
+		case 1:
+			line := 0
+			if a := classes[n]; len(a) > 0 {
+				line = a[0].line
+			}
+			return n, line
+		case 2:
+			return "", 0
+		}
+		state[n] = 1
+		for _, a := range classes[n] {
+			var cn string
+			var cl int
+			walkClasses(a.pat, func(c string) {
+				if cn == "" {
+					if _, ok := classes[c]; ok {
+						cn, cl = visit(c)
+					}
+				}
+			})
+			if cn != "" {
+				return cn, cl
+			}
+		}
+		state[n] = 2
+		return "", 0
+	}
+	names := make([]string, 0, len(classes))
+	for n := range classes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if c, line := visit(n); c != "" {
+			return c, line
+		}
+	}
+	return "", 0
+}
+
+// Merge returns a new Lexicon holding l's rules plus other's: classes are
+// united (other's alternatives are added), a rule in other with the same id
+// as one in l replaces it, "disable ID" lines in other drop l's rules, emoji
+// words in other win, fuzzy and exact word lists are united. Neither input
+// is modified; a nil other yields a copy of l.
+func (l *Lexicon) Merge(other *Lexicon) *Lexicon {
+	out := &Lexicon{classes: map[string][]alt{}, emoji: map[rune]string{}}
+	if l == nil {
+		l = &Lexicon{}
+	}
+	for n, a := range l.classes {
+		out.classes[n] = append([]alt(nil), a...)
+	}
+	for r, w := range l.emoji {
+		out.emoji[r] = w
+	}
+	out.fuzzy = append(out.fuzzy, l.fuzzy...)
+	out.exact = append(out.exact, l.exact...)
+	out.disabled = append(out.disabled, l.disabled...)
+	if other == nil {
+		out.rules = append(out.rules, l.rules...)
+		return out
+	}
+	drop := map[string]bool{}
+	for _, r := range other.rules {
+		drop[r.id] = true
+	}
+	for _, id := range other.disabled {
+		drop[id] = true
+	}
+	for _, r := range l.rules {
+		if !drop[r.id] {
+			out.rules = append(out.rules, r)
+		}
+	}
+	out.rules = append(out.rules, other.rules...)
+	for n, as := range other.classes {
+	next:
+		for _, a := range as {
+			for _, b := range out.classes[n] {
+				if b.text == a.text {
+					continue next
+				}
+			}
+			out.classes[n] = append(out.classes[n], a)
+		}
+	}
+	for r, w := range other.emoji {
+		out.emoji[r] = w
+	}
+	out.fuzzy = appendNew(out.fuzzy, other.fuzzy)
+	out.exact = appendNew(out.exact, other.exact)
+	out.disabled = append(out.disabled, other.disabled...)
+	return out
+}
+
+func appendNew(dst, src []string) []string {
+	for _, s := range src {
+		found := false
+		for _, d := range dst {
+			if d == s {
+				found = true
+				break
+			}
+		}
+		if !found {
+			dst = append(dst, s)
+		}
+	}
+	return dst
+}
+
+// Rules returns the number of rules, for logs and tests.
+func (l *Lexicon) Rules() int { return len(l.rules) }
+
+// HasRule reports whether a rule with this id is present.
+func (l *Lexicon) HasRule(id string) bool {
+	for _, r := range l.rules {
+		if r.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+var errEmptyPattern = errors.New("empty pattern")
+
+// splitTop splits s at every "|" outside parentheses.
+func splitTop(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case '|':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
