@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Benchmarks a fresh local Kindred node in one command:
+#
+#   cmd/kindred-bench/run.sh --workload rooms --rooms 100 --members 10 --rate 0.2 --duration 20s
+#
+# It builds kindred and kindred-bench, starts a node on a free loopback port
+# with a temporary data directory and limits set for load (no per-user send
+# rate limit, up to 1000 rooms per user, a large outbound queue), waits for
+# /readyz, runs kindred-bench with the arguments given (--url and --data are
+# filled in), prints its report, and stops the node.
+#
+# Environment:
+#   KINDRED_BENCH_SERVER_ARGS  extra flags for `kindred serve`, e.g. "--queue-size 1024"
+#   KINDRED_BENCH_KEEP=1       keep the temporary directory (data, server log,
+#                              the node's /metrics after the run)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+
+# Every connection is a descriptor on both ends; the soft limit is often
+# 1024 while the hard limit allows far more. Both processes inherit this.
+ulimit -n "$(ulimit -Hn)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kindred-bench.XXXXXX")
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [ "${KINDRED_BENCH_KEEP:-}" = 1 ]; then
+    echo "kept $tmp (data, server.log, metrics.txt)" >&2
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building kindred and kindred-bench…" >&2
+go -C "$root" build -o "$tmp/kindred" ./cmd/kindred
+go -C "$root" build -o "$tmp/kindred-bench" ./cmd/kindred-bench
+
+# Port 0: the node picks a free port and prints it.
+# shellcheck disable=SC2086 # KINDRED_BENCH_SERVER_ARGS is a list of flags
+"$tmp/kindred" serve --addr 127.0.0.1:0 --data "$tmp/data" \
+  --send-rate -1 --max-rooms 1000 --queue-size 65536 --log-level warn \
+  ${KINDRED_BENCH_SERVER_ARGS:-} >"$tmp/server.out" 2>"$tmp/server.log" &
+server_pid=$!
+
+url=
+for _ in $(seq 100); do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "the server exited:" >&2
+    cat "$tmp/server.log" >&2
+    exit 1
+  fi
+  url=$(sed -n 's|^Kindred is listening on \(http://[0-9.:]*\).*|\1|p' "$tmp/server.out" | head -n 1)
+  if [ -n "$url" ] && curl -fsS -o /dev/null "$url/readyz" 2>/dev/null; then
+    break
+  fi
+  url=
+  sleep 0.1
+done
+if [ -z "$url" ]; then
+  echo "the server did not become ready within 10 s:" >&2
+  cat "$tmp/server.log" >&2
+  exit 1
+fi
+echo "server $url (pid $server_pid), open-file limit $(ulimit -n)" >&2
+
+status=0
+"$tmp/kindred-bench" --url "$url" --data "$tmp/data" "$@" || status=$?
+# The node's own series (commit times, batch sizes, …) as the run left them.
+curl -fsS -o "$tmp/metrics.txt" "$url/metrics" 2>/dev/null || true
+
+# Warnings and errors the node logged during the run say what limited it.
+if [ -s "$tmp/server.log" ]; then
+  echo "server log: $(wc -l <"$tmp/server.log") lines at warn or above; the last ones:" >&2
+  tail -n 5 "$tmp/server.log" >&2
+fi
+exit "$status"
