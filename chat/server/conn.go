@@ -47,6 +47,7 @@ type conn struct {
 	strikes     int
 	strikeReset time.Time
 	lastTyping  time.Time
+	expiry      *time.Timer // ends the session when the token expires
 }
 
 // convState is a session's position in one conversation.
@@ -86,27 +87,34 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		convs: make(map[string]*convState),
 		space: make(chan struct{}, 1),
 	}
-	c.ctx, c.cancel = context.WithCancel(s.ctx)
+	// Not derived from the server's context: Shutdown closes every session
+	// itself, and a child context costs every session a registration in
+	// its parent.
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if !s.track(c) {
 		ws.Close(protocol.CloseGoingAway, "server shutting down")
 		return
 	}
-	// The session runs on a goroutine of its own so that this handler
-	// returns and net/http's request, response and deep stack are freed:
-	// an idle session then holds little more than its socket.
+	// The hello (token check, database reads) runs here, on net/http's
+	// goroutine, which ends with this handler. The session then runs on a
+	// goroutine of its own whose stack never held that deep work, so an
+	// idle session costs a small stack, and net/http's request and
+	// response are freed.
+	if !c.hello() {
+		c.wg.Wait()
+		c.cancel()
+		s.untrack(c)
+		return
+	}
 	go func() {
 		defer s.untrack(c)
 		c.run()
 	}()
 }
 
-// run is the session's owning goroutine.
+// run is the session's owning goroutine once it is signed in.
 func (c *conn) run() {
 	defer c.cancel()
-	if !c.hello() {
-		c.wg.Wait()
-		return
-	}
 	s := c.srv
 	s.metrics.connections.Inc()
 	defer s.metrics.connections.Dec()
@@ -144,7 +152,9 @@ var errFrameTooLarge = errors.New("frame too large")
 // drained and refused without closing; the library closes the connection
 // (1009) past HardFrameBytes.
 func (c *conn) readFrame(buf []byte) ([]byte, error) {
-	typ, r, err := c.ws.Reader(c.ctx)
+	// No context for the read: a cancellable one makes the library arm a
+	// callback per read. A session's reads end when its socket is closed.
+	typ, r, err := c.ws.Reader(context.Background())
 	if err != nil {
 		return buf, err
 	}
@@ -227,12 +237,11 @@ func (c *conn) hello() bool {
 	c.bucket = s.buckets.acquire(id.UserID)
 
 	// The token's expiry ends the session; the client must get a new one.
-	if d := time.Until(id.Expires); !id.Expires.IsZero() {
-		t := time.AfterFunc(d, func() {
+	if !id.Expires.IsZero() {
+		c.expiry = time.AfterFunc(time.Until(id.Expires), func() {
 			c.sendError("", "", "", &chat.Error{Code: chat.CodeTokenExpired, Message: "your sign-in expired"})
 			c.close(protocol.CloseUnauthorized, "token expired")
 		})
-		context.AfterFunc(c.ctx, func() { t.Stop() })
 	}
 
 	c.sendDirect(protocol.Encode(protocol.Welcome{
@@ -274,6 +283,9 @@ func (c *conn) refuse(code websocket.StatusCode, e *chat.Error) {
 
 func (c *conn) teardown() {
 	s := c.srv
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	c.close(websocket.StatusNormalClosure, "")
 	c.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
@@ -676,6 +688,31 @@ func (c *conn) handle(f *protocol.ClientFrame) {
 			c.lastTyping = now
 			s.publishFrame(c.ctx, f.Conv, protocol.Typing{Type: protocol.TypeTypingEvent, Conv: f.Conv, From: c.ident.UserID, Name: c.ident.Name})
 		}
+	case protocol.TypeJoin, protocol.TypeLeave, protocol.TypeOpenDM, protocol.TypeMembers:
+		// These read and write the database, whose driver runs deep
+		// stacks; they run on a short-lived goroutine, in order, so that
+		// the reader's stack stays small for the session's whole life.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.handleMembership(f)
+		}()
+		<-done
+	case protocol.TypePing:
+		c.sendDirect(protocol.Encode(protocol.Pong{Type: protocol.TypePong, Ref: f.Ref}))
+	case protocol.TypeHello:
+		c.reject(f.Ref, "", "", &chat.Error{Code: chat.CodeAlreadyHello, Message: "this session is already signed in"})
+	case "":
+		c.reject(f.Ref, "", "", missing("type"))
+	default:
+		c.reject(f.Ref, "", "", chat.Errorf(chat.CodeUnknownType, "unknown frame type %.40q", f.Type))
+	}
+}
+
+// handleMembership answers join, leave, open_dm and members.
+func (c *conn) handleMembership(f *protocol.ClientFrame) {
+	s := c.srv
+	switch f.Type {
 	case protocol.TypeJoin:
 		if f.Conv == "" {
 			c.reject(f.Ref, "", "", missing("conv"))
@@ -719,14 +756,6 @@ func (c *conn) handle(f *protocol.ClientFrame) {
 			return
 		}
 		c.sendDirect(protocol.Encode(protocol.MemberList{Type: protocol.TypeMemberList, Ref: f.Ref, Conv: f.Conv, Members: ms}))
-	case protocol.TypePing:
-		c.sendDirect(protocol.Encode(protocol.Pong{Type: protocol.TypePong, Ref: f.Ref}))
-	case protocol.TypeHello:
-		c.reject(f.Ref, "", "", &chat.Error{Code: chat.CodeAlreadyHello, Message: "this session is already signed in"})
-	case "":
-		c.reject(f.Ref, "", "", missing("type"))
-	default:
-		c.reject(f.Ref, "", "", chat.Errorf(chat.CodeUnknownType, "unknown frame type %.40q", f.Type))
 	}
 }
 

@@ -11,13 +11,14 @@ import (
 // Buffer sizes of a WebSocket session's socket, chosen for memory per idle
 // connection: net/http hands a hijacked connection over with 4 KiB read
 // and write buffers that the WebSocket library keeps for the connection's
-// whole life. Client frames are small (a message is at most a few KiB), so
-// a 1 KiB read buffer costs at most an extra read for a large frame; the
-// writer batches frames itself, so a 2 KiB buffer costs at most an extra
-// write for a large batch.
+// whole life. Client frames are small (a chat frame is a few hundred
+// bytes), and reads at least as large as the buffer bypass it, so 512
+// bytes cost at most an extra read for a large frame. The writer batches
+// frames itself; 1 KiB holds a typical frame with its header in one write
+// and costs one extra write for a larger batch.
 const (
-	sessionReadBuffer  = 1 << 10
-	sessionWriteBuffer = 2 << 10
+	sessionReadBuffer  = 512
+	sessionWriteBuffer = 1 << 10
 )
 
 // leanHijacker gives the WebSocket library smaller buffers than net/http's

@@ -6,6 +6,7 @@ package memory
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/kindred-health/kindred/chat"
@@ -79,27 +80,26 @@ func (b *Broker) Unsubscribe(_ context.Context, channel string) error {
 	return nil
 }
 
-// Presence counts live connections per user in this process.
+// Presence counts live connections per user in this process. A user's
+// connection IDs are kept in a small slice: almost every user has one.
 type Presence struct {
 	mu    sync.Mutex
-	conns map[string]map[string]struct{}
+	conns map[string][]string
 }
 
 // NewPresence returns an empty in-process presence table.
 func NewPresence() *Presence {
-	return &Presence{conns: make(map[string]map[string]struct{})}
+	return &Presence{conns: make(map[string][]string)}
 }
 
 // Connect records connection connID of userID.
 func (p *Presence) Connect(_ context.Context, userID, connID string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	m := p.conns[userID]
-	if m == nil {
-		m = make(map[string]struct{}, 1)
-		p.conns[userID] = m
+	ids := p.conns[userID]
+	if !slices.Contains(ids, connID) {
+		p.conns[userID] = append(ids, connID)
 	}
-	m[connID] = struct{}{}
 	return nil
 }
 
@@ -107,10 +107,13 @@ func (p *Presence) Connect(_ context.Context, userID, connID string) error {
 func (p *Presence) Disconnect(_ context.Context, userID, connID string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if m := p.conns[userID]; m != nil {
-		delete(m, connID)
-		if len(m) == 0 {
+	ids := p.conns[userID]
+	if i := slices.Index(ids, connID); i >= 0 {
+		ids = slices.Delete(ids, i, i+1)
+		if len(ids) == 0 {
 			delete(p.conns, userID)
+		} else {
+			p.conns[userID] = ids
 		}
 	}
 	return nil
