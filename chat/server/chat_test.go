@@ -266,3 +266,36 @@ func TestTypingAndPresence(t *testing.T) {
 		}
 	}
 }
+
+// Rooms larger than PresenceFanoutMax are not told when members come and
+// go (that would cost N² frames when a large room connects at once);
+// member lists still show presence.
+func TestNoPresenceFanoutInLargeRooms(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.PresenceFanoutMax = 2 })
+	ann, bob, cat := e.token("ann", auth.RoleSpecialist), e.token("bob", auth.RolePeer), e.token("cat", auth.RolePeer)
+	room := e.createRoom(ann, "Large")
+	a := e.dial(ann, nil)
+	a.expectSynced(room.ID)
+	b := e.dial(bob, nil)
+	b.join(room.ID) // two members: still small
+	a.take(func(f frame) bool { return f.Type == "presence" && string(f.User) == `"bob"` })
+	c := e.dial(cat, nil)
+	c.join(room.ID) // three members: large
+	c.sendMsg(room.ID, "c1", "hello")
+	// Everything Ann got before Cat's message: no presence about Cat.
+	for {
+		f := a.next()
+		if f.Type == "presence" && string(f.User) == `"cat"` {
+			t.Fatalf("presence sent to a room over the limit: %s", f.raw)
+		}
+		if isEvent(f) && f.ID == "c1" {
+			break
+		}
+	}
+	a.send(map[string]any{"type": "members", "conv": room.ID})
+	for _, m := range a.expect("member_list").Members {
+		if !m.Online {
+			t.Fatalf("member list shows %s offline", m.ID)
+		}
+	}
+}

@@ -26,16 +26,26 @@ type committer struct {
 	srv      *Server
 	in       chan *commitReq
 	maxBatch int
+	// linger is how long a batch may wait for more writes after its
+	// first one. Every commit is an fsync; at chat rates writes arrive
+	// one at a time, and without waiting a little each would pay for
+	// its own.
+	linger time.Duration
+	timer  *time.Timer
 
 	reqs  []*commitReq
 	items []chat.AppendItem
 }
 
-func newCommitter(s *Server, queue, maxBatch int) *committer {
+func newCommitter(s *Server, queue, maxBatch int, linger time.Duration) *committer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
 	return &committer{
 		srv:      s,
 		in:       make(chan *commitReq, queue),
 		maxBatch: maxBatch,
+		linger:   linger,
+		timer:    t,
 		reqs:     make([]*commitReq, 0, maxBatch),
 		items:    make([]chat.AppendItem, 0, maxBatch),
 	}
@@ -69,7 +79,28 @@ func (c *committer) run(ctx context.Context) {
 			}
 		}
 		c.gather()
+		c.lingerFor(ctx)
 		c.commit(ctx)
+	}
+}
+
+// lingerFor waits up to the linger time for the batch to fill, unless it
+// is full already.
+func (c *committer) lingerFor(ctx context.Context) {
+	if c.linger <= 0 || len(c.reqs) >= c.maxBatch {
+		return
+	}
+	c.timer.Reset(c.linger)
+	defer c.timer.Stop()
+	for len(c.reqs) < c.maxBatch {
+		select {
+		case r := <-c.in:
+			c.reqs = append(c.reqs, r)
+		case <-c.timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

@@ -60,6 +60,9 @@ type convState struct {
 	// the catch-up goes on until it has passed maxSeen.
 	catchingUp bool
 	maxSeen    int64
+	// presence is set when the conversation is small enough to be told
+	// when this user comes and goes (Config.PresenceFanoutMax).
+	presence bool
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -261,7 +264,7 @@ func (c *conn) hello() bool {
 		if pos, ok := f.Resume[convs[i].ID]; ok && pos >= 0 && pos < from {
 			from = pos
 		}
-		if err := c.subscribe(ctx, convs[i].ID, from); err != nil {
+		if err := c.subscribe(ctx, convs[i], from); err != nil {
 			s.log.Error("subscribe", "conv", convs[i].ID, "err", err)
 			c.close(protocol.CloseInternal, "subscription failed")
 			return false
@@ -292,8 +295,12 @@ func (c *conn) teardown() {
 	defer cancel()
 	c.mu.Lock()
 	convs := make([]string, 0, len(c.convs))
-	for id := range c.convs {
+	announce := make([]string, 0, len(c.convs))
+	for id, st := range c.convs {
 		convs = append(convs, id)
+		if st.presence {
+			announce = append(announce, id)
+		}
 	}
 	c.mu.Unlock()
 	for _, id := range convs {
@@ -304,17 +311,21 @@ func (c *conn) teardown() {
 		s.log.Warn("presence disconnect", "user", c.ident.UserID, "err", err)
 	}
 	if on, err := s.presence.Online(ctx, []string{c.ident.UserID}); err == nil && !on[c.ident.UserID] {
-		c.publishPresence(ctx, convs, false)
+		c.publishPresence(ctx, announce, false)
 	}
 	s.buckets.release(c.ident.UserID)
 	s.log.Info("session ended", "session", c.id, "user", c.ident.UserID)
 }
 
+// announcePresence tells the members of this session's conversations,
+// those small enough for it, that the user is online or offline.
 func (c *conn) announcePresence(online bool) {
 	c.mu.Lock()
 	convs := make([]string, 0, len(c.convs))
-	for id := range c.convs {
-		convs = append(convs, id)
+	for id, st := range c.convs {
+		if st.presence {
+			convs = append(convs, id)
+		}
 	}
 	c.mu.Unlock()
 	c.publishPresence(c.ctx, convs, online)
@@ -506,7 +517,8 @@ func (c *conn) writeFrames(q []*chat.Publication, bp *[]byte) error {
 // subscribe starts following conv from sequence from: the session joins
 // the hub first, then catches up from the store, then receives live
 // events, so nothing falls between the two.
-func (c *conn) subscribe(ctx context.Context, conv string, from int64) error {
+func (c *conn) subscribe(ctx context.Context, cv chat.Conversation, from int64) error {
+	conv := cv.ID
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -516,7 +528,7 @@ func (c *conn) subscribe(ctx context.Context, conv string, from int64) error {
 		c.mu.Unlock()
 		return nil
 	}
-	st := &convState{last: from, catchingUp: true}
+	st := &convState{last: from, catchingUp: true, presence: cv.Members <= c.srv.cfg.PresenceFanoutMax}
 	c.convs[conv] = st
 	c.mu.Unlock()
 	if err := c.srv.hub.Subscribe(ctx, conv, c); err != nil {
@@ -659,7 +671,7 @@ func (c *conn) userEvent(data []byte) {
 	}
 	switch ev.Type {
 	case protocol.TypeConversation:
-		if err := c.subscribe(c.ctx, ev.Conversation.ID, ev.Conversation.LastSeq); err != nil && c.ctx.Err() == nil {
+		if err := c.subscribe(c.ctx, ev.Conversation, ev.Conversation.LastSeq); err != nil && c.ctx.Err() == nil {
 			c.srv.log.Error("subscribe", "session", c.id, "conv", ev.Conversation.ID, "err", err)
 			c.close(protocol.CloseInternal, "subscription failed")
 		}
@@ -763,7 +775,7 @@ func (c *conn) handleMembership(f *protocol.ClientFrame) {
 // that a send right after the answer is accepted; the copy of the news that
 // reaches this session through the user channel then changes nothing.
 func (c *conn) answerConversation(ref string, conv chat.Conversation) {
-	if err := c.subscribe(c.ctx, conv.ID, conv.LastSeq); err != nil {
+	if err := c.subscribe(c.ctx, conv, conv.LastSeq); err != nil {
 		c.srv.log.Error("subscribe", "session", c.id, "conv", conv.ID, "err", err)
 		c.close(protocol.CloseInternal, "subscription failed")
 		return
