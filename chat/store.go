@@ -24,6 +24,9 @@ type Store interface {
 	UpsertUser(ctx context.Context, u User) error
 	// User returns a known user, or ErrNotFound.
 	User(ctx context.Context, id string) (User, error)
+	// UsersByRole lists the known users whose role is one of roles,
+	// ordered by ID (for paging supervisors, who are few).
+	UsersByRole(ctx context.Context, roles ...string) ([]User, error)
 
 	// CreateRoom creates a room named c.Name (with c.Topic) made by
 	// c.CreatedBy, who becomes its first member. The store assigns ID when

@@ -299,6 +299,24 @@ func testUsers(f *fixture) {
 	if got, err := f.s.User(f.ctx, id); err != nil || got != want {
 		f.Fatalf("User after update = %+v, %v; want %+v", got, err, want)
 	}
+
+	// Roles unique to this run, since the database may be shared.
+	on, off := f.id("oncall"), f.id("offcall")
+	for _, u := range []chat.User{{ID: f.id("zed"), Name: "Zed", Role: on}, {ID: f.id("amy"), Name: "Amy", Role: on}, {ID: f.id("bo"), Name: "Bo", Role: off}} {
+		if err := f.s.UpsertUser(f.ctx, u); err != nil {
+			f.Fatalf("UpsertUser: %v", err)
+		}
+	}
+	byRole, err := f.s.UsersByRole(f.ctx, on)
+	if err != nil || len(byRole) != 2 || byRole[0].ID != f.id("amy") || byRole[1].ID != f.id("zed") || byRole[0].Role != on {
+		f.Fatalf("UsersByRole(%s) = %+v, %v", on, byRole, err)
+	}
+	if both, err := f.s.UsersByRole(f.ctx, on, off); err != nil || len(both) != 3 {
+		f.Fatalf("UsersByRole(two roles) = %+v, %v", both, err)
+	}
+	if none, err := f.s.UsersByRole(f.ctx, f.id("nobody")); err != nil || len(none) != 0 {
+		f.Fatalf("UsersByRole(unused role) = %+v, %v", none, err)
+	}
 }
 
 func testCreateRoom(f *fixture) {

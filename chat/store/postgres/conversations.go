@@ -45,6 +45,30 @@ func (s *Store) User(ctx context.Context, id string) (chat.User, error) {
 	return u, nil
 }
 
+// UsersByRole lists the users with one of roles, ordered by ID.
+func (s *Store) UsersByRole(ctx context.Context, roles ...string) ([]chat.User, error) {
+	if len(roles) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, name, role FROM users WHERE role = ANY($1) ORDER BY id`, roles)
+	if err != nil {
+		return nil, internal("users by role", err)
+	}
+	defer rows.Close()
+	var out []chat.User
+	for rows.Next() {
+		var u chat.User
+		if err := rows.Scan(&u.ID, &u.Name, &u.Role); err != nil {
+			return nil, internal("users by role", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("users by role", err)
+	}
+	return out, nil
+}
+
 // CreateRoom creates room c with c.CreatedBy as its first member. An empty
 // c.ID gets a fresh "r_…" ID; a given ID that is taken is refused with
 // CodeConflict. An empty CreatedBy makes a room with no members (rooms

@@ -40,6 +40,35 @@ func (s *Store) User(ctx context.Context, id string) (chat.User, error) {
 	return u, nil
 }
 
+// UsersByRole lists the users with one of roles, ordered by ID.
+func (s *Store) UsersByRole(ctx context.Context, roles ...string) ([]chat.User, error) {
+	if len(roles) == 0 {
+		return nil, nil
+	}
+	q := `SELECT id, name, role FROM users WHERE role IN (?` + strings.Repeat(",?", len(roles)-1) + `) ORDER BY id`
+	args := make([]any, len(roles))
+	for i, r := range roles {
+		args[i] = r
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, internal("users by role", err)
+	}
+	defer rows.Close()
+	var out []chat.User
+	for rows.Next() {
+		var u chat.User
+		if err := rows.Scan(&u.ID, &u.Name, &u.Role); err != nil {
+			return nil, internal("users by role", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("users by role", err)
+	}
+	return out, nil
+}
+
 // newID returns prefix followed by 12 random base32 characters (60 bits):
 // short enough for URLs and logs, and unguessable enough that conversation
 // IDs do not reveal how many exist.
