@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/escalation"
 )
 
 // Client frame types.
@@ -27,6 +28,8 @@ const (
 	TypeOpenDM  = "open_dm"
 	TypePing    = "ping"
 	TypeMembers = "members"
+	TypeFlag    = "flag"
+	TypeConcern = "concern"
 )
 
 // Server frame types.
@@ -45,6 +48,9 @@ const (
 	TypeError        = "error"
 	TypePong         = "pong"
 	TypeMemberList   = "member_list"
+	TypeSupport      = "support"
+	TypeFlagged      = "flagged"
+	TypeEscalation   = "escalation"
 )
 
 // ClientFrame is every field any client frame may carry; Type says which
@@ -67,8 +73,11 @@ type ClientFrame struct {
 	// Seq is the message an edit or delete applies to.
 	Seq int64 `json:"seq,omitempty"`
 
-	// open_dm
+	// open_dm, concern
 	User string `json:"user,omitempty"`
+
+	// flag, concern: why, in the reporter's words (for supervisors).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Reset clears f for reuse by the next decode.
@@ -183,6 +192,41 @@ type ErrorFrame struct {
 	ID   string `json:"id,omitempty"`
 	Conv string `json:"conv,omitempty"`
 	chat.Error
+}
+
+// Resource is a place to get help, shown to someone who may be in crisis.
+type Resource struct {
+	Name    string `json:"name"`
+	Contact string `json:"contact"`
+	URL     string `json:"url,omitempty"`
+}
+
+// Support is sent privately to the sender of a message that signals a
+// crisis, right after its ack; nobody else sees it.
+type Support struct {
+	Type      string     `json:"type"`
+	Conv      string     `json:"conv"`
+	Seq       int64      `json:"seq"`
+	Text      string     `json:"text"`
+	Resources []Resource `json:"resources"`
+}
+
+// Flagged answers a flag or concern: the escalation it opened or joined.
+type Flagged struct {
+	Type       string `json:"type"`
+	Ref        string `json:"ref,omitempty"`
+	Escalation string `json:"escalation"`
+}
+
+// EscalationFrame tells supervisors about an escalation. Page is true for
+// the people being paged (a new escalation, a wider tier, a hand-off);
+// every connected supervisor gets the same news with Page false, to keep
+// their queue current.
+type EscalationFrame struct {
+	Type       string                 `json:"type"`
+	Page       bool                   `json:"page"`
+	Step       escalation.Step        `json:"step"`
+	Escalation *escalation.Escalation `json:"escalation"`
 }
 
 // Pong answers a ping.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,8 @@ import (
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/broker/redis"
+	"github.com/kindred-health/kindred/chat/crisis"
+	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/server"
 	"github.com/kindred-health/kindred/chat/store/postgres"
 	"github.com/kindred-health/kindred/chat/store/storetestenv"
@@ -37,6 +40,8 @@ type cluster struct {
 	prefix   string
 	signer   *auth.Signer
 	nodes    []*node
+	// mod, when set, adjusts every node's configuration.
+	mod func(i int, cfg *server.Config, st *postgres.Store)
 }
 
 type node struct {
@@ -74,7 +79,7 @@ func testRedisURL(t *testing.T) string {
 	return u
 }
 
-func newCluster(t *testing.T, n int, redisURL string) *cluster {
+func newCluster(t *testing.T, n int, redisURL string, mod ...func(i int, cfg *server.Config, st *postgres.Store)) *cluster {
 	t.Helper()
 	dbURL := storetestenv.PostgresURL(t)
 	if redisURL == "" {
@@ -82,6 +87,9 @@ func newCluster(t *testing.T, n int, redisURL string) *cluster {
 	}
 	c := &cluster{t: t, dbURL: dbURL, schema: storetestenv.FreshSchema(t, dbURL), redisURL: redisURL,
 		prefix: fmt.Sprintf("kt%d:", time.Now().UnixNano())}
+	if len(mod) > 0 {
+		c.mod = mod[0]
+	}
 	var err error
 	if c.signer, err = auth.NewHMACSigner(testSecret); err != nil {
 		t.Fatal(err)
@@ -115,7 +123,11 @@ func (c *cluster) startNode(i int) *node {
 	br := redis.NewBroker(rc, c.prefix, log)
 	pres := redis.NewPresence(rc, c.prefix, fmt.Sprintf("node%d-%d", i, time.Now().UnixNano()), 5*time.Second)
 	v, _ := auth.NewHMACVerifier(testSecret, auth.Options{})
-	srv, err := server.New(server.Config{Store: st, Broker: br, Presence: pres, Verifier: v, Logger: log, SendRate: -1})
+	cfg := server.Config{Store: st, Broker: br, Presence: pres, Verifier: v, Logger: log, SendRate: -1}
+	if c.mod != nil {
+		c.mod(i, &cfg, st)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,5 +583,56 @@ func TestClusterDatabaseUnreachable(t *testing.T) {
 		if m1.ID != "m1" || m2.ID != "m2" || m2.Seq != 2 {
 			t.Fatalf("got %s, %s", m1.raw, m2.raw)
 		}
+	}
+}
+
+// The node driving an escalation stops before the acknowledgement
+// deadline: the escalation still advances on time, from the other node,
+// and reaches the backup connected there.
+func TestClusterEscalationSurvivesItsNode(t *testing.T) {
+	c := newCluster(t, 2, "", func(i int, cfg *server.Config, st *postgres.Store) {
+		cfg.Detector = crisisDetector
+		cfg.Escalations = st.Escalations()
+		cfg.NodeID = fmt.Sprintf("node%d", i)
+		cfg.EscalationPolicy = escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: 3 * time.Second}}
+	})
+	now := time.Now()
+	esc := c.nodes[0].store.(*postgres.Store).Escalations()
+	for _, sh := range []escalation.Shift{
+		{Supervisor: "prim", Tier: escalation.ShiftPrimary, Start: now.Add(-time.Hour), End: now.Add(time.Hour)},
+		{Supervisor: "back", Tier: escalation.ShiftBackup, Start: now.Add(-time.Hour), End: now.Add(time.Hour)},
+	} {
+		if _, err := esc.PutShift(context.Background(), sh); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec, peer := c.token("sam", auth.RoleSpecialist), c.token("pat", auth.RolePeer)
+	room := c.env(1).createRoom(spec, "Evening group")
+	p := c.dial(0, peer, nil) // the crisis is raised on node 0
+	p.join(room.ID)
+	sp := c.dial(1, c.token("prim", auth.RoleSupervisor), nil)
+	sb := c.dial(1, c.token("back", auth.RoleSupervisor), nil)
+
+	p.sendMsg(room.ID, "c1", "goodbye everyone, I have the pills and I'm taking them tonight")
+	first := decodeEscalation(t, sp.take(func(f frame) bool { return f.Type == "escalation" && strings.Contains(f.raw, `"page":true`) }))
+	deadline := first.Escalation.AckDeadline
+	c.stopNode(c.nodes[0]) // before the deadline
+	if time.Now().After(deadline) {
+		t.Fatalf("node 0 stopped only after the deadline; the test proves nothing")
+	}
+	next := decodeEscalation(t, sb.take(func(f frame) bool {
+		return f.Type == "escalation" && strings.Contains(f.raw, `"page":true`)
+	}))
+	if next.Escalation.ID != first.Escalation.ID || next.Step.Kind != escalation.StepEscalated {
+		t.Fatalf("after node 0 stopped: %+v", next.Step)
+	}
+	// The stored timeline has the step: it was node 1's, node 0 being
+	// gone.
+	got, err := c.nodes[1].store.(*postgres.Store).Escalations().Get(context.Background(), first.Escalation.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(got.Timeline, func(s escalation.Step) bool { return s.Kind == escalation.StepEscalated }) {
+		t.Fatalf("no escalation step in the timeline: %+v", got.Timeline)
 	}
 }

@@ -14,6 +14,8 @@ type commitReq struct {
 	item chat.AppendItem
 	conn *conn
 	ref  string
+	// crisis is set when the detector scored the text high or imminent.
+	crisis *crisisOutcome
 }
 
 // committer groups writes from every connection into shared transactions:
@@ -151,6 +153,9 @@ func (c *committer) commit(ctx context.Context) {
 			if !it.Duplicate {
 				s.metrics.messagesStored.Inc()
 				s.publishEvent(ctx, &it.Event)
+				if r.crisis != nil {
+					s.afterCrisisCommit(r.conn, it.Event, r.crisis)
+				}
 			}
 		}
 		c.reqs[i] = nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/protocol"
 )
 
@@ -259,6 +260,13 @@ func (c *conn) hello() bool {
 		c.close(protocol.CloseInternal, "subscription failed")
 		return false
 	}
+	if isSupervisor(id.Role) {
+		// Supervisors' sessions keep the escalation queue current.
+		if err := s.hub.Subscribe(ctx, supervisorsChannel, c); err != nil {
+			c.close(protocol.CloseInternal, "subscription failed")
+			return false
+		}
+	}
 	for i := range convs {
 		from := convs[i].LastSeq
 		if pos, ok := f.Resume[convs[i].ID]; ok && pos >= 0 && pos < from {
@@ -307,6 +315,9 @@ func (c *conn) teardown() {
 		_ = s.hub.Unsubscribe(ctx, id, c)
 	}
 	_ = s.hub.Unsubscribe(ctx, c.userCh, c)
+	if isSupervisor(c.ident.Role) {
+		_ = s.hub.Unsubscribe(ctx, supervisorsChannel, c)
+	}
 	if err := s.presence.Disconnect(ctx, c.ident.UserID, c.id); err != nil {
 		s.log.Warn("presence disconnect", "user", c.ident.UserID, "err", err)
 	}
@@ -700,7 +711,7 @@ func (c *conn) handle(f *protocol.ClientFrame) {
 			c.lastTyping = now
 			s.publishFrame(c.ctx, f.Conv, protocol.Typing{Type: protocol.TypeTypingEvent, Conv: f.Conv, From: c.ident.UserID, Name: c.ident.Name})
 		}
-	case protocol.TypeJoin, protocol.TypeLeave, protocol.TypeOpenDM, protocol.TypeMembers:
+	case protocol.TypeJoin, protocol.TypeLeave, protocol.TypeOpenDM, protocol.TypeMembers, protocol.TypeFlag, protocol.TypeConcern:
 		// These read and write the database, whose driver runs deep
 		// stacks; they run on a short-lived goroutine, in order, so that
 		// the reader's stack stays small for the session's whole life.
@@ -768,6 +779,20 @@ func (c *conn) handleMembership(f *protocol.ClientFrame) {
 			return
 		}
 		c.sendDirect(protocol.Encode(protocol.MemberList{Type: protocol.TypeMemberList, Ref: f.Ref, Conv: f.Conv, Members: ms}))
+	case protocol.TypeFlag, protocol.TypeConcern:
+		var e *escalation.Escalation
+		var err error
+		if f.Type == protocol.TypeFlag {
+			e, err = s.flag(c.ctx, c.ident, f.Conv, f.Seq, f.Reason)
+		} else {
+			e, err = s.concern(c.ctx, c.ident, f.User, f.Conv, f.Reason)
+		}
+		if err != nil {
+			c.reject(f.Ref, "", f.Conv, chat.AsError(err))
+			return
+		}
+		s.log.Info("escalation raised by hand", "escalation", e.ID, "source", e.Source, "user", c.ident.UserID)
+		c.sendDirect(protocol.Encode(protocol.Flagged{Type: protocol.TypeFlagged, Ref: f.Ref, Escalation: e.ID}))
 	}
 }
 
@@ -819,9 +844,13 @@ func (c *conn) handleWrite(f *protocol.ClientFrame) {
 		return
 	}
 	s.metrics.messagesIn.Inc()
+	req := &commitReq{item: chat.AppendItem{Event: ev}, conn: c, ref: f.Ref}
+	if ev.Kind != chat.EventDelete {
+		req.crisis = s.detect(ev.Body)
+	}
 	// Strings decoded from the frame are not retained beyond it except in
 	// ev, which owns fresh copies made by encoding/json.
-	if err := s.commit.submit(c.ctx, &commitReq{item: chat.AppendItem{Event: ev}, conn: c, ref: f.Ref}); err != nil {
+	if err := s.commit.submit(c.ctx, req); err != nil {
 		c.sendError(f.Ref, f.ID, f.Conv, &chat.Error{Code: chat.CodeShuttingDown, Message: "the server is shutting down; resend after reconnecting", Temporary: true})
 	}
 }

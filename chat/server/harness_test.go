@@ -38,6 +38,8 @@ type env struct {
 	dbPath string
 	secret []byte
 	cfg    server.Config
+	// escalations runs the escalation engine on the node's store.
+	escalations bool
 }
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test-secret")
@@ -70,6 +72,9 @@ func (e *env) start() {
 	}
 	cfg := e.cfg
 	cfg.Store, cfg.Broker, cfg.Presence, cfg.Verifier = st, memory.NewBroker(), memory.NewPresence(), v
+	if e.escalations {
+		cfg.Escalations = st.Escalations()
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -100,6 +105,19 @@ func (e *env) stop() {
 func (e *env) restart() {
 	e.stop()
 	e.start()
+}
+
+// newEscalatingEnv is newEnv with the crisis escalation engine on the
+// node's own SQLite store.
+func newEscalatingEnv(t *testing.T, mod ...func(*server.Config)) *env {
+	t.Helper()
+	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "kindred.db"), secret: testSecret, escalations: true}
+	for _, m := range mod {
+		m(&e.cfg)
+	}
+	e.start()
+	t.Cleanup(e.stop)
+	return e
 }
 
 func (e *env) token(sub string, role auth.Role) string {

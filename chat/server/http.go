@@ -106,6 +106,7 @@ func (s *Server) routes() {
 		}
 		return http.StatusOK, map[string]any{"messages": msgs}, err
 	}))
+	s.escalationRoutes(m)
 	if s.cfg.Static != nil {
 		m.Handle("GET /", s.cfg.Static)
 	}

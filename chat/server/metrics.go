@@ -19,6 +19,7 @@ type metrics struct {
 	storeAppend    prometheus.Histogram
 	commitBatch    prometheus.Histogram
 	recoveries     prometheus.Counter
+	crisis         *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -54,6 +55,9 @@ func newMetrics() *metrics {
 			Name: "kindred_commit_batch_size", Help: "Events per store commit.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
+		crisis: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kindred_crisis_messages_total", Help: "Messages the crisis detector scored high or imminent, by severity.",
+		}, []string{"severity"}),
 		recoveries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kindred_catchups_total", Help: "Catch-ups from the store: one per subscription (resume), plus one per sequence gap or broker loss.",
 		}),
@@ -62,7 +66,7 @@ func newMetrics() *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.connections, m.messagesIn, m.messagesStored, m.deliveries, m.writes,
-		m.rejected, m.slowClosed, m.storeAppend, m.commitBatch, m.recoveries,
+		m.rejected, m.slowClosed, m.storeAppend, m.commitBatch, m.recoveries, m.crisis,
 	)
 	return m
 }

@@ -23,6 +23,8 @@ import (
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/crisis"
+	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/hub"
 	"github.com/kindred-health/kindred/chat/protocol"
 )
@@ -73,6 +75,24 @@ type Config struct {
 	// after its first one (negative: not at all). It adds at most that
 	// much to an ack's latency and saves an fsync per write at chat rates.
 	CommitLinger time.Duration
+	// Detector scores every message and edit for crisis signals; those
+	// scored high or imminent are escalated. Nil disables detection.
+	Detector crisis.Detector
+	// Escalations stores escalations and the on-call roster. With it the
+	// node runs an escalation engine (one per node; leases make sure one
+	// node drives each escalation at a time).
+	Escalations escalation.Store
+	// EscalationPolicy sets how long supervisors have to acknowledge.
+	EscalationPolicy escalation.Policy
+	// NodeID names this node in escalation leases and timelines.
+	NodeID string
+	// WebhookURL, when set, is told about every escalation step, with
+	// bodies signed by WebhookSecret (HMAC-SHA256).
+	WebhookURL    string
+	WebhookSecret string
+	// CrisisSupport is what the sender of a crisis message sees,
+	// privately; the zero value means DefaultCrisisSupport.
+	CrisisSupport protocol.Support
 	// PresenceFanoutMax is the largest conversation that is told when a
 	// member comes online or goes offline. Telling every member of an
 	// N-member room about each of N members costs N² frames when a large
@@ -133,6 +153,9 @@ func (c *Config) fill() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.CrisisSupport.Text == "" {
+		c.CrisisSupport = DefaultCrisisSupport()
+	}
 }
 
 // Server is one Kindred node.
@@ -146,6 +169,7 @@ type Server struct {
 	hub      *hub.Hub
 	metrics  *metrics
 	commit   *committer
+	engine   *escalation.Engine // nil when escalation is not configured
 	buckets  buckets
 	mux      *http.ServeMux
 
@@ -186,6 +210,16 @@ func New(cfg Config) (*Server, error) {
 		buckets:     buckets{rate: cfg.SendRate, burst: cfg.SendBurst, m: make(map[string]*bucket)},
 	}
 	s.hub = hub.New(cfg.Broker, hub.Options{Fill: s.fillFromStore, Logger: cfg.Logger})
+	if cfg.Escalations != nil {
+		eng, err := escalation.NewEngine(escalation.EngineConfig{
+			Store: cfg.Escalations, Notifier: s, Policy: cfg.EscalationPolicy, NodeID: cfg.NodeID,
+			Logger: cfg.Logger, Admins: s.admins, Webhooks: cfg.WebhookURL != "",
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.engine = eng
+	}
 	s.commit = newCommitter(s, 4*cfg.CommitBatch, cfg.CommitBatch, cfg.CommitLinger)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
@@ -193,6 +227,26 @@ func New(cfg Config) (*Server, error) {
 	commitCtx, stopCommit := context.WithCancel(context.Background())
 	brokerCtx, stopBroker := context.WithCancel(context.Background())
 	s.stopBg = func() { stopCommit(); stopBroker() }
+	if s.engine != nil {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			if err := s.engine.Run(brokerCtx); err != nil && brokerCtx.Err() == nil {
+				s.log.Error("escalation engine stopped", "err", err)
+			}
+		}()
+		if cfg.WebhookURL != "" {
+			w := &escalation.WebhookSender{URL: cfg.WebhookURL, Secret: []byte(cfg.WebhookSecret), Store: cfg.Escalations,
+				Client: &http.Client{Timeout: 15 * time.Second}, Logger: cfg.Logger, NodeID: s.engine.NodeID()}
+			s.bg.Add(1)
+			go func() {
+				defer s.bg.Done()
+				if err := w.Run(brokerCtx); err != nil && brokerCtx.Err() == nil {
+					s.log.Error("escalation webhook sender stopped", "err", err)
+				}
+			}()
+		}
+	}
 	s.bg.Add(3)
 	go func() {
 		defer s.bg.Done()

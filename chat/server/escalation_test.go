@@ -1,0 +1,229 @@
+package server_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat/crisis"
+	"github.com/kindred-health/kindred/chat/escalation"
+	"github.com/kindred-health/kindred/chat/server"
+	"github.com/kindred-health/kindred/chat/store/sqlite"
+)
+
+var crisisDetector = crisis.NewRuleDetector(crisis.DefaultLexicon())
+
+// webhookSink is the external paging system: it checks every delivery's
+// signature and keeps the events.
+type webhookSink struct {
+	t      *testing.T
+	secret string
+	mu     sync.Mutex
+	events []string
+	srv    *httptest.Server
+}
+
+func newWebhookSink(t *testing.T, secret string) *webhookSink {
+	w := &webhookSink{t: t, secret: secret}
+	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+		if r.Header.Get("X-Kindred-Signature") != want {
+			t.Errorf("webhook signature %q, want %q", r.Header.Get("X-Kindred-Signature"), want)
+			rw.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var b struct{ Event string }
+		json.Unmarshal(body, &b)
+		w.mu.Lock()
+		w.events = append(w.events, b.Event)
+		w.mu.Unlock()
+	}))
+	t.Cleanup(w.srv.Close)
+	return w
+}
+
+func (w *webhookSink) got() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.events...)
+}
+
+// escalationFrame is the part of an escalation frame the tests read.
+type escalationFrame struct {
+	Type       string
+	Page       bool
+	Step       escalation.Step
+	Escalation escalation.Escalation
+}
+
+func decodeEscalation(t *testing.T, f frame) escalationFrame {
+	var ef escalationFrame
+	if err := json.Unmarshal([]byte(f.raw), &ef); err != nil {
+		t.Fatalf("escalation frame: %v", err)
+	}
+	return ef
+}
+
+// A peer's crisis message reaches the on-call supervisor's feed at once;
+// nobody acknowledges, so at the deadline the backup and the webhook are
+// told; the backup acknowledges and resolves; the timeline holds every
+// step. The sender alone gets the private support frame.
+func TestCrisisEscalatesUntilAcknowledged(t *testing.T) {
+	sink := newWebhookSink(t, "webhook-secret")
+	e := newEscalatingEnv(t, func(c *server.Config) {
+		c.Detector = crisisDetector
+		c.EscalationPolicy = escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: 2 * time.Second}}
+		c.WebhookURL, c.WebhookSecret = sink.srv.URL, "webhook-secret"
+		c.NodeID = "test-node"
+	})
+	st := e.store.(*sqlite.Store)
+
+	now := time.Now()
+	for _, sh := range []escalation.Shift{
+		{Supervisor: "prim", Tier: escalation.ShiftPrimary, Start: now.Add(-time.Hour), End: now.Add(time.Hour)},
+		{Supervisor: "back", Tier: escalation.ShiftBackup, Start: now.Add(-time.Hour), End: now.Add(time.Hour)},
+	} {
+		if _, err := st.Escalations().PutShift(context.Background(), sh); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec, peer, friend := e.token("sam", auth.RoleSpecialist), e.token("pat", auth.RolePeer), e.token("fay", auth.RolePeer)
+	prim, back := e.token("prim", auth.RoleSupervisor), e.token("back", auth.RoleSupervisor)
+	room := e.createRoom(spec, "Evening group")
+	p := e.dial(peer, nil)
+	p.join(room.ID)
+	fr := e.dial(friend, nil)
+	fr.join(room.ID)
+	sp := e.dial(prim, nil)
+	sb := e.dial(back, nil)
+
+	const text = "I have the pills and I'm taking them tonight"
+	ack := p.sendMsg(room.ID, "c1", text)
+	sup := p.take(func(f frame) bool { return f.Type == "support" })
+	if sup.Conv != room.ID || sup.Seq != ack.Seq || !strings.Contains(sup.raw, "988") {
+		t.Fatalf("support frame: %s", sup.raw)
+	}
+	// The message is delivered to the room as usual.
+	if m := fr.expectEvent(room.ID); m.Body != text {
+		t.Fatalf("room got %s", m.raw)
+	}
+
+	// The primary is paged at once, with the context to act.
+	page := decodeEscalation(t, sp.take(func(f frame) bool { return f.Type == "escalation" && strings.Contains(f.raw, `"page":true`) }))
+	ex := page.Escalation
+	if ex.Severity != crisis.Imminent || ex.Subject != "pat" || ex.Message.Body != text || ex.Conv != room.ID || ex.ConvName != "Evening group" || ex.Tier != 0 {
+		t.Fatalf("page to the primary: %+v", page)
+	}
+	// Nobody acknowledges: the backup is paged at the deadline.
+	page2 := decodeEscalation(t, sb.take(func(f frame) bool {
+		return f.Type == "escalation" && strings.Contains(f.raw, `"page":true`)
+	}))
+	if page2.Escalation.ID != ex.ID || page2.Step.Kind != escalation.StepEscalated || page2.Escalation.Tier != 1 {
+		t.Fatalf("page to the backup: %+v", page2.Step)
+	}
+	waitFor(t, "webhooks for creation and escalation", func() bool {
+		ev := sink.got()
+		return len(ev) >= 2
+	})
+
+	// The backup acknowledges and resolves over the HTTP API.
+	var got escalation.Escalation
+	if st := e.api("POST", "/api/escalations/"+ex.ID+"/ack", back, nil, &got); st != 200 || got.Status != escalation.StatusAcknowledged || got.AssignedTo != "back" {
+		t.Fatalf("ack: %d %+v", st, got.Status)
+	}
+	var out struct{ Error struct{ Code string } }
+	if st := e.api("POST", "/api/escalations/"+ex.ID+"/ack", prim, nil, &out); st != http.StatusConflict {
+		t.Fatalf("second ack by someone else: %d %+v", st, out)
+	}
+	if st := e.api("POST", "/api/escalations/"+ex.ID+"/notes", back, map[string]string{"text": "called Pat, talking now"}, &got); st != 200 {
+		t.Fatalf("note: %d", st)
+	}
+	if st := e.api("POST", "/api/escalations/"+ex.ID+"/resolve", back, map[string]string{"outcome": "safety plan agreed; follow-up tomorrow"}, &got); st != 200 || got.Status != escalation.StatusResolved {
+		t.Fatalf("resolve: %d %+v", st, got.Status)
+	}
+	var kinds []escalation.StepKind
+	for _, s := range got.Timeline {
+		kinds = append(kinds, s.Kind)
+		if s.At.IsZero() {
+			t.Errorf("step %s has no time", s.Kind)
+		}
+	}
+	for _, want := range []escalation.StepKind{escalation.StepCreated, escalation.StepNotified, escalation.StepEscalated,
+		escalation.StepAcknowledged, escalation.StepNote, escalation.StepResolved} {
+		if !slices.Contains(kinds, want) {
+			t.Errorf("timeline lacks %s: %v", want, kinds)
+		}
+	}
+	// Peers cannot see escalations; the friend never got a support frame.
+	if st := e.api("GET", "/api/escalations", friend, nil, &out); st != http.StatusForbidden {
+		t.Fatalf("peer listing escalations: %d", st)
+	}
+	fr.send(map[string]any{"type": "ping", "ref": "end"})
+	for {
+		f := fr.next()
+		if f.Type == "support" || f.Type == "escalation" {
+			t.Fatalf("a member other than the sender got %s", f.raw)
+		}
+		if f.Type == "pong" {
+			break
+		}
+	}
+}
+
+// Any member can flag a message by hand, and a specialist can raise a
+// concern about a person; both enter the same escalation path.
+func TestFlagAndConcern(t *testing.T) {
+	e := newEscalatingEnv(t)
+	spec, peer, friend, sup := e.token("sam", auth.RoleSpecialist), e.token("pat", auth.RolePeer), e.token("fay", auth.RolePeer), e.token("sue", auth.RoleSupervisor)
+	room := e.createRoom(spec, "Group")
+	p := e.dial(peer, nil)
+	p.join(room.ID)
+	fr := e.dial(friend, nil)
+	fr.join(room.ID)
+	s := e.dial(sup, nil)
+	m := p.sendMsg(room.ID, "m1", "nobody would notice if I was gone")
+
+	fr.send(map[string]any{"type": "flag", "conv": room.ID, "seq": m.Seq, "reason": "this worried me", "ref": "f1"})
+	fl := fr.take(func(f frame) bool { return f.Ref == "f1" })
+	if fl.Type != "flagged" {
+		t.Fatalf("flag: %s", fl.raw)
+	}
+	page := decodeEscalation(t, s.take(func(f frame) bool { return f.Type == "escalation" && strings.Contains(f.raw, `"page":true`) }))
+	if page.Escalation.Source != escalation.SourceFlag || page.Escalation.ReportedBy != "fay" || page.Escalation.Subject != "pat" || page.Escalation.Reason != "this worried me" {
+		t.Fatalf("flag escalation: %+v", page.Escalation)
+	}
+	// Flagging a message of another conversation, or a missing one, fails.
+	fr.send(map[string]any{"type": "flag", "conv": room.ID, "seq": 99})
+	if f := fr.expect("error"); f.Code != "not_found" {
+		t.Fatalf("flag of a missing message: %s", f.raw)
+	}
+	// Peers may not raise concerns about people; specialists may.
+	fr.send(map[string]any{"type": "concern", "user": "pat", "reason": "x"})
+	if f := fr.expect("error"); f.Code != "forbidden" {
+		t.Fatalf("peer concern: %s", f.raw)
+	}
+	sp := e.dial(spec, nil)
+	sp.send(map[string]any{"type": "concern", "user": "pat", "conv": room.ID, "reason": "withdrawn for weeks, missed sessions", "ref": "c1"})
+	if f := sp.take(func(f frame) bool { return f.Ref == "c1" }); f.Type != "flagged" {
+		t.Fatalf("concern: %s", f.raw)
+	}
+	var list struct{ Escalations []escalation.Escalation }
+	e.api("GET", "/api/escalations?status=open", sup, nil, &list)
+	if len(list.Escalations) != 2 {
+		t.Fatalf("open escalations: %d", len(list.Escalations))
+	}
+}
