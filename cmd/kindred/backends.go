@@ -16,6 +16,7 @@ import (
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/broker/memory"
 	"github.com/kindred-health/kindred/chat/broker/redis"
+	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/store/postgres"
 	"github.com/kindred-health/kindred/chat/store/sqlite"
 )
@@ -39,10 +40,12 @@ func addBackendFlags(fs *flagSet) backendFlags {
 
 // backends are a node's store, broker and presence, with what runs them.
 type backends struct {
-	store    chat.Store
-	broker   chat.Broker
-	presence chat.Presence
-	mode     string
+	store       chat.Store
+	escalations escalation.Store
+	broker      chat.Broker
+	presence    chat.Presence
+	mode        string
+	nodeID      string
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -58,15 +61,19 @@ func (f backendFlags) open(ctx context.Context, dataDir string, log *slog.Logger
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL: %w", err)
 		}
-		b.store = st
+		b.store, b.escalations = st, st.Escalations()
 	} else {
 		st, err := sqlite.Open(ctx, filepath.Join(dataDir, "kindred.db"))
 		if err != nil {
 			return nil, fmt.Errorf("open SQLite: %w", err)
 		}
-		b.store = st
+		b.store, b.escalations = st, st.Escalations()
 	}
 	b.closes = append(b.closes, func() { b.store.Close() })
+	b.nodeID = *f.nodeID
+	if b.nodeID == "" {
+		b.nodeID = defaultNodeID()
+	}
 
 	if *f.redisURL == "" {
 		b.broker, b.presence = memory.NewBroker(), memory.NewPresence()
@@ -82,11 +89,7 @@ func (f backendFlags) open(ctx context.Context, dataDir string, log *slog.Logger
 	opts.ContextTimeoutEnabled = true
 	client := goredis.NewClient(opts)
 	b.closes = append(b.closes, func() { client.Close() })
-	node := *f.nodeID
-	if node == "" {
-		node = defaultNodeID()
-	}
-	pres := redis.NewPresence(client, *f.redisPrefix, node, *f.presenceTTL)
+	pres := redis.NewPresence(client, *f.redisPrefix, b.nodeID, *f.presenceTTL)
 	b.broker = redis.NewBroker(client, *f.redisPrefix, log.With("component", "redis"))
 	b.presence = pres
 	b.mode = "scale-out"

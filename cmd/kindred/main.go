@@ -3,6 +3,7 @@
 //	kindred serve          run a node (embedded SQLite by default)
 //	kindred token          mint a sign-in token with the configured key
 //	kindred crisis-check   score messages from standard input with the crisis detector
+//	kindred oncall         manage the supervisors' on-call rota
 //
 // Every flag also reads a KINDRED_* environment variable; see
 // `kindred <command> --help`.
@@ -43,6 +44,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runToken(args[1:], stdout, stderr)
 	case "crisis-check":
 		return runCrisisCheck(args[1:], stdin, stdout, stderr)
+	case "oncall":
+		return runOncall(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -61,6 +64,7 @@ Commands:
   token   mint a sign-in token (JWT) with the configured key
   crisis-check
           score messages from standard input with the crisis detector
+  oncall  list, add or remove on-call shifts of supervisors
 
 Run "kindred <command> --help" for the flags of a command. Every flag can
 also be set through the KINDRED_* environment variable shown in its help.

@@ -308,3 +308,48 @@ func TestCrisisCheck(t *testing.T) {
 		t.Errorf("a broken lexicon should be reported with its line: %v", err)
 	}
 }
+
+// kindred oncall manages the rota in the embedded store that serve uses.
+func TestOncallCommands(t *testing.T) {
+	data := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := Run(context.Background(), append([]string{"oncall"}, args...), nil, &out, &errOut); err != nil {
+			t.Fatalf("oncall %q: %v %s", args, err, errOut.String())
+		}
+		return out.String()
+	}
+	added := run("add", "--data", data, "--supervisor", "morgan", "--tier", "backup", "--start", "now", "--end", "8h")
+	id := strings.Fields(strings.TrimPrefix(added, "added shift "))[0]
+	id = strings.TrimSuffix(id, ":")
+	if list := run("list", "--data", data); !strings.Contains(list, "morgan") || !strings.Contains(list, "backup") || !strings.Contains(list, id) {
+		t.Fatalf("list after add:\n%s", list)
+	}
+	run("remove", "--data", data, "--id", id)
+	if list := run("list", "--data", data); strings.Contains(list, "morgan") {
+		t.Fatalf("list after remove:\n%s", list)
+	}
+	for _, args := range [][]string{
+		{"oncall"},
+		{"oncall", "add", "--data", data, "--supervisor", "x", "--tier", "tertiary"},
+		{"oncall", "add", "--data", data, "--supervisor", "x", "--start", "8h", "--end", "now"},
+		{"oncall", "remove", "--data", data},
+	} {
+		if err := Run(context.Background(), args, nil, io.Discard, io.Discard); err == nil {
+			t.Errorf("%q was accepted", args)
+		}
+	}
+}
+
+func TestServeRefusesBadCrisisSettings(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--data", t.TempDir(), "--crisis-lexicon", filepath.Join(t.TempDir(), "missing")},
+		{"serve", "--data", t.TempDir(), "--escalation-webhook-url", "http://127.0.0.1:1/hook"}, // no secret
+		{"serve", "--data", t.TempDir(), "--crisis-support-file", filepath.Join(t.TempDir(), "missing.json")},
+	} {
+		if err := Run(context.Background(), args, nil, io.Discard, io.Discard); err == nil {
+			t.Errorf("%q was accepted", args)
+		}
+	}
+}

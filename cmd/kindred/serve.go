@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,9 @@ import (
 	"time"
 
 	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat/crisis"
+	"github.com/kindred-health/kindred/chat/escalation"
+	"github.com/kindred-health/kindred/chat/protocol"
 	"github.com/kindred-health/kindred/chat/server"
 	"github.com/kindred-health/kindred/static"
 )
@@ -51,6 +55,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free port)")
 	keys := addKeyFlags(fs)
 	backend := addBackendFlags(fs)
+	crisisF := addCrisisFlags(fs)
+	webhookURL := fs.String("escalation-webhook-url", "", "POST every escalation step to this URL (an external paging system), signed with HMAC-SHA256 of $KINDRED_ESCALATION_WEBHOOK_SECRET")
+	ackImminent := fs.Duration("ack-timeout-imminent", 60*time.Second, "how long the on-call supervisor has to acknowledge an imminent crisis before it goes to the next tier")
+	ackHigh := fs.Duration("ack-timeout-high", 5*time.Minute, "the same for a high-severity crisis or a manual flag")
+	supportFile := fs.String("crisis-support-file", "", "JSON file with what the sender of a crisis message is shown: {\"text\":...,\"resources\":[{\"name\",\"contact\",\"url\"}]} (default: the US 988 Lifeline)")
 	origins := fs.String("allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
 	def := server.DefaultConfig()
 	maxFrame := fs.Int("max-frame-bytes", def.MaxFrameBytes, "largest client frame; larger ones are refused with frame_too_large")
@@ -92,6 +101,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	detector, err := crisisF.detector()
+	if err != nil {
+		return err
+	}
+	support, err := loadSupport(*supportFile)
+	if err != nil {
+		return err
+	}
+	webhookSecret := os.Getenv("KINDRED_ESCALATION_WEBHOOK_SECRET")
+	if *webhookURL != "" && len(webhookSecret) < 16 {
+		return errors.New("--escalation-webhook-url needs KINDRED_ESCALATION_WEBHOOK_SECRET (at least 16 bytes) to sign deliveries")
+	}
 	be, err := backend.open(ctx, *keys.data, logger)
 	if err != nil {
 		return err
@@ -101,6 +122,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	srv, err := server.New(server.Config{
 		Store: store, Broker: be.broker, Presence: be.presence,
+		Detector: detector, Escalations: be.escalations, NodeID: be.nodeID,
+		EscalationPolicy: escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: *ackImminent, crisis.High: *ackHigh}},
+		WebhookURL:       *webhookURL, WebhookSecret: webhookSecret, CrisisSupport: support,
 		Verifier: verifier, Logger: logger, Static: static.Handler(*idle),
 		AllowedOrigins:  splitList(*origins),
 		MaxFrameBytes:   *maxFrame,
@@ -196,4 +220,24 @@ func serveDebug(addr string, logger *slog.Logger) (stop func(), err error) {
 	go func() { _ = hs.Serve(ln) }()
 	logger.Info("pprof listening", "addr", ln.Addr().String())
 	return func() { hs.Close() }, nil
+}
+
+// loadSupport reads the crisis support message from a JSON file; empty
+// path: the server's default.
+func loadSupport(path string) (protocol.Support, error) {
+	var s protocol.Support
+	if path == "" {
+		return s, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return s, fmt.Errorf("crisis support file: %w", err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return s, fmt.Errorf("crisis support file %s: %w", path, err)
+	}
+	if s.Text == "" || len(s.Resources) == 0 {
+		return s, fmt.Errorf("crisis support file %s: needs a text and at least one resource", path)
+	}
+	return s, nil
 }

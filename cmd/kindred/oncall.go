@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kindred-health/kindred/chat/escalation"
+)
+
+// runOncall manages the on-call rota in the node's store directly, with
+// the same --data or --database-url as serve (admins may also use the HTTP
+// API: /api/oncall/shifts).
+func runOncall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "add" && args[0] != "remove") {
+		fmt.Fprint(stderr, `Usage: kindred oncall list|add|remove [flags]
+
+  list     shifts from a day ago to 30 days ahead
+  add      --supervisor ID --tier primary|backup --start TIME --end TIME
+           (TIME: RFC 3339, e.g. 2026-11-23T18:00:00Z, or "now", or a
+           duration from now such as 8h)
+  remove   --id SHIFT
+
+Flags --data and --database-url select the store, as for serve.
+`)
+		return errUsage
+	}
+	cmd := args[0]
+	fs := newFlagSet("oncall "+cmd, "Manage the on-call rota.", stderr)
+	data := fs.String("data", "./kindred-data", "data directory of the embedded store")
+	backend := addBackendFlags(fs)
+	sup := fs.FlagSet.String("supervisor", "", "supervisor user id (add)")
+	tier := fs.FlagSet.String("tier", "primary", "primary or backup (add)")
+	start := fs.FlagSet.String("start", "now", "shift start (add)")
+	end := fs.FlagSet.String("end", "8h", "shift end (add)")
+	id := fs.FlagSet.String("id", "", "shift id (remove)")
+	if err := fs.parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	*backend.redisURL = "" // the rota lives in the store only
+	be, err := backend.open(ctx, *data, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer be.close()
+	st := be.escalations
+	switch cmd {
+	case "list":
+		shifts, err := st.ListShifts(ctx, time.Now().Add(-24*time.Hour), time.Now().Add(30*24*time.Hour))
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tSUPERVISOR\tTIER\tSTART\tEND")
+		for _, s := range shifts {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Supervisor, s.Tier, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339))
+		}
+		return w.Flush()
+	case "add":
+		from, err := parseWhen(*start)
+		if err != nil {
+			return fmt.Errorf("--start: %w", err)
+		}
+		to, err := parseWhen(*end)
+		if err != nil {
+			return fmt.Errorf("--end: %w", err)
+		}
+		s := escalation.Shift{Supervisor: *sup, Tier: escalation.ShiftTier(*tier), Start: from, End: to}
+		if err := s.Validate(); err != nil {
+			return err
+		}
+		s, err = st.PutShift(ctx, s)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "added shift %s: %s on call (%s) from %s to %s\n", s.ID, s.Supervisor, s.Tier, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339))
+		return nil
+	default: // remove
+		if *id == "" {
+			return errors.New("--id is required")
+		}
+		if err := st.DeleteShift(ctx, *id); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "removed shift %s\n", *id)
+		return nil
+	}
+}
+
+// parseWhen reads an RFC 3339 time, "now", or a duration from now.
+func parseWhen(s string) (time.Time, error) {
+	if s == "now" {
+		return time.Now().UTC(), nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(d).UTC(), nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
