@@ -33,7 +33,7 @@ import (
 // prefix, as in the scale-out deployment; each test has its own schema and
 // prefix so tests can run in parallel.
 type cluster struct {
-	t        *testing.T
+	t        testing.TB
 	dbURL    string
 	schema   string
 	redisURL string
@@ -55,7 +55,7 @@ type node struct {
 	down   bool
 }
 
-func testRedisURL(t *testing.T) string {
+func testRedisURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("KINDRED_TEST_REDIS_URL")
 	if u == "" {
@@ -79,7 +79,7 @@ func testRedisURL(t *testing.T) string {
 	return u
 }
 
-func newCluster(t *testing.T, n int, redisURL string, mod ...func(i int, cfg *server.Config, st *postgres.Store)) *cluster {
+func newCluster(t testing.TB, n int, redisURL string, mod ...func(i int, cfg *server.Config, st *postgres.Store)) *cluster {
 	t.Helper()
 	dbURL := storetestenv.PostgresURL(t)
 	if redisURL == "" {
@@ -415,7 +415,7 @@ func readyStatus(base string) string {
 }
 
 // waitFor polls cond; the deadline only bounds a hung test.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -429,12 +429,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // redisServer is a redis-server of the test's own, on a free port, that
 // the test stops and starts.
 type redisServer struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	cmd  *exec.Cmd
 }
 
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -484,7 +484,7 @@ func (rs *redisServer) stop() {
 // new connections and has dropped the open ones, as a network partition
 // between a node and PostgreSQL would.
 type tcpProxy struct {
-	t      *testing.T
+	t      testing.TB
 	ln     net.Listener
 	target string
 	mu     sync.Mutex
@@ -492,7 +492,7 @@ type tcpProxy struct {
 	conns  []net.Conn
 }
 
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
+func newTCPProxy(t testing.TB, target string) *tcpProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

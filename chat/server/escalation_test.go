@@ -27,14 +27,14 @@ var crisisDetector = crisis.NewRuleDetector(crisis.DefaultLexicon())
 // webhookSink is the external paging system: it checks every delivery's
 // signature and keeps the events.
 type webhookSink struct {
-	t      *testing.T
+	t      testing.TB
 	secret string
 	mu     sync.Mutex
 	events []string
 	srv    *httptest.Server
 }
 
-func newWebhookSink(t *testing.T, secret string) *webhookSink {
+func newWebhookSink(t testing.TB, secret string) *webhookSink {
 	w := &webhookSink{t: t, secret: secret}
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -70,7 +70,7 @@ type escalationFrame struct {
 	Escalation escalation.Escalation
 }
 
-func decodeEscalation(t *testing.T, f frame) escalationFrame {
+func decodeEscalation(t testing.TB, f frame) escalationFrame {
 	var ef escalationFrame
 	if err := json.Unmarshal([]byte(f.raw), &ef); err != nil {
 		t.Fatalf("escalation frame: %v", err)

@@ -30,7 +30,7 @@ import (
 // env is one node on the embedded default (SQLite in a temp dir, memory
 // broker) behind a real HTTP server on a loopback port.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *server.Server
 	http   *httptest.Server
 	store  chat.Store
@@ -44,7 +44,7 @@ type env struct {
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test-secret")
 
-func newEnv(t *testing.T, mod ...func(*server.Config)) *env {
+func newEnv(t testing.TB, mod ...func(*server.Config)) *env {
 	t.Helper()
 	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "kindred.db"), secret: testSecret}
 	for _, m := range mod {
@@ -109,7 +109,7 @@ func (e *env) restart() {
 
 // newEscalatingEnv is newEnv with the crisis escalation engine on the
 // node's own SQLite store.
-func newEscalatingEnv(t *testing.T, mod ...func(*server.Config)) *env {
+func newEscalatingEnv(t testing.TB, mod ...func(*server.Config)) *env {
 	t.Helper()
 	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "kindred.db"), secret: testSecret, escalations: true}
 	for _, m := range mod {
@@ -187,7 +187,7 @@ type frame struct {
 
 // client is a real WebSocket client speaking docs/protocol.md.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	ws     *websocket.Conn
 	frames chan frame
 	done   chan struct{}
@@ -216,7 +216,7 @@ func (e *env) dialRaw(opts *websocket.DialOptions) *client {
 }
 
 // dialURL opens a WebSocket to the node at base (http://host:port).
-func dialURL(t *testing.T, base string, opts *websocket.DialOptions) *client {
+func dialURL(t testing.TB, base string, opts *websocket.DialOptions) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -431,7 +431,7 @@ func (c *client) expectSynced(conv string) frame {
 }
 
 // metric reads one unlabelled series from the node's /metrics.
-func metric(t *testing.T, e *env, name string) float64 {
+func metric(t testing.TB, e *env, name string) float64 {
 	t.Helper()
 	resp, err := http.Get(e.http.URL + "/metrics")
 	if err != nil {
@@ -452,7 +452,7 @@ func metric(t *testing.T, e *env, name string) float64 {
 
 // resign signs claims with secret (HS256) without the library's checks,
 // to build tokens the signer refuses to make (already expired).
-func resign(t *testing.T, secret []byte, claims map[string]any) string {
+func resign(t testing.TB, secret []byte, claims map[string]any) string {
 	t.Helper()
 	h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
 	c, _ := json.Marshal(claims)
