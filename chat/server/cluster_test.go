@@ -626,13 +626,12 @@ func TestClusterEscalationSurvivesItsNode(t *testing.T) {
 	if next.Escalation.ID != first.Escalation.ID || next.Step.Kind != escalation.StepEscalated {
 		t.Fatalf("after node 0 stopped: %+v", next.Step)
 	}
-	// The stored timeline has the step: it was node 1's, node 0 being
-	// gone.
-	got, err := c.nodes[1].store.(*postgres.Store).Escalations().Get(context.Background(), first.Escalation.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.ContainsFunc(got.Timeline, func(s escalation.Step) bool { return s.Kind == escalation.StepEscalated }) {
-		t.Fatalf("no escalation step in the timeline: %+v", got.Timeline)
-	}
+	// The stored timeline gets the step (recorded right after the page,
+	// which goes first): it was node 1's, node 0 being gone.
+	waitFor(t, "the escalation step in the stored timeline", func() bool {
+		got, err := c.nodes[1].store.(*postgres.Store).Escalations().Get(context.Background(), first.Escalation.ID)
+		return err == nil && slices.ContainsFunc(got.Timeline, func(s escalation.Step) bool {
+			return s.Kind == escalation.StepEscalated && strings.Contains(s.Detail, "node1")
+		})
+	})
 }
