@@ -717,10 +717,10 @@ func (eng *Engine) call(ctx context.Context, e *Escalation, to []string, step St
 
 // tell sends an informational notification after a recorded change. It is
 // best effort: the change is recorded either way, and a failure is logged.
+//
+// It is called even with nobody to tell in particular: the Notifier also
+// keeps every supervisor's queue current.
 func (eng *Engine) tell(ctx context.Context, e *Escalation, to []string, step Step) {
-	if len(to) == 0 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eng.ntime)
 	defer cancel()
 	if err := eng.call(ctx, e, to, step); err != nil {
@@ -807,13 +807,17 @@ func (eng *Engine) OpenedDM(ctx context.Context, id, supervisor, dm string) (*Es
 // record appends a step that changes nothing else.
 func (eng *Engine) record(ctx context.Context, id string, step Step) (*Escalation, error) {
 	step.At = eng.clock.Now()
-	return eng.store.Update(ctx, id, func(e *Escalation) error {
+	e, err := eng.store.Update(ctx, id, func(e *Escalation) error {
 		if step.Kind == StepJoinedRoom {
 			step.Detail = e.Conv
 		}
 		e.Timeline = append(e.Timeline, step)
 		return nil
 	})
+	if err == nil {
+		eng.tell(ctx, e, nil, step)
+	}
+	return e, err
 }
 
 // HandOff passes the escalation from supervisor from to supervisor to.

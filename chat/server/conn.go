@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -49,6 +50,9 @@ type conn struct {
 	strikeReset time.Time
 	lastTyping  time.Time
 	expiry      *time.Timer // ends the session when the token expires
+	// writeStart is when the write in progress began (unix ns), 0 when
+	// none is; the server's write watchdog reads it.
+	writeStart atomic.Int64
 }
 
 // convState is a session's position in one conversation.
@@ -499,10 +503,13 @@ func (c *conn) writeLoop() {
 func (c *conn) writeFrames(q []*chat.Publication, bp *[]byte) error {
 	s := c.srv
 	write := func(b []byte) error {
-		ctx, cancel := context.WithTimeout(c.ctx, s.cfg.WriteTimeout)
-		defer cancel()
+		// No deadline context: arming and disarming a timer for every
+		// write showed in broadcast profiles. The server's watchdog
+		// closes a session whose write has been stuck too long.
+		c.writeStart.Store(time.Now().UnixNano())
+		defer c.writeStart.Store(0)
 		s.metrics.writes.Inc()
-		return c.ws.Write(ctx, websocket.MessageText, b)
+		return c.ws.Write(context.Background(), websocket.MessageText, b)
 	}
 	s.metrics.deliveries.Add(float64(len(q)))
 	if len(q) == 1 {

@@ -391,7 +391,8 @@ func (c *client) closeErr() error {
 // close code.
 func (c *client) waitClosed() websocket.StatusCode {
 	c.t.Helper()
-	deadline := time.After(waitTimeout)
+	// A client that stopped reading may have megabytes to drain first.
+	deadline := time.After(6 * waitTimeout)
 	for {
 		select {
 		case <-c.frames:

@@ -136,15 +136,15 @@ func TestSlowConsumerClosedAndResumes(t *testing.T) {
 	a.expectSynced(room.ID)
 	body := strings.Repeat("x", 3900)
 	sent := 0
-	for ; sent < 5000 && metric(t, e, "kindred_queue_overflow_closes_total") < 1; sent++ {
+	for ; sent%25 != 0 || metric(t, e, "kindred_queue_overflow_closes_total") < 1; sent++ {
+		if sent == 5000 {
+			t.Fatal("the slow consumer was never closed")
+		}
 		a.sendMsg(room.ID, fmt.Sprint("m", sent), body)
 		// The reader that keeps up gets every message meanwhile.
 		if f := fast.expectEvent(room.ID); f.Seq != int64(sent+1) {
 			t.Fatalf("fast reader got seq %d, want %d", f.Seq, sent+1)
 		}
-	}
-	if sent == 5000 {
-		t.Fatal("the slow consumer was never closed")
 	}
 	slow.startReading()
 	if code := slow.waitClosed(); code != protocol.CloseSlowConsumer {
@@ -214,5 +214,35 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 	e.api("GET", "/api/conversations/"+room.ID+"/messages", ann, nil, &p)
 	if len(p.Messages) != 1 || p.Messages[0].Seq != ack.Seq {
 		t.Fatalf("acked message after shutdown: %+v", p.Messages)
+	}
+}
+
+// A session whose socket write stays stuck longer than WriteTimeout (the
+// peer stopped reading and its buffers are full) is dropped by the write
+// watchdog, even when its queue has room; others are not slowed.
+func TestStuckWriteIsDropped(t *testing.T) {
+	e := newEnv(t, noRateLimit, func(c *server.Config) { c.QueueSize = 1 << 20; c.WriteTimeout = 500 * time.Millisecond })
+	ann, bob := e.token("ann", auth.RoleSpecialist), e.token("bob", auth.RolePeer)
+	room := e.createRoom(ann, "Stuck")
+	slow := e.dialRaw(nil)
+	slow.hello(bob, nil)
+	slow.join(room.ID)
+	slow.stopReading()
+	a := e.dial(ann, nil)
+	a.expectSynced(room.ID)
+	body := strings.Repeat("x", 3900)
+	for i := 0; i%50 != 0 || metric(t, e, "kindred_connections") > 1; i++ {
+		if i == 20000 {
+			t.Fatal("the stuck session was never dropped")
+		}
+		a.send(map[string]any{"type": "send", "conv": room.ID, "id": fmt.Sprint("m", i), "body": body})
+		if i%50 == 49 { // keep the sender's own queue drained
+			a.take(func(f frame) bool { return f.Type == "ack" && f.ID == fmt.Sprint("m", i) })
+			a.backlog = a.backlog[:0]
+		}
+	}
+	slow.startReading()
+	if code := slow.waitClosed(); code == protocol.CloseSlowConsumer {
+		t.Fatal("closed as a slow consumer; the queue should have had room")
 	}
 }

@@ -247,7 +247,11 @@ func New(cfg Config) (*Server, error) {
 			}()
 		}
 	}
-	s.bg.Add(3)
+	s.bg.Add(4)
+	go func() {
+		defer s.bg.Done()
+		s.writeWatchdog(brokerCtx)
+	}()
 	go func() {
 		defer s.bg.Done()
 		if err := s.broker.Run(brokerCtx, s.hub); err != nil && brokerCtx.Err() == nil {
@@ -301,6 +305,35 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		s.cancel()
 		return ctx.Err()
+	}
+}
+
+// writeWatchdog drops sessions whose socket write has been stuck longer
+// than WriteTimeout (a peer that stopped reading, a dead network path):
+// one sweep a second over all sessions instead of a timer per write.
+func (s *Server) writeWatchdog(ctx context.Context) {
+	t := time.NewTicker(max(s.cfg.WriteTimeout/4, 10*time.Millisecond))
+	defer t.Stop()
+	var stuck []*conn
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		limit := time.Now().Add(-s.cfg.WriteTimeout).UnixNano()
+		stuck = stuck[:0]
+		s.mu.Lock()
+		for c := range s.conns {
+			if w := c.writeStart.Load(); w != 0 && w < limit {
+				stuck = append(stuck, c)
+			}
+		}
+		s.mu.Unlock()
+		for _, c := range stuck {
+			s.log.Info("write timed out; dropping session", "session", c.id, "user", c.ident.UserID)
+			c.ws.CloseNow()
+		}
 	}
 }
 
