@@ -145,6 +145,19 @@ func (c *committer) commit(ctx context.Context) {
 			})
 		case it.Err != nil:
 			r.conn.sendError(r.ref, r.item.Event.ClientID, r.item.Event.Conv, chat.AsError(it.Err))
+		case r.crisis != nil:
+			// Delivered at once like any message, but acked only once the
+			// escalation is recorded (see afterCrisisCommit).
+			if !it.Duplicate {
+				s.metrics.messagesStored.Inc()
+				s.publishEvent(ctx, &it.Event)
+			}
+			s.afterCrisisCommit(ctx, it.Event, r.crisis, it.Duplicate)
+			r.conn.sendDirect(protocol.Encode(protocol.Ack{
+				Type: protocol.TypeAck, Ref: r.ref, ID: it.Event.ClientID, Conv: it.Event.Conv,
+				Seq: it.Event.Seq, Time: it.Event.Time, Duplicate: it.Duplicate,
+			}))
+			s.sendSupport(r.conn, it.Event)
 		default:
 			r.conn.sendDirect(protocol.Encode(protocol.Ack{
 				Type: protocol.TypeAck, Ref: r.ref, ID: it.Event.ClientID, Conv: it.Event.Conv,
@@ -153,9 +166,6 @@ func (c *committer) commit(ctx context.Context) {
 			if !it.Duplicate {
 				s.metrics.messagesStored.Inc()
 				s.publishEvent(ctx, &it.Event)
-				if r.crisis != nil {
-					s.afterCrisisCommit(r.conn, it.Event, r.crisis)
-				}
 			}
 		}
 		c.reqs[i] = nil

@@ -787,6 +787,12 @@ func (c *conn) handleMembership(f *protocol.ClientFrame) {
 		}
 		c.sendDirect(protocol.Encode(protocol.MemberList{Type: protocol.TypeMemberList, Ref: f.Ref, Conv: f.Conv, Members: ms}))
 	case protocol.TypeFlag, protocol.TypeConcern:
+		// Each flag pages people: it draws from the sender's rate limit.
+		if ok, wait := c.bucket.take(time.Now()); !ok {
+			c.reject(f.Ref, "", f.Conv, &chat.Error{Code: chat.CodeRateLimited, Message: "please wait a moment before flagging again",
+				Temporary: true, RetryAfterMS: max(1, wait.Milliseconds())})
+			return
+		}
 		var e *escalation.Escalation
 		var err error
 		if f.Type == protocol.TypeFlag {

@@ -53,20 +53,23 @@ func (s *Server) detect(body string) *crisisOutcome {
 	return &crisisOutcome{verdict: v}
 }
 
-// afterCrisisCommit runs once a message the detector flagged is stored: the
-// sender gets the support frame at once, privately, and the escalation is
-// opened off the committer's goroutine. Detection never holds a message
-// back; it only routes to people.
-func (s *Server) afterCrisisCommit(c *conn, ev chat.Event, out *crisisOutcome) {
-	sup := s.cfg.CrisisSupport
-	sup.Type, sup.Conv, sup.Seq = protocol.TypeSupport, ev.Conv, ev.Seq
-	c.sendDirect(protocol.Encode(sup))
-	s.metrics.crisis.WithLabelValues(out.verdict.Severity.String()).Inc()
+// afterCrisisCommit runs on the committer once a message the detector
+// flagged is stored, before its sender is acked: the escalation is opened
+// (recorded, and the on-call supervisor paged) first, so that a crash can
+// only leave a crisis message unacked, never acked and unescalated. The
+// client then resends it, the store answers with the original message,
+// and opening again is idempotent per message. Detection never holds a
+// message back; it only routes to people.
+func (s *Server) afterCrisisCommit(ctx context.Context, ev chat.Event, out *crisisOutcome, duplicate bool) {
+	if !duplicate {
+		s.metrics.crisis.WithLabelValues(out.verdict.Severity.String()).Inc()
+	}
 	if s.engine == nil {
 		s.log.Error("crisis message with no escalation engine configured", "conv", ev.Conv, "seq", ev.Seq)
 		return
 	}
 	e := &escalation.Escalation{
+		ID:     escalation.NewID("esc_"),
 		Source: escalation.SourceDetector, Subject: ev.Sender, SubjectName: ev.Name,
 		Severity: out.verdict.Severity, Categories: out.verdict.Categories, Evidence: out.verdict.Evidence,
 		Message: ev,
@@ -74,50 +77,54 @@ func (s *Server) afterCrisisCommit(c *conn, ev chat.Event, out *crisisOutcome) {
 	if out.verdict.About == "other" {
 		e.Reason = "the message is about someone else"
 	}
-	s.openEscalation(e)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := s.openEscalationNow(ctx, e); err != nil {
+		// The engine has paged whoever is online all the same; keep
+		// trying to record it, under the same ID, in the background.
+		s.log.Error("escalation not recorded; retrying", "escalation", e.ID, "conv", ev.Conv, "err", err)
+		s.retryEscalation(e)
+	}
 }
 
-// openEscalation fills in the conversation and its recent history and
-// opens e, retrying while the store fails: the engine pages online
-// supervisors even then, but the record must exist to keep escalating.
-func (s *Server) openEscalation(e *escalation.Escalation) {
+// sendSupport shows the sender of a crisis message, and nobody else, where
+// to find help.
+func (s *Server) sendSupport(c *conn, ev chat.Event) {
+	sup := s.cfg.CrisisSupport
+	sup.Type, sup.Conv, sup.Seq = protocol.TypeSupport, ev.Conv, ev.Seq
+	c.sendDirect(protocol.Encode(sup))
+}
+
+// retryEscalation keeps trying to open e until it is recorded or refused.
+func (s *Server) retryEscalation(e *escalation.Escalation) {
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		ctx := s.ctx
-		conv := e.Message.Conv
-		if conv == "" {
-			conv = e.Conv
-		}
-		if conv != "" {
-			e.Conv = conv
-			if cv, err := s.store.Conversation(ctx, conv); err == nil {
-				e.ConvKind, e.ConvName = cv.Kind, cv.Name
-			}
-			if e.Message.Seq > 0 {
-				if hist, err := s.store.History(ctx, conv, e.Message.Seq, 0, escalation.MaxContext); err == nil {
-					e.Context = hist
-				}
-			}
-		}
+		ctx := context.WithoutCancel(s.ctx)
 		backoff := 500 * time.Millisecond
-		for attempt := 1; ; attempt++ {
+		for attempt := 2; ; attempt++ {
+			select {
+			case <-s.ctx.Done():
+				// Shutting down: one last try, then the client's resend
+				// of the unacked message reopens it elsewhere.
+				attempt = -1
+			case <-time.After(backoff):
+				backoff = min(2*backoff, 10*time.Second)
+			}
 			_, err := s.engine.Open(ctx, e)
 			if err == nil {
 				return
 			}
 			var ce *chat.Error
 			if errors.As(err, &ce) && ce.Code != chat.CodeInternal && ce.Code != chat.CodeUnavailable {
-				s.log.Error("escalation refused", "conv", conv, "subject", e.Subject, "err", err)
+				s.log.Error("escalation refused", "escalation", e.ID, "err", err)
 				return
 			}
-			s.log.Error("escalation not recorded; retrying", "conv", conv, "subject", e.Subject, "attempt", attempt, "err", err)
-			select {
-			case <-ctx.Done():
+			if attempt < 0 {
+				s.log.Error("escalation not recorded at shutdown", "escalation", e.ID, "err", err)
 				return
-			case <-time.After(backoff):
-				backoff = min(2*backoff, 10*time.Second)
 			}
+			s.log.Error("escalation not recorded; retrying", "escalation", e.ID, "attempt", attempt, "err", err)
 		}
 	}()
 }
@@ -255,7 +262,18 @@ func (s *Server) escalationRoutes(m *http.ServeMux) {
 				return 0, nil, err
 			}
 			if s.engine == nil {
-				return 0, nil, &chat.Error{Code: chat.CodeUnavailable, Message: "escalation is not configured on this server"}
+				return 0, nil, &chat.Error{Code: chat.CodeUnavailable, Message: "escalation is not configured on this server", Temporary: true}
+			}
+			if eid := r.PathValue("id"); eid != "" && r.Method == http.MethodPost {
+				// A supervisor who is the person at risk must not be the
+				// one who handles it.
+				e, err := s.engine.Get(r.Context(), eid)
+				if err != nil {
+					return 0, nil, err
+				}
+				if e.Subject == id.UserID {
+					return 0, nil, chat.Errorf(chat.CodeForbidden, "this escalation is about you; another supervisor will handle it")
+				}
 			}
 			return h(r, id)
 		})
@@ -295,6 +313,9 @@ func (s *Server) escalationRoutes(m *http.ServeMux) {
 		var in struct{ To string }
 		if err := decodeBody(r, &in); err != nil {
 			return 0, nil, err
+		}
+		if in.To == "" {
+			return 0, nil, missing("to")
 		}
 		to, err := s.store.User(r.Context(), in.To)
 		if err != nil {
@@ -365,7 +386,7 @@ func (s *Server) escalationRoutes(m *http.ServeMux) {
 			return h(r, id)
 		})
 	}
-	m.HandleFunc("GET /api/oncall/shifts", admin(func(r *http.Request, id auth.Identity) (int, any, error) {
+	m.HandleFunc("GET /api/oncall/shifts", sup(func(r *http.Request, id auth.Identity) (int, any, error) {
 		from, to := time.Now().Add(-24*time.Hour), time.Now().Add(30*24*time.Hour)
 		shifts, err := s.cfg.Escalations.ListShifts(r.Context(), from, to)
 		return http.StatusOK, map[string]any{"shifts": nonNil(shifts)}, err
@@ -378,6 +399,9 @@ func (s *Server) escalationRoutes(m *http.ServeMux) {
 		if err := in.Validate(); err != nil {
 			return 0, nil, err
 		}
+		if err := s.checkOnCall(r.Context(), in.Supervisor); err != nil {
+			return 0, nil, err
+		}
 		sh, err := s.cfg.Escalations.PutShift(r.Context(), in)
 		return http.StatusCreated, sh, err
 	}))
@@ -385,6 +409,22 @@ func (s *Server) escalationRoutes(m *http.ServeMux) {
 		err := s.cfg.Escalations.DeleteShift(r.Context(), r.PathValue("id"))
 		return http.StatusOK, map[string]string{"deleted": r.PathValue("id")}, err
 	}))
+}
+
+// checkOnCall refuses to put anyone but a known supervisor or admin on
+// call: whoever is paged sees the message and its context.
+func (s *Server) checkOnCall(ctx context.Context, user string) error {
+	u, err := s.store.User(ctx, user)
+	if err != nil {
+		if chat.ErrorCode(err) == chat.CodeNotFound {
+			return chat.Errorf(chat.CodeInvalidField, "%q has never signed in; only known supervisors can be on call", user)
+		}
+		return err
+	}
+	if !isSupervisor(auth.Role(u.Role)) {
+		return chat.Errorf(chat.CodeInvalidField, "%q is not a supervisor", user)
+	}
+	return nil
 }
 
 func splitComma(v string) []string {

@@ -227,3 +227,52 @@ func TestFlagAndConcern(t *testing.T) {
 		t.Fatalf("open escalations: %d", len(list.Escalations))
 	}
 }
+
+// A crisis message resent with the same id (its ack was lost, or the node
+// died before acking it) is stored and escalated once, and its sender is
+// shown the support frame again.
+func TestCrisisResendEscalatesOnce(t *testing.T) {
+	e := newEscalatingEnv(t, func(c *server.Config) { c.Detector = crisisDetector })
+	spec, peer, sup := e.token("sam", auth.RoleSpecialist), e.token("pat", auth.RolePeer), e.token("sue", auth.RoleSupervisor)
+	room := e.createRoom(spec, "Group")
+	p := e.dial(peer, nil)
+	p.join(room.ID)
+	const text = "I want to kill myself tonight"
+	first := p.sendMsg(room.ID, "c1", text)
+	p.take(func(f frame) bool { return f.Type == "support" })
+	again := p.sendMsg(room.ID, "c1", text)
+	if !again.Duplicate || again.Seq != first.Seq {
+		t.Fatalf("resend: %s", again.raw)
+	}
+	p.take(func(f frame) bool { return f.Type == "support" })
+	var list struct{ Escalations []escalation.Escalation }
+	e.api("GET", "/api/escalations", sup, nil, &list)
+	if len(list.Escalations) != 1 || list.Escalations[0].Message.Seq != first.Seq {
+		t.Fatalf("escalations after a resend: %+v", list.Escalations)
+	}
+	// A supervisor who is the person at risk cannot handle their own.
+	e2 := newEscalatingEnv(t, func(c *server.Config) { c.Detector = crisisDetector })
+	morgan := e2.token("morgan", auth.RoleSupervisor)
+	r2 := e2.createRoom(e2.token("sam", auth.RoleSpecialist), "Staff")
+	m := e2.dial(morgan, nil)
+	m.join(r2.ID)
+	m.sendMsg(r2.ID, "x", text)
+	e2.api("GET", "/api/escalations", e2.token("sue", auth.RoleSupervisor), nil, &list)
+	if len(list.Escalations) != 1 {
+		t.Fatalf("escalations: %d", len(list.Escalations))
+	}
+	var out struct{ Error struct{ Code string } }
+	if st := e2.api("POST", "/api/escalations/"+list.Escalations[0].ID+"/ack", morgan, nil, &out); st != http.StatusForbidden {
+		t.Fatalf("the subject acknowledging their own escalation: %d %+v", st, out)
+	}
+	// Only known supervisors can be put on call.
+	admin := e2.token("ada", auth.RoleAdmin)
+	shift := map[string]any{"supervisor": "sam", "tier": "primary", "start": time.Now(), "end": time.Now().Add(time.Hour)}
+	if st := e2.api("POST", "/api/oncall/shifts", admin, shift, &out); st != http.StatusBadRequest {
+		t.Fatalf("a specialist on call: %d %+v", st, out)
+	}
+	shift["supervisor"] = "morgan"
+	if st := e2.api("POST", "/api/oncall/shifts", admin, shift, nil); st != http.StatusCreated {
+		t.Fatalf("a supervisor on call: %d", st)
+	}
+}

@@ -312,6 +312,14 @@ func TestCrisisCheck(t *testing.T) {
 // kindred oncall manages the rota in the embedded store that serve uses.
 func TestOncallCommands(t *testing.T) {
 	data := t.TempDir()
+	// Morgan signs in once, as a supervisor, and so becomes known.
+	url, stop := serveProcess(t, "--data", data)
+	req, _ := http.NewRequest("GET", url+"/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+mintToken(t, "--data", data, "--sub", "morgan", "--role", "supervisor"))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign in: %v %v", resp, err)
+	}
+	stop()
 	run := func(args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
@@ -335,6 +343,7 @@ func TestOncallCommands(t *testing.T) {
 		{"oncall", "add", "--data", data, "--supervisor", "x", "--tier", "tertiary"},
 		{"oncall", "add", "--data", data, "--supervisor", "x", "--start", "8h", "--end", "now"},
 		{"oncall", "remove", "--data", data},
+		{"oncall", "add", "--data", data, "--supervisor", "stranger"},
 	} {
 		if err := Run(context.Background(), args, nil, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q was accepted", args)

@@ -77,6 +77,14 @@ Flags --data and --database-url select the store, as for serve.
 		if err := s.Validate(); err != nil {
 			return err
 		}
+		// Whoever is on call sees crisis messages and their context.
+		u, err := be.store.User(ctx, *sup)
+		if err != nil {
+			return fmt.Errorf("%q has never signed in; only known supervisors can be on call", *sup)
+		}
+		if u.Role != "supervisor" && u.Role != "admin" {
+			return fmt.Errorf("%q is a %s, not a supervisor", *sup, u.Role)
+		}
 		s, err = st.PutShift(ctx, s)
 		if err != nil {
 			return err
