@@ -288,6 +288,9 @@ func (p *page) state() string {
 		notice: document.getElementById('notice-text')?.textContent,
 		typing: document.getElementById('typing')?.textContent,
 		messages: [...document.querySelectorAll('#message-list li.msg')].map(li => li.className + ': ' + (li.querySelector('.msg-body')?.textContent ?? '')),
+		view: document.getElementById('view-toggle')?.getAttribute('aria-pressed') === 'true' ? 'dashboard' : 'chat',
+		escalations: [...document.querySelectorAll('#esc-list .esc-item')].map(b => b.textContent),
+		escError: document.getElementById('esc-error')?.textContent || document.getElementById('dash-error')?.textContent,
 	})`))
 	if err != nil {
 		return "(page state unavailable: " + err.Error() + ")"
@@ -766,7 +769,7 @@ func TestEditAndDeleteOwnMessages(t *testing.T) {
 
 	bob.write("I relapsed on Friday")
 	ann.waitSent("I relapsed on Friday")
-	if eval[int](ann, `document.querySelectorAll('#message-list li.msg:not(.own) [data-act]').length`) != 0 {
+	if eval[int](ann, `document.querySelectorAll('#message-list li.msg:not(.own) [data-act="edit"], #message-list li.msg:not(.own) [data-act="delete"]').length`) != 0 {
 		t.Error("Ann is offered to edit or delete Bob's message")
 	}
 

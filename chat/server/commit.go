@@ -152,12 +152,18 @@ func (c *committer) commit(ctx context.Context) {
 				s.metrics.messagesStored.Inc()
 				s.publishEvent(ctx, &it.Event)
 			}
-			s.afterCrisisCommit(ctx, it.Event, r.crisis, it.Duplicate)
+			// An edit is escalated as the message it changed, with its
+			// new text: that is what supervisors must see and flag.
+			msg := it.Event
+			if msg.Kind == chat.EventEdit {
+				msg.Kind, msg.Seq, msg.Target = chat.EventMessage, msg.Target, 0
+			}
+			s.afterCrisisCommit(ctx, msg, r.crisis, it.Duplicate)
 			r.conn.sendDirect(protocol.Encode(protocol.Ack{
 				Type: protocol.TypeAck, Ref: r.ref, ID: it.Event.ClientID, Conv: it.Event.Conv,
 				Seq: it.Event.Seq, Time: it.Event.Time, Duplicate: it.Duplicate,
 			}))
-			s.sendSupport(r.conn, it.Event)
+			s.sendSupport(r.conn, msg)
 		default:
 			r.conn.sendDirect(protocol.Encode(protocol.Ack{
 				Type: protocol.TypeAck, Ref: r.ref, ID: it.Event.ClientID, Conv: it.Event.Conv,

@@ -23,7 +23,7 @@ const supervisorsChannel = "role:supervisors"
 // operator configured nothing else: the US 988 Lifeline.
 func DefaultCrisisSupport() protocol.Support {
 	return protocol.Support{
-		Text: "It sounds like you might be going through something really hard right now. You are not alone: a supervisor from your support team has been let know and will reach out. If you are in danger or thinking about ending your life, please reach out now:",
+		Text: "It sounds like you might be going through something really hard right now. You are not alone: a supervisor from your support team has been told and will reach out. If you are in danger or thinking about ending your life, please reach out now:",
 		Resources: []protocol.Resource{
 			{Name: "988 Suicide & Crisis Lifeline", Contact: "Call or text 988 (US)", URL: "https://988lifeline.org"},
 			{Name: "Emergency services", Contact: "Call 911 (US) or your local emergency number"},

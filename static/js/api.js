@@ -13,6 +13,14 @@ export class ApiError extends Error {
 export class Api {
   constructor(getToken) {
     this.getToken = getToken;
+    // clockOffset is how far the server's clock is ahead of this
+    // device's, from the Date header (whole seconds, so only a skew of
+    // more than two seconds counts). Countdowns to server deadlines use it.
+    this.clockOffset = 0;
+  }
+
+  now() {
+    return Date.now() + this.clockOffset;
   }
 
   async request(method, path, body) {
@@ -30,6 +38,11 @@ export class Api {
       });
     } catch {
       throw new ApiError({ code: navigator.onLine ? 'unavailable' : 'offline' }, 0);
+    }
+    const date = Date.parse(res.headers.get('Date') || '');
+    if (!Number.isNaN(date)) {
+      const off = date + 500 - Date.now();
+      this.clockOffset = Math.abs(off) > 2000 ? off : 0;
     }
     let data = null;
     try {
@@ -62,5 +75,22 @@ export class Api {
     const q = new URLSearchParams({ limit: String(limit) });
     if (before > 0) q.set('before', String(before));
     return this.request('GET', `/api/conversations/${encodeURIComponent(conv)}/messages?${q}`).then((d) => d.messages || []);
+  }
+
+  // --- escalations (supervisors and admins) -----------------------------
+
+  escalations(statuses) {
+    const q = new URLSearchParams({ status: statuses.join(',') });
+    return this.request('GET', `/api/escalations?${q}`).then((d) => d.escalations || []);
+  }
+
+  escalation(id) {
+    return this.request('GET', `/api/escalations/${encodeURIComponent(id)}`);
+  }
+
+  // escalationAction posts one of ack, notes, handoff, resolve, join or
+  // dm; each answers with the updated escalation (dm: {conversation}).
+  escalationAction(id, action, body) {
+    return this.request('POST', `/api/escalations/${encodeURIComponent(id)}/${action}`, body === undefined ? {} : body);
   }
 }

@@ -6,20 +6,24 @@
 // or after the idle timeout) clears storage and empties the page.
 
 import { $, newID, plural, roleLabel, utf8Length } from './dom.js';
+import { Alerts } from './alerts.js';
 import { Api } from './api.js';
 import { Connection } from './connection.js';
 import { describe, isTemporary } from './errors.js';
+import { EscalationQueue } from './escalations.js';
 import { IdleTimer } from './idle.js';
 import {
-  clearSession, loadActive, loadMarks, loadToken, looksLikeToken, parseTokenInput,
-  saveActive, saveMarks, saveToken, takeTokenFromURL,
+  clearSession, loadActive, loadMarks, loadToken, loadView, looksLikeToken, parseTokenInput,
+  saveActive, saveMarks, saveToken, saveView, takeTokenFromURL,
 } from './session.js';
 import { Store } from './store.js';
-import { announce, clearAnnouncements } from './ui/announcer.js';
+import { announce, announceUrgent, clearAnnouncements } from './ui/announcer.js';
 import { Composer } from './ui/composer.js';
+import { Dashboard } from './ui/dashboard.js';
 import { closeAllDialogs, closeDialog, openDialog, setupDialogs } from './ui/dialogs.js';
 import { MembersDialog } from './ui/members.js';
 import { MessageView } from './ui/messages.js';
+import { ReportDialog } from './ui/report.js';
 import { CreateRoomDialog, RoomsDialog } from './ui/rooms.js';
 import { Sidebar } from './ui/sidebar.js';
 
@@ -31,11 +35,14 @@ const STATE_TEXT = {
   offline: 'Offline',
 };
 const CAN_CREATE_ROOMS = new Set(['specialist', 'supervisor', 'admin']);
+const SUPERVISES = new Set(['supervisor', 'admin']);
+const FLASH_MS = 10000;
 const narrow = window.matchMedia('(max-width: 760px)');
 
 class App {
   constructor() {
     this.token = null;
+    this.supervising = false;
     this.conn = null;
     this.idle = null;
     this.idleMs = DEFAULT_IDLE_MS;
@@ -44,13 +51,39 @@ class App {
     this.restoreActive = null;
     this.store = new Store();
     this.api = new Api(() => this.token);
+    this.view = 'chat'; // or 'dashboard' (supervisors)
+    this.flashTimer = 0;
+    this.report = new ReportDialog();
+    this.queue = new EscalationQueue();
+    this.alerts = new Alerts(() => this.dashboard.renderAlerts());
+    this.dashboard = new Dashboard(this.queue, this.alerts, {
+      api: this.api,
+      me: () => this.store.me,
+      isMember: (id) => this.store.convs.has(id),
+      openRoom: (id) => this.openFromDashboard(id),
+      openDM: (conv) => this.openFromDashboard(conv.id, conv),
+      announce: (text) => announce(text),
+      urgent: (text) => announceUrgent(text),
+      visible: () => this.view === 'dashboard' && document.visibilityState === 'visible',
+      showBanner: (text, id) => this.showBanner(text, id),
+      pagingChanged: () => this.renderTitle(),
+      show: (id) => {
+        this.showView('dashboard');
+        this.dashboard.select(id, { focus: true });
+      },
+    });
+    this.queue.on('changed', () => this.renderViewToggle());
 
     const s = this.store;
     this.sidebar = new Sidebar(s, (id, opts) => this.openConversation(id, opts));
-    this.view = new MessageView(s, {
+    this.messages = new MessageView(s, {
       loadOlder: () => this.loadOlder(),
       edit: (m, body) => this.editMessage(m, body),
       remove: (m) => this.deleteMessage(m),
+      flag: (m) => this.flagMessage(m),
+      dismiss: (key) => {
+        if (s.active) s.dismissExtra(s.active.id, key);
+      },
       retry: (id) => this.retrySend(id),
       discard: (id) => {
         if (s.active) s.discard(s.active.id, id);
@@ -65,6 +98,7 @@ class App {
     this.members = new MembersDialog(s, {
       fetch: (id) => this.fetchMembers(id),
       openDM: (user) => this.openDM(user),
+      concern: (member, conv) => this.raiseConcern(member, conv),
     });
     this.rooms = new RoomsDialog(s, {
       list: () => this.api.rooms(),
@@ -81,10 +115,10 @@ class App {
 
     s.on('convs', () => this.renderConvs());
     s.on('messages', ({ conv, prepended, own }) => {
-      if (conv === s.active) this.view.render({ prepended, own });
+      if (conv === s.active) this.messages.render({ prepended, own });
     });
     s.on('history', ({ conv }) => {
-      if (conv === s.active) this.view.renderHistoryState(conv);
+      if (conv === s.active) this.messages.renderHistoryState(conv);
     });
     s.on('typing', ({ conv }) => {
       if (conv === s.active) this.renderTyping();
@@ -101,6 +135,9 @@ class App {
       // first; for a direct message elsewhere, who wrote.
       if (conv === s.active) announce(`${message.name}: ${message.body}`);
       else if (conv.kind === 'dm') announce(`New direct message from ${message.name}.`);
+    });
+    s.on('note', ({ conv, text }) => {
+      if (conv === s.active) announce(`${text}.`);
     });
     s.on('marks', () => this.queueMarks());
     setInterval(() => s.expireTyping(), 1000);
@@ -187,13 +224,24 @@ class App {
     history.replaceState(null, '', location.pathname);
     this.store.reset();
     closeAllDialogs();
-    this.view.clear();
+    this.messages.clear();
     this.sidebar.clear();
     this.members.clear();
     this.rooms.clear();
     this.composer.clear();
+    this.report.clear();
+    this.alerts.stop();
+    this.supervising = false;
+    this.queue.reset();
+    this.dashboard.clear();
+    this.renderViewToggle();
+    this.hideBanner();
+    this.showView('chat', { save: false });
+    $('view-toggle').hidden = true;
+    document.body.classList.remove('supervisor');
     clearAnnouncements();
     this.hideNotice();
+    this.hideFlash();
     $('typing').textContent = '';
     $('conv-title').textContent = '';
     $('conv-sub').textContent = '';
@@ -214,6 +262,7 @@ class App {
     $('me-name').textContent = f.user.name;
     $('me-role').textContent = roleLabel(f.user.role);
     $('create-room').hidden = !CAN_CREATE_ROOMS.has(f.user.role);
+    this.setupSupervisor(f.user.role);
     this.renderConvs();
     if (this.restoreActive && s.convs.has(this.restoreActive)) {
       const id = this.restoreActive;
@@ -223,7 +272,7 @@ class App {
       this.showNoConversation();
     } else if (s.active) {
       this.renderHeader();
-      this.view.render({});
+      this.messages.render({});
       if (s.active.historyError) this.loadOlder();
       if (this.members.isOpen) this.fetchMembers(s.active.id).catch(() => {});
     }
@@ -271,6 +320,13 @@ class App {
         break;
       case 'member_list':
         s.setMembers(f.conv, f.members || []);
+        break;
+      case 'support':
+        // Only for this user, after a message of theirs: a private note.
+        if (s.support(f) && s.activeId === f.conv) announce(`A note just for you: ${f.text}`);
+        break;
+      case 'escalation':
+        if (s.me && SUPERVISES.has(s.me.role)) this.dashboard.onFrame(f);
         break;
       case 'error':
         this.refused(f);
@@ -383,6 +439,133 @@ class App {
     }
   }
 
+  // --- asking a supervisor to look ------------------------------------
+
+  async flagMessage(m) {
+    const conv = this.store.active;
+    if (!conv) return;
+    if (this.store.me && m.from === this.store.me.id) {
+      // One's own message: a way to ask for help.
+      const asked = await this.report.open({
+        title: 'Ask a supervisor for help?',
+        text: 'A supervisor from your support team will be told and will reach out to you. If you are in danger right now, please call your local emergency number.',
+        quote: m.body,
+        label: 'Anything you’d like them to know? (optional)',
+        okLabel: 'Ask for help',
+        send: (reason) => this.request({ type: 'flag', conv: conv.id, seq: m.seq, reason }),
+      });
+      if (asked) this.showFlash('Thank you for asking. A supervisor has been told and will reach out to you.');
+      return;
+    }
+    const sent = await this.report.open({
+      title: 'Flag this message for a supervisor?',
+      text: `A supervisor will be asked to look at ${m.name}’s message and check in if needed. Flag a message when you’re worried about someone’s safety.`,
+      quote: m.body,
+      label: 'Anything the supervisor should know? (optional)',
+      okLabel: 'Flag message',
+      send: (reason) => this.request({ type: 'flag', conv: conv.id, seq: m.seq, reason }),
+    });
+    if (sent) this.showFlash('Thank you. A supervisor has been told and will take it from here.');
+  }
+
+  async raiseConcern(member, conv) {
+    const sent = await this.report.open({
+      title: `Raise a concern about ${member.name}?`,
+      text: `A supervisor will be told that you are worried about ${member.name} and will follow up.`,
+      label: 'What worries you?',
+      required: true,
+      okLabel: 'Raise concern',
+      send: (reason) => this.request({ type: 'concern', user: member.id, conv: conv ? conv.id : undefined, reason }),
+    });
+    if (sent) this.showFlash(`Thank you. A supervisor has been told about your concern for ${member.name}.`);
+  }
+
+  showFlash(text) {
+    clearTimeout(this.flashTimer);
+    $('flash').textContent = text;
+    this.flashTimer = setTimeout(() => this.hideFlash(), FLASH_MS);
+  }
+
+  hideFlash() {
+    clearTimeout(this.flashTimer);
+    $('flash').textContent = '';
+  }
+
+  // --- the supervisor dashboard ----------------------------------------
+
+  setupSupervisor(role) {
+    const sup = SUPERVISES.has(role);
+    $('view-toggle').hidden = !sup;
+    document.body.classList.toggle('supervisor', sup);
+    if (!sup) {
+      this.showView('chat', { save: false });
+      return;
+    }
+    if (!this.supervising) {
+      this.supervising = true;
+      this.alerts.start();
+      if (loadView() === 'dashboard') this.showView('dashboard');
+    }
+    // Every (re)connection catches the queue up.
+    this.dashboard.refresh();
+    this.renderViewToggle();
+  }
+
+  showView(view, opts = {}) {
+    const dash = view === 'dashboard';
+    this.view = dash ? 'dashboard' : 'chat';
+    $('dashboard').hidden = !dash;
+    $('layout').hidden = dash;
+    $('view-toggle').setAttribute('aria-pressed', dash ? 'true' : 'false');
+    document.body.classList.toggle('dashboard-view', dash);
+    if (dash) {
+      this.closeNav(false);
+      this.hideBanner();
+    }
+    if (opts.save !== false) saveView(this.view);
+    this.dashboard.shown(dash);
+    this.updateViewing();
+  }
+
+  renderViewToggle() {
+    const open = this.queue.openCount();
+    const badge = $('view-badge');
+    badge.hidden = open === 0;
+    badge.textContent = open > 99 ? '99+' : String(open);
+    $('view-count').textContent = open ? `, ${plural(open, 'open escalation', 'open escalations')}` : '';
+  }
+
+  showBanner(text, id) {
+    this.bannerFor = id;
+    $('page-banner-text').textContent = text;
+    $('page-banner').hidden = false;
+  }
+
+  hideBanner() {
+    this.bannerFor = null;
+    $('page-banner').hidden = true;
+    $('page-banner-text').textContent = '';
+  }
+
+  // openFromDashboard switches to the chat with the conversation open,
+  // once this tab has it (the server sends a conversation frame when a
+  // supervisor joins a room).
+  async openFromDashboard(id, conv) {
+    const s = this.store;
+    const gen = s.generation;
+    if (conv && !s.convs.has(id)) s.addConversation(conv);
+    for (let i = 0; i < 50 && !s.convs.has(id); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (gen !== s.generation) return;
+    }
+    if (!s.convs.has(id)) {
+      this.showNotice('The conversation couldn’t be opened. Please try again.');
+      return;
+    }
+    this.showView('chat');
+    this.openConversation(id, { fromList: false });
+  }
+
   // --- conversations ---------------------------------------------------
 
   openConversation(id, opts = {}) {
@@ -396,7 +579,7 @@ class App {
     this.hideNotice();
     this.renderHeader();
     this.composer.setConversation(conv);
-    this.view.show(conv);
+    this.messages.show(conv);
     this.renderTyping();
     this.updateViewing();
     this.renderConvs();
@@ -415,7 +598,7 @@ class App {
   showNoConversation() {
     $('conv').hidden = true;
     $('no-conv').hidden = false;
-    this.view.clear();
+    this.messages.clear();
     saveActive(null);
   }
 
@@ -478,8 +661,16 @@ class App {
     badge.hidden = total === 0;
     badge.textContent = total > 99 ? '99+' : String(total);
     $('nav-toggle').setAttribute('aria-label', total ? `Chats, ${plural(total, 'unread message', 'unread messages')}` : 'Chats');
-    document.title = total ? `(${total}) Kindred` : 'Kindred';
+    this.renderTitle();
     if (s.active) this.renderHeader();
+  }
+
+  // renderTitle: the tab's title says there is a crisis alert while this
+  // supervisor is being paged (never what or who), else the unread count.
+  renderTitle() {
+    const total = this.store.totalUnread();
+    if (this.dashboard.paging.size > 0) document.title = 'Crisis alert · Kindred';
+    else document.title = total ? `(${total}) Kindred` : 'Kindred';
   }
 
   renderHeader() {
@@ -528,7 +719,7 @@ class App {
   }
 
   updateViewing() {
-    this.store.setViewing(document.visibilityState === 'visible' && !$('conv').hidden);
+    this.store.setViewing(document.visibilityState === 'visible' && !$('conv').hidden && this.view === 'chat');
   }
 
   queueMarks() {
@@ -600,6 +791,17 @@ class App {
       if (this.idle) this.idle.extend();
     });
     $('idle-signout').addEventListener('click', () => this.signOut('signed_out'));
+    $('view-toggle').addEventListener('click', () => this.showView(this.view === 'dashboard' ? 'chat' : 'dashboard'));
+    $('page-banner-open').addEventListener('click', () => {
+      const id = this.bannerFor;
+      this.showView('dashboard');
+      if (id) this.dashboard.select(id, { focus: true });
+      else $('dash-title').focus();
+    });
+    $('page-banner-close').addEventListener('click', () => {
+      this.hideBanner();
+      $('view-toggle').focus();
+    });
 
     // The room list collapses behind a button on narrow screens.
     $('nav-toggle').addEventListener('click', () => {
@@ -620,7 +822,8 @@ class App {
     // conversation is open.
     document.querySelector('.skip-link').addEventListener('click', (ev) => {
       ev.preventDefault();
-      if (!$('conv').hidden) $('composer-input').focus();
+      if (this.view === 'dashboard') $('dash-title').focus();
+      else if (!$('conv').hidden) $('composer-input').focus();
       else if (narrow.matches) this.openNav();
       else $('browse-rooms').focus();
     });

@@ -6,6 +6,8 @@
 const TOKEN = 'kindred.token';
 const MARKS = 'kindred.marks';
 const ACTIVE = 'kindred.active';
+const VIEW = 'kindred.view';
+const SOUND = 'kindred.sound';
 
 // takeTokenFromURL reads a sign-in link's token from the URL fragment
 // (#token=...), which browsers never send to servers, and removes it from
@@ -84,6 +86,24 @@ export function saveActive(id) {
       // ignore
     }
   }
+}
+
+// The supervisor's choices for this tab: which view is shown ("chat" or
+// "dashboard") and whether sound alerts were switched on.
+export function loadView() {
+  return get(VIEW) === 'dashboard' ? 'dashboard' : 'chat';
+}
+
+export function saveView(view) {
+  set(VIEW, view);
+}
+
+export function loadSound() {
+  return get(SOUND) === 'on';
+}
+
+export function saveSound(on) {
+  set(SOUND, on ? 'on' : 'off');
 }
 
 // clearSession forgets everything this tab kept.

@@ -38,6 +38,16 @@ function fromHistory(m) {
   };
 }
 
+const SUPERVISOR_ROLES = new Set(['supervisor', 'admin']);
+
+// memberNote says who joined or left. A supervisor is not named: members
+// see that one is there for them, not who.
+function memberNote(f) {
+  if (SUPERVISOR_ROLES.has(f.user.role)) return f.joined ? 'A supervisor joined' : 'A supervisor left';
+  const name = f.user.name || f.user.id;
+  return f.joined ? `${name} joined` : `${name} left`;
+}
+
 export class Store {
   constructor() {
     this.listeners = new Map();
@@ -153,6 +163,10 @@ export class Store {
       memberList: null, // Map user id -> member, once fetched
       memberListStale: true,
       typing: new Map(), // user id -> {name, until}
+      // extras are shown between messages but are not in the log: who
+      // joined or left, and the private support card. They live in this
+      // tab's memory only. {key, kind, after (seq), text, resources}
+      extras: [],
     };
     this.convs.set(c.id, conv);
     return conv;
@@ -385,6 +399,11 @@ export class Store {
   memberEvent(f) {
     const conv = this.convs.get(f.conv);
     if (!conv) return;
+    if (f.user && !(this.me && f.user.id === this.me.id)) {
+      const text = memberNote(f);
+      this.addExtra(conv, { key: `m${conv.extras.length}:${f.user.id}`, kind: 'note', text });
+      this.emit('note', { conv, text });
+    }
     if (conv.memberList) {
       if (f.joined) {
         if (!conv.memberList.has(f.user.id)) {
@@ -401,6 +420,37 @@ export class Store {
     }
     this.emit('members', { conv, refresh: true });
     this.emit('convs');
+  }
+
+  // addExtra puts a line after the newest message received so far.
+  addExtra(conv, extra) {
+    conv.extras.push({ after: conv.seen, ...extra });
+    conv.extras.sort((a, b) => a.after - b.after);
+    this.emit('messages', { conv });
+  }
+
+  // support handles a support frame: sent privately to this user after a
+  // message that signals a crisis. It is shown after that message, once.
+  support(f) {
+    const conv = this.convs.get(f.conv);
+    if (!conv || !f.text) return false;
+    const key = `s${f.seq}`;
+    if (conv.extras.some((x) => x.key === key)) return false;
+    conv.extras.push({
+      key, kind: 'support', after: f.seq || conv.seen, text: f.text,
+      resources: Array.isArray(f.resources) ? f.resources : [],
+    });
+    conv.extras.sort((a, b) => a.after - b.after);
+    this.emit('messages', { conv });
+    return true;
+  }
+
+  // dismissExtra removes a support note the person has read.
+  dismissExtra(convId, key) {
+    const conv = this.convs.get(convId);
+    if (!conv) return;
+    conv.extras = conv.extras.filter((x) => x.key !== key);
+    this.emit('messages', { conv });
   }
 
   // dmPartner returns the other member of a DM, once its members are known.
@@ -526,6 +576,22 @@ export class Store {
     this.outbox = this.outbox.filter((x) => !(x.conv === convId && x.id === id));
     const conv = this.convs.get(convId);
     if (conv) this.emit('messages', { conv });
+  }
+
+  // display is what the message list shows: the timeline with the extras
+  // placed after the message each follows, before unsent messages.
+  display(conv) {
+    const items = this.timeline(conv);
+    if (conv.extras.length === 0) return items;
+    const out = [];
+    let x = 0;
+    for (const item of items) {
+      const seq = item.state === 'sent' ? item.message.seq : Infinity;
+      while (x < conv.extras.length && conv.extras[x].after < seq) out.push({ extra: conv.extras[x++] });
+      out.push(item);
+    }
+    while (x < conv.extras.length) out.push({ extra: conv.extras[x++] });
+    return out;
   }
 
   // timeline lists what conv shows: stored messages by sequence, then this

@@ -1,19 +1,29 @@
-// A polite live region: screen readers read what is added here when the
-// user is not busy, without moving focus. Old lines are removed so the
-// region stays small.
+// Live regions: screen readers read what is added here without moving
+// focus. The polite one waits until the user is not busy (new messages);
+// the urgent one interrupts (a supervisor is being paged). Old lines are
+// removed so the regions stay small.
 
 import { $, el } from '../dom.js';
 
 const KEEP = 5;
 
-export function announce(text) {
-  const region = $('announcer');
+function add(region, text) {
   if (!region || !text) return;
   region.append(el('p', { text }));
   while (region.childElementCount > KEEP) region.firstElementChild.remove();
 }
 
+export function announce(text) {
+  add($('announcer'), text);
+}
+
+export function announceUrgent(text) {
+  add($('urgent-announcer'), text);
+}
+
 export function clearAnnouncements() {
-  const region = $('announcer');
-  if (region) region.replaceChildren();
+  for (const id of ['announcer', 'urgent-announcer']) {
+    const region = $(id);
+    if (region) region.replaceChildren();
+  }
 }

@@ -18,9 +18,53 @@ function excerpt(body) {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
+// Links in a support card come from the server's configuration; only web,
+// phone and text-message links are made clickable.
+function safeURL(s) {
+  try {
+    const u = new URL(s);
+    return ['https:', 'http:', 'tel:', 'sms:'].includes(u.protocol) ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+let supportCount = 0;
+
+// supportCard is the private note shown to someone whose message signals a
+// crisis: calm, with places to get help now, and clear that only they see
+// it.
+function supportCard(extra) {
+  supportCount += 1;
+  const id = `support-title-${supportCount}`;
+  const resources = extra.resources.filter((r) => r && (r.name || r.contact)).map((r) => {
+    const href = r.url ? safeURL(r.url) : null;
+    let label = '';
+    if (href) {
+      try {
+        label = new URL(href).hostname.replace(/^www\./, '') || href;
+      } catch {
+        label = href;
+      }
+    }
+    return el('li', { class: 'support-resource' },
+      el('span', { class: 'support-name', text: r.name || '' }),
+      r.contact ? el('span', { class: 'support-contact', text: r.contact }) : null,
+      href ? el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: label }) : null);
+  });
+  return el('li', { class: 'support' },
+    el('section', { class: 'support-card', 'aria-labelledby': id },
+      el('h2', { id, class: 'support-title', text: 'A note just for you' }),
+      el('p', { class: 'support-text', text: extra.text }),
+      resources.length ? el('ul', { class: 'support-resources' }, ...resources) : null,
+      el('p', { class: 'support-private', text: 'Only you can see this note. The others in this conversation can’t.' }),
+      el('div', {}, el('button', { type: 'button', class: 'link-button', 'data-act': 'dismiss', 'data-key': extra.key },
+        'Dismiss', el('span', { class: 'sr-only', text: ' this note' })))));
+}
+
 export class MessageView {
   // hooks: loadOlder(), edit(message, body) -> Promise, remove(message),
-  // retry(id), discard(id)
+  // flag(message), dismiss(extra key), retry(id), discard(id)
   constructor(store, hooks) {
     this.store = store;
     this.hooks = hooks;
@@ -95,7 +139,19 @@ export class MessageView {
     const used = new Set();
     let lastDay = '';
     let prev = null;
-    for (const item of this.store.timeline(conv)) {
+    for (const item of this.store.display(conv)) {
+      if (item.extra) {
+        const key = `x${item.extra.key}`;
+        let node = this.nodes.get(key);
+        if (!node) {
+          node = item.extra.kind === 'support' ? supportCard(item.extra) : el('li', { class: 'sys-note' }, el('span', { text: item.extra.text }));
+          this.nodes.set(key, node);
+        }
+        desired.push(node);
+        used.add(key);
+        prev = null;
+        continue;
+      }
       const m = item.message;
       const date = new Date(m.ts || Date.now());
       const day = dayKey(date);
@@ -213,7 +269,14 @@ export class MessageView {
       const what = `your message “${excerpt(m.body)}”`;
       parts.push(el('div', { class: 'msg-actions' },
         el('button', { type: 'button', 'data-act': 'edit' }, 'Edit', el('span', { class: 'sr-only', text: ` ${what}` })),
-        el('button', { type: 'button', 'data-act': 'delete' }, 'Delete', el('span', { class: 'sr-only', text: ` ${what}` }))));
+        el('button', { type: 'button', 'data-act': 'delete' }, 'Delete', el('span', { class: 'sr-only', text: ` ${what}` })),
+        el('button', { type: 'button', 'data-act': 'flag', 'aria-haspopup': 'dialog' }, 'Ask for help',
+          el('span', { class: 'sr-only', text: ` with ${what}` }))));
+    } else if (!mine && !m.deleted && m.seq) {
+      // Anyone may ask a supervisor to look at someone else's message.
+      parts.push(el('div', { class: 'msg-actions' },
+        el('button', { type: 'button', 'data-act': 'flag', 'aria-haspopup': 'dialog' }, 'Flag',
+          el('span', { class: 'sr-only', text: ` ${m.name}’s message “${excerpt(m.body)}” for a supervisor` }))));
     }
     // Re-rendering must not drop keyboard focus from an action button.
     const focused = node.contains(document.activeElement) ? document.activeElement.dataset.act : '';
@@ -235,8 +298,13 @@ export class MessageView {
   onClick(ev) {
     const btn = ev.target.closest('button[data-act]');
     if (!btn) return;
-    const node = btn.closest('li.msg');
     const act = btn.dataset.act;
+    if (act === 'dismiss') {
+      this.hooks.dismiss(btn.dataset.key);
+      this.scroller.focus();
+      return;
+    }
+    const node = btn.closest('li.msg');
     if (act === 'retry' || act === 'discard') {
       this.hooks[act](node.dataset.id);
       return;
@@ -245,6 +313,7 @@ export class MessageView {
     if (!m) return;
     if (act === 'edit') this.startEdit(node, m);
     else if (act === 'delete') this.hooks.remove(m, btn);
+    else if (act === 'flag') this.hooks.flag(m, btn);
   }
 
   startEdit(node, m) {
