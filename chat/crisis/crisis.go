@@ -17,11 +17,15 @@
 //     "fancy text" letters, leetspeak, strip zero-width characters and
 //     combining marks, turn known emoji into words, re-join spaced-out
 //     letters and squeeze repeated letters, while remembering for every
-//     token where it came from in the original text;
+//     token where it came from in the original text; every token is then
+//     resolved to a word id by one hash probe, misspellings and
+//     vowel-dropped forms ("kll myslf") included. Plain-ASCII text, the
+//     common case, takes a single-loop fast path;
 //  2. match (pattern.go, trie.go): the Lexicon's rules are compiled over word
 //     ids; rules that are finite phrase sets share one trie walked once per
 //     token, the others (with gaps) are tried by a small backtracking
-//     matcher, and only when a selective word they need occurs at all;
+//     matcher, and only at tokens from which the selective words they need
+//     are within reach;
 //  3. score (detector.go): context — negation, past tense, who the subject
 //     is, humour, idioms, method, plan, timing and farewells — turns the
 //     matches into a Verdict with evidence spans pointing into the original

@@ -28,6 +28,7 @@ func NewRuleDetector(lex *Lexicon) *RuleDetector {
 type match struct {
 	r    int32 // rule index
 	s, e int32 // token range
+	kind kind  // the rule's kind, at hand
 	dead bool  // overridden by an idiom or a longer cue
 }
 
@@ -40,8 +41,8 @@ type cand struct {
 }
 
 type scratch struct {
-	units     []unit
-	ambiguous bool // units holds leet symbols or apostrophes to resolve
+	units     []unit // (the reference normaliser's, in a test)
+	ambiguous bool
 	norm      []byte
 	toks      []token
 	tmp       []byte
@@ -49,15 +50,19 @@ type scratch struct {
 	brk       []bool
 	clause    []int32
 	sent      []int32
-	viable    []bool // per rule: one of its anchors occurs in the message
+	reach     []reach // per rule: the tokens a match may start at
+	gen       uint32  // stamps reach entries of the current call
+	live      []int32 // rules outside the trie with every anchor present
+	tried     []match // their matches
+	merged    []match // spare buffer for merging
 	found     []found
+	byKind    [kindCount][]int32 // matches of each kind, in order
 	cands     []cand
-	spans     []Span
+	spans     []evSpan
 }
 
 func newScratch() *scratch {
 	return &scratch{
-		units:   make([]unit, 0, 1024),
 		norm:    make([]byte, 0, 1024),
 		toks:    make([]token, 0, 256),
 		matches: make([]match, 0, 64),
@@ -83,55 +88,76 @@ func (d *RuleDetector) Detect(text string) Verdict {
 	sc := scratchPool.Get().(*scratch)
 	sc.reset()
 	d.c.normalize(text, sc)
-	d.c.findMatches(sc)
-	v := d.c.score(text, sc)
-	if cap(sc.units) <= maxPooled {
+	var v Verdict
+	if d.c.mayAlarm(sc.toks) { // else nothing can raise an alert: most chat
+		d.c.findMatches(sc)
+		v = d.c.score(text, sc)
+	}
+	if cap(sc.norm) <= maxPooled && cap(sc.toks) <= maxPooled {
 		scratchPool.Put(sc)
 	}
 	return v
 }
 
+// reach bounds where a rule can start in the current message: within
+// lo[k]..hi[k] (inclusive) for each anchor slot k seen. Entries from an
+// earlier call (gen differs) are empty.
+type reach struct {
+	gen    uint32
+	seen   uint8
+	lo, hi [2]int32
+}
+
 func (cl *compiled) findMatches(sc *scratch) {
-	m := matcher{toks: sc.toks, norm: sc.norm, negword: cl.negword}
-	sc.viable = resize(sc.viable, len(cl.rules))
-	clear(sc.viable)
+	toks := sc.toks
+	n := int32(len(toks))
+	if len(sc.reach) < len(cl.dense) {
+		sc.reach = make([]reach, len(cl.dense))
+	}
+	sc.gen++
+	if sc.gen == 0 { // wrapped: forget every stamp
+		clear(sc.reach)
+		sc.gen = 1
+	}
+	gen, reaches, masks := sc.gen, sc.reach, cl.anchorMask
+	// live lists the rules outside the trie whose anchors all occur.
+	sc.live = sc.live[:0]
 	for _, ri := range cl.always {
-		sc.viable[ri] = true
-	}
-	for ti := range sc.toks {
-		if id := sc.toks[ti].id; id >= 0 {
-			for _, ri := range cl.anchors[id] {
-				sc.viable[ri] = true
-			}
-		}
-	}
-	try := func(ri int32, ti int) {
-		if !sc.viable[ri] {
-			return
-		}
-		// The same rule can be reached twice at one token (through two of
-		// its first words); keep one match.
-		for k := len(sc.matches) - 1; k >= 0 && sc.matches[k].s == int32(ti); k-- {
-			if sc.matches[k].r == ri {
-				return
-			}
-		}
-		if e := m.match(cl.rules[ri].seq, nil, ti); e > ti {
-			sc.matches = append(sc.matches, match{r: ri, s: int32(ti), e: int32(e)})
-		}
+		reaches[ri] = reach{gen: gen, seen: 1, lo: [2]int32{0, 0}, hi: [2]int32{n, 0}}
+		sc.live = append(sc.live, ri)
 	}
 	tr := cl.trie
-	for ti := range sc.toks {
-		t := &sc.toks[ti]
+	for ti := range toks {
+		t := &toks[ti]
+		if id := t.id; id >= 0 {
+			for _, a := range cl.anchors[id] {
+				lo, hi := int32(ti)-a.hi, int32(ti)-a.lo
+				r := &reaches[a.rule]
+				if r.gen != gen {
+					*r = reach{gen: gen}
+				}
+				k := a.slot & 1
+				if bit := uint8(1) << k; r.seen&bit == 0 {
+					r.seen |= bit
+					r.lo[k], r.hi[k] = lo, hi
+					if r.seen == masks[a.rule] {
+						sc.live = append(sc.live, a.rule)
+					}
+					continue
+				}
+				r.lo[k], r.hi[k] = min(r.lo[k], lo), max(r.hi[k], hi)
+			}
+		}
+		// The trie: every finite rule that matches here, walked once.
 		sc.found = sc.found[:0]
 		if t.id >= 0 && tr.root[t.id] != 0 {
-			tr.walk(sc.toks, tr.root[t.id], ti+1, sc)
+			tr.walk(toks, tr.root[t.id], ti+1, sc)
 		}
 		if t.num && tr.num != 0 {
-			tr.walk(sc.toks, tr.num, ti+1, sc)
+			tr.walk(toks, tr.num, ti+1, sc)
 		}
 		if t.many && tr.many != 0 {
-			tr.walk(sc.toks, tr.many, ti+1, sc)
+			tr.walk(toks, tr.many, ti+1, sc)
 		}
 		// One match per rule and start: the longest.
 		for i, f := range sc.found {
@@ -145,23 +171,77 @@ func (cl *compiled) findMatches(sc *scratch) {
 					sc.found[j].rule = -1
 				}
 			}
-			sc.matches = append(sc.matches, match{r: f.rule, s: int32(ti), e: end})
+			sc.matches = appendMatch(sc.matches, f.rule, int32(ti), end, cl.kinds[f.rule])
 		}
+	}
+	sc.tried = sc.tried[:0]
+	if len(sc.live) == 0 {
+		return
+	}
+
+	// The other rules, by the backtracking matcher, only where their
+	// anchors are within reach, at the tokens they can start with.
+	m := matcher{toks: toks, norm: sc.norm, negword: cl.negword}
+	for ti := range toks {
+		t := &toks[ti]
 		if t.id >= 0 {
 			for _, ri := range cl.byID[t.id] {
-				try(ri, ti)
+				if r := &reaches[ri]; r.gen == gen && r.seen == masks[ri] && r.within(int32(ti)) {
+					cl.try(sc, &m, ri, ti)
+				}
 			}
 		}
-		for _, p := range cl.prefixes {
-			if int(t.e-t.s) >= len(p.pre) && string(sc.norm[t.s:t.s+int32(len(p.pre))]) == p.pre {
-				try(p.rule, ti)
+		for _, ri := range cl.oddStart {
+			if r := &reaches[ri]; r.gen == gen && r.seen == masks[ri] && r.within(int32(ti)) && cl.starts[ri].ok(t, sc.norm) {
+				cl.try(sc, &m, ri, ti)
 			}
 		}
-		if t.num {
-			for _, ri := range cl.numRules {
-				try(ri, ti)
-			}
+	}
+	if len(sc.tried) == 0 {
+		return
+	}
+	// Merge them in by start, after the trie's: the order score relies on.
+	tried := sc.tried
+	out := sc.merged[:0]
+	a := sc.matches
+	for len(a) > 0 || len(tried) > 0 {
+		if len(tried) == 0 || (len(a) > 0 && a[0].s <= tried[0].s) {
+			out = append(out, a[0])
+			a = a[1:]
+		} else {
+			out = append(out, tried[0])
+			tried = tried[1:]
 		}
+	}
+	sc.merged, sc.matches = sc.matches[:0], out
+}
+
+// appendMatch appends a match written in place (a struct assembled aside
+// and copied in costs a store-forwarding stall).
+func appendMatch(ms []match, r, s, e int32, k kind) []match {
+	ms = append(ms, match{})
+	m := &ms[len(ms)-1]
+	m.r, m.s, m.e, m.kind = r, s, e, k
+	return ms
+}
+
+// within reports whether a match may start at token t.
+func (r *reach) within(t int32) bool {
+	return t >= r.lo[0] && t <= r.hi[0] && (r.seen < 2 || (t >= r.lo[1] && t <= r.hi[1]))
+}
+
+// try runs the backtracking matcher for dense rule d at token ti.
+func (cl *compiled) try(sc *scratch, m *matcher, d int32, ti int) {
+	ri := cl.dense[d]
+	// The same rule can be reached twice at one token (through two of its
+	// first words); keep one match.
+	for k := len(sc.tried) - 1; k >= 0 && sc.tried[k].s == int32(ti); k-- {
+		if sc.tried[k].r == ri {
+			return
+		}
+	}
+	if e := m.match(cl.rules[ri].seq, nil, ti); e > ti {
+		sc.tried = appendMatch(sc.tried, ri, int32(ti), int32(e), cl.kinds[ri])
 	}
 }
 
@@ -211,14 +291,18 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 	// Idioms override what they overlap; a cue inside a longer cue
 	// ("ago" inside "20 minutes ago", "my" inside "my sister") yields to it.
 	// Matches are ordered by start token, which bounds both scans.
+	maxLen := int32(0)
 	for i := range ms {
-		ki := rules[ms[i].r].kind
+		maxLen = max(maxLen, ms[i].e-ms[i].s)
+	}
+	for i := range ms {
+		ki := ms[i].kind
 		if ki == kBenign {
 			for j := range ms {
 				if ms[j].s >= ms[i].e {
 					break
 				}
-				kj := rules[ms[j].r].kind
+				kj := ms[j].kind
 				if !isCue(kj) && kj != kBenign && ms[i].s < ms[j].e {
 					ms[j].dead = true
 				}
@@ -228,34 +312,38 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 		if !isCue(ki) {
 			continue
 		}
-		for j := range ms {
+		// A longer cue that covers this one starts at most maxLen tokens
+		// before it and no later than it.
+		lo := i
+		for lo > 0 && ms[lo-1].s >= ms[i].e-maxLen {
+			lo--
+		}
+		for j := lo; j < len(ms); j++ {
 			if ms[j].s > ms[i].s {
 				break
 			}
-			if j != i && ms[i].e <= ms[j].e && ms[j].e-ms[j].s > ms[i].e-ms[i].s && isCue(rules[ms[j].r].kind) {
+			if j != i && ms[i].e <= ms[j].e && ms[j].e-ms[j].s > ms[i].e-ms[i].s && isCue(ms[j].kind) {
 				ms[i].dead = true
 				break
 			}
 		}
 	}
 
-	// Message-wide context.
-	var humour, serious, continuity, safe bool
+	// Cues by kind, so that each question below reads only its own kind.
+	for k := range sc.byKind {
+		sc.byKind[k] = sc.byKind[k][:0]
+	}
 	for i := range ms {
-		if ms[i].dead {
-			continue
-		}
-		switch rules[ms[i].r].kind {
-		case kHumour:
-			humour = true
-		case kSerious:
-			serious = true
-		case kContinuity:
-			continuity = true
-		case kSafe:
-			safe = true
+		if !ms[i].dead {
+			sc.byKind[ms[i].kind] = append(sc.byKind[ms[i].kind], int32(i))
 		}
 	}
+
+	// Message-wide context.
+	humour := len(sc.byKind[kHumour]) > 0
+	serious := len(sc.byKind[kSerious]) > 0
+	continuity := len(sc.byKind[kContinuity]) > 0
+	safe := len(sc.byKind[kSafe]) > 0
 
 	// Escalators: means at hand, a plan, a time, a method.
 	var hasMeans, hasPlan, hasTime bool
@@ -265,7 +353,7 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 		if m.dead {
 			continue
 		}
-		switch rules[m.r].kind {
+		switch m.kind {
 		case kMeans:
 			if cl.negated(sc, m) || cl.inSentence(sc, m, kMedical) || cl.tense(sc, m) == tensePast {
 				m.dead = true
@@ -277,7 +365,7 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 				m.dead = true
 				continue
 			}
-			switch rules[m.r].kind {
+			switch m.kind {
 			case kPlan:
 				hasPlan = true
 			case kTime:
@@ -292,10 +380,10 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 	sc.cands = sc.cands[:0]
 	for i := range ms {
 		m := &ms[i]
-		r := &rules[m.r]
-		if m.dead || (r.kind != kSignal && r.kind != kFarewell && r.kind != kMeans) {
+		if m.dead || (m.kind != kSignal && m.kind != kFarewell && m.kind != kMeans) {
 			continue
 		}
+		r := &rules[m.r]
 		other, explicit := cl.subject(sc, m)
 		if r.kind == kMeans {
 			sc.cands = append(sc.cands, cand{m: int32(i), eff: Concern, other: other})
@@ -321,8 +409,8 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 				if cl.inSentence(sc, m, kRecovery) {
 					continue
 				}
-				if eff > Concern {
-					eff--
+				if eff > Concern && r.flags&fOngoing == 0 {
+					eff-- // abuse last weekend is abuse now
 				}
 			}
 		}
@@ -346,13 +434,15 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 	}
 
 	// Ambiguous (weak) signals count only when something else backs them.
-	var strong, farewells, farewellWeight, signals int
+	var strong, farewellWeight, finality int
 	for _, cd := range sc.cands {
 		r := &rules[ms[cd.m].r]
 		switch {
 		case r.kind == kFarewell:
-			farewells++
 			farewellWeight += int(cd.eff)
+			if r.sev >= High {
+				finality++
+			}
 			strong++
 		case r.kind == kSignal && r.flags&fWeak == 0:
 			strong++
@@ -364,9 +454,6 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 		if r.flags&fWeak != 0 && !(serious || hasMeans || hasPlan || strong > 0 || cl.hasContext(sc, r.cats)) {
 			continue
 		}
-		if r.kind == kSignal {
-			signals++
-		}
 		keep = append(keep, cd)
 	}
 	sc.cands = keep
@@ -376,6 +463,14 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 
 	// Escalation to Imminent. It looks at a rule's own severity, not at the
 	// humour-lowered one: "lol gonna kms tonight" is a plan with a time.
+	//
+	// A farewell is a goodbye with finality ("this is my last message",
+	// "nice knowing you": high or imminent farewells) or a sign-off
+	// ("thanks for everything, love you all, bye!": concern farewells). A
+	// final farewell is imminent with any crisis signal in the message, and
+	// sign-offs count towards it (3 = imminent); a sign-off alone, however
+	// many, is a concern, and imminent only with a crisis signal in its own
+	// or a nearby sentence (or means or a plan).
 	for i := range sc.cands {
 		cd := &sc.cands[i]
 		r := &rules[ms[cd.m].r]
@@ -385,11 +480,10 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 			esc = !cd.quote && r.sev >= High &&
 				((r.flags&fIntent != 0 && (hasTime || methodCats&r.cats != 0)) || hasMeans || hasPlan)
 		case kMeans:
-			esc = hasTime || hasPlan || farewells > 0
+			esc = hasTime || hasPlan || (finality > 0 && farewellWeight > 0) || cl.farewellNear(sc, &ms[cd.m])
 		case kFarewell:
-			// "goodbye" alone is a concern; "goodbye. i love you all. i'm
-			// sorry." adds up.
-			esc = farewellWeight >= 3 || signals > 0 || hasMeans || hasPlan
+			esc = hasMeans || hasPlan || (finality > 0 && (farewellWeight >= 3 || cl.signalNear(sc, &ms[cd.m], 1<<20))) ||
+				cl.signalNear(sc, &ms[cd.m], nearSentences)
 		}
 		if esc && cd.eff < Imminent {
 			cd.eff, cd.esc = Imminent, true
@@ -427,11 +521,12 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 		}
 	}
 
-	// Evidence: the candidates, plus what escalated them.
+	// Evidence: the candidates, plus what escalated them. Ranges and rules
+	// are gathered and sorted first (small, pointer-free); the spans are
+	// built once, for the ones kept.
 	sc.spans = sc.spans[:0]
 	add := func(m *match) {
-		a, b := toks[m.s].os, toks[m.e-1].oe
-		sc.spans = append(sc.spans, Span{Start: int(a), End: int(b), Text: text[a:b], Rule: rules[m.r].id})
+		sc.spans = append(sc.spans, evSpan{a: toks[m.s].os, b: toks[m.e-1].oe, r: m.r})
 	}
 	for _, cd := range sc.cands {
 		add(&ms[cd.m])
@@ -442,27 +537,77 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 			if m.dead {
 				continue
 			}
-			switch rules[m.r].kind {
+			switch m.kind {
 			case kTime, kPlan, kMethod:
 				add(m)
 			}
 		}
 	}
 	sp := sc.spans
-	slices.SortFunc(sp, func(a, b Span) int {
-		if a.Start != b.Start {
-			return a.Start - b.Start
+	slices.SortFunc(sp, func(x, y evSpan) int {
+		if x.a != y.a {
+			return int(x.a - y.a)
 		}
-		return b.End - a.End
+		return int(y.b - x.b)
 	})
-	v.Evidence = make([]Span, 0, len(sp))
-	for _, x := range sp {
-		if k := len(v.Evidence); k > 0 && x.End <= v.Evidence[k-1].End {
+	kept := 0
+	for i, x := range sp {
+		if kept > 0 && x.b <= sp[kept-1].b {
 			continue // inside the previous span
 		}
-		v.Evidence = append(v.Evidence, x)
+		sp[kept] = sp[i]
+		kept++
+	}
+	v.Evidence = make([]Span, kept)
+	for i, x := range sp[:kept] {
+		v.Evidence[i] = Span{Start: int(x.a), End: int(x.b), Text: text[x.a:x.b], Rule: rules[x.r].id}
 	}
 	return v
+}
+
+// evSpan is a piece of evidence before it becomes a Span.
+type evSpan struct {
+	a, b int32 // original byte range
+	r    int32 // rule
+}
+
+// nearSentences is how many sentences away a crisis signal still backs a
+// sign-off ("sorry everyone. i can't anymore. goodbye.").
+const nearSentences = 2
+
+// signalNear reports a candidate signal within dist sentences of m. It
+// may be about someone else: "she posted goodbye stuff and isn't
+// answering" is a farewell too, whoever the subject detection settles on.
+func (cl *compiled) signalNear(sc *scratch, m *match, dist int32) bool {
+	for _, cd := range sc.cands {
+		q := &sc.matches[cd.m]
+		if q.kind == kSignal && sentDist(sc, m, q) <= dist {
+			return true
+		}
+	}
+	return false
+}
+
+// farewellNear reports a candidate farewell within nearSentences of m.
+func (cl *compiled) farewellNear(sc *scratch, m *match) bool {
+	for _, cd := range sc.cands {
+		q := &sc.matches[cd.m]
+		if q.kind == kFarewell && sentDist(sc, m, q) <= nearSentences {
+			return true
+		}
+	}
+	return false
+}
+
+func sentDist(sc *scratch, a, b *match) int32 {
+	as, ae, bs, be := sc.sent[a.s], sc.sent[a.e-1], sc.sent[b.s], sc.sent[b.e-1]
+	switch {
+	case be < as:
+		return as - be
+	case bs > ae:
+		return bs - ae
+	}
+	return 0
 }
 
 func resize[T any](s []T, n int) []T {
@@ -478,9 +623,9 @@ func resize[T any](s []T, n int) []T {
 // keeps "I can't stop thinking about killing myself" un-negated.
 func (cl *compiled) negated(sc *scratch, m *match) bool {
 	ms := sc.matches
-	for i := range ms {
-		q := &ms[i]
-		if q.dead || q.e > m.s || cl.rules[q.r].kind != kNegation {
+	for _, qi := range sc.byKind[kNegation] {
+		q := &ms[qi]
+		if q.dead || q.e > m.s {
 			continue
 		}
 		if m.s-q.e > 6 || sc.clause[q.e-1] != sc.clause[m.s] {
@@ -506,9 +651,9 @@ func (cl *compiled) negated(sc *scratch, m *match) bool {
 func (cl *compiled) resolvedAfter(sc *scratch, m *match) bool {
 	ms := sc.matches
 	sent := sc.sent[m.e-1]
-	for i := range ms {
-		q := &ms[i]
-		if !q.dead && q.s >= m.e && cl.rules[q.r].kind == kResolved && sc.sent[q.s] == sent {
+	for _, qi := range sc.byKind[kResolved] {
+		q := &ms[qi]
+		if !q.dead && q.s >= m.e && sc.sent[q.s] == sent {
 			return true
 		}
 	}
@@ -518,9 +663,9 @@ func (cl *compiled) resolvedAfter(sc *scratch, m *match) bool {
 func (cl *compiled) inSentence(sc *scratch, m *match, k kind) bool {
 	ms := sc.matches
 	lo, hi := sc.sent[m.s], sc.sent[m.e-1]
-	for i := range ms {
-		q := &ms[i]
-		if !q.dead && cl.rules[q.r].kind == k && sc.sent[q.s] >= lo && sc.sent[q.s] <= hi {
+	for _, qi := range sc.byKind[k] {
+		q := &ms[qi]
+		if !q.dead && sc.sent[q.s] >= lo && sc.sent[q.s] <= hi {
 			return true
 		}
 	}
@@ -528,9 +673,9 @@ func (cl *compiled) inSentence(sc *scratch, m *match, k kind) bool {
 }
 
 func (cl *compiled) hasContext(sc *scratch, cats catSet) bool {
-	for i := range sc.matches {
-		q := &sc.matches[i]
-		if !q.dead && cl.rules[q.r].kind == kContext && cl.rules[q.r].cats&cats != 0 {
+	for _, qi := range sc.byKind[kContext] {
+		q := &sc.matches[qi]
+		if !q.dead && cl.rules[q.r].cats&cats != 0 {
 			return true
 		}
 	}
@@ -551,12 +696,9 @@ func (cl *compiled) subject(sc *scratch, m *match) (other, explicit bool) {
 	}
 	ms := sc.matches
 	bestEnd, bestLen := int32(-1), int32(0)
-	for i := range ms {
-		q := &ms[i]
-		if q.dead || cl.rules[q.r].kind != kSubject || q.e > m.s {
-			continue
-		}
-		if m.s-q.e > 8 || sc.clause[q.e-1] != sc.clause[m.s] {
+	for _, qi := range sc.byKind[kSubject] {
+		q := &ms[qi]
+		if q.dead || q.e > m.s || m.s-q.e > 8 || sc.clause[q.e-1] != sc.clause[m.s] {
 			continue
 		}
 		if q.e > bestEnd || (q.e == bestEnd && q.e-q.s > bestLen) {
@@ -583,36 +725,36 @@ const (
 func (cl *compiled) tense(sc *scratch, m *match) int {
 	lo, hi := sc.clause[m.s], sc.clause[m.e-1]
 	best, bestDist, bestRank := tenseNow, int32(1<<30), 0
-	for i := range sc.matches {
-		q := &sc.matches[i]
-		if q.dead {
-			continue
-		}
-		if c := sc.clause[q.s]; c < lo || c > hi {
-			continue
-		}
+	for _, k := range [...]kind{kRecent, kNearPast, kPast, kPresent, kTime} {
 		var t, rank int
-		switch cl.rules[q.r].kind {
+		switch k {
 		case kRecent:
 			t, rank = tenseNow, 4
 		case kNearPast:
 			t, rank = tenseNear, 3
 		case kPast:
 			t, rank = tensePast, 2
-		case kPresent, kTime:
-			t, rank = tenseNow, 1
 		default:
-			continue
+			t, rank = tenseNow, 1
 		}
-		var d int32
-		switch {
-		case q.e <= m.s:
-			d = m.s - q.e
-		case q.s >= m.e:
-			d = q.s - m.e
-		}
-		if d < bestDist || (d == bestDist && rank > bestRank) {
-			best, bestDist, bestRank = t, d, rank
+		for _, qi := range sc.byKind[k] {
+			q := &sc.matches[qi]
+			if q.dead {
+				continue
+			}
+			if c := sc.clause[q.s]; c < lo || c > hi {
+				continue
+			}
+			var d int32
+			switch {
+			case q.e <= m.s:
+				d = m.s - q.e
+			case q.s >= m.e:
+				d = q.s - m.e
+			}
+			if d < bestDist || (d == bestDist && rank > bestRank) {
+				best, bestDist, bestRank = t, d, rank
+			}
 		}
 	}
 	return best

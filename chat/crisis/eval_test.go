@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -204,53 +205,84 @@ func (r evalResult) failures() []string {
 	return f
 }
 
-// TestEvaluation scores testdata/eval.tsv and fails on the safety
-// thresholds: recall for high-or-imminent >= 0.95, no imminent message
-// below high, false-positive rate (none scored high or above) <= 5%.
-// Set CRISIS_EVAL_VERBOSE=1 to log every disagreement.
-func TestEvaluation(t *testing.T) {
-	items := loadLabelled(t, "testdata/eval.tsv")
-	if len(items) < 450 {
-		t.Fatalf("eval set has %d messages, want >= 450", len(items))
-	}
-	r := evaluate(NewRuleDetector(nil), items)
-	t.Log("\n" + r.report())
-	if os.Getenv("CRISIS_EVAL_VERBOSE") != "" {
-		for _, m := range r.misses {
-			t.Log(m)
-		}
-	}
-	for _, f := range r.failures() {
-		t.Error(f)
-	}
+// evalSet is one labelled file and what TestEvaluation asserts on it.
+type evalSet struct {
+	path string
+	min  int // fewer messages than this means the file is broken
+	// tuned: the lexicon was tuned on it, so every safety threshold is
+	// asserted (recall for high-or-imminent >= 0.95, no imminent message
+	// below high, false-positive rate <= 5%).
+	tuned bool
+	// held out: only the thresholds it met when first scored are asserted
+	// (a regression guard); the others are reported.
+	assertImminent, assertFPR bool
+	note                      string
 }
 
-// holdoutAsserted records whether the held-out set met the thresholds when
-// it was first scored (it was written before tuning and never tuned on).
-// When true, TestHoldout guards against regressions; when false it only
-// reports. At first scoring it did NOT meet them (recall for high/imminent
-// 0.895, one imminent message — "I'm writing this from the bridge" — scored
-// none; false-positive rate 0/34), so it only reports. Do not edit the
-// file or tune the lexicon on it to make it pass: that would turn the only
-// honest estimate of unseen-phrasing performance into another training set.
-const holdoutAsserted = false
+var evalSets = []evalSet{
+	{path: "testdata/eval.tsv", min: 450, tuned: true,
+		note: "tuned on since the detector was written"},
+	// holdout.tsv was the only held-out set until its misses were folded
+	// into the lexicon (vowel-dropped spellings, recent-past abuse, "stop
+	// being alive", reasons running out, high places, a child's self-harm,
+	// sign-offs versus farewells). It is tuning material now and asserted
+	// like eval.tsv. Before that tuning: recall for high/imminent 0.895,
+	// one imminent message ("I'm writing this from the bridge") scored none.
+	{path: "testdata/holdout.tsv", min: 80, tuned: true,
+		note: "tuned on since holdout2.tsv was written"},
+	// holdout2.tsv (129 messages) was written before that tuning, without
+	// running the detector on it, and is never tuned on: it is the honest
+	// estimate of performance on unseen phrasing. At first scoring (on the
+	// code before the tuning) recall for high/imminent was 0.828 with 6
+	// imminent messages below high and a false-positive rate of 2/46; after
+	// the tuning, 0.844 with 5 imminent below high, 2/46. Only the
+	// false-positive rule held, so only it is asserted; the recall and the
+	// "no imminent below high" rule are reported. Do not tune the lexicon on
+	// this file or edit its labels to make it pass: write a new held-out set
+	// first, then fold this one's lessons in (as was done with holdout.tsv).
+	{path: "testdata/holdout2.tsv", min: 120, assertFPR: true,
+		note: "held out, never tuned on"},
+}
 
-// TestHoldout scores testdata/holdout.tsv, an honest estimate of performance
-// on unseen phrasing. Set CRISIS_EVAL_VERBOSE=1 to log disagreements.
-func TestHoldout(t *testing.T) {
-	items := loadLabelled(t, "testdata/holdout.tsv")
-	r := evaluate(NewRuleDetector(nil), items)
-	t.Log("\n" + r.report())
-	if os.Getenv("CRISIS_EVAL_VERBOSE") != "" {
-		for _, m := range r.misses {
-			t.Log(m)
-		}
-	}
-	for _, f := range r.failures() {
-		if holdoutAsserted {
-			t.Error(f)
-		} else {
-			t.Log("not asserted (see holdoutAsserted): " + f)
-		}
+// TestEvaluation scores every labelled set (see evalSets) and fails on the
+// safety thresholds each asserts: recall for high-or-imminent >= 0.95, no
+// imminent message below high, false-positive rate (none scored high or
+// above) <= 5%. Set CRISIS_EVAL_VERBOSE=1 to log every disagreement.
+func TestEvaluation(t *testing.T) {
+	d := NewRuleDetector(nil)
+	for _, set := range evalSets {
+		t.Run(strings.TrimSuffix(strings.TrimPrefix(set.path, "testdata/"), ".tsv"), func(t *testing.T) {
+			items := loadLabelled(t, set.path)
+			if len(items) < set.min {
+				t.Fatalf("%s has %d messages, want >= %d", set.path, len(items), set.min)
+			}
+			r := evaluate(d, items)
+			t.Logf("%s (%s)\n%s", set.path, set.note, r.report())
+			if os.Getenv("CRISIS_EVAL_VERBOSE") != "" {
+				for _, m := range r.misses {
+					t.Log(m)
+				}
+			}
+			var fail []string
+			switch {
+			case set.tuned:
+				fail = r.failures()
+			default:
+				if set.assertImminent && r.imminentLow > 0 {
+					fail = append(fail, fmt.Sprintf("%d imminent message(s) scored below high", r.imminentLow))
+				}
+				if set.assertFPR && r.fpr > 0.05 {
+					fail = append(fail, fmt.Sprintf("false-positive rate %.3f > 0.05", r.fpr))
+				}
+				for _, f := range r.failures() {
+					if !slices.Contains(fail, f) {
+						t.Log("reported, not asserted (held out): " + f)
+					}
+				}
+			}
+			for _, f := range fail {
+				t.Error(f)
+			}
+		})
 	}
 }

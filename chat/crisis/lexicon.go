@@ -23,6 +23,7 @@ type Lexicon struct {
 	rules    []ruleDef
 	emoji    map[rune]string
 	fuzzy    []string
+	devowel  []string
 	exact    []string
 	disabled []string
 }
@@ -81,6 +82,7 @@ const (
 	kBreak
 	kMedical
 	kRecovery
+	kindCount // not a kind: one more than the last
 )
 
 var kindNames = map[string]kind{
@@ -95,17 +97,19 @@ var kindNames = map[string]kind{
 type ruleFlags uint8
 
 const (
-	fIntent ruleFlags = 1 << iota // states an intention or an act in progress
-	fAct                          // reports an act (tense decides how urgent)
-	fHyper                        // often hyperbole: humour or "makes me want to" lowers it
-	fWeak                         // ambiguous alone: counts only when corroborated
-	fOther                        // always about someone else ("kill herself")
-	fSelf                         // about the writer whatever the subject ("he hits me", "they'd be better off without me")
-	fNow                          // present by construction ("... but tonight I want to"): tense cues are ignored
+	fIntent  ruleFlags = 1 << iota // states an intention or an act in progress
+	fAct                           // reports an act (tense decides how urgent)
+	fHyper                         // often hyperbole: humour or "makes me want to" lowers it
+	fWeak                          // ambiguous alone: counts only when corroborated
+	fOther                         // always about someone else ("kill herself")
+	fSelf                          // about the writer whatever the subject ("he hits me", "they'd be better off without me")
+	fNow                           // present by construction ("... but tonight I want to"): tense cues are ignored
+	fOngoing                       // abuse, assault: a near-past cue ("last weekend") does not lower it
 )
 
 var flagNames = map[string]ruleFlags{
 	"intent": fIntent, "act": fAct, "hyper": fHyper, "weak": fWeak, "other": fOther, "self": fSelf, "now": fNow,
+	"ongoing": fOngoing,
 }
 
 // catSet is a bit set over KnownCategories.
@@ -252,7 +256,7 @@ func (l *Lexicon) parseLine(s string, line int, ids map[string]int, collect func
 		}
 		l.emoji[r] = w
 		return nil
-	case "fuzzy", "exact", "disable":
+	case "fuzzy", "exact", "disable", "devowel":
 		if hasEq || len(fields) < 2 {
 			return fail("want: %s WORD ...", fields[0])
 		}
@@ -265,12 +269,18 @@ func (l *Lexicon) parseLine(s string, line int, ids map[string]int, collect func
 			if len(n) != 1 {
 				return fail("%s: %q is not a single word", fields[0], w)
 			}
-			if fields[0] == "fuzzy" {
+			switch fields[0] {
+			case "fuzzy":
 				if len(n[0]) < 5 {
 					return fail("fuzzy: %q is too short (5 letters at least, or misspellings would hit ordinary words)", w)
 				}
 				l.fuzzy = append(l.fuzzy, n[0])
-			} else {
+			case "devowel":
+				if len(n[0]) < 3 || !allLetters(n[0]) {
+					return fail("devowel: %q must be a word of 3 letters or more", w)
+				}
+				l.devowel = append(l.devowel, n[0])
+			default:
 				l.exact = append(l.exact, n[0])
 			}
 		}
@@ -312,7 +322,7 @@ func (l *Lexicon) parseLine(s string, line int, ids map[string]int, collect func
 		for _, f := range rest[2:] {
 			fl, ok := flagNames[f]
 			if !ok {
-				return fail("unknown flag %q (intent, act, hyper, weak, other, self, now)", f)
+				return fail("unknown flag %q (intent, act, hyper, weak, other, self, now, ongoing)", f)
 			}
 			rd.flags |= fl
 		}
@@ -358,6 +368,15 @@ func parseCats(s string) (catSet, error) {
 		cs |= 1 << i
 	}
 	return cs, nil
+}
+
+func allLetters(s string) bool {
+	for _, c := range []byte(s) {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 func validName(s string) bool {
@@ -446,6 +465,7 @@ func (l *Lexicon) Merge(other *Lexicon) *Lexicon {
 		out.emoji[r] = w
 	}
 	out.fuzzy = append(out.fuzzy, l.fuzzy...)
+	out.devowel = append(out.devowel, l.devowel...)
 	out.exact = append(out.exact, l.exact...)
 	out.disabled = append(out.disabled, l.disabled...)
 	if other == nil {
@@ -480,6 +500,7 @@ func (l *Lexicon) Merge(other *Lexicon) *Lexicon {
 		out.emoji[r] = w
 	}
 	out.fuzzy = appendNew(out.fuzzy, other.fuzzy)
+	out.devowel = appendNew(out.devowel, other.devowel)
 	out.exact = appendNew(out.exact, other.exact)
 	out.disabled = append(out.disabled, other.disabled...)
 	return out

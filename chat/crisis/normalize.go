@@ -1,6 +1,7 @@
 package crisis
 
 import (
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -25,12 +26,18 @@ import (
 //     "3am", "12th") keeps its digits. Repeated letters are squeezed to one
 //     ("killl" -> "kil", "sooo" -> "so"); the lexicon is squeezed the same
 //     way, so "kill" and the misspelling "kil" are one word.
-//   - then (collapse) runs of single letters re-join into one word ("k i l
-//     l", "k.i.l.l", "k-i-l-l"), and every word is looked up in the
-//     vocabulary, misspellings of the fuzzy words included.
+//   - every word is looked up in the vocabulary as it is finished (one hash
+//     probe: misspellings of the fuzzy words and vowel-dropped forms of the
+//     devowel words are precomputed entries); then (collapse, only when
+//     there are any) runs of single letters re-join into one word ("k i l
+//     l", "k.i.l.l", "k-i-l-l") and the merged words are looked up.
+//
+// Plain-ASCII text (most messages) takes normalizeASCII, the same rules in
+// one loop over bytes with its state in local variables.
 //
 // normalize_ref_test.go keeps the original three-pass version of this code;
-// a test checks that both produce the same tokens.
+// a test checks that both the general and the ASCII paths produce the same
+// tokens.
 
 // Unit classes.
 const (
@@ -189,6 +196,22 @@ func mkUnit(c byte, cls uint8, thin bool, os, oe int) unit {
 	return unit{c: c, cls: cls, thin: thin, os: int32(os), oe: int32(oe)}
 }
 
+// lowerLetter maps an ASCII letter to its lower case, any other byte to 0.
+var lowerLetter = func() (t [256]byte) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = byte(c), byte(c)
+	}
+	return t
+}()
+
+// asciiUnits holds asciiUnit(b, 0) for every ASCII byte.
+var asciiUnits = func() (t [utf8.RuneSelf]unit) {
+	for b := range t {
+		t[b] = asciiUnit(byte(b), 0)
+	}
+	return t
+}()
+
 // asciiUnit classifies one ASCII byte at text[i].
 func asciiUnit(b byte, i int) unit {
 	switch {
@@ -291,7 +314,7 @@ type tokenizer struct {
 	toks []token
 
 	inTok     bool
-	cur       token
+	cur       *token // the token being built: the last of toks
 	hasLetter bool
 	sawLeet   bool  // the token holds digits or leet symbols
 	firstCls  uint8 // class of the token's first unit
@@ -304,14 +327,23 @@ type tokenizer struct {
 	sepThin   bool
 	inQuote   bool
 	quoteFrom int
+
+	singleRun int  // single-letter tokens in a row, thinly separated
+	spaced    bool // a run of 3 or more: collapse has work to do
 }
 
 func (t *tokenizer) start(cls uint8, os int32) {
 	t.inTok = true
-	t.cur = token{s: int32(len(t.norm)), os: os, sep: t.sepMax, thin: t.sepCount == 1 && t.sepThin, quoted: t.inQuote, id: -1}
+	// Built in place: a token assembled aside and then copied in costs a
+	// store-forwarding stall per word.
+	sep := t.sepMax
 	if len(t.toks) == 0 {
-		t.cur.sep = sepNone
+		sep = sepNone
 	}
+	t.toks = append(t.toks, token{})
+	c := &t.toks[len(t.toks)-1]
+	c.s, c.os, c.sep, c.thin, c.quoted, c.id = int32(len(t.norm)), os, sep, t.sepCount == 1 && t.sepThin, t.inQuote, -1
+	t.cur = c
 	t.hasLetter, t.sawLeet, t.firstCls, t.nUnits, t.last = false, false, cls, 0, 0
 	t.sepMax, t.sepCount, t.sepThin = 0, 0, false
 }
@@ -427,7 +459,7 @@ func (t *tokenizer) feed(u unit, next int) {
 // the word starts with a digit ("k1ll" but "50mg", "3am"), which may need
 // a second squeeze ("ki1l" -> "kiil" -> "kil").
 func (t *tokenizer) finish() {
-	c := &t.cur
+	c := t.cur
 	c.e = int32(len(t.norm))
 	word := t.norm[c.s:c.e]
 	if t.sawLeet && t.hasLetter && t.firstCls != clsDigit {
@@ -456,8 +488,19 @@ func (t *tokenizer) finish() {
 		c.many = c.num && len(word)-z >= 2
 	}
 	c.single = t.nUnits == 1 && (t.firstCls == clsLetter || (t.firstCls == clsDigit && leetMap[word[0]] != 0))
-	t.toks = append(t.toks, *c)
 	t.inTok = false
+	switch {
+	case !c.single:
+		t.singleRun = 0
+	case t.singleRun > 0 && c.thin:
+		t.singleRun++
+		t.spaced = t.spaced || t.singleRun >= 3
+	default:
+		t.singleRun = 1
+	}
+	// Look the word up now, while it is at hand; collapse redoes only the
+	// words it merges.
+	c.id = t.cl.lookupAt(t.norm, c.s, c.e)
 }
 
 // squeezeInPlace drops repeated ASCII letters and returns the new length.
@@ -475,37 +518,68 @@ func squeezeInPlace(w []byte) int {
 
 // normalize turns text into tokens in sc.toks (see the top of this file).
 func (cl *compiled) normalize(text string, sc *scratch) {
+	if isASCII(text) {
+		cl.normalizeASCII(text, sc)
+		return
+	}
 	t := tokenizer{cl: cl, text: text, norm: sc.norm[:0], toks: sc.toks[:0]}
 	var buf [24]unit
 	for i := 0; i < len(text); {
 		b := text[i]
 		if b < utf8.RuneSelf {
 			if l := b | 0x20; l < 'a' || l > 'z' {
-				if b == ' ' {
-					t.sep(sepSpace, true, 0)
-				} else {
+				switch u := &asciiUnits[b]; u.cls {
+				case clsSep:
+					if b == ' ' { // t.sep(sepSpace, true, 0), inlined
+						if t.inTok {
+							t.finish()
+						}
+						t.sepMax = max(t.sepMax, sepSpace)
+						t.sepCount++
+						t.sepThin = true
+						t.prevCls = clsSep
+						break
+					}
+					t.sep(u.c, u.thin, u.quote) // what feed would do, without the detour
+				case clsDigit:
+					if !t.inTok {
+						t.start(clsDigit, int32(i))
+					}
+					t.cur.oe = int32(i + 1)
+					t.nUnits++
+					t.sawLeet = true
+					t.prevCls = clsDigit
+					t.last = 0
+					t.norm = append(t.norm, b)
+				default:
 					t.feed(asciiUnit(b, i), i+1)
 				}
 				i++
 				continue
 			}
-			// A run of ASCII letters: the hot path, kept in locals.
+			// A run of ASCII letters: the hot path, kept in locals and
+			// written into spare capacity (grown first if need be).
 			if !t.inTok {
 				t.start(clsLetter, int32(i))
 			}
 			start := i
 			norm, last := t.norm, t.last
+			if cap(norm)-len(norm) < len(text)-i+8 {
+				norm = slices.Grow(norm, len(text)-i+8+len(norm)/2)
+			}
+			n, buf := len(norm), norm[:cap(norm)]
 			for ; i < len(text); i++ {
-				l := text[i] | 0x20
-				if l < 'a' || l > 'z' || text[i] >= utf8.RuneSelf {
+				l := lowerLetter[text[i]]
+				if l == 0 {
 					break
 				}
 				if l != last {
-					norm = append(norm, l)
+					buf[n] = l
+					n++
 					last = l
 				}
 			}
-			t.norm, t.last = norm, last
+			t.norm, t.last = buf[:n], last
 			t.cur.oe = int32(i)
 			t.nUnits += i - start
 			t.hasLetter = true
@@ -529,11 +603,13 @@ func (cl *compiled) normalize(text string, sc *scratch) {
 		}
 	}
 	sc.norm, sc.toks = t.norm, t.toks
-	cl.collapse(sc)
+	if t.spaced {
+		cl.collapse(sc)
+	}
 }
 
 // collapse re-joins spaced-out letters ("k i l l", "k-i-l-l") and looks
-// every token up in the vocabulary.
+// the merged words up in the vocabulary (finish looked up the others).
 func (cl *compiled) collapse(sc *scratch) {
 	toks := sc.toks
 	out := toks[:0]
@@ -572,23 +648,20 @@ func (cl *compiled) collapse(sc *scratch) {
 			if _, whole := cl.vocab[string(sc.norm[m.s:m.e])]; !whole {
 				if _, rest := cl.vocab[string(sc.norm[m.s+1:m.e])]; rest {
 					out = append(out, toks[i])
+					out[len(out)-1].id = -2 // its leet digit may have become a letter
 					m.s, m.os, m.sep, m.thin = m.s+1, toks[i+1].os, toks[i+1].sep, toks[i+1].thin
 				}
 			}
 		}
+		m.id = -2 // to look up
 		out = append(out, m)
 		i = j
 	}
 	sc.toks = out
-	norm := sc.norm
 	for k := range out {
-		tk := &out[k]
-		w := norm[tk.s:tk.e]
-		h := uint32(fnvOffset)
-		for _, c := range w {
-			h = (h ^ uint32(c)) * fnvPrime
+		if tk := &out[k]; tk.id == -2 {
+			tk.id = cl.lookupAt(sc.norm, tk.s, tk.e)
 		}
-		tk.id = cl.lookupHashed(sc, w, h)
 	}
 }
 
@@ -600,4 +673,198 @@ func mostlyLetters(norm []byte, toks []token) bool {
 		}
 	}
 	return n >= 2 && n*2 >= len(toks)
+}
+
+// isASCII reports whether text is plain ASCII, eight bytes at a time.
+func isASCII(text string) bool {
+	i := 0
+	for ; i+8 <= len(text); i += 8 {
+		t := text[i : i+8]
+		if (t[0]|t[1]|t[2]|t[3]|t[4]|t[5]|t[6]|t[7])&0x80 != 0 {
+			return false
+		}
+	}
+	for ; i < len(text); i++ {
+		if text[i]&0x80 != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizeASCII is normalize for plain-ASCII text, the common case: the
+// same tokens (TestNormalizeMatchesReference holds it to that), from one
+// loop that keeps its state in local variables and writes each token once,
+// complete, with its vocabulary id. It alternates between separators and
+// words; a word runs until a byte that cannot continue it.
+func (cl *compiled) normalizeASCII(text string, sc *scratch) {
+	norm := sc.norm[:0]
+	if cap(norm) < len(text)+8 {
+		norm = make([]byte, 0, len(text)+len(text)/2+64)
+	}
+	buf := norm[:cap(norm)] // a word writes at most one byte per input byte
+	n := 0
+	toks := sc.toks[:0]
+	var (
+		sepMax    uint8
+		sepCount  int
+		sepThin   bool
+		inQuote   bool
+		quoteFrom int
+		singleRun int
+		spaced    bool
+	)
+	L := len(text)
+	for i := 0; i < L; {
+		// Separators.
+		b := text[i]
+		u := &asciiUnits[b]
+		cls := u.cls
+		switch {
+		case cls == clsLetter || cls == clsDigit:
+		case cls == clsLeet && b == '$' && i+1 < L && asciiUnits[text[i+1]].cls == clsLetter:
+		default:
+			s, thin, quote := u.c, u.thin, u.quote
+			switch cls {
+			case clsLeet: // not inside a word: it separates ("wow!")
+				s, thin, quote = sepSpace, false, 0
+				if b == '!' {
+					s = sepSentence
+				}
+			case clsApos:
+				s, thin, quote = sepSpace, false, 0
+			}
+			sepMax = max(sepMax, s)
+			if quote == 2 {
+				if !inQuote {
+					inQuote, quoteFrom = true, len(toks)
+				} else {
+					inQuote = false
+				}
+			}
+			sepCount++
+			sepThin = thin
+			i++
+			continue
+		}
+
+		// A word, written in place: a token assembled aside and copied in
+		// costs a store-forwarding stall.
+		if len(toks) == 0 {
+			sepMax = sepNone
+		}
+		toks = append(toks, token{})
+		tk := &toks[len(toks)-1]
+		tk.s, tk.os, tk.sep, tk.thin, tk.quoted = int32(n), int32(i), sepMax, sepCount == 1 && sepThin, inQuote
+		sepMax, sepCount, sepThin = 0, 0, false
+		firstCls := cls
+		var hasLetter, sawLeet bool
+		var prevCls uint8
+		var last byte
+		units := 0
+	word:
+		for i < L {
+			b := text[i]
+			if l := lowerLetter[b]; l != 0 {
+				// A run of letters, squeezed as it is copied.
+				start := i
+				for {
+					if l != last {
+						buf[n] = l
+						n++
+						last = l
+					}
+					if i++; i >= L {
+						break
+					}
+					if l = lowerLetter[text[i]]; l == 0 {
+						break
+					}
+				}
+				units += i - start
+				hasLetter, prevCls = true, clsLetter
+				tk.oe = int32(i)
+				continue
+			}
+			switch asciiUnits[b].cls {
+			case clsDigit:
+			case clsLeet:
+				// Inside a word a leet symbol is a letter ("k!ll", "my$elf").
+				var nc uint8
+				if i+1 < L {
+					nc = asciiUnits[text[i+1]].cls
+				}
+				prevW := prevCls == clsLetter || prevCls == clsDigit
+				if !(prevW && (nc == clsLetter || nc == clsDigit || nc == clsLeet)) && !(b == '$' && nc == clsLetter) {
+					break word
+				}
+			case clsApos:
+				// "don't" -> "dont"; a quote mark elsewhere separates.
+				if (prevCls == clsLetter || prevCls == clsDigit) && i+1 < L && asciiUnits[text[i+1]].cls == clsLetter {
+					prevCls = clsApos
+					i++
+					tk.oe = int32(i)
+					continue
+				}
+				break word
+			default:
+				break word
+			}
+			// A digit or an in-word leet symbol.
+			buf[n] = b
+			n++
+			last = 0
+			units++
+			sawLeet, prevCls = true, asciiUnits[b].cls
+			i++
+			tk.oe = int32(i)
+		}
+		// Finish the word (as tokenizer.finish).
+		word := buf[tk.s:n]
+		if sawLeet && hasLetter && firstCls != clsDigit {
+			for p, c := range word {
+				if leetMap[c] != 0 {
+					word[p] = leetMap[c]
+				}
+			}
+			n = int(tk.s) + squeezeInPlace(word)
+			word = buf[tk.s:n]
+		}
+		if !hasLetter && firstCls == clsDigit {
+			tk.num = true
+			for _, c := range word {
+				if c < '0' || c > '9' {
+					tk.num = false
+					break
+				}
+			}
+			z := 0
+			for z < len(word)-1 && word[z] == '0' {
+				z++
+			}
+			tk.many = tk.num && len(word)-z >= 2
+		}
+		tk.e = int32(n)
+		tk.single = units == 1 && (firstCls == clsLetter || (firstCls == clsDigit && leetMap[word[0]] != 0))
+		switch {
+		case !tk.single:
+			singleRun = 0
+		case singleRun > 0 && tk.thin:
+			singleRun++
+			spaced = spaced || singleRun >= 3
+		default:
+			singleRun = 1
+		}
+		tk.id = cl.lookupAt(buf, tk.s, tk.e)
+	}
+	if inQuote {
+		// An unclosed quotation mark (5'10", a stray ") quotes nothing.
+		for k := quoteFrom; k < len(toks); k++ {
+			toks[k].quoted = false
+		}
+	}
+	sc.norm, sc.toks = buf[:n], toks
+	if spaced {
+		cl.collapse(sc)
+	}
 }

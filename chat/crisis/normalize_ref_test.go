@@ -293,7 +293,6 @@ func (cl *compiled) refCollapse(sc *scratch) {
 	for k := range sc.toks {
 		t := &sc.toks[k]
 		s := w
-		h := uint32(fnvOffset)
 		var last byte
 		for p := t.s; p < t.e; p++ {
 			c := norm[p]
@@ -303,10 +302,9 @@ func (cl *compiled) refCollapse(sc *scratch) {
 			last = c
 			norm[w] = c
 			w++
-			h = (h ^ uint32(c)) * fnvPrime
 		}
 		t.s, t.e = s, w
-		t.id = cl.lookupHashed(sc, norm[s:w], h)
+		t.id = cl.lookup(norm[s:w])
 	}
 	sc.norm = norm[:w]
 }

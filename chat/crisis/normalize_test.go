@@ -44,6 +44,26 @@ func TestNormalizeMatchesReference(t *testing.T) {
 		}
 		texts = append(texts, b.String())
 	}
+	// Plain ASCII takes normalizeASCII: give it its own adversarial mix.
+	var ascii []string
+	for _, a := range alphabet {
+		if isASCII(a) {
+			ascii = append(ascii, a)
+		}
+	}
+	ascii = append(ascii, "0", "00", "10", "$elf", "I", "A", "'", "'s", "!!", "\"", "\" ", "a b c", "k.i.l.l", "!a", "a!", "1$", "$1")
+	for n := 0; n < 30000; n++ {
+		var b strings.Builder
+		for k := rng.IntN(16); k >= 0; k-- {
+			b.WriteString(ascii[rng.IntN(len(ascii))])
+		}
+		texts = append(texts, b.String())
+	}
+	for _, f := range []string{"testdata/holdout2.tsv"} {
+		for _, it := range loadLabelled(t, f) {
+			texts = append(texts, it.text)
+		}
+	}
 	for _, text := range texts {
 		a, b := newScratch(), newScratch()
 		cl.refNormalize(text, a)

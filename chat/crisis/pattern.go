@@ -1,8 +1,10 @@
 package crisis
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -314,9 +316,27 @@ type crule struct {
 	seq     []node
 }
 
-type prefixRule struct {
-	pre  string
-	rule int32
+// ruleStart says which tokens a rule can start at: words (a bit set over
+// word ids), word prefixes, numbers.
+type ruleStart struct {
+	ids  []uint64
+	pres []string
+	num  bool
+}
+
+func (st *ruleStart) ok(t *token, norm []byte) bool {
+	if t.id >= 0 && st.ids[t.id>>6]&(1<<(t.id&63)) != 0 {
+		return true
+	}
+	if t.num && st.num {
+		return true
+	}
+	for _, p := range st.pres {
+		if int(t.e-t.s) >= len(p) && string(norm[t.s:t.s+int32(len(p))]) == p {
+			return true
+		}
+	}
+	return false
 }
 
 type fuzzyWord struct {
@@ -327,75 +347,270 @@ type fuzzyWord struct {
 
 // compiled is the immutable, shareable form of a Lexicon.
 type compiled struct {
-	emoji    map[rune]string
-	vocab    map[string]int32
-	words    []string
-	fuzzy    []fuzzyWord
-	rules    []crule
-	byID     [][]int32
-	prefixes []prefixRule
-	numRules []int32
-	bridge   []bool // @bridge: words a negation reaches across
-	negword  []bool // @negword: words a gap never skips
-	// anchors[id] lists the rules for which word id is an anchor: a word
-	// that any match must contain. A rule is only attempted in messages
-	// where one of its anchors occurs; always lists the rules without one.
-	anchors [][]int32
-	always  []int32
-	trie    *trie // the finite rules (trie.go); the others are indexed above
-	// table is an open-addressing hash of the vocabulary (FNV-1a), faster
-	// on the hot path than a map keyed by string.
-	table     []int32 // word id + 1, 0 = empty
-	tableMask uint32
-	hashes    []uint32 // per word id
+	emoji map[rune]string
+	vocab map[string]int32
+	words []string
+	fuzzy []fuzzyWord
+	rules []crule
+	kinds []kind // per rule, at hand
+	// alarm has a bit for every word without which no signal, farewell or
+	// means can match: a message with none of them needs no matching at
+	// all (most chat). alarmAlways disables the shortcut.
+	alarm       []uint64
+	alarmAlways bool
+	dense       []int32     // the rules outside the trie; what follows numbers them so
+	starts      []ruleStart // per dense rule: the tokens it can start at
+	byID        [][]int32   // per word: the dense rules that can start with it
+	oddStart    []int32     // dense rules that can start with a prefix or a number
+	bridge      []bool      // @bridge: words a negation reaches across
+	negword     []bool      // @negword: words a gap never skips
+	// anchors[id] lists the (non-trie) rules for which word id is an
+	// anchor: a word that any match must contain, at a bounded distance from
+	// the match's start. A rule is only attempted at the tokens from which
+	// one of its anchors in the message is within reach; always lists the
+	// rules without an anchor.
+	anchors    [][]anchorRef
+	anchorMask []uint8 // per dense rule: the anchor slots a match needs filled
+	always     []int32
+	trie       *trie // the finite rules (trie.go); the others are indexed above
+	devowel    []devowelWord
+	// words resolves a token to its word id in one probe, whatever way it
+	// was spelled: vocab holds the words themselves; alias, probed only
+	// when vocab misses, the vowel-dropped forms of the devowel words
+	// ("kll", "myslf") and every misspelling one edit away from a fuzzy
+	// word ("suicdie"). Keeping the aliases (thousands) apart keeps the
+	// table nearly every token hits small enough for the L1 cache.
+	vocabTab, aliasTab hashTable
+}
+
+type devowelWord struct {
+	w  string
+	id int32
+}
+
+// hashTable is an open-addressing hash from token spelling to word id. A
+// slot holds what a probe needs in 16 bytes: the key's first 8 bytes (all
+// of it for most words: tokens hold no zero byte, so the zero padding
+// tells lengths apart), the hash and the id; keys longer than 8 bytes are
+// checked against long.
+type hashTable struct {
+	slots []tabSlot
+	long  []string // per slot: the key, when longer than 8 bytes
+	mask  uint32
+}
+
+type tabSlot struct {
+	head uint64 // the key's first 8 bytes, little-endian, zero-padded
+	h    uint32
+	id   int32 // word id + 1; 0 = empty
+}
+
+func newHashTable(keys []string, ids []int32) hashTable {
+	size := 16
+	for size*5 < len(keys)*8 { // load factor at most 0.625
+		size <<= 1
+	}
+	t := hashTable{slots: make([]tabSlot, size), long: make([]string, size), mask: uint32(size - 1)}
+	for e, k := range keys {
+		h, head := wordKey([]byte(k))
+		i := h & t.mask
+		for t.slots[i].id != 0 {
+			i = (i + 1) & t.mask
+		}
+		t.slots[i] = tabSlot{head: head, h: h, id: ids[e] + 1}
+		if len(k) > 8 {
+			t.long[i] = k
+		}
+	}
+	return t
+}
+
+// get returns the id stored for b (whose wordKey is h, head), or -1.
+func (t *hashTable) get(b []byte, h uint32, head uint64) int32 {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		sl := &t.slots[i]
+		if sl.id == 0 {
+			return -1
+		}
+		if sl.h == h && sl.head == head && (len(b) <= 8 || t.long[i] == string(b)) {
+			return sl.id - 1
+		}
+	}
 }
 
 const (
-	fnvOffset = 2166136261
-	fnvPrime  = 16777619
+	hashK1 = 0x9e3779b97f4a7c15
+	hashK2 = 0xff51afd7ed558ccd
+	hashK3 = 0xc4ceb9fe1a85ec53
 )
 
-func fnv(s string) uint32 {
-	h := uint32(fnvOffset)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint32(s[i])) * fnvPrime
+// hashHead hashes a key of n <= 8 bytes held in head.
+func hashHead(head uint64, n int) uint32 {
+	x := (head ^ uint64(n)*hashK1) * hashK2
+	x = (x ^ x>>32) * hashK3
+	return uint32(x >> 32)
+}
+
+// wordKey hashes a token for the vocabulary tables, eight bytes at a time
+// (most words are one integer), and returns its first eight bytes.
+func wordKey(b []byte) (h uint32, head uint64) {
+	n := len(b)
+	if n >= 8 {
+		head = binary.LittleEndian.Uint64(b)
+	} else {
+		for i := n - 1; i >= 0; i-- {
+			head = head<<8 | uint64(b[i])
+		}
 	}
-	return h
+	if n <= 8 {
+		return hashHead(head, n), head
+	}
+	x := (head ^ uint64(n)*hashK1) * hashK2
+	for rest := b[8:]; len(rest) > 0; {
+		var c uint64
+		if len(rest) >= 8 {
+			c, rest = binary.LittleEndian.Uint64(rest), rest[8:]
+		} else {
+			for i := len(rest) - 1; i >= 0; i-- {
+				c = c<<8 | uint64(rest[i])
+			}
+			rest = nil
+		}
+		x = (x ^ x>>32 ^ c) * hashK2
+	}
+	x = (x ^ x>>32) * hashK3
+	return uint32(x >> 32), head
 }
 
 func (cl *compiled) buildTable() {
-	size := 1
-	for size < 4*len(cl.words) {
-		size <<= 1
+	ids := make([]int32, len(cl.words))
+	for id := range ids {
+		ids[id] = int32(id)
 	}
-	cl.table = make([]int32, size)
-	cl.tableMask = uint32(size - 1)
-	cl.hashes = make([]uint32, len(cl.words))
-	for id, w := range cl.words {
-		h := fnv(w)
-		cl.hashes[id] = h
-		i := h & cl.tableMask
-		for cl.table[i] != 0 {
-			i = (i + 1) & cl.tableMask
+	cl.vocabTab = newHashTable(cl.words, ids)
+	var akeys []string
+	var aids []int32
+	seen := map[string]bool{}
+	add := func(key string, id int32) {
+		if _, word := cl.vocab[key]; !word && !seen[key] {
+			seen[key] = true
+			akeys, aids = append(akeys, key), append(aids, id)
 		}
-		cl.table[i] = int32(id + 1)
 	}
+	for _, d := range cl.devowel {
+		for _, v := range devowelForms(d.w) {
+			add(v, d.id)
+		}
+	}
+	for _, f := range cl.fuzzy {
+		for _, v := range oneEditForms(f.w) {
+			add(v, f.id)
+		}
+	}
+	cl.aliasTab = newHashTable(akeys, aids)
 }
 
-// lookupHashed is lookup for a token whose FNV-1a hash is h.
-func (cl *compiled) lookupHashed(sc *scratch, b []byte, h uint32) int32 {
-	if len(cl.table) > 0 {
-		for i := h & cl.tableMask; ; i = (i + 1) & cl.tableMask {
-			e := cl.table[i]
-			if e == 0 {
-				break
+func isVowel(c byte) bool { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' }
+
+// devowelForms lists the spellings of w (normalised) with some of its
+// vowels left out, first letter kept: "kil" -> "kl", "myself" -> "myslf",
+// "suicide" -> "sucide", "sucde", ... Forms shorter than 3/5 of the word
+// (or than 2 letters) are not kept: "scd" is not "suicide".
+func devowelForms(w string) []string {
+	var pos []int
+	for i := 1; i < len(w); i++ {
+		if isVowel(w[i]) {
+			pos = append(pos, i)
+		}
+	}
+	if len(pos) > 10 {
+		pos = pos[:10]
+	}
+	var out []string
+	buf := make([]byte, 0, len(w))
+	for mask := 1; mask < 1<<len(pos); mask++ {
+		buf = buf[:0]
+		k := 0
+		for i := 0; i < len(w); i++ {
+			if k < len(pos) && pos[k] == i {
+				drop := mask&(1<<k) != 0
+				k++
+				if drop {
+					continue
+				}
 			}
-			if cl.hashes[e-1] == h && cl.words[e-1] == string(b) {
-				return e - 1
+			buf = append(buf, w[i])
+		}
+		n := squeezeInPlace(buf)
+		if n < 2 || 5*n < 3*len(w) {
+			continue
+		}
+		out = append(out, string(buf[:n]))
+	}
+	return out
+}
+
+// oneEditForms lists the strings of 4 letters or more one edit away from w
+// (a deletion, an insertion, a substitution or a swap of neighbours): the
+// misspellings a fuzzy word also matches.
+func oneEditForms(w string) []string {
+	var out []string
+	keep := func(b []byte) {
+		if len(b) >= 4 && within1(b, w) {
+			out = append(out, string(b))
+		}
+	}
+	b := make([]byte, 0, len(w)+1)
+	for i := 0; i < len(w); i++ {
+		keep(append(append(b[:0], w[:i]...), w[i+1:]...)) // deletion
+		if i+1 < len(w) {
+			b = append(b[:0], w...)
+			b[i], b[i+1] = b[i+1], b[i]
+			keep(b) // swap
+		}
+	}
+	for i := 0; i <= len(w); i++ {
+		for c := byte('a'); c <= 'z'; c++ {
+			keep(append(append(append(b[:0], w[:i]...), c), w[i:]...)) // insertion
+			if i < len(w) && c != w[i] {
+				b = append(b[:0], w...)
+				b[i] = c
+				keep(b) // substitution
 			}
 		}
 	}
-	return cl.fuzzyLookup(b)
+	return out
+}
+
+// lookup resolves a token (normalised bytes) to a word id, or -1.
+func (cl *compiled) lookup(b []byte) int32 {
+	if cl.vocabTab.slots == nil {
+		return -1 // normWords' bare compiled: no vocabulary yet
+	}
+	h, head := wordKey(b)
+	if id := cl.vocabTab.get(b, h, head); id >= 0 {
+		return id
+	}
+	return cl.aliasTab.get(b, h, head)
+}
+
+// lookupAt is lookup for norm[s:e]. A token of up to 8 bytes is read as
+// one integer straight from the buffer, whose spare capacity pads the last.
+func (cl *compiled) lookupAt(norm []byte, s, e int32) int32 {
+	if cl.vocabTab.slots == nil {
+		return -1 // normWords' bare compiled: no vocabulary yet
+	}
+	n := e - s
+	if n < 1 || n > 8 || int(s)+8 > cap(norm) {
+		return cl.lookup(norm[s:e])
+	}
+	head := binary.LittleEndian.Uint64(norm[s:cap(norm)]) & (^uint64(0) >> ((64 - 8*n) & 63))
+	b := norm[s:e]
+	h := hashHead(head, len(b))
+	if id := cl.vocabTab.get(b, h, head); id >= 0 {
+		return id
+	}
+	return cl.aliasTab.get(b, h, head)
 }
 
 // commonWords make poor anchors: nearly every message contains them.
@@ -412,12 +627,59 @@ var commonWords = map[string]bool{
 	"them": true, "there": true, "when": true, "how": true, "got": true, "too": true, "really": true,
 }
 
-// anchorFor picks the most selective required element of an alternative:
-// its possible first words form the anchor set. ok is false when no element
-// qualifies (everything optional, or starting with a prefix or a number).
-func (cl *compiled) anchorFor(seq []node) (ids []int32, ok bool) {
-	best := -1
-	for _, n := range seq {
+// anchorRef says that a match of rule starts between lo and hi tokens
+// before an occurrence of the anchor word. A rule has one or two anchor
+// slots (two independent required words); a match needs every slot filled
+// within reach.
+type anchorRef struct {
+	rule   int32
+	slot   int32
+	lo, hi int32
+}
+
+// seqLen bounds the number of tokens a match of seq consumes.
+func seqLen(seq []node) (lo, hi int32) {
+	for i := range seq {
+		l, h := nodeLen(&seq[i])
+		if seq[i].opt {
+			l = 0
+		}
+		lo, hi = lo+l, hi+h
+	}
+	return lo, hi
+}
+
+func nodeLen(n *node) (lo, hi int32) {
+	switch n.kind {
+	case pEnd:
+		return 0, 0
+	case pGap:
+		return 0, int32(n.gap)
+	case pGroup:
+		for k, a := range n.alts {
+			l, h := seqLen(a)
+			if k == 0 || l < lo {
+				lo = l
+			}
+			hi = max(hi, h)
+		}
+		return lo, hi
+	}
+	return 1, 1
+}
+
+type anchorCand struct {
+	ids    []int32
+	lo, hi int32 // tokens between the match's start and the element
+	score  int   // fewer and rarer words are more selective
+	first  bool  // the pattern's first element
+}
+
+// anchorCands lists the required elements of an alternative that can serve
+// as anchors: their possible first words are known (no prefix, no number).
+func (cl *compiled) anchorCands(seq []node) []anchorCand {
+	var out []anchorCand
+	for k, n := range seq {
 		if n.opt || n.kind == pGap || n.kind == pEnd {
 			continue
 		}
@@ -431,39 +693,126 @@ func (cl *compiled) anchorFor(seq []node) (ids []int32, ok bool) {
 				score += 1000
 			}
 		}
-		if best < 0 || score < best {
-			best, ids, ok = score, fs.ids, true
-		}
+		lo, hi := seqLen(seq[:k])
+		out = append(out, anchorCand{ids: fs.ids, lo: lo, hi: hi, score: score, first: k == 0})
 	}
-	return ids, ok
+	slices.SortStableFunc(out, func(a, b anchorCand) int { return a.score - b.score })
+	return out
 }
 
-func (cl *compiled) buildAnchors() {
-	cl.anchors = make([][]int32, len(cl.words))
+// buildAlarm collects, for every signal, farewell and means rule, the words
+// of its most selective required element.
+func (cl *compiled) buildAlarm() {
+	cl.alarm = make([]uint64, (len(cl.words)+63)/64)
 	for ri := range cl.rules {
+		switch cl.rules[ri].kind {
+		case kSignal, kFarewell, kMeans:
+		default:
+			continue
+		}
 		seq := cl.rules[ri].seq
 		alts := [][]node{seq}
 		if len(seq) == 1 && seq[0].kind == pGroup && !seq[0].opt {
 			alts = seq[0].alts
 		}
-		set := map[int32]bool{}
-		always := false
 		for _, a := range alts {
-			ids, ok := cl.anchorFor(a)
-			if !ok {
+			cs := cl.anchorCands(a)
+			if len(cs) == 0 {
+				cl.alarmAlways = true
+				return
+			}
+			for _, id := range cs[0].ids {
+				cl.alarm[id>>6] |= 1 << (id & 63)
+			}
+		}
+	}
+}
+
+// mayAlarm reports whether any token is an alarm word.
+func (cl *compiled) mayAlarm(toks []token) bool {
+	if cl.alarmAlways {
+		return true
+	}
+	for i := range toks {
+		if id := toks[i].id; id >= 0 && cl.alarm[id>>6]&(1<<(id&63)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// buildAnchors indexes the rules the trie does not hold by their anchors.
+// The first element of a rule is already required by the dispatch on the
+// first token (byID), so anchors are taken after it when possible: "(it
+// ends | ending it) @soon" is tried at "it" only when a time word follows
+// within reach.
+func (cl *compiled) buildAnchors() {
+	cl.anchors = make([][]anchorRef, len(cl.words))
+	cl.anchorMask = make([]uint8, len(cl.dense))
+	for d, ri := range cl.dense {
+		seq := cl.rules[ri].seq
+		type key struct{ id, slot int32 }
+		set := map[key]anchorRef{}
+		addSlot := func(slot int32, c anchorCand) {
+			for _, id := range c.ids {
+				r, dup := set[key{id, slot}]
+				if !dup {
+					r = anchorRef{rule: int32(d), slot: slot, lo: c.lo, hi: c.hi}
+				}
+				r.lo, r.hi = min(r.lo, c.lo), max(r.hi, c.hi)
+				set[key{id, slot}] = r
+			}
+		}
+		always := false
+		if len(seq) == 1 && seq[0].kind == pGroup && !seq[0].opt {
+			// Alternatives inside: one slot, the union of their anchors.
+			for _, a := range seq[0].alts {
+				cs := cl.anchorCands(a)
+				if len(cs) == 0 {
+					always = true
+					break
+				}
+				addSlot(0, cs[0])
+			}
+			cl.anchorMask[d] = 1
+		} else {
+			var picked []anchorCand
+			cs := cl.anchorCands(seq)
+			for _, c := range cs {
+				// A second slot only pays when its words are rare: one
+				// holding "my" or "the" is registered all over a message.
+				if !c.first && (len(picked) == 0 || (len(picked) == 1 && c.score < 1000)) {
+					picked = append(picked, c)
+				}
+			}
+			if len(picked) == 0 && len(cs) > 0 {
+				picked = cs[:1]
+			}
+			if len(picked) == 0 {
 				always = true
-				break
 			}
-			for _, id := range ids {
-				set[id] = true
+			for slot, c := range picked {
+				addSlot(int32(slot), c)
 			}
+			cl.anchorMask[d] = uint8(1)<<len(picked) - 1
 		}
 		if always {
-			cl.always = append(cl.always, int32(ri))
+			cl.always = append(cl.always, int32(d))
+			cl.anchorMask[d] = 1
 			continue
 		}
-		for id := range set {
-			cl.anchors[id] = append(cl.anchors[id], int32(ri))
+		keys := make([]key, 0, len(set))
+		for k := range set {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b key) int {
+			if a.id != b.id {
+				return int(a.id - b.id)
+			}
+			return int(a.slot - b.slot)
+		})
+		for _, k := range keys {
+			cl.anchors[k.id] = append(cl.anchors[k.id], set[k])
 		}
 	}
 }
@@ -558,6 +907,9 @@ func compileLexicon(l *Lexicon) *compiled {
 	for _, w := range l.fuzzy {
 		cl.fuzzy = append(cl.fuzzy, fuzzyWord{w: w, id: cl.intern(w), bag: letterBag(w)})
 	}
+	for _, w := range l.devowel {
+		cl.devowel = append(cl.devowel, devowelWord{w: w, id: cl.intern(w)})
+	}
 	cl.bridge = make([]bool, len(cl.words))
 	for _, id := range bridgeIDs {
 		cl.bridge[id] = true
@@ -585,28 +937,37 @@ func compileLexicon(l *Lexicon) *compiled {
 	for ri := range cl.rules {
 		walk(cl.rules[ri].seq)
 	}
-	cl.buildAnchors()
 	cl.buildTable()
 	inTrie := cl.buildTrie()
-	cl.byID = make([][]int32, len(cl.words))
+	cl.kinds = make([]kind, len(cl.rules))
 	for ri := range cl.rules {
-		if inTrie[ri] {
-			continue
+		cl.kinds[ri] = cl.rules[ri].kind
+		if !inTrie[ri] {
+			cl.dense = append(cl.dense, int32(ri))
 		}
+	}
+	cl.buildAnchors()
+	cl.buildAlarm()
+	cl.starts = make([]ruleStart, len(cl.dense))
+	cl.byID = make([][]int32, len(cl.words))
+	for d, ri := range cl.dense {
 		var fs firstSet
 		fs.add(cl.rules[ri].seq)
+		st := &cl.starts[d]
+		st.ids = make([]uint64, (len(cl.words)+63)/64)
+		for _, id := range fs.ids {
+			st.ids[id>>6] |= 1 << (id & 63)
+		}
+		st.pres, st.num = fs.pres, fs.num
 		seen := map[int32]bool{}
 		for _, id := range fs.ids {
 			if !seen[id] {
 				seen[id] = true
-				cl.byID[id] = append(cl.byID[id], int32(ri))
+				cl.byID[id] = append(cl.byID[id], int32(d))
 			}
 		}
-		for _, pre := range fs.pres {
-			cl.prefixes = append(cl.prefixes, prefixRule{pre, int32(ri)})
-		}
-		if fs.num {
-			cl.numRules = append(cl.numRules, int32(ri))
+		if len(fs.pres) > 0 || fs.num {
+			cl.oddStart = append(cl.oddStart, int32(d))
 		}
 	}
 	return cl
@@ -656,33 +1017,6 @@ func (f *firstSet) add(seq []node) (nullable bool) {
 		}
 	}
 	return true
-}
-
-// fuzzyLookup resolves a token that is not in the vocabulary to a fuzzy
-// word one edit away ("suicdie", "sucide", "myslef"), or -1. A letter-bag
-// comparison rejects almost every candidate before the edit check.
-func (cl *compiled) fuzzyLookup(b []byte) int32 {
-	if len(b) < 4 || len(cl.fuzzy) == 0 {
-		return -1
-	}
-	bag := uint32(0)
-	for _, c := range b {
-		if c < 'a' || c > 'z' {
-			return -1
-		}
-		bag |= 1 << (c - 'a')
-	}
-	for i := range cl.fuzzy {
-		f := &cl.fuzzy[i]
-		d := len(b) - len(f.w)
-		if d < -1 || d > 1 || bits.OnesCount32(bag^f.bag) > 2 {
-			continue
-		}
-		if within1(b, f.w) {
-			return f.id
-		}
-	}
-	return -1
 }
 
 func letterBag(w string) uint32 {
