@@ -274,6 +274,12 @@ func (s *Server) escalationRoutes(m *http.ServeMux) {
 				if e.Subject == id.UserID {
 					return 0, nil, chat.Errorf(chat.CodeForbidden, "this escalation is about you; another supervisor will handle it")
 				}
+				status, body, err := h(r, id)
+				// The audit log: who did what to which escalation, when
+				// (IDs only; notes and outcomes stay in the timeline).
+				action := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+				s.log.Info("audit: escalation action", "action", action, "escalation", eid, "user", id.UserID, "ok", err == nil)
+				return status, body, err
 			}
 			return h(r, id)
 		})
@@ -403,10 +409,16 @@ func (s *Server) escalationRoutes(m *http.ServeMux) {
 			return 0, nil, err
 		}
 		sh, err := s.cfg.Escalations.PutShift(r.Context(), in)
+		if err == nil {
+			s.log.Info("audit: on-call shift saved", "shift", sh.ID, "supervisor", sh.Supervisor, "tier", sh.Tier, "user", id.UserID)
+		}
 		return http.StatusCreated, sh, err
 	}))
 	m.HandleFunc("DELETE /api/oncall/shifts/{id}", admin(func(r *http.Request, id auth.Identity) (int, any, error) {
 		err := s.cfg.Escalations.DeleteShift(r.Context(), r.PathValue("id"))
+		if err == nil {
+			s.log.Info("audit: on-call shift removed", "shift", r.PathValue("id"), "user", id.UserID)
+		}
 		return http.StatusOK, map[string]string{"deleted": r.PathValue("id")}, err
 	}))
 }

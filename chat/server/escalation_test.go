@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -84,7 +85,9 @@ func decodeEscalation(t testing.TB, f frame) escalationFrame {
 // step. The sender alone gets the private support frame.
 func TestCrisisEscalatesUntilAcknowledged(t *testing.T) {
 	sink := newWebhookSink(t, "webhook-secret")
+	logs := &syncBuffer{}
 	e := newEscalatingEnv(t, func(c *server.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.Detector = crisisDetector
 		c.EscalationPolicy = escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: 2 * time.Second}}
 		c.WebhookURL, c.WebhookSecret = sink.srv.URL, "webhook-secret"
@@ -166,6 +169,18 @@ func TestCrisisEscalatesUntilAcknowledged(t *testing.T) {
 		escalation.StepAcknowledged, escalation.StepNote, escalation.StepResolved} {
 		if !slices.Contains(kinds, want) {
 			t.Errorf("timeline lacks %s: %v", want, kinds)
+		}
+	}
+	// The audit log has every action, by whom, and never the words.
+	all := logs.String()
+	for _, action := range []string{`"action":"ack"`, `"action":"notes"`, `"action":"resolve"`} {
+		if !strings.Contains(all, action) {
+			t.Errorf("audit log lacks %s", action)
+		}
+	}
+	for _, secret := range []string{text, "called Pat", "safety plan"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("logs contain %q", secret)
 		}
 	}
 	// Peers cannot see escalations; the friend never got a support frame.
