@@ -67,6 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rate := fs.Float64("send-rate", def.SendRate, "sends per second per user (token bucket refill); negative disables")
 	burst := fs.Int("send-burst", def.SendBurst, "token bucket size: sends allowed in a burst")
 	maxRooms := fs.Int("max-rooms", def.MaxRoomsPerUser, "rooms a user may belong to (DMs do not count)")
+	linger := fs.Duration("commit-linger", def.CommitLinger, "how long a store commit waits for more messages to share its fsync (higher: fewer commits, more latency)")
 	queue := fs.Int("queue-size", def.QueueSize, "outbound frames queued per connection before it is closed as a slow consumer (4008)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -133,6 +134,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		SendBurst:       *burst,
 		MaxRoomsPerUser: *maxRooms,
 		QueueSize:       *queue,
+		CommitLinger:    *linger,
 	})
 	if err != nil {
 		return err
