@@ -64,6 +64,21 @@ const (
 	EventDelete  EventKind = "delete"
 )
 
+// EventKindOf returns the EventKind spelled by b, as one of the constants
+// when it is one, so that stores reading many rows keep no string per row
+// for the kind (the comparison does not allocate).
+func EventKindOf(b []byte) EventKind {
+	switch string(b) {
+	case string(EventMessage):
+		return EventMessage
+	case string(EventEdit):
+		return EventEdit
+	case string(EventDelete):
+		return EventDelete
+	}
+	return EventKind(b)
+}
+
 // Event is one entry of a conversation's log.
 //
 // For EventMessage, Seq is the message's own number and ClientID the id the

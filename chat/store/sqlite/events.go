@@ -355,18 +355,7 @@ func scanEvents(rows *sql.Rows, conv string, limit int, op string) ([]chat.Event
 			&e.Target, &created, &edited, &e.Deleted); err != nil {
 			return nil, internal(op, err)
 		}
-		// Map to the constants so that no per-row string is kept for
-		// the kind (the comparison does not allocate).
-		switch string(kind) {
-		case string(chat.EventMessage):
-			e.Kind = chat.EventMessage
-		case string(chat.EventEdit):
-			e.Kind = chat.EventEdit
-		case string(chat.EventDelete):
-			e.Kind = chat.EventDelete
-		default:
-			e.Kind = chat.EventKind(kind)
-		}
+		e.Kind = chat.EventKindOf(kind)
 		e.Time = fromNanos(created)
 		if edited.Valid {
 			t := fromNanos(edited.Int64)
