@@ -77,6 +77,13 @@ type Store interface {
 	// History shows. It is what a resuming client replays.
 	EventsAfter(ctx context.Context, conv string, after int64, limit int) ([]Event, error)
 
+	// RoomPolicy returns room conv's policy; a room never given one has
+	// the zero policy. Unknown conversations and DMs: ErrNotFound.
+	RoomPolicy(ctx context.Context, conv string) (RoomPolicy, error)
+	// SetRoomPolicy replaces room conv's policy (ErrNotFound for unknown
+	// conversations and DMs).
+	SetRoomPolicy(ctx context.Context, conv string, p RoomPolicy) error
+
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -103,4 +110,11 @@ type AppendItem struct {
 	Event     Event
 	Duplicate bool
 	Err       error
+}
+
+// RoomPolicy is what a room's moderators decided about it.
+type RoomPolicy struct {
+	// HoldImminent holds a message the crisis detector scores imminent
+	// for a supervisor to release, instead of delivering it at once.
+	HoldImminent bool `json:"hold_imminent"`
 }

@@ -373,7 +373,7 @@ func prepare(e *Escalation) error {
 	}
 	e.Conv = clean(e.Conv, maxIDLen)
 	if e.Source.perMessage() {
-		if e.Conv == "" || e.Message.Seq <= 0 {
+		if e.Conv == "" || (e.Message.Seq <= 0 && !e.Held()) {
 			return chat.Errorf(chat.CodeInvalidField, "a flagged message needs its conversation and sequence number")
 		}
 		if e.Message.Conv != "" && e.Message.Conv != e.Conv {

@@ -246,10 +246,21 @@ func cloneEvent(ev chat.Event) chat.Event {
 // once, however many nodes, retries or reporters flag it. The length prefix
 // keeps the key unambiguous whatever the conversation ID contains.
 func (e *Escalation) DedupKey() string {
+	if e.Held() {
+		// Not in the log yet: the sender's client id names it.
+		return "held:" + strconv.Itoa(len(e.Conv)) + ":" + e.Conv + ":" + strconv.Itoa(len(e.Message.Sender)) + ":" + e.Message.Sender + ":" + e.Message.ClientID
+	}
 	if !e.Source.perMessage() || e.Message.Seq <= 0 {
 		return ""
 	}
 	return strconv.Itoa(len(e.Conv)) + ":" + e.Conv + ":" + strconv.FormatInt(e.Message.Seq, 10)
+}
+
+// Held reports whether the escalation holds a message back from its room
+// (room policy): a detected message with no sequence number yet, which a
+// supervisor may release into the room.
+func (e *Escalation) Held() bool {
+	return e.Source == SourceDetector && e.Message.Seq == 0 && e.Message.ClientID != "" && e.Message.Sender != ""
 }
 
 // Recipients returns everyone notified so far, in the order first

@@ -110,6 +110,11 @@ type Ack struct {
 	Seq       int64     `json:"seq"`
 	Time      time.Time `json:"ts"`
 	Duplicate bool      `json:"duplicate,omitempty"`
+	// Held: the room holds messages the crisis detector scores imminent
+	// for a supervisor; this one is stored with its escalation, not yet
+	// delivered to the room (Seq is 0). It is delivered, with a sequence
+	// number, if a supervisor releases it.
+	Held bool `json:"held,omitempty"`
 }
 
 // Event is a conversation log entry as sent to clients: type "message",

@@ -16,6 +16,10 @@ type commitReq struct {
 	ref  string
 	// crisis is set when the detector scored the text high or imminent.
 	crisis *crisisOutcome
+	// done, when set, is told the outcome instead of a session: writes
+	// made for someone by the server (a held message released by a
+	// supervisor). It must not block.
+	done func(it chat.AppendItem, err error)
 }
 
 // committer groups writes from every connection into shared transactions:
@@ -138,6 +142,16 @@ func (c *committer) commit(ctx context.Context) {
 	}
 	for i, r := range c.reqs {
 		it := &c.items[i]
+		if r.done != nil {
+			if err == nil && it.Err == nil && !it.Duplicate {
+				s.metrics.messagesStored.Inc()
+				s.publishEvent(ctx, &it.Event)
+			}
+			r.done(*it, err)
+			c.reqs[i] = nil
+			c.items[i] = chat.AppendItem{}
+			continue
+		}
 		switch {
 		case err != nil:
 			r.conn.sendError(r.ref, r.item.Event.ClientID, r.item.Event.Conv, &chat.Error{

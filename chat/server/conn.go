@@ -15,6 +15,7 @@ import (
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/crisis"
 	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/protocol"
 )
@@ -860,6 +861,20 @@ func (c *conn) handleWrite(f *protocol.ClientFrame) {
 	req := &commitReq{item: chat.AppendItem{Event: ev}, conn: c, ref: f.Ref}
 	if ev.Kind != chat.EventDelete {
 		req.crisis = s.detect(ev.Body)
+	}
+	if req.crisis != nil && req.crisis.verdict.Severity == crisis.Imminent && ev.Kind == chat.EventMessage {
+		// The room may hold such messages for a supervisor. The policy
+		// and the escalation live in the database: off the reader's stack.
+		held := false
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			held = c.holdIfPolicy(f.Ref, ev, req.crisis)
+		}()
+		<-done
+		if held {
+			return
+		}
 	}
 	// Strings decoded from the frame are not retained beyond it except in
 	// ev, which owns fresh copies made by encoding/json.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -93,6 +94,79 @@ func (s *Server) sendSupport(c *conn, ev chat.Event) {
 	sup := s.cfg.CrisisSupport
 	sup.Type, sup.Conv, sup.Seq = protocol.TypeSupport, ev.Conv, ev.Seq
 	c.sendDirect(protocol.Encode(sup))
+}
+
+// holdIfPolicy holds an imminent message back from a room whose policy says
+// so: it is stored with its escalation (durable before the ack), the sender
+// is acked with held and shown the support frame, and nothing reaches the
+// room until a supervisor releases it. It reports whether it held the
+// message; when the policy cannot be read, the message is delivered, as by
+// default.
+func (c *conn) holdIfPolicy(ref string, ev chat.Event, out *crisisOutcome) bool {
+	s := c.srv
+	if s.engine == nil {
+		return false
+	}
+	p, err := s.store.RoomPolicy(c.ctx, ev.Conv)
+	if err != nil || !p.HoldImminent {
+		return false
+	}
+	ev.Time = time.Now().UTC()
+	e := &escalation.Escalation{
+		Source: escalation.SourceDetector, Subject: ev.Sender, SubjectName: ev.Name,
+		Severity: out.verdict.Severity, Categories: out.verdict.Categories, Evidence: out.verdict.Evidence,
+		Message: ev, Reason: "held for a supervisor by the room's policy",
+	}
+	if _, err := s.openEscalationNow(c.ctx, e); err != nil {
+		s.log.Error("held message not recorded", "conv", ev.Conv, "err", err)
+		c.reject(ref, ev.ClientID, ev.Conv, &chat.Error{Code: chat.CodeUnavailable,
+			Message: "the message could not be stored; retry with the same id", Temporary: true, RetryAfterMS: 1000})
+		return true
+	}
+	s.metrics.crisis.WithLabelValues(out.verdict.Severity.String()).Inc()
+	c.sendDirect(protocol.Encode(protocol.Ack{Type: protocol.TypeAck, Ref: ref, ID: ev.ClientID, Conv: ev.Conv, Time: ev.Time, Held: true}))
+	s.sendSupport(c, ev)
+	return true
+}
+
+// release delivers a held message into its room as its sender wrote it
+// (idempotent: the client id makes a second release a duplicate).
+func (s *Server) release(ctx context.Context, id auth.Identity, eid string) (*escalation.Escalation, error) {
+	e, err := s.engine.Get(ctx, eid)
+	if err != nil {
+		return nil, err
+	}
+	if !e.Held() {
+		return nil, chat.Errorf(chat.CodeConflict, "this escalation holds no message")
+	}
+	ev := e.Message
+	ev.Seq, ev.Time = 0, time.Time{}
+	type result struct {
+		it  chat.AppendItem
+		err error
+	}
+	res := make(chan result, 1)
+	req := &commitReq{item: chat.AppendItem{Event: ev}, done: func(it chat.AppendItem, err error) { res <- result{it, err} }}
+	if err := s.commit.submit(ctx, req); err != nil {
+		return nil, err
+	}
+	var r result
+	select {
+	case r = <-res:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.it.Err != nil {
+		return nil, r.it.Err
+	}
+	detail := fmt.Sprintf("released the held message into the room as seq %d", r.it.Event.Seq)
+	if r.it.Duplicate {
+		detail = fmt.Sprintf("released again; it was already delivered as seq %d", r.it.Event.Seq)
+	}
+	return s.engine.AddNote(ctx, eid, id.UserID, detail)
 }
 
 // retryEscalation keeps trying to open e until it is recorded or refused.
@@ -365,6 +439,34 @@ func (s *Server) escalationRoutes(m *http.ServeMux) {
 		s.publishFrame(r.Context(), e.Conv, protocol.MemberEvent{Type: protocol.TypeMember, Conv: e.Conv, User: identUser(id), Joined: true})
 		e, err = s.engine.JoinedRoom(r.Context(), e.ID, id.UserID)
 		return http.StatusOK, e, err
+	}))
+	m.HandleFunc("POST /api/escalations/{id}/release", sup(func(r *http.Request, id auth.Identity) (int, any, error) {
+		e, err := s.release(r.Context(), id, r.PathValue("id"))
+		return http.StatusOK, e, err
+	}))
+	m.HandleFunc("GET /api/rooms/{id}/policy", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
+		if err := s.requireMember(r.Context(), id, r.PathValue("id")); err != nil && !isSupervisor(id.Role) {
+			return 0, nil, err
+		}
+		p, err := s.store.RoomPolicy(r.Context(), r.PathValue("id"))
+		return http.StatusOK, p, err
+	}))
+	m.HandleFunc("PUT /api/rooms/{id}/policy", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
+		if err := auth.Authorize(id, auth.ActModerate); err != nil {
+			return 0, nil, err
+		}
+		if err := s.requireMember(r.Context(), id, r.PathValue("id")); err != nil && !isSupervisor(id.Role) {
+			return 0, nil, err
+		}
+		var p chat.RoomPolicy
+		if err := decodeBody(r, &p); err != nil {
+			return 0, nil, err
+		}
+		if err := s.store.SetRoomPolicy(r.Context(), r.PathValue("id"), p); err != nil {
+			return 0, nil, err
+		}
+		s.log.Info("audit: room policy set", "room", r.PathValue("id"), "hold_imminent", p.HoldImminent, "user", id.UserID)
+		return http.StatusOK, p, nil
 	}))
 	m.HandleFunc("POST /api/escalations/{id}/dm", sup(func(r *http.Request, id auth.Identity) (int, any, error) {
 		e, err := s.engine.Get(r.Context(), r.PathValue("id"))

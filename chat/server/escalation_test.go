@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/crisis"
 	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/server"
@@ -289,5 +290,76 @@ func TestCrisisResendEscalatesOnce(t *testing.T) {
 	shift["supervisor"] = "morgan"
 	if st := e2.api("POST", "/api/oncall/shifts", admin, shift, nil); st != http.StatusCreated {
 		t.Fatalf("a supervisor on call: %d", st)
+	}
+}
+
+// A room whose policy holds imminent messages keeps such a message from
+// the room until a supervisor releases it; the sender is acked (held) and
+// supported at once; a high (not imminent) message is delivered as usual.
+func TestRoomPolicyHoldsImminentMessages(t *testing.T) {
+	e := newEscalatingEnv(t, func(c *server.Config) { c.Detector = crisisDetector })
+	spec, peer, friend, sup := e.token("sam", auth.RoleSpecialist), e.token("pat", auth.RolePeer), e.token("fay", auth.RolePeer), e.token("sue", auth.RoleSupervisor)
+	room := e.createRoom(spec, "Careful group")
+	var pol chat.RoomPolicy
+	if st := e.api("PUT", "/api/rooms/"+room.ID+"/policy", peer, map[string]bool{"hold_imminent": true}, nil); st != http.StatusForbidden {
+		t.Fatalf("a peer setting the room policy: %d", st)
+	}
+	if st := e.api("PUT", "/api/rooms/"+room.ID+"/policy", spec, map[string]bool{"hold_imminent": true}, &pol); st != 200 || !pol.HoldImminent {
+		t.Fatalf("set policy: %d %+v", st, pol)
+	}
+	p := e.dial(peer, nil)
+	p.join(room.ID)
+	fr := e.dial(friend, nil)
+	fr.join(room.ID)
+	s := e.dial(sup, nil)
+
+	const text = "goodbye everyone, I have the pills and I'm taking them tonight"
+	p.send(map[string]any{"type": "send", "conv": room.ID, "id": "h1", "body": text})
+	ack := p.take(func(f frame) bool { return f.ID == "h1" && (f.Type == "ack" || f.Type == "error") })
+	if ack.Type != "ack" || !strings.Contains(ack.raw, `"held":true`) || ack.Seq != 0 {
+		t.Fatalf("ack of a held message: %s", ack.raw)
+	}
+	p.take(func(f frame) bool { return f.Type == "support" })
+	page := decodeEscalation(t, s.take(func(f frame) bool { return f.Type == "escalation" && strings.Contains(f.raw, `"page":true`) }))
+	if !page.Escalation.Held() || page.Escalation.Message.Body != text {
+		t.Fatalf("page for a held message: %+v", page.Escalation)
+	}
+	// A high, not imminent, message is not held.
+	p.sendMsg(room.ID, "h2", "I want to kill myself")
+	if m := fr.expectEvent(room.ID); m.ID != "h2" || m.Seq != 1 {
+		t.Fatalf("the room got %s first; the held message must not be delivered", m.raw)
+	}
+	// The supervisor releases it: the room gets it, once.
+	var got escalation.Escalation
+	if st := e.api("POST", "/api/escalations/"+page.Escalation.ID+"/release", sup, nil, &got); st != 200 {
+		t.Fatalf("release: %d", st)
+	}
+	if m := fr.expectEvent(room.ID); m.ID != "h1" || m.Body != text || m.Seq != 2 {
+		t.Fatalf("after release the room got %s", m.raw)
+	}
+	if st := e.api("POST", "/api/escalations/"+page.Escalation.ID+"/release", sup, nil, &got); st != 200 ||
+		!strings.Contains(got.Timeline[len(got.Timeline)-1].Detail, "already delivered as seq 2") {
+		t.Fatalf("second release: %d %+v", st, got.Timeline[len(got.Timeline)-1])
+	}
+	var hist struct{ Messages []chat.Event }
+	e.api("GET", "/api/conversations/"+room.ID+"/messages", friend, nil, &hist)
+	if len(hist.Messages) != 2 {
+		t.Fatalf("history has %d messages, want 2 (no duplicate release)", len(hist.Messages))
+	}
+	// Resending the held message does not hold it twice.
+	p.send(map[string]any{"type": "send", "conv": room.ID, "id": "h3", "body": text + " again"})
+	p.take(func(f frame) bool { return f.ID == "h3" && f.Type == "ack" })
+	p.send(map[string]any{"type": "send", "conv": room.ID, "id": "h3", "body": text + " again"})
+	p.take(func(f frame) bool { return f.ID == "h3" && f.Type == "ack" })
+	var list struct{ Escalations []escalation.Escalation }
+	e.api("GET", "/api/escalations", sup, nil, &list)
+	held := 0
+	for _, x := range list.Escalations {
+		if x.Held() {
+			held++
+		}
+	}
+	if held != 2 {
+		t.Fatalf("%d held escalations, want 2 (h1 and h3, each once)", held)
 	}
 }

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"History", testHistory},
 		{"EventsAfter", testEventsAfter},
 		{"Ping", testPing},
+		{"RoomPolicy", testRoomPolicy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1346,4 +1347,30 @@ func testEventsAfter(f *fixture) {
 	if got := f.eventsAfter(f.id("nope"), 0, 10); len(got) != 0 {
 		f.Errorf("EventsAfter(unknown) = %v", seqs(got))
 	}
+}
+
+func testRoomPolicy(f *fixture) {
+	alice, bob := f.user("alice"), f.user("bob")
+	room := f.room("policy", alice)
+	if p, err := f.s.RoomPolicy(f.ctx, room.ID); err != nil || p.HoldImminent {
+		f.Fatalf("RoomPolicy of a new room = %+v, %v; want the zero policy", p, err)
+	}
+	if err := f.s.SetRoomPolicy(f.ctx, room.ID, chat.RoomPolicy{HoldImminent: true}); err != nil {
+		f.Fatalf("SetRoomPolicy: %v", err)
+	}
+	if p, err := f.s.RoomPolicy(f.ctx, room.ID); err != nil || !p.HoldImminent {
+		f.Fatalf("RoomPolicy after set = %+v, %v", p, err)
+	}
+	if err := f.s.SetRoomPolicy(f.ctx, room.ID, chat.RoomPolicy{}); err != nil {
+		f.Fatalf("SetRoomPolicy (clear): %v", err)
+	}
+	if p, _ := f.s.RoomPolicy(f.ctx, room.ID); p.HoldImminent {
+		f.Fatalf("RoomPolicy after clearing = %+v", p)
+	}
+	dm, err := f.s.OpenDM(f.ctx, alice, bob)
+	if err != nil {
+		f.Fatal(err)
+	}
+	wantCode(f.T, "RoomPolicy(DM)", func() error { _, err := f.s.RoomPolicy(f.ctx, dm.ID); return err }(), chat.CodeNotFound)
+	wantCode(f.T, "SetRoomPolicy(unknown)", f.s.SetRoomPolicy(f.ctx, f.id("nope"), chat.RoomPolicy{HoldImminent: true}), chat.CodeNotFound)
 }

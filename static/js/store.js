@@ -530,6 +530,14 @@ export class Store {
     const i = this.outbox.findIndex((o) => o.conv === f.conv && o.id === f.id);
     if (i < 0) return;
     const o = this.outbox[i];
+    if (f.held) {
+      // Stored, but held for a supervisor by the room's policy: it stays
+      // here, marked, until it arrives as a message if it is released.
+      o.state = 'held';
+      const held = this.convs.get(f.conv);
+      if (held) this.emit('messages', { conv: held });
+      return;
+    }
     this.outbox.splice(i, 1);
     const conv = this.convs.get(f.conv);
     if (!conv) return;
@@ -605,7 +613,7 @@ export class Store {
           seq: 0, id: o.id, from: this.me ? this.me.id : '', name: this.me ? this.me.name : '',
           body: o.body, ts: o.created, editedAt: null, deleted: false, rev: 0,
         },
-        state: o.state === 'failed' ? 'failed' : 'pending',
+        state: o.state === 'failed' || o.state === 'held' ? o.state : 'pending',
         error: o.error,
       });
     }

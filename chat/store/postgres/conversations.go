@@ -387,3 +387,34 @@ func (s *Store) Members(ctx context.Context, conv string) ([]chat.Member, error)
 	}
 	return out, nil
 }
+
+// RoomPolicy returns room conv's policy.
+func (s *Store) RoomPolicy(ctx context.Context, conv string) (chat.RoomPolicy, error) {
+	if !storable(conv) {
+		return chat.RoomPolicy{}, chat.ErrNotFound
+	}
+	var kind string
+	var hold *bool
+	err := s.pool.QueryRow(ctx, `SELECT c.kind, p.hold_imminent FROM conversations c
+		LEFT JOIN room_policies p ON p.conv_id = c.id WHERE c.id = $1`, conv).Scan(&kind, &hold)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && kind != string(chat.KindRoom)) {
+		return chat.RoomPolicy{}, chat.ErrNotFound
+	}
+	if err != nil {
+		return chat.RoomPolicy{}, internal("room policy", err)
+	}
+	return chat.RoomPolicy{HoldImminent: hold != nil && *hold}, nil
+}
+
+// SetRoomPolicy replaces room conv's policy.
+func (s *Store) SetRoomPolicy(ctx context.Context, conv string, p chat.RoomPolicy) error {
+	if _, err := s.RoomPolicy(ctx, conv); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO room_policies (conv_id, hold_imminent) VALUES ($1, $2)
+		ON CONFLICT (conv_id) DO UPDATE SET hold_imminent = EXCLUDED.hold_imminent`, conv, p.HoldImminent)
+	if err != nil {
+		return internal("set room policy", err)
+	}
+	return nil
+}

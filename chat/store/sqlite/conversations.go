@@ -384,3 +384,31 @@ func (s *Store) Members(ctx context.Context, conv string) ([]chat.Member, error)
 	}
 	return out, nil
 }
+
+// RoomPolicy returns room conv's policy.
+func (s *Store) RoomPolicy(ctx context.Context, conv string) (chat.RoomPolicy, error) {
+	var kind string
+	var hold sql.NullBool
+	err := s.r.QueryRowContext(ctx, `SELECT c.kind, p.hold_imminent FROM conversations c
+		LEFT JOIN room_policies p ON p.conv_id = c.id WHERE c.id = ?`, conv).Scan(&kind, &hold)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && kind != string(chat.KindRoom)) {
+		return chat.RoomPolicy{}, chat.ErrNotFound
+	}
+	if err != nil {
+		return chat.RoomPolicy{}, internal("room policy", err)
+	}
+	return chat.RoomPolicy{HoldImminent: hold.Valid && hold.Bool}, nil
+}
+
+// SetRoomPolicy replaces room conv's policy.
+func (s *Store) SetRoomPolicy(ctx context.Context, conv string, p chat.RoomPolicy) error {
+	if _, err := s.RoomPolicy(ctx, conv); err != nil {
+		return err
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO room_policies (conv_id, hold_imminent) VALUES (?, ?)
+		ON CONFLICT (conv_id) DO UPDATE SET hold_imminent = excluded.hold_imminent`, conv, p.HoldImminent)
+	if err != nil {
+		return internal("set room policy", err)
+	}
+	return nil
+}

@@ -257,7 +257,9 @@ export class MessageView {
       parts.push(el('p', { class: 'msg-body', text: m.body }));
     }
 
-    if (item.state === 'pending') {
+    if (item.state === 'held') {
+      parts.push(el('p', { class: 'msg-state', text: 'Only you can see this for now: a supervisor will read it and reach out to you.' }));
+    } else if (item.state === 'pending') {
       const waiting = item.error && item.error.code === 'rate_limited';
       parts.push(el('p', { class: 'msg-state', text: waiting ? 'Sending soon…' : 'Sending…' }));
     } else if (item.state === 'failed') {
