@@ -221,7 +221,9 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 // peer stopped reading and its buffers are full) is dropped by the write
 // watchdog, even when its queue has room; others are not slowed.
 func TestStuckWriteIsDropped(t *testing.T) {
-	e := newEnv(t, noRateLimit, func(c *server.Config) { c.QueueSize = 1 << 20; c.WriteTimeout = 500 * time.Millisecond })
+	// Long enough that the sender's own session, which reads all along,
+	// is never the one dropped on a loaded CI machine.
+	e := newEnv(t, noRateLimit, func(c *server.Config) { c.QueueSize = 1 << 20; c.WriteTimeout = 2 * time.Second })
 	ann, bob := e.token("ann", auth.RoleSpecialist), e.token("bob", auth.RolePeer)
 	room := e.createRoom(ann, "Stuck")
 	slow := e.dialRaw(nil)
@@ -241,6 +243,8 @@ func TestStuckWriteIsDropped(t *testing.T) {
 			a.backlog = a.backlog[:0]
 		}
 	}
+	// The session dropped was the stuck one: the sender still works.
+	a.sendMsg(room.ID, "after", "still here")
 	slow.startReading()
 	if code := slow.waitClosed(); code == protocol.CloseSlowConsumer {
 		t.Fatal("closed as a slow consumer; the queue should have had room")
