@@ -594,7 +594,7 @@ func TestClusterEscalationSurvivesItsNode(t *testing.T) {
 		cfg.Detector = crisisDetector
 		cfg.Escalations = st.Escalations()
 		cfg.NodeID = fmt.Sprintf("node%d", i)
-		cfg.EscalationPolicy = escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: 3 * time.Second}}
+		cfg.EscalationPolicy = escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: 6 * time.Second}}
 	})
 	now := time.Now()
 	esc := c.nodes[0].store.(*postgres.Store).Escalations()

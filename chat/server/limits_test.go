@@ -217,7 +217,7 @@ func TestOriginCheck(t *testing.T) {
 
 // A connection must authenticate with its first frame, in time.
 func TestHelloRules(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.HelloTimeout = 300 * time.Millisecond })
+	e := newEnv(t, func(c *server.Config) { c.HelloTimeout = time.Second })
 	// Silence: refused with auth_required and closed with 4002.
 	c := e.dialRaw(nil)
 	if f := c.expect("error"); f.Code != chat.CodeAuthRequired {
