@@ -5,11 +5,8 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/kindred-health/kindred/chat/store/migration"
 )
 
 // migrationFiles holds the schema history. Files are named
@@ -19,39 +16,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // loadMigrations reads and orders the embedded migrations.
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	ms := make([]migration, 0, len(names))
-	seen := make(map[int]string, len(names))
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version number and '_'", base)
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", other, base, v)
-		}
-		seen[v] = base
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
+func loadMigrations() ([]migration.Migration, error) {
+	return migration.Load(migrationFiles, "migrations/*.sql")
 }
 
 // migrate applies the migrations db has not seen yet, each in its own
@@ -76,7 +43,7 @@ func migrate(ctx context.Context, db *sql.DB) (int, error) {
 	for _, m := range ms {
 		done, err := applyMigration(ctx, db, m)
 		if err != nil {
-			return applied, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+			return applied, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 		if done {
 			applied++
@@ -87,7 +54,7 @@ func migrate(ctx context.Context, db *sql.DB) (int, error) {
 
 // applyMigration runs m unless it is already recorded, reporting whether
 // it ran.
-func applyMigration(ctx context.Context, db *sql.DB, m migration) (bool, error) {
+func applyMigration(ctx context.Context, db *sql.DB, m migration.Migration) (bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
@@ -95,19 +62,19 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) (bool, error) 
 	defer rollback(tx) // no-op after Commit
 	var n int
 	if err := tx.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+		`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return false, err
 	}
 	if n > 0 {
 		return false, nil
 	}
 	// The driver executes every statement of a multi-statement string.
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, err
 	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		m.version, m.name, now()); err != nil {
+		m.Version, m.Name, now()); err != nil {
 		return false, err
 	}
 	return true, tx.Commit()
