@@ -22,6 +22,12 @@ type commitReq struct {
 	done func(it chat.AppendItem, err error)
 }
 
+// published counts a newly stored event and publishes it.
+func (s *Server) published(ctx context.Context, e *chat.Event) {
+	s.metrics.messagesStored.Inc()
+	s.publishEvent(ctx, e)
+}
+
 // committer groups writes from every connection into shared transactions:
 // one durable commit (an fsync) per batch instead of per message is what
 // lets a node store thousands of messages a second while still acking only
@@ -142,50 +148,40 @@ func (c *committer) commit(ctx context.Context) {
 	}
 	for i, r := range c.reqs {
 		it := &c.items[i]
-		if r.done != nil {
-			if err == nil && it.Err == nil && !it.Duplicate {
-				s.metrics.messagesStored.Inc()
-				s.publishEvent(ctx, &it.Event)
+		stored := err == nil && it.Err == nil && !it.Duplicate
+		switch {
+		case r.done != nil:
+			if stored {
+				s.published(ctx, &it.Event)
 			}
 			r.done(*it, err)
-			c.reqs[i] = nil
-			c.items[i] = chat.AppendItem{}
-			continue
-		}
-		switch {
 		case err != nil:
 			r.conn.sendError(r.ref, r.item.Event.ClientID, r.item.Event.Conv, &chat.Error{
 				Code: chat.CodeUnavailable, Message: "the message could not be stored; retry with the same id", Temporary: true, RetryAfterMS: 1000,
 			})
 		case it.Err != nil:
 			r.conn.sendError(r.ref, r.item.Event.ClientID, r.item.Event.Conv, chat.AsError(it.Err))
-		case r.crisis != nil:
-			// Delivered at once like any message, but acked only once the
-			// escalation is recorded (see afterCrisisCommit).
-			if !it.Duplicate {
-				s.metrics.messagesStored.Inc()
-				s.publishEvent(ctx, &it.Event)
-			}
-			// An edit is escalated as the message it changed, with its
-			// new text: that is what supervisors must see and flag.
-			msg := it.Event
-			if msg.Kind == chat.EventEdit {
-				msg.Kind, msg.Seq, msg.Target = chat.EventMessage, msg.Target, 0
-			}
-			s.afterCrisisCommit(ctx, msg, r.crisis, it.Duplicate)
-			r.conn.sendDirect(protocol.Encode(protocol.Ack{
-				Type: protocol.TypeAck, Ref: r.ref, ID: it.Event.ClientID, Conv: it.Event.Conv,
-				Seq: it.Event.Seq, Time: it.Event.Time, Duplicate: it.Duplicate,
-			}))
-			s.sendSupport(r.conn, msg)
 		default:
+			// A crisis message is acked only once its escalation is
+			// recorded (see afterCrisisCommit); an edit is escalated as
+			// the message it changed, with its new text.
+			var msg chat.Event
+			if r.crisis != nil {
+				msg = it.Event
+				if msg.Kind == chat.EventEdit {
+					msg.Kind, msg.Seq, msg.Target = chat.EventMessage, msg.Target, 0
+				}
+				s.afterCrisisCommit(ctx, msg, r.crisis, it.Duplicate)
+			}
 			r.conn.sendDirect(protocol.Encode(protocol.Ack{
 				Type: protocol.TypeAck, Ref: r.ref, ID: it.Event.ClientID, Conv: it.Event.Conv,
 				Seq: it.Event.Seq, Time: it.Event.Time, Duplicate: it.Duplicate,
 			}))
-			if !it.Duplicate {
-				s.metrics.messagesStored.Inc()
-				s.publishEvent(ctx, &it.Event)
+			if stored {
+				s.published(ctx, &it.Event)
+			}
+			if r.crisis != nil {
+				s.sendSupport(r.conn, msg)
 			}
 		}
 		c.reqs[i] = nil

@@ -308,14 +308,11 @@ func (c *conn) teardown() {
 	defer cancel()
 	c.mu.Lock()
 	convs := make([]string, 0, len(c.convs))
-	announce := make([]string, 0, len(c.convs))
-	for id, st := range c.convs {
+	for id := range c.convs {
 		convs = append(convs, id)
-		if st.presence {
-			announce = append(announce, id)
-		}
 	}
 	c.mu.Unlock()
+	announce := c.presenceConvs()
 	for _, id := range convs {
 		_ = s.hub.Unsubscribe(ctx, id, c)
 	}
@@ -336,15 +333,21 @@ func (c *conn) teardown() {
 // announcePresence tells the members of this session's conversations,
 // those small enough for it, that the user is online or offline.
 func (c *conn) announcePresence(online bool) {
+	c.publishPresence(c.ctx, c.presenceConvs(), online)
+}
+
+// presenceConvs lists this session's conversations small enough to be
+// told about presence.
+func (c *conn) presenceConvs() []string {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	convs := make([]string, 0, len(c.convs))
 	for id, st := range c.convs {
 		if st.presence {
 			convs = append(convs, id)
 		}
 	}
-	c.mu.Unlock()
-	c.publishPresence(c.ctx, convs, online)
+	return convs
 }
 
 func (c *conn) publishPresence(ctx context.Context, convs []string, online bool) {

@@ -32,7 +32,9 @@ func DefaultCrisisSupport() protocol.Support {
 	}
 }
 
-func isSupervisor(r auth.Role) bool { return r == auth.RoleSupervisor || r == auth.RoleAdmin }
+// isSupervisor reports whether r handles escalations (supervisors and
+// admins): the auth table's answer, asked in one place.
+func isSupervisor(r auth.Role) bool { return r.Can(auth.ActViewEscalations) }
 
 // crisisOutcome is what the reader decided about a write before it was
 // committed: the detector's verdict, kept with the commit request.
@@ -69,12 +71,8 @@ func (s *Server) afterCrisisCommit(ctx context.Context, ev chat.Event, out *cris
 		s.log.Error("crisis message with no escalation engine configured", "conv", ev.Conv, "seq", ev.Seq)
 		return
 	}
-	e := &escalation.Escalation{
-		ID:     escalation.NewID("esc_"),
-		Source: escalation.SourceDetector, Subject: ev.Sender, SubjectName: ev.Name,
-		Severity: out.verdict.Severity, Categories: out.verdict.Categories, Evidence: out.verdict.Evidence,
-		Message: ev,
-	}
+	e := detectorEscalation(ev, out)
+	e.ID = escalation.NewID("esc_") // kept by the retries
 	if out.verdict.About == "other" {
 		e.Reason = "the message is about someone else"
 	}
@@ -85,6 +83,15 @@ func (s *Server) afterCrisisCommit(ctx context.Context, ev chat.Event, out *cris
 		// trying to record it, under the same ID, in the background.
 		s.log.Error("escalation not recorded; retrying", "escalation", e.ID, "conv", ev.Conv, "err", err)
 		s.retryEscalation(e)
+	}
+}
+
+// detectorEscalation is the escalation of a message the detector flagged.
+func detectorEscalation(ev chat.Event, out *crisisOutcome) *escalation.Escalation {
+	return &escalation.Escalation{
+		Source: escalation.SourceDetector, Subject: ev.Sender, SubjectName: ev.Name,
+		Severity: out.verdict.Severity, Categories: out.verdict.Categories, Evidence: out.verdict.Evidence,
+		Message: ev,
 	}
 }
 
@@ -112,11 +119,8 @@ func (c *conn) holdIfPolicy(ref string, ev chat.Event, out *crisisOutcome) bool 
 		return false
 	}
 	ev.Time = time.Now().UTC()
-	e := &escalation.Escalation{
-		Source: escalation.SourceDetector, Subject: ev.Sender, SubjectName: ev.Name,
-		Severity: out.verdict.Severity, Categories: out.verdict.Categories, Evidence: out.verdict.Evidence,
-		Message: ev, Reason: "held for a supervisor by the room's policy",
-	}
+	e := detectorEscalation(ev, out)
+	e.Reason = "held for a supervisor by the room's policy"
 	if _, err := s.openEscalationNow(c.ctx, e); err != nil {
 		s.log.Error("held message not recorded", "conv", ev.Conv, "err", err)
 		c.reject(ref, ev.ClientID, ev.Conv, &chat.Error{Code: chat.CodeUnavailable,

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat/escalation"
 )
 
@@ -82,7 +83,7 @@ Flags --data and --database-url select the store, as for serve.
 		if err != nil {
 			return fmt.Errorf("%q has never signed in; only known supervisors can be on call", *sup)
 		}
-		if u.Role != "supervisor" && u.Role != "admin" {
+		if !auth.Role(u.Role).Can(auth.ActViewEscalations) {
 			return fmt.Errorf("%q is a %s, not a supervisor", *sup, u.Role)
 		}
 		s, err = st.PutShift(ctx, s)
