@@ -34,6 +34,29 @@ type Conversation struct {
 	CreatedAt time.Time        `json:"created_at"`
 	LastSeq   int64            `json:"last_seq"`
 	Members   int              `json:"members"`
+	// Role is the asking user's role in the conversation; only
+	// Store.UserConversations fills it (and the server, in what it sends
+	// to that user).
+	Role RoomRole `json:"role,omitempty"`
+}
+
+// RoomRole is a user's role in one conversation. A room's creator is its
+// owner; moderators are named by the owner (or by staff); everyone else who
+// joined is a member. RoomNone means not a member at all. DMs have two
+// members and no owner.
+type RoomRole string
+
+// The room roles, strongest first.
+const (
+	RoomOwner     RoomRole = "owner"
+	RoomModerator RoomRole = "moderator"
+	RoomMember    RoomRole = "member"
+	RoomNone      RoomRole = ""
+)
+
+// Valid reports whether r is a membership role (not RoomNone).
+func (r RoomRole) Valid() bool {
+	return r == RoomOwner || r == RoomModerator || r == RoomMember
 }
 
 // User is what the server knows about a person: the identity from their

@@ -29,7 +29,7 @@ type Store interface {
 	UsersByRole(ctx context.Context, roles ...string) ([]User, error)
 
 	// CreateRoom creates a room named c.Name (with c.Topic) made by
-	// c.CreatedBy, who becomes its first member. The store assigns ID when
+	// c.CreatedBy, who becomes its first member, with RoomOwner. The store assigns ID when
 	// c.ID is empty and sets CreatedAt.
 	CreateRoom(ctx context.Context, c Conversation) (Conversation, error)
 	// OpenDM returns the one-on-one conversation between users a and b,
@@ -42,10 +42,12 @@ type Store interface {
 	// Rooms lists every room (not DMs), oldest first, with member counts.
 	Rooms(ctx context.Context) ([]Conversation, error)
 	// UserConversations lists the rooms and DMs user belongs to, with
-	// LastSeq filled. For a DM, Name is the other user's display name.
+	// LastSeq filled and Role set to the user's room role. For a DM, Name
+	// is the other user's display name.
 	UserConversations(ctx context.Context, userID string) ([]Conversation, error)
 
-	// Join makes user a member of room conv. Joining twice is not an error.
+	// Join makes user a member of room conv (RoomMember). Joining twice is
+	// not an error and keeps the role the user has.
 	// When the user already belongs to maxRooms rooms (DMs do not count) it
 	// returns an *Error with CodeRoomLimit; maxRooms <= 0 means no limit.
 	// Joining a DM or an unknown room returns ErrNotFound.
@@ -55,6 +57,11 @@ type Store interface {
 	Leave(ctx context.Context, conv, userID string) error
 	// IsMember reports whether user belongs to conv.
 	IsMember(ctx context.Context, conv, userID string) (bool, error)
+	// MemberRole returns user's role in conv: RoomOwner for a room's
+	// creator, RoomMember for those who joined and for both sides of a
+	// DM, RoomNone (and no error) when the user is not a member. An
+	// unknown conversation is not an error either: RoomNone.
+	MemberRole(ctx context.Context, conv, userID string) (RoomRole, error)
 	// Members lists conv's members, oldest membership first. Online is
 	// left false: presence is not the store's business.
 	Members(ctx context.Context, conv string) ([]Member, error)

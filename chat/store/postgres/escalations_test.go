@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -99,28 +98,5 @@ func TestEscalationsTwoNodes(t *testing.T) {
 		if c != 1 {
 			t.Errorf("delivery %s claimed %d times", id, c)
 		}
-	}
-}
-
-// TestEscalationRefusesUnstorableText: NUL is refused as invalid input, not
-// as an outage.
-func TestEscalationRefusesUnstorableText(t *testing.T) {
-	es := freshStore(t).Escalations()
-	e := &escalation.Escalation{ID: "esc_nul", Subject: "u\x00", Source: escalation.SourceConcern, Severity: crisis.High,
-		Status: escalation.StatusOpen, CreatedAt: time.Now()}
-	if _, _, err := es.Create(context.Background(), e); err == nil {
-		t.Fatal("Create accepted a NUL")
-	}
-	// In JSON columns a NUL is just an escape.
-	e.Subject = "u"
-	e.Reason = ""
-	e.Context = nil
-	e.Evidence = []crisis.Span{{Text: "a\x00b"}}
-	if _, _, err := es.Create(context.Background(), e); err != nil {
-		t.Fatalf("Create with a NUL in JSON: %v", err)
-	}
-	got, err := es.Get(context.Background(), "esc_nul")
-	if err != nil || got.Evidence[0].Text != "a\x00b" {
-		t.Fatalf("Get = %+v, %v", got, err)
 	}
 }

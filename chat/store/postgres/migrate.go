@@ -32,7 +32,8 @@ const (
 )
 
 // migrate creates the schema if needed and applies the migrations it has
-// not seen yet, returning how many it applied.
+// not seen yet, up to version upto (all when 0), returning how many it
+// applied.
 //
 // Everything happens in one transaction holding a transaction-scoped
 // advisory lock keyed on the schema: nodes that start together queue on the
@@ -41,7 +42,7 @@ const (
 // transactional, so a failure leaves the schema as it was, never between
 // two versions, and the lock goes with the transaction even if the node
 // dies.
-func (s *Store) migrate(ctx context.Context) (int, error) {
+func (s *Store) migrate(ctx context.Context, upto int) (int, error) {
 	ms, err := loadMigrations()
 	if err != nil {
 		return 0, fmt.Errorf("postgres: %w", err)
@@ -83,6 +84,9 @@ func (s *Store) migrate(ctx context.Context) (int, error) {
 			return err
 		}
 		for _, m := range ms {
+			if upto > 0 && m.Version > upto {
+				break
+			}
 			if slices.Contains(done, int32(m.Version)) {
 				continue
 			}

@@ -33,6 +33,11 @@
 // itself (unreachable, failover, timeouts) comes back as a plain error, which
 // callers treat as retryable.
 //
+// What PostgreSQL and SQLite do alike (users, conversations, memberships,
+// reading the event log, escalations) is package sqlstore, with this
+// package's dialect, on the same pool (see pgxDB); Append and migrations
+// are here.
+//
 // The schema lives in migrations/*.sql, embedded in the binary and applied by
 // Open under an advisory lock, so that nodes starting together apply each
 // migration exactly once. WithSchema keeps the tables in a schema of their
@@ -42,25 +47,29 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/store/sqlstore"
 )
 
 var _ chat.Store = (*Store)(nil)
+
+// EscalationStore is the escalation.Store of a Store (see Escalations): the
+// same pool and schema, shared by every node, which is what lets any
+// node's engine take over an escalation whose node died.
+type EscalationStore = sqlstore.EscalationStore
 
 // Store is a chat.Store backed by PostgreSQL. It is safe for concurrent use,
 // and any number of Stores (in one process or on many nodes) may share one
 // database schema.
 type Store struct {
+	*sqlstore.Store // everything but Append, Ping and Close
+
 	pool   *pgxpool.Pool
 	schema string // "" when the URL's search_path decides
 
@@ -75,6 +84,7 @@ type Option func(*options)
 type options struct {
 	schema   string
 	poolHook func(*pgxpool.Config) // tests only: observe connections
+	upto     int                   // tests only: migrate up to this version (0: all)
 }
 
 // WithSchema keeps the store's tables in schema name: Open creates the
@@ -123,10 +133,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, internal("open", err)
 	}
 	s := &Store{pool: pool, schema: o.schema}
-	if s.migrated, err = s.migrate(ctx); err != nil {
+	if s.migrated, err = s.migrate(ctx, o.upto); err != nil {
 		pool.Close()
 		return nil, err
 	}
+	db := pgxDB{pgxQuerier{pool}, pool}
+	s.Store = sqlstore.New(sqlstore.Config{Dialect: dialect{}, Read: db, Write: db})
 	return s, nil
 }
 
@@ -152,7 +164,7 @@ func (s *Store) Close() error {
 const sqlNow = `((extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 1000)`
 
 // fromNanos turns a stored time back into a UTC time.Time.
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+var fromNanos = sqlstore.FromNanos
 
 // internal wraps a failure of the database itself. Callers treat such
 // errors as retryable; the text is for logs, never for clients.
@@ -164,22 +176,9 @@ func internal(op string, err error) error {
 // refuses NUL characters and invalid UTF-8 (which SQLite accepts); sending
 // one would fail the whole statement, and for Append the whole batch, with
 // an error that looks like an outage. Writes refuse such values with
-// CodeInvalidField instead; lookups treat them as naming nothing.
-func storable(s string) bool {
-	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
-}
-
-// errInvalidText is the refusal for values storable rejects.
-func errInvalidText(what string) *chat.Error {
-	return chat.Errorf(chat.CodeInvalidField, "%s contains a NUL character or invalid UTF-8", what)
-}
-
-// newID returns prefix followed by 12 random base32 characters (60 bits),
-// as the SQLite store does: short enough for URLs and logs, and unguessable
-// enough that IDs do not reveal how many conversations exist.
-func newID(prefix string) string {
-	return prefix + strings.ToLower(rand.Text()[:12])
-}
+// CodeInvalidField instead (sqlstore.ErrInvalidText); lookups treat them
+// as naming nothing.
+var storable = sqlstore.Storable
 
 // inTx runs fn in a transaction and commits it. Errors fn returns as
 // *chat.Error pass through unchanged (after a rollback); any other failure

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math"
 
 	"github.com/kindred-health/kindred/chat"
 )
@@ -201,32 +200,44 @@ func (b *batch) apply(it *chat.AppendItem) error {
 	}
 
 	if e.Kind == chat.EventMessage {
-		res, err := b.stmt(&b.st.insertEvent, b.base.insertEvent).ExecContext(b.ctx,
-			c.idArg, c.next, kindArg(e.Kind), m.userArg, clientID, e.Body, nil, ts)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			e.Seq = c.next
-			c.next++
-			return nil
-		}
-		// Conflict on (conv, sender, client id): stored before, possibly
-		// earlier in this very transaction.
-		return b.duplicate(it)
+		return b.message(it, c, m.userArg, ts, clientID)
 	}
+	return b.change(it, c, m.userArg, ts, clientID)
+}
 
-	// Edit or delete.
+// message inserts message it as the next event of c, or fills it from the
+// stored copy it repeats.
+func (b *batch) message(it *chat.AppendItem, c *convState, user, ts, clientID any) error {
+	e := &it.Event
+	res, err := b.stmt(&b.st.insertEvent, b.base.insertEvent).ExecContext(b.ctx,
+		c.idArg, c.next, kindArg(e.Kind), user, clientID, e.Body, nil, ts)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		e.Seq = c.next
+		c.next++
+		return nil
+	}
+	// Conflict on (conv, sender, client id): stored before, possibly
+	// earlier in this very transaction.
+	return b.duplicate(it)
+}
+
+// change inserts edit or delete it as the next event of c and applies it
+// to its target, or records why it is refused.
+func (b *batch) change(it *chat.AppendItem, c *convState, user, ts, clientID any) error {
+	e := &it.Event
 	if e.Target <= 0 {
 		it.Err = chat.ErrNotFound
 		return nil
 	}
 	var isMessage, isAuthor, deleted bool
-	err = b.stmt(&b.st.findTarget, b.base.findTarget).QueryRowContext(b.ctx, m.userArg, c.idArg, e.Target).Scan(&isMessage, &isAuthor, &deleted)
+	err := b.stmt(&b.st.findTarget, b.base.findTarget).QueryRowContext(b.ctx, user, c.idArg, e.Target).Scan(&isMessage, &isAuthor, &deleted)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || (err == nil && !isMessage):
 		it.Err = chat.ErrNotFound
@@ -244,7 +255,7 @@ func (b *batch) apply(it *chat.AppendItem) error {
 		e.Body = ""
 	}
 	if _, err := b.stmt(&b.st.insertEvent, b.base.insertEvent).ExecContext(b.ctx,
-		c.idArg, c.next, kindArg(e.Kind), m.userArg, clientID, e.Body, e.Target, ts); err != nil {
+		c.idArg, c.next, kindArg(e.Kind), user, clientID, e.Body, e.Target, ts); err != nil {
 		return err
 	}
 	if e.Kind == chat.EventEdit {
@@ -284,87 +295,4 @@ func (b *batch) duplicate(it *chat.AppendItem) error {
 	}
 	it.Duplicate = true
 	return nil
-}
-
-// History returns messages of conv in their current state, ascending. See
-// chat.Store. When both before and after are given, only messages strictly
-// between them qualify and the newest of those are returned (before wins,
-// as for a client scrolling up towards a gap). A limit <= 0 returns none.
-func (s *Store) History(ctx context.Context, conv string, before, after int64, limit int) ([]chat.Event, error) {
-	if limit <= 0 {
-		return []chat.Event{}, nil
-	}
-	if before <= 0 && after > 0 {
-		rows, err := s.rs.historyAsc.QueryContext(ctx, conv, after, limit)
-		if err != nil {
-			return nil, internal("history", err)
-		}
-		return scanEvents(rows, conv, limit, "history")
-	}
-	if before <= 0 {
-		before = math.MaxInt64
-	}
-	rows, err := s.rs.historyDesc.QueryContext(ctx, conv, before, max(after, 0), limit)
-	if err != nil {
-		return nil, internal("history", err)
-	}
-	evs, err := scanEvents(rows, conv, limit, "history")
-	if err != nil {
-		return nil, err
-	}
-	for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {
-		evs[i], evs[j] = evs[j], evs[i]
-	}
-	return evs, nil
-}
-
-// EventsAfter returns the log entries of conv with Seq > after, ascending,
-// at most limit (none when limit <= 0).
-//
-// Each entry is returned as stored. Edit and delete entries carry their
-// Target and their own Body. A message entry shows the message's current
-// state, not the text first sent: the log keeps one row per message, and
-// when a message is deleted its text is erased everywhere, including the
-// edits that preceded the deletion (their Body becomes empty). Replaying the
-// entries in order therefore ends in the same state History shows, which is
-// what a resuming client needs; intermediate states may differ from what
-// was on screen at the time.
-func (s *Store) EventsAfter(ctx context.Context, conv string, after int64, limit int) ([]chat.Event, error) {
-	if limit <= 0 {
-		return []chat.Event{}, nil
-	}
-	rows, err := s.rs.eventsAfter.QueryContext(ctx, conv, max(after, 0), limit)
-	if err != nil {
-		return nil, internal("events after", err)
-	}
-	return scanEvents(rows, conv, limit, "events after")
-}
-
-// scanEvents reads rows of eventColumns.
-func scanEvents(rows *sql.Rows, conv string, limit int, op string) ([]chat.Event, error) {
-	defer rows.Close()
-	out := make([]chat.Event, 0, min(limit, 256))
-	var (
-		kind    sql.RawBytes
-		created int64
-		edited  sql.NullInt64
-	)
-	for rows.Next() {
-		e := chat.Event{Conv: conv}
-		if err := rows.Scan(&e.Seq, &kind, &e.Sender, &e.Name, &e.ClientID, &e.Body,
-			&e.Target, &created, &edited, &e.Deleted); err != nil {
-			return nil, internal(op, err)
-		}
-		e.Kind = chat.EventKindOf(kind)
-		e.Time = fromNanos(created)
-		if edited.Valid {
-			t := fromNanos(edited.Int64)
-			e.EditedAt = &t
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, internal(op, err)
-	}
-	return out, nil
 }

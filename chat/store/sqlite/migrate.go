@@ -21,13 +21,14 @@ func loadMigrations() ([]migration.Migration, error) {
 	return migration.Load(migrationFiles, "migrations/*.sql")
 }
 
-// migrate applies the migrations db has not seen yet, each in its own
+// migrate applies the migrations db has not seen yet, up to version upto
+// (all when 0), each in its own
 // transaction together with its schema_migrations row, so a crash leaves
 // the schema at some version, never between two. It returns how many it
 // applied. The immediate transactions (see dsn) make two processes opening
 // the same file at once take turns; the second then finds the version
 // recorded and skips it.
-func migrate(ctx context.Context, db *sql.DB) (int, error) {
+func migrate(ctx context.Context, db *sql.DB, upto int) (int, error) {
 	ms, err := loadMigrations()
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: %w", err)
@@ -41,6 +42,9 @@ func migrate(ctx context.Context, db *sql.DB) (int, error) {
 	}
 	applied := 0
 	for _, m := range ms {
+		if upto > 0 && m.Version > upto {
+			break
+		}
 		done, err := applyMigration(ctx, db, m)
 		if err != nil {
 			return applied, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)

@@ -13,6 +13,10 @@
 // returns, so an acknowledged message survives a power cut and its sequence
 // number is never handed out twice.
 //
+// What SQLite and PostgreSQL do alike (users, conversations, memberships,
+// reading the event log, escalations) is package sqlstore, with this
+// package's dialect; Append, migrations and the connections are here.
+//
 // The schema lives in migrations/*.sql, embedded in the binary and applied
 // in order by Open.
 package sqlite
@@ -29,11 +33,17 @@ import (
 	"time"
 
 	"github.com/kindred-health/kindred/chat"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"github.com/kindred-health/kindred/chat/store/sqlstore"
 )
 
 var _ chat.Store = (*Store)(nil)
+
+// EscalationStore is the escalation.Store of a Store (see Escalations): the
+// same file and connections, so escalations, the rota and the webhook
+// outbox live next to the conversations they are about. Writes go through
+// the single write connection like every other write; reads use the read
+// pool.
+type EscalationStore = sqlstore.EscalationStore
 
 // busyTimeout is how long a connection waits for a lock held by another
 // connection (another process on the same file, or a checkpoint) before
@@ -44,11 +54,12 @@ const busyTimeout = 5 * time.Second
 // Store is a chat.Store backed by one SQLite database file. It is safe for
 // concurrent use.
 type Store struct {
+	*sqlstore.Store // everything but Append, Ping and Close
+
 	w *sql.DB // exactly one connection: every write goes through it
 	r *sql.DB // read-only pool
 
-	ws writeStmts
-	rs readStmts
+	ws writeStmts // Append's, on w
 
 	// migrated is how many migrations this Open applied (tests check that a
 	// reopen applies none).
@@ -64,6 +75,12 @@ type Store struct {
 // In-memory databases are not supported: the read pool and the write
 // connection must share one file.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, 0)
+}
+
+// open is Open applying the migrations up to version upto (all when 0):
+// tests make databases as older versions left them.
+func open(ctx context.Context, path string, upto int) (*Store, error) {
 	if path == "" || path == ":memory:" {
 		return nil, errors.New("sqlite: a database file path is required")
 	}
@@ -86,7 +103,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 	// Migrate through the write connection before any reader opens, so
 	// the file is in WAL mode and has its schema by the time they do.
-	if s.migrated, err = migrate(ctx, s.w); err != nil {
+	if s.migrated, err = migrate(ctx, s.w, upto); err != nil {
 		s.w.Close()
 		return nil, err
 	}
@@ -100,6 +117,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.r.SetMaxOpenConns(n)
 	s.r.SetMaxIdleConns(n)
 	s.r.SetConnMaxIdleTime(5 * time.Minute)
+	// modernc parses a query on every call it was not prepared for.
+	s.Store = sqlstore.New(sqlstore.Config{Dialect: dialect{},
+		Read: sqlstore.NewSQLDB(s.r), Write: sqlstore.NewSQLDB(s.w), PrepareReads: true})
 
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
@@ -169,7 +189,10 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
-		errs = append(errs, s.ws.close(), s.rs.close())
+		errs = append(errs, s.ws.close())
+		if s.Store != nil {
+			errs = append(errs, s.Store.Close())
+		}
 		if s.r != nil {
 			errs = append(errs, s.r.Close())
 		}
@@ -191,7 +214,7 @@ func (s *Store) Close() error {
 func now() int64 { return time.Now().UnixNano() }
 
 // fromNanos turns a stored time back into a UTC time.Time.
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+var fromNanos = sqlstore.FromNanos
 
 // internal wraps an unexpected failure. Callers treat such errors as
 // retryable internal errors; the text is for logs, never for clients.

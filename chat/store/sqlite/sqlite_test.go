@@ -45,6 +45,12 @@ func BenchmarkAppend(b *testing.B) {
 	})
 }
 
+func BenchmarkOps(b *testing.B) {
+	storetest.BenchmarkOps(b, func(tb testing.TB) chat.Store {
+		return openTest(tb, filepath.Join(tb.TempDir(), "bench.db"))
+	})
+}
+
 func TestPragmas(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "p.db"))
 	ctx := context.Background()
@@ -221,4 +227,33 @@ func TestOpenRejectsMemory(t *testing.T) {
 	if _, err := Open(context.Background(), ":memory:"); err == nil {
 		t.Error("Open(:memory:) succeeded")
 	}
+}
+
+// TestRoleMigration: a database made by schema version 3 gets room roles
+// when a Store opens it (see storetest.RunRoleMigration).
+func TestRoleMigration(t *testing.T) {
+	storetest.RunRoleMigration(t, func(t *testing.T) storetest.Legacy {
+		path := filepath.Join(t.TempDir(), "v3.db")
+		old, err := open(t.Context(), path, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { old.Close() })
+		return storetest.Legacy{
+			Exec: func(ctx context.Context, q string) error {
+				_, err := old.w.ExecContext(ctx, q)
+				return err
+			},
+			Open: func(t *testing.T) chat.Store {
+				if err := old.Close(); err != nil {
+					t.Fatal(err)
+				}
+				s := openTest(t, path)
+				if s.migrated != 1 {
+					t.Errorf("Open applied %d migrations to a version 3 database, want 1", s.migrated)
+				}
+				return s
+			},
+		}
+	})
 }

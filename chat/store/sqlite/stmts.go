@@ -6,9 +6,10 @@ import (
 	"errors"
 )
 
-// Statements are prepared once at Open. On the write side they live on the
-// single write connection, so tx.StmtContext reuses them without preparing
-// again; that matters for Append, which runs several per message.
+// Append's statements are prepared once at Open. They live on the single
+// write connection, so tx.StmtContext reuses them without preparing again;
+// that matters for Append, which runs several per message. (The reads are
+// sqlstore's, which prepares them on the read pool.)
 
 // writeStmts are used inside Append transactions.
 type writeStmts struct {
@@ -24,16 +25,6 @@ type writeStmts struct {
 	applyDelete  *sql.Stmt
 	blankEdits   *sql.Stmt
 	setLastSeq   *sql.Stmt
-}
-
-// readStmts serve the hot read paths on the read pool.
-type readStmts struct {
-	historyDesc  *sql.Stmt
-	historyAsc   *sql.Stmt
-	eventsAfter  *sql.Stmt
-	isMember     *sql.Stmt
-	conversation *sql.Stmt
-	dmByKey      *sql.Stmt
 }
 
 const (
@@ -55,26 +46,6 @@ const (
 	// changed it either.
 	sqlBlankEdits = `UPDATE events SET body = '' WHERE conv_id = ? AND target_seq = ? AND kind = 'edit'`
 	sqlSetLastSeq = `UPDATE conversations SET last_seq = ? WHERE id = ?`
-
-	eventColumns = `e.seq, e.kind, e.sender_id, COALESCE(u.name, ''), COALESCE(e.client_id, ''),
-		e.body, COALESCE(e.target_seq, 0), e.created_at, e.edited_at, e.deleted
-		FROM events e LEFT JOIN users u ON u.id = e.sender_id`
-	// Newest messages in (after, before), newest first; History reverses.
-	sqlHistoryDesc = `SELECT ` + eventColumns + `
-		WHERE e.conv_id = ? AND e.kind = 'message' AND e.seq < ? AND e.seq > ?
-		ORDER BY e.seq DESC LIMIT ?`
-	sqlHistoryAsc = `SELECT ` + eventColumns + `
-		WHERE e.conv_id = ? AND e.kind = 'message' AND e.seq > ?
-		ORDER BY e.seq LIMIT ?`
-	sqlEventsAfter = `SELECT ` + eventColumns + `
-		WHERE e.conv_id = ? AND e.seq > ?
-		ORDER BY e.seq LIMIT ?`
-	sqlIsMember = `SELECT COUNT(*) FROM members WHERE conv_id = ? AND user_id = ?`
-
-	convColumns = `c.id, c.kind, c.name, c.topic, c.created_by, c.created_at, c.last_seq,
-		(SELECT COUNT(*) FROM members m WHERE m.conv_id = c.id)`
-	sqlConversation = `SELECT ` + convColumns + ` FROM conversations c WHERE c.id = ?`
-	sqlDMByKey      = `SELECT ` + convColumns + ` FROM conversations c WHERE c.dm_key = ?`
 )
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -87,14 +58,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		st, err = s.w.PrepareContext(ctx, q)
 		return st
 	}
-	r := func(q string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var st *sql.Stmt
-		st, err = s.r.PrepareContext(ctx, q)
-		return st
-	}
 	s.ws = writeStmts{
 		memberSeq:    w(sqlMemberSeq),
 		insertEvent:  w(sqlInsertEvent),
@@ -104,14 +67,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		applyDelete:  w(sqlApplyDelete),
 		blankEdits:   w(sqlBlankEdits),
 		setLastSeq:   w(sqlSetLastSeq),
-	}
-	s.rs = readStmts{
-		historyDesc:  r(sqlHistoryDesc),
-		historyAsc:   r(sqlHistoryAsc),
-		eventsAfter:  r(sqlEventsAfter),
-		isMember:     r(sqlIsMember),
-		conversation: r(sqlConversation),
-		dmByKey:      r(sqlDMByKey),
 	}
 	if err != nil {
 		return internal("prepare", err)
@@ -132,9 +87,4 @@ func closeStmts(sts ...*sql.Stmt) error {
 func (w *writeStmts) close() error {
 	return closeStmts(w.memberSeq, w.insertEvent, w.findClientID, w.findTarget,
 		w.applyEdit, w.applyDelete, w.blankEdits, w.setLastSeq)
-}
-
-func (r *readStmts) close() error {
-	return closeStmts(r.historyDesc, r.historyAsc, r.eventsAfter, r.isMember,
-		r.conversation, r.dmByKey)
 }
