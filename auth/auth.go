@@ -2,9 +2,11 @@
 //
 // Kindred does not run its own login flow: an identity provider (or the
 // operator's mint tool) issues short-lived JWTs, and this package verifies
-// them into an Identity (user id, display name, role, expiry). Roles then
-// map to the actions the chat server enforces (creating rooms, moderating,
-// managing the on-call rota, ...).
+// them into an Identity (user id, display name, role, expiry). What a caller
+// may do is decided by one table (permissions.go, rendered in
+// docs/permissions.md): for each Action, the room role each global role
+// needs. Permit is the one check every WebSocket frame, HTTP route and push
+// of escalation data goes through.
 //
 // Verification is deliberately narrow. A Verifier is bound to one key family
 // (an HMAC secret, an RSA or Ed25519 public key, or a JWKS file) and accepts
@@ -15,11 +17,7 @@
 // tokens are credentials and error text ends up in logs.
 package auth
 
-import (
-	"fmt"
-
-	"github.com/kindred-health/kindred/chat"
-)
+import "fmt"
 
 // Role is what a user is in the peer-support service. Roles are strictly
 // ordered (peer < specialist < supervisor < admin): each one may do
@@ -35,8 +33,8 @@ const (
 	RoleAdmin      Role = "admin"
 )
 
-// rank orders the roles; 0 means "not a role". Keeping the order in one
-// place is what makes the permission table below cumulative by construction.
+// rank orders the roles; 0 means "not a role". The permission table in
+// permissions.go has one column per role, in this order (column rank-1).
 func (r Role) rank() int {
 	switch r {
 	case RolePeer:
@@ -63,55 +61,4 @@ func ParseRole(s string) (Role, error) {
 		return "", fmt.Errorf("auth: unknown role %q (want peer, specialist, supervisor or admin)", s)
 	}
 	return r, nil
-}
-
-// Action is something a caller may or may not be allowed to do. The strings
-// appear in forbidden-error messages shown to users.
-type Action string
-
-// The actions the chat server checks.
-const (
-	ActCreateRoom      Action = "create_room"
-	ActJoinRoom        Action = "join_room"
-	ActSend            Action = "send"
-	ActOpenDM          Action = "open_dm"
-	ActModerate        Action = "moderate"
-	ActManageOncall    Action = "manage_oncall"
-	ActViewEscalations Action = "view_escalations"
-)
-
-// minRole is the least role allowed each action. An action missing from this
-// table is denied to everyone, admins included, so a misspelt or newly added
-// action fails closed until someone decides who may do it.
-var minRole = map[Action]Role{
-	ActJoinRoom:        RolePeer,
-	ActSend:            RolePeer,
-	ActOpenDM:          RolePeer,
-	ActCreateRoom:      RoleSpecialist,
-	ActModerate:        RoleSpecialist,
-	ActViewEscalations: RoleSupervisor,
-	ActManageOncall:    RoleAdmin,
-}
-
-// Can reports whether role r may perform a. Peers may join rooms, send and
-// open DMs; specialists may also create rooms and moderate; supervisors may
-// also view escalations; admins may do all of that and manage the on-call
-// rota. Invalid roles and unknown actions are always refused.
-func (r Role) Can(a Action) bool {
-	need, ok := minRole[a]
-	return ok && r.Valid() && r.rank() >= need.rank()
-}
-
-// Authorize returns nil if id may perform a, and otherwise a *chat.Error with
-// code chat.CodeForbidden that tells the user which role was refused what.
-func Authorize(id Identity, a Action) error {
-	if id.Role.Can(a) {
-		return nil
-	}
-	if !id.Role.Valid() {
-		// Do not echo an unrecognised role back: it is not a name the user
-		// could act on, and an empty one would read as "your role ()".
-		return chat.Errorf(chat.CodeForbidden, "your account has no recognised role and may not %s", a)
-	}
-	return chat.Errorf(chat.CodeForbidden, "your role (%s) may not %s", id.Role, a)
 }

@@ -672,64 +672,6 @@ func TestRoles(t *testing.T) {
 	}
 }
 
-func TestCan(t *testing.T) {
-	all := []Action{ActJoinRoom, ActSend, ActOpenDM, ActCreateRoom, ActModerate, ActViewEscalations, ActManageOncall}
-	allowed := map[Role][]Action{
-		RolePeer:       {ActJoinRoom, ActSend, ActOpenDM},
-		RoleSpecialist: {ActJoinRoom, ActSend, ActOpenDM, ActCreateRoom, ActModerate},
-		RoleSupervisor: {ActJoinRoom, ActSend, ActOpenDM, ActCreateRoom, ActModerate, ActViewEscalations},
-		RoleAdmin:      all,
-		Role("root"):   nil,
-		Role(""):       nil,
-	}
-	for role, acts := range allowed {
-		for _, a := range all {
-			want := false
-			for _, x := range acts {
-				want = want || x == a
-			}
-			if got := role.Can(a); got != want {
-				t.Errorf("Role(%q).Can(%s) = %v, want %v", role, a, got, want)
-			}
-		}
-		if role.Can(Action("delete_everything")) {
-			t.Errorf("Role(%q) may perform an unknown action", role)
-		}
-	}
-}
-
-func TestAuthorize(t *testing.T) {
-	for _, tc := range []struct {
-		role    Role
-		act     Action
-		wantMsg string // "" means allowed
-	}{
-		{RolePeer, ActCreateRoom, "your role (peer) may not create_room"},
-		{RolePeer, ActSend, ""},
-		{RoleSpecialist, ActCreateRoom, ""},
-		{RoleSpecialist, ActViewEscalations, "your role (specialist) may not view_escalations"},
-		{RoleSupervisor, ActViewEscalations, ""},
-		{RoleSupervisor, ActManageOncall, "your role (supervisor) may not manage_oncall"},
-		{RoleAdmin, ActManageOncall, ""},
-		{RoleAdmin, Action("bogus"), "your role (admin) may not bogus"},
-		{Role(""), ActSend, "your account has no recognised role and may not send"},
-	} {
-		t.Run(string(tc.role)+"/"+string(tc.act), func(t *testing.T) {
-			err := Authorize(Identity{UserID: "u1", Name: "Ada", Role: tc.role}, tc.act)
-			if tc.wantMsg == "" {
-				if err != nil {
-					t.Fatalf("unexpected error %v", err)
-				}
-				return
-			}
-			var ce *chat.Error
-			if !errors.As(err, &ce) || ce.Code != chat.CodeForbidden || ce.Message != tc.wantMsg {
-				t.Fatalf("err = %#v, want forbidden %q", err, tc.wantMsg)
-			}
-		})
-	}
-}
-
 func TestLoadOrCreateSecret(t *testing.T) {
 	t.Run("creates once, then reads the same bytes", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "data", "nested")

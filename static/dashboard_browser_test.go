@@ -10,8 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"reflect"
 	"testing"
 
 	cdppage "github.com/chromedp/cdproto/page"
@@ -25,48 +23,18 @@ import (
 	"github.com/kindred-health/kindred/chat/store/sqlite"
 )
 
-// withEscalations turns on crisis detection and escalation in a test node
-// through whatever fields server.Config has for them (Detector, and
-// Escalations as the node store's escalation store). It goes through
-// reflection so that this package compiles whatever state the server's
-// escalation wiring is in; requireEscalations then tells whether the node
-// really has it.
+// withEscalations turns on crisis detection and escalation in a test node,
+// wired as cmd/kindred wires them.
 func withEscalations(c *server.Config) {
-	v := reflect.ValueOf(c).Elem()
-	set := func(name string, val any) {
-		f := v.FieldByName(name)
-		if !f.IsValid() || !f.CanSet() {
-			return
-		}
-		if x := reflect.ValueOf(val); x.Type().AssignableTo(f.Type()) {
-			f.Set(x)
-		}
-	}
-	set("Detector", crisis.NewRuleDetector(crisis.DefaultLexicon()))
-	if st, ok := c.Store.(*sqlite.Store); ok {
-		set("Escalations", st.Escalations())
-	}
-}
-
-// requireEscalations skips the test while the node has no escalation API
-// (404: no routes; 503: routes, but not configured). Anything else but 200
-// is a failure.
-func (n *node) requireEscalations(token string) {
-	n.t.Helper()
-	req, _ := http.NewRequest("GET", n.url+"/api/escalations?status=open", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	c.Detector = crisis.NewRuleDetector(crisis.DefaultLexicon())
+	st := c.Store.(*sqlite.Store)
+	esc, err := server.NewEscalation(server.EscalationOptions{
+		Store: st.Escalations(), Users: st, Broker: c.Broker, Presence: c.Presence, Logger: c.Logger,
+	})
 	if err != nil {
-		n.t.Fatal(err)
+		panic(err)
 	}
-	resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound, http.StatusServiceUnavailable:
-		n.t.Skipf("escalation wiring pending (GET /api/escalations: %d)", resp.StatusCode)
-	default:
-		n.t.Fatalf("GET /api/escalations as a supervisor: %d", resp.StatusCode)
-	}
+	c.Escalation = esc
 }
 
 // recordAlerts replaces the page's Notification API with one that grants
@@ -130,7 +98,6 @@ func TestSupervisorDashboard(t *testing.T) {
 	samTok := n.user("sam", "Sam", auth.RoleSupervisor)
 	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
 	bobTok := n.user("bob", "Bob", auth.RolePeer)
-	n.requireEscalations(sueTok)
 	room := n.createRoom(annTok, "Evening group", "Peer support, weekday evenings")
 	n.join(bobTok, room.ID)
 	n.seed(room.ID,
@@ -306,7 +273,6 @@ func TestRaiseAConcern(t *testing.T) {
 	samTok := n.user("sam", "Sam", auth.RoleSupervisor)
 	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
 	bobTok := n.user("bob", "Bob", auth.RolePeer)
-	n.requireEscalations(sueTok)
 	room := n.createRoom(annTok, "Tuesday group", "")
 	n.join(bobTok, room.ID)
 

@@ -43,9 +43,12 @@ type recNotifier struct {
 	block   chan struct{}
 	entered chan struct{}
 	ch      chan call
+	// noSession are recipients with no session that may receive pages
+	// (offline, or signed in with a role below supervisor).
+	noSession []string
 }
 
-func (n *recNotifier) Notify(ctx context.Context, e *escalation.Escalation, to []string, step escalation.Step) error {
+func (n *recNotifier) Notify(ctx context.Context, e *escalation.Escalation, to []string, step escalation.Step) ([]string, error) {
 	n.mu.Lock()
 	block, entered := n.block, n.entered
 	n.mu.Unlock()
@@ -60,11 +63,15 @@ func (n *recNotifier) Notify(ctx context.Context, e *escalation.Escalation, to [
 	n.mu.Lock()
 	n.calls = append(n.calls, c)
 	err, ch := n.err, n.ch
+	reached := slices.DeleteFunc(slices.Clone(to), func(u string) bool { return slices.Contains(n.noSession, u) })
 	n.mu.Unlock()
 	if ch != nil {
 		ch <- c
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return reached, nil
 }
 
 func (n *recNotifier) OnlineSupervisors(context.Context) ([]string, error) {
@@ -619,7 +626,7 @@ func TestNotifyFailureRetriesSoon(t *testing.T) {
 // panicNotifier's bugs must not take the escalation path down.
 type panicNotifier struct{}
 
-func (panicNotifier) Notify(context.Context, *escalation.Escalation, []string, escalation.Step) error {
+func (panicNotifier) Notify(context.Context, *escalation.Escalation, []string, escalation.Step) ([]string, error) {
 	panic("boom")
 }
 func (panicNotifier) OnlineSupervisors(context.Context) ([]string, error) { panic("boom") }
@@ -767,6 +774,7 @@ func TestStoreDownStillNotifies(t *testing.T) {
 	if _, err := eng.Open(h.ctx, detectorEsc(3, crisis.Imminent)); err == nil {
 		t.Fatal("Open succeeded without a store")
 	}
+	eng.Wait() // the last-resort page runs beside Open's error
 	p := h.n.pages()
 	if len(p) != 1 || !slices.Equal(p[0].to, []string{"s1", "s2"}) || !strings.Contains(p[0].detail, "NOT RECORDED") {
 		t.Fatalf("pages with the store down = %+v; want every online supervisor told it is not recorded", p)
@@ -987,4 +995,52 @@ func TestLeaseRenewedWhileDriving(t *testing.T) {
 	if len(nb.got()) != 0 {
 		t.Fatalf("node-b paged while node-a held the lease: %+v", nb.got())
 	}
+}
+
+// TestPageReachingNoSessionGoesToNextTierAtOnce: the primary on call has
+// no session that may receive pages (signed in as a peer, say), so tier 0
+// does not count as paged and tier 1 is paged in the same step.
+func TestPageReachingNoSessionGoesToNextTierAtOnce(t *testing.T) {
+	h := newHarness(t, false)
+	h.shift("u_rota", escalation.ShiftPrimary)
+	h.shift("s2", escalation.ShiftBackup)
+	h.n.setOnline("s2")
+	h.n.noSession = []string{"u_rota"}
+	e := h.open(detectorEsc(3, crisis.Imminent))
+	p := h.n.pages()
+	if len(p) != 2 || p[0].tier != 0 || !slices.Equal(p[0].to, []string{"u_rota"}) || p[1].tier != 1 || !slices.Contains(p[1].to, "s2") {
+		t.Fatalf("pages = %+v; want tier 0 to u_rota, then tier 1 (with s2) at once", p)
+	}
+	if e.Tier != 1 || !e.AckDeadline.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("tier %d, deadline +%v; want tier 1 with the normal timeout", e.Tier, e.AckDeadline.Sub(t0))
+	}
+	steps := e.Timeline[len(e.Timeline)-2:]
+	if steps[0].Kind != escalation.StepNotified || !strings.Contains(steps[0].Detail, "none of them has a session") ||
+		steps[1].Kind != escalation.StepEscalated {
+		t.Fatalf("timeline = %+v", steps)
+	}
+}
+
+// TestOpenKeepsCallersDeadline: Open does not outlive the deadline its
+// caller gave, even though it ignores the caller's cancellation.
+func TestOpenKeepsCallersDeadline(t *testing.T) {
+	h := newHarness(t, true)
+	slow := &slowCreateStore{Store: h.mem}
+	eng := h.engine("n1", slow, h.n)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := eng.Open(ctx, detectorEsc(3, crisis.Imminent))
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("Open with a store that hangs: err %v after %v; want an error at the caller's deadline", err, time.Since(start))
+	}
+	eng.Wait()
+}
+
+// slowCreateStore's Create hangs until its context ends.
+type slowCreateStore struct{ escalation.Store }
+
+func (s *slowCreateStore) Create(ctx context.Context, e *escalation.Escalation) (*escalation.Escalation, bool, error) {
+	<-ctx.Done()
+	return nil, false, ctx.Err()
 }

@@ -42,7 +42,8 @@ type Filler func(ctx context.Context, channel string, after, upto int64, limit i
 // Options tune a hub.
 type Options struct {
 	// Fill fetches missing publications; without it the hub passes gaps
-	// on and subscribers catch up themselves.
+	// on, and subscribers must check sequences themselves (after a loss
+	// they are asked to Resync, if they can).
 	Fill Filler
 	// ReorderWindow is how long an early publication waits for the ones
 	// before it before the gap is read from the store. Default 50ms.
@@ -78,8 +79,11 @@ type topic struct {
 
 	// mu orders sequenced delivery; it is taken under the shard lock.
 	mu sync.Mutex
-	// last is the highest sequence delivered; 0 until the first one.
-	last int64
+	// last is the highest sequence delivered or, when known, the position
+	// the first subscriber gave (SubscribeAt); otherwise 0 until the first
+	// publication, which is then handed over as it comes.
+	last  int64
+	known bool
 	// held are early publications, sorted by Seq, waiting for a gap.
 	held    []*chat.Publication
 	filling bool
@@ -124,6 +128,22 @@ func (h *Hub) shard(channel string) *shard {
 // Subscribing the same s twice delivers twice; callers track their own
 // subscriptions.
 func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error {
+	return h.subscribe(ctx, channel, s, -1)
+}
+
+// SubscribeAt is Subscribe for a sequenced channel whose position the
+// caller knows: pos is a sequence already in the store (the newest the
+// caller read, 0 for an empty conversation). When the node starts
+// following the channel with it, the hub knows from the first publication
+// on whether anything is missing, and fills it from the store before
+// handing that publication over, so subscribers see every sequence once,
+// in order, without checking. A stale pos only costs a fill.
+func (h *Hub) SubscribeAt(ctx context.Context, channel string, s Subscriber, pos int64) error {
+	return h.subscribe(ctx, channel, s, max(pos, 0))
+}
+
+// subscribe adds s to channel; pos < 0 means the position is unknown.
+func (h *Hub) subscribe(ctx context.Context, channel string, s Subscriber, pos int64) error {
 	sh := h.shard(channel)
 	// Broker calls of a shard are serialised, so that a subscribe and an
 	// unsubscribe of one channel reach the broker in the order the hub
@@ -139,6 +159,13 @@ func (h *Hub) Subscribe(ctx context.Context, channel string, s Subscriber) error
 	}
 	need := !t.subscribed && !t.retrying
 	sh.mu.Unlock()
+	if pos >= 0 {
+		t.mu.Lock()
+		if !t.known && t.last == 0 {
+			t.known, t.last = true, pos
+		}
+		t.mu.Unlock()
+	}
 
 	var err error
 	if need {
@@ -258,7 +285,7 @@ func (h *Hub) HandlePublication(p *chat.Publication) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
-	case t.last == 0 || p.Seq == t.last+1:
+	case (t.last == 0 && !t.known) || p.Seq == t.last+1:
 		t.deliver(p)
 		t.last = p.Seq
 		t.drainHeld()
@@ -266,7 +293,15 @@ func (h *Hub) HandlePublication(p *chat.Publication) {
 		// Already delivered (a late publication after a fill).
 	default:
 		i, found := slices.BinarySearchFunc(t.held, p.Seq, func(x *chat.Publication, seq int64) int { return int(x.Seq - seq) })
-		if !found {
+		switch {
+		case found:
+		case len(t.held) >= maxHeld:
+			// The store has been unreachable for long: read everything
+			// after last once it answers instead of holding more.
+			clear(t.held)
+			t.held = t.held[:0]
+			t.lossPending = true
+		default:
 			t.held = slices.Insert(t.held, i, p)
 		}
 		if !t.filling {
@@ -302,66 +337,48 @@ func (t *topic) drainHeld() {
 	}
 }
 
-const fillPage = 500
+const (
+	fillPage = 500
+	// maxHeld bounds the publications a channel holds while its gap
+	// cannot be read from the store.
+	maxHeld = 4096
+)
 
 // fill reads what is missing before t's held publications (or, after a
 // loss, everything after t.last) from the store and delivers it in order.
+// While the store fails it keeps trying, with backoff, and holds what
+// arrives: subscribers never see a gap.
 func (h *Hub) fill(channel string, t *topic, afterLoss bool) {
 	defer h.fills.Done()
 	sh := h.shard(channel)
+	backoff := 50 * time.Millisecond
 	for h.ctx.Err() == nil {
-		t.mu.Lock()
-		if t.lossPending {
-			t.lossPending, afterLoss = false, true
-		}
-		if !afterLoss && len(t.held) == 0 {
-			t.filling = false
-			t.mu.Unlock()
+		after, upto, ok := t.gap(&afterLoss)
+		if !ok {
 			return
 		}
-		after, upto := t.last, int64(0)
-		if len(t.held) > 0 {
-			upto = t.held[0].Seq - 1
-		}
-		t.mu.Unlock()
-
 		var pubs []*chat.Publication
-		var err error
 		if h.opts.Fill != nil && (upto == 0 || upto > after) {
+			var err error
 			pubs, err = h.opts.Fill(h.ctx, channel, after, upto, fillPage)
 			if err != nil {
-				h.opts.Logger.Warn("gap fill failed; subscribers will catch up themselves", "channel", channel, "after", after, "err", err)
-			}
-		}
-
-		sh.mu.RLock()
-		t.mu.Lock()
-		for _, p := range pubs {
-			if p.Seq == t.last+1 {
-				t.deliver(p)
-				t.last = p.Seq
-			}
-		}
-		t.drainHeld()
-		more := len(pubs) == fillPage && err == nil
-		if !more && len(t.held) > 0 && (err != nil || h.opts.Fill == nil || upto <= t.last) {
-			// The store could not close the gap: pass the held
-			// publications on; each subscriber notices the gap and
-			// catches up on its own.
-			for _, p := range t.held {
-				if p.Seq > t.last {
-					t.deliver(p)
-					t.last = p.Seq
+				h.opts.Logger.Warn("gap fill failed; retrying", "channel", channel, "after", after, "err", err)
+				if afterLoss {
+					t.mu.Lock()
+					t.lossPending = true
+					t.mu.Unlock()
 				}
+				select {
+				case <-h.ctx.Done():
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, 5*time.Second)
+				continue
 			}
-			clear(t.held)
-			t.held = t.held[:0]
+			backoff = 50 * time.Millisecond
 		}
-		done := !more && len(t.held) == 0
-		if done {
-			t.filling = false
-		}
-		t.mu.Unlock()
+		sh.mu.RLock()
+		more, done := t.filled(pubs, after, upto, h.opts.Fill == nil)
 		sh.mu.RUnlock()
 		if done {
 			return
@@ -369,6 +386,60 @@ func (h *Hub) fill(channel string, t *topic, afterLoss bool) {
 		// A full page after a loss means the tail goes on.
 		afterLoss = afterLoss && more
 	}
+}
+
+// gap is what the next round of a fill reads: after < Seq <= upto (upto 0:
+// everything after). It reports false, and ends the fill, when nothing is
+// missing any more.
+func (t *topic) gap(afterLoss *bool) (after, upto int64, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.lossPending {
+		t.lossPending, *afterLoss = false, true
+	}
+	if !*afterLoss && len(t.held) == 0 {
+		t.filling = false
+		return 0, 0, false
+	}
+	if len(t.held) > 0 {
+		upto = t.held[0].Seq - 1
+	}
+	return t.last, upto, true
+}
+
+// filled delivers what a fill read, then the held publications that are
+// next in line. Called with the shard's read lock held.
+func (t *topic) filled(pubs []*chat.Publication, after, upto int64, noStore bool) (more, done bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range pubs {
+		if p.Seq == t.last+1 {
+			t.deliver(p)
+			t.last = p.Seq
+		}
+	}
+	t.drainHeld()
+	more = len(pubs) == fillPage
+	// Held publications past a newer gap are read on the next round;
+	// they are passed on as they are only without a store, or when the
+	// store has nothing in the gap (its sequences have no gaps, so this
+	// does not happen).
+	stuck := noStore || (len(pubs) == 0 && upto > after)
+	if !more && len(t.held) > 0 && stuck {
+		for _, p := range t.held {
+			if p.Seq > t.last {
+				t.deliver(p)
+				t.last = p.Seq
+			}
+		}
+		clear(t.held)
+		t.held = t.held[:0]
+	}
+	done = !more && len(t.held) == 0
+	if done {
+		t.filling = false
+	}
+	return more, done
 }
 
 // Channels returns how many channels have local subscribers.
@@ -396,7 +467,8 @@ func (h *Hub) Subscribers(channel string) int {
 
 // HandleLoss is called when publications may have been lost: for every
 // channel whose position the hub knows it reads what followed from the
-// store; subscribers of the others catch up on their own.
+// store; subscribers of the others (no position known, or no Filler) are
+// asked to Resync.
 func (h *Hub) HandleLoss() {
 	for i := range h.shards {
 		sh := &h.shards[i]
@@ -420,7 +492,7 @@ func (h *Hub) recover(channel string, t *topic) {
 // recoverLocked is recover with the shard lock held.
 func (h *Hub) recoverLocked(channel string, t *topic) {
 	t.mu.Lock()
-	known := t.last > 0 && h.opts.Fill != nil
+	known := (t.known || t.last > 0) && h.opts.Fill != nil
 	start := known && !t.filling
 	if start {
 		t.filling = true

@@ -253,3 +253,53 @@ func TestSubscribeRetriedWhileBrokerDown(t *testing.T) {
 		t.Fatalf("broker subscribed %d times, want 1", b.subs)
 	}
 }
+
+// With the position known at subscription, the first publication after a
+// gap waits for the gap to be read from the store.
+func TestKnownPositionFillsBeforeFirstPublication(t *testing.T) {
+	st := &store{n: 7}
+	h := newHub(t, st)
+	r := newRecorder()
+	if err := h.SubscribeAt(context.Background(), "c", r, 3); err != nil {
+		t.Fatal(err)
+	}
+	h.HandlePublication(pub("c", 7))
+	if got := r.wait(t, 4); fmt.Sprint(got) != "[4 5 6 7]" {
+		t.Fatalf("delivered %v, want [4 5 6 7]", got)
+	}
+}
+
+// failingStore fails its first reads, as a database that is restarting.
+type failingStore struct {
+	store
+	fails int
+}
+
+func (s *failingStore) fill(ctx context.Context, ch string, after, upto int64, limit int) ([]*chat.Publication, error) {
+	s.mu.Lock()
+	if s.fails > 0 {
+		s.fails--
+		s.mu.Unlock()
+		return nil, fmt.Errorf("store down")
+	}
+	s.mu.Unlock()
+	return s.store.fill(ctx, ch, after, upto, limit)
+}
+
+// While the store cannot close a gap the hub holds what comes after it and
+// keeps trying; subscribers never see the gap.
+func TestGapHeldWhileStoreFails(t *testing.T) {
+	st := &failingStore{store: store{n: 6}, fails: 3}
+	h := hub.New(memory.NewBroker(), hub.Options{ReorderWindow: 10 * time.Millisecond, Fill: st.fill})
+	t.Cleanup(h.Close)
+	r := newRecorder()
+	if err := h.SubscribeAt(context.Background(), "c", r, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.HandlePublication(pub("c", 1))
+	h.HandlePublication(pub("c", 5))
+	h.HandlePublication(pub("c", 6))
+	if got := r.wait(t, 6); fmt.Sprint(got) != "[1 2 3 4 5 6]" {
+		t.Fatalf("delivered %v, want every sequence in order", got)
+	}
+}

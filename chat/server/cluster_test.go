@@ -592,9 +592,10 @@ func TestClusterDatabaseUnreachable(t *testing.T) {
 func TestClusterEscalationSurvivesItsNode(t *testing.T) {
 	c := newCluster(t, 2, "", func(i int, cfg *server.Config, st *postgres.Store) {
 		cfg.Detector = crisisDetector
-		cfg.Escalations = st.Escalations()
-		cfg.NodeID = fmt.Sprintf("node%d", i)
-		cfg.EscalationPolicy = escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: 6 * time.Second}}
+		withEscalation(t, cfg, st.Escalations(), server.EscalationOptions{
+			NodeID: fmt.Sprintf("node%d", i),
+			Policy: escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: 6 * time.Second}},
+		})
 	})
 	now := time.Now()
 	esc := c.nodes[0].store.(*postgres.Store).Escalations()

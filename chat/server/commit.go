@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/crisis"
 	"github.com/kindred-health/kindred/chat/protocol"
 )
 
@@ -15,25 +16,25 @@ type commitReq struct {
 	conn *conn
 	ref  string
 	// crisis is set when the detector scored the text high or imminent.
-	crisis *crisisOutcome
+	crisis *crisis.Verdict
 	// done, when set, is told the outcome instead of a session: writes
 	// made for someone by the server (a held message released by a
 	// supervisor). It must not block.
 	done func(it chat.AppendItem, err error)
-}
-
-// published counts a newly stored event and publishes it.
-func (s *Server) published(ctx context.Context, e *chat.Event) {
-	s.metrics.messagesStored.Inc()
-	s.publishEvent(ctx, e)
+	// answered is set once the writer was acked (or done told), before
+	// the event is published.
+	answered bool
 }
 
 // committer groups writes from every connection into shared transactions:
 // one durable commit (an fsync) per batch instead of per message is what
 // lets a node store thousands of messages a second while still acking only
-// what is on disk. It is the only writer of events on this node, and it
-// publishes in commit order, so each conversation's publications leave the
-// node in sequence order.
+// what is on disk. It is the only writer of events on this node. It
+// stores, acks and publishes, in commit order, so each conversation's
+// publications leave the node in sequence order; it does nothing slow.
+// A crisis message goes to the crisis queue instead (crisisqueue.go),
+// which records its escalation before its ack, and holds the later events
+// of its conversation until then.
 type committer struct {
 	srv      *Server
 	in       chan *commitReq
@@ -130,6 +131,7 @@ func (c *committer) gather() {
 	}
 }
 
+// commit stores the batch, then answers each write in commit order.
 func (c *committer) commit(ctx context.Context) {
 	if len(c.reqs) == 0 {
 		return
@@ -148,44 +150,73 @@ func (c *committer) commit(ctx context.Context) {
 	}
 	for i, r := range c.reqs {
 		it := &c.items[i]
-		stored := err == nil && it.Err == nil && !it.Duplicate
+		r.item = *it
 		switch {
-		case r.done != nil:
-			if stored {
-				s.published(ctx, &it.Event)
-			}
-			r.done(*it, err)
 		case err != nil:
-			r.conn.sendError(r.ref, r.item.Event.ClientID, r.item.Event.Conv, &chat.Error{
-				Code: chat.CodeUnavailable, Message: "the message could not be stored; retry with the same id", Temporary: true, RetryAfterMS: 1000,
-			})
+			r.fail(err)
 		case it.Err != nil:
-			r.conn.sendError(r.ref, r.item.Event.ClientID, r.item.Event.Conv, chat.AsError(it.Err))
+			r.fail(nil)
 		default:
-			// A crisis message is acked only once its escalation is
-			// recorded (see afterCrisisCommit); an edit is escalated as
-			// the message it changed, with its new text.
-			var msg chat.Event
-			if r.crisis != nil {
-				msg = it.Event
-				if msg.Kind == chat.EventEdit {
-					msg.Kind, msg.Seq, msg.Target = chat.EventMessage, msg.Target, 0
-				}
-				s.afterCrisisCommit(ctx, msg, r.crisis, it.Duplicate)
-			}
-			r.conn.sendDirect(protocol.Encode(protocol.Ack{
-				Type: protocol.TypeAck, Ref: r.ref, ID: it.Event.ClientID, Conv: it.Event.Conv,
-				Seq: it.Event.Seq, Time: it.Event.Time, Duplicate: it.Duplicate,
-			}))
-			if stored {
-				s.published(ctx, &it.Event)
-			}
-			if r.crisis != nil {
-				s.sendSupport(r.conn, msg)
+			switch {
+			case r.crisis != nil:
+				s.crisis.add(r)
+			case s.crisis.holds(it.Event.Conv):
+				// Acked now; published after the crisis message before it.
+				s.answer(r)
+				r.answered = true
+				s.crisis.add(r)
+			default:
+				s.finish(ctx, r)
 			}
 		}
 		c.reqs[i] = nil
 		c.items[i] = chat.AppendItem{}
 	}
 	c.reqs = c.reqs[:0]
+}
+
+// fail answers a write that was not stored: the whole batch failed (err,
+// retryable) or the store refused this item (its own error).
+func (r *commitReq) fail(err error) {
+	switch {
+	case r.done != nil:
+		r.done(r.item, err)
+	case err != nil:
+		r.conn.sendError(r.ref, r.item.Event.ClientID, r.item.Event.Conv, &chat.Error{
+			Code: chat.CodeUnavailable, Message: "the message could not be stored; retry with the same id", Temporary: true, RetryAfterMS: 1000,
+		})
+	default:
+		r.conn.sendError(r.ref, r.item.Event.ClientID, r.item.Event.Conv, chat.AsError(r.item.Err))
+	}
+}
+
+// finish acks a stored write and publishes it (a duplicate is acked and
+// not published again). The ack comes first, so that on the sending
+// session it always precedes the event itself.
+func (s *Server) finish(ctx context.Context, r *commitReq) {
+	if !r.answered {
+		s.answer(r)
+	}
+	if !r.item.Duplicate {
+		s.published(ctx, &r.item.Event)
+	}
+}
+
+// answer tells the writer of a stored write: an ack, or done.
+func (s *Server) answer(r *commitReq) {
+	it := &r.item
+	if r.done != nil {
+		r.done(*it, nil)
+		return
+	}
+	r.conn.sendDirect(protocol.Encode(protocol.Ack{
+		Type: protocol.TypeAck, Ref: r.ref, ID: it.Event.ClientID, Conv: it.Event.Conv,
+		Seq: it.Event.Seq, Time: it.Event.Time, Duplicate: it.Duplicate,
+	}))
+}
+
+// published counts a newly stored event and publishes it.
+func (s *Server) published(ctx context.Context, e *chat.Event) {
+	s.metrics.messagesStored.Inc()
+	s.pub.event(ctx, e)
 }

@@ -60,8 +60,7 @@ func BenchmarkCrisisToSupervisorFeed(b *testing.B) {
 func BenchmarkCrisisToSupervisorFeedTwoNodes(b *testing.B) {
 	c := newCluster(b, 2, "", func(i int, cfg *server.Config, st *postgres.Store) {
 		cfg.Detector = crisisDetector
-		cfg.Escalations = st.Escalations()
-		cfg.NodeID = fmt.Sprintf("node%d", i)
+		withEscalation(b, cfg, st.Escalations(), server.EscalationOptions{NodeID: fmt.Sprintf("node%d", i)})
 	})
 	onCall(b, c.nodes[0].store.(*postgres.Store).Escalations(), "prim")
 	room := c.env(0).createRoom(c.token("sam", auth.RoleSpecialist), "Evening group")

@@ -87,12 +87,12 @@ func decodeEscalation(t testing.TB, f frame) escalationFrame {
 func TestCrisisEscalatesUntilAcknowledged(t *testing.T) {
 	sink := newWebhookSink(t, "webhook-secret")
 	logs := &syncBuffer{}
-	e := newEscalatingEnv(t, func(c *server.Config) {
+	e := newEscalatingEnvWith(t, server.EscalationOptions{
+		Policy:     escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: 2 * time.Second}},
+		WebhookURL: sink.srv.URL, WebhookSecret: "webhook-secret", NodeID: "test-node",
+	}, func(c *server.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.Detector = crisisDetector
-		c.EscalationPolicy = escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: 2 * time.Second}}
-		c.WebhookURL, c.WebhookSecret = sink.srv.URL, "webhook-secret"
-		c.NodeID = "test-node"
 	})
 	st := e.store.(*sqlite.Store)
 

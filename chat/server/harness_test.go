@@ -23,6 +23,7 @@ import (
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/broker/memory"
+	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/server"
 	"github.com/kindred-health/kindred/chat/store/sqlite"
 )
@@ -38,8 +39,12 @@ type env struct {
 	dbPath string
 	secret []byte
 	cfg    server.Config
-	// escalations runs the escalation engine on the node's store.
+	// escalations runs the escalation engine on the node's store, with
+	// escOpts.
 	escalations bool
+	escOpts     server.EscalationOptions
+	// escWrap, when set, wraps the escalation store (to inject faults).
+	escWrap func(escalation.Store) escalation.Store
 }
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test-secret")
@@ -72,11 +77,15 @@ func (e *env) start() {
 	}
 	cfg := e.cfg
 	cfg.Store, cfg.Broker, cfg.Presence, cfg.Verifier = st, memory.NewBroker(), memory.NewPresence(), v
-	if e.escalations {
-		cfg.Escalations = st.Escalations()
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if e.escalations {
+		var es escalation.Store = st.Escalations()
+		if e.escWrap != nil {
+			es = e.escWrap(es)
+		}
+		withEscalation(t, &cfg, es, e.escOpts)
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -111,7 +120,14 @@ func (e *env) restart() {
 // node's own SQLite store.
 func newEscalatingEnv(t testing.TB, mod ...func(*server.Config)) *env {
 	t.Helper()
-	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "kindred.db"), secret: testSecret, escalations: true}
+	return newEscalatingEnvWith(t, server.EscalationOptions{}, mod...)
+}
+
+// newEscalatingEnvWith is newEscalatingEnv with escalation options (policy,
+// webhook, node name).
+func newEscalatingEnvWith(t testing.TB, o server.EscalationOptions, mod ...func(*server.Config)) *env {
+	t.Helper()
+	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "kindred.db"), secret: testSecret, escalations: true, escOpts: o}
 	for _, m := range mod {
 		m(&e.cfg)
 	}
@@ -502,4 +518,19 @@ func httpGet(url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// withEscalation gives cfg the crisis path on st, as cmd/kindred wires it:
+// the pager over cfg's broker and presence, the engine, the webhook sender.
+func withEscalation(t testing.TB, cfg *server.Config, st escalation.Store, o server.EscalationOptions) {
+	t.Helper()
+	o.Store, o.Users, o.Broker, o.Presence = st, cfg.Store, cfg.Broker, cfg.Presence
+	if o.Logger == nil {
+		o.Logger = cfg.Logger
+	}
+	esc, err := server.NewEscalation(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Escalation = esc
 }

@@ -16,106 +16,78 @@ import (
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
-	"github.com/kindred-health/kindred/chat/protocol"
 )
 
 // maxBodyBytes bounds HTTP API request bodies.
 const maxBodyBytes = 64 << 10
 
+// handlerFunc is an API handler: it returns a status and a body to encode
+// as JSON, or an error that api maps to a status.
+type handlerFunc func(r *http.Request, id auth.Identity) (int, any, error)
+
+// routes builds the node's HTTP handler; the API's resources register
+// their routes in routes_*.go, each behind a permission from the table in
+// the auth package.
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /ws", s.serveWS)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := contextTimeout(r, 2*time.Second)
-		defer cancel()
-		if err := s.Ready(ctx); err != nil {
-			s.log.Warn("not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shutting down, or the store does not answer"})
-			return
-		}
-		// A node cut off from the broker still serves its own clients and
-		// stores every message, so it stays in rotation, marked degraded.
-		if h, ok := s.broker.(interface{ Healthy() bool }); ok && !h.Healthy() {
-			writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": "broker unreachable; cross-node delivery resumes on reconnect"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
+	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
-
-	m.HandleFunc("GET /api/me", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
-		return http.StatusOK, identUser(id), nil
-	}))
-	m.HandleFunc("GET /api/rooms", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
-		rooms, err := s.store.Rooms(r.Context())
-		return http.StatusOK, map[string]any{"rooms": nonNil(rooms)}, err
-	}))
-	m.HandleFunc("POST /api/rooms", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
-		var in struct {
-			Name  string `json:"name"`
-			Topic string `json:"topic"`
-		}
-		if err := decodeBody(r, &in); err != nil {
-			return 0, nil, err
-		}
-		c, err := s.createRoom(r.Context(), id, in.Name, in.Topic)
-		return http.StatusCreated, c, err
-	}))
-	m.HandleFunc("POST /api/rooms/{id}/join", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
-		c, err := s.joinRoom(r.Context(), id, r.PathValue("id"))
-		return http.StatusOK, c, err
-	}))
-	m.HandleFunc("POST /api/rooms/{id}/leave", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
-		err := s.leaveRoom(r.Context(), id, r.PathValue("id"))
-		return http.StatusOK, map[string]string{"left": r.PathValue("id")}, err
-	}))
-	m.HandleFunc("GET /api/conversations", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
-		cs, err := s.store.UserConversations(r.Context(), id.UserID)
-		return http.StatusOK, map[string]any{"conversations": nonNil(cs)}, err
-	}))
-	m.HandleFunc("POST /api/dms", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
-		var in struct {
-			User string `json:"user"`
-		}
-		if err := decodeBody(r, &in); err != nil {
-			return 0, nil, err
-		}
-		c, err := s.openDM(r.Context(), id, in.User)
-		return http.StatusOK, c, err
-	}))
-	m.HandleFunc("GET /api/conversations/{id}/members", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
-		ms, err := s.members(r.Context(), id, r.PathValue("id"))
-		return http.StatusOK, map[string]any{"members": nonNil(ms)}, err
-	}))
-	m.HandleFunc("GET /api/conversations/{id}/messages", s.api(func(r *http.Request, id auth.Identity) (int, any, error) {
-		q := r.URL.Query()
-		before, err1 := queryInt(q.Get("before"))
-		after, err2 := queryInt(q.Get("after"))
-		limit, err3 := queryInt(q.Get("limit"))
-		if err := errors.Join(err1, err2, err3); err != nil || (before > 0 && after > 0) {
-			return 0, nil, chat.Errorf(chat.CodeInvalidField, "before, after and limit are whole numbers, and only one of before and after may be given")
-		}
-		evs, err := s.history(r.Context(), id, r.PathValue("id"), before, after, int(limit))
-		// The same shape as the message frames of the WebSocket.
-		msgs := make([]protocol.Event, len(evs))
-		for i := range evs {
-			msgs[i] = protocol.EventFrame(&evs[i])
-		}
-		return http.StatusOK, map[string]any{"messages": msgs}, err
-	}))
+	s.roomRoutes(m)
 	s.escalationRoutes(m)
+	s.oncallRoutes(m)
 	if s.cfg.Static != nil {
 		m.Handle("GET /", s.cfg.Static)
 	}
 	s.mux = m
 }
 
-// api wraps an API handler: it authenticates the bearer token, runs h, and
-// maps errors to statuses in one place.
-func (s *Server) api(h func(r *http.Request, id auth.Identity) (int, any, error)) http.HandlerFunc {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shutting down, or the store does not answer"})
+		return
+	}
+	// A node cut off from the broker still serves its own clients and
+	// stores every message, so it stays in rotation, marked degraded.
+	if h, ok := s.broker.(interface{ Healthy() bool }); ok && !h.Healthy() {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": "broker unreachable; cross-node delivery resumes on reconnect"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// api wraps a route that needs action a and no conversation: it
+// authenticates the bearer token, checks a, runs h, and maps errors to
+// statuses in one place.
+func (s *Server) api(a auth.Action, h handlerFunc) http.HandlerFunc {
+	return s.authed(func(r *http.Request, id auth.Identity) (int, any, error) {
+		if err := auth.Permit(id, chat.RoomNone, a); err != nil {
+			return 0, nil, err
+		}
+		return h(r, id)
+	})
+}
+
+// apiIn wraps a route about the conversation in its {id}: action a is
+// checked against the caller's room role there, read at the time of the
+// request.
+func (s *Server) apiIn(a auth.Action, h handlerFunc) http.HandlerFunc {
+	return s.authed(func(r *http.Request, id auth.Identity) (int, any, error) {
+		if _, err := s.permitIn(r.Context(), id, r.PathValue("id"), a); err != nil {
+			return 0, nil, err
+		}
+		return h(r, id)
+	})
+}
+
+// authed authenticates the bearer token, runs h and writes its answer.
+func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, err := auth.BearerToken(r)
 		if err != nil {
@@ -211,8 +183,14 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func contextTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), d)
+func splitComma(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // originAllowed applies the same rule as the WebSocket library (no Origin,

@@ -59,7 +59,7 @@ func newMetrics() *metrics {
 			Name: "kindred_crisis_messages_total", Help: "Messages the crisis detector scored high or imminent, by severity.",
 		}, []string{"severity"}),
 		recoveries: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "kindred_catchups_total", Help: "Catch-ups from the store: one per subscription (resume), plus one per sequence gap or broker loss.",
+			Name: "kindred_catchups_total", Help: "Catch-ups from the store: one per conversation a session starts following (hello with resume, join, new DM).",
 		}),
 	}
 	r.MustRegister(

@@ -29,6 +29,8 @@ type backendFlags struct {
 }
 
 func addBackendFlags(fs *flagSet) backendFlags {
+	fs.EnvOnly("PGPASSWORD, PGSSLMODE, ... (libpq's PG* variables)", "with --database-url: read by the PostgreSQL driver (pgx) for what the URL leaves out;\n"+
+		"PGPASSWORD keeps the password out of the URL")
 	return backendFlags{
 		redisURL:    fs.String("redis-url", "", "Redis URL (redis://host:6379/0) for fan-out and presence across nodes; empty: single node, in-process"),
 		redisPrefix: fs.String("redis-prefix", "kindred:", "prefix of every Redis key and channel, to share one Redis between deployments"),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,8 +19,13 @@ var errUsage = errors.New("usage")
 // then the default.
 type flagSet struct {
 	*flag.FlagSet
-	env map[string]string // flag name -> variable
+	env     map[string]string // flag name -> variable
+	envOnly []envSetting      // settings read from the environment only, for the help
 }
+
+// envSetting is a setting with no flag: a secret, which must not show in
+// process lists as a command line would.
+type envSetting struct{ name, usage string }
 
 func newFlagSet(name, summary string, out io.Writer) *flagSet {
 	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), env: map[string]string{}}
@@ -27,8 +33,22 @@ func newFlagSet(name, summary string, out io.Writer) *flagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: kindred %s [flags]\n\n%s\n\nFlags:\n", name, summary)
 		fs.PrintDefaults()
+		if len(fs.envOnly) == 0 {
+			return
+		}
+		fmt.Fprint(out, "\nEnvironment variables with no flag (so that secrets stay out of process lists):\n")
+		slices.SortFunc(fs.envOnly, func(a, b envSetting) int { return strings.Compare(a.name, b.name) })
+		for _, e := range fs.envOnly {
+			fmt.Fprintf(out, "  %s\n    \t%s\n", e.name, strings.ReplaceAll(e.usage, "\n", "\n    \t"))
+		}
 	}
 	return fs
+}
+
+// EnvOnly documents a setting read from the environment variable name
+// only; the command reads it itself.
+func (fs *flagSet) EnvOnly(name, usage string) {
+	fs.envOnly = append(fs.envOnly, envSetting{name, usage})
 }
 
 // envName is the variable read for flag name: KINDRED_ and the name in
@@ -61,6 +81,26 @@ func (fs *flagSet) Bool(name string, def bool, usage string) *bool {
 
 func (fs *flagSet) Duration(name string, def time.Duration, usage string) *time.Duration {
 	return fs.FlagSet.Duration(name, def, fs.bind(name, usage))
+}
+
+func (fs *flagSet) StringVar(p *string, name, def, usage string) {
+	fs.FlagSet.StringVar(p, name, def, fs.bind(name, usage))
+}
+
+func (fs *flagSet) IntVar(p *int, name string, def int, usage string) {
+	fs.FlagSet.IntVar(p, name, def, fs.bind(name, usage))
+}
+
+func (fs *flagSet) Float64Var(p *float64, name string, def float64, usage string) {
+	fs.FlagSet.Float64Var(p, name, def, fs.bind(name, usage))
+}
+
+func (fs *flagSet) BoolVar(p *bool, name string, def bool, usage string) {
+	fs.FlagSet.BoolVar(p, name, def, fs.bind(name, usage))
+}
+
+func (fs *flagSet) DurationVar(p *time.Duration, name string, def time.Duration, usage string) {
+	fs.FlagSet.DurationVar(p, name, def, fs.bind(name, usage))
 }
 
 // parse parses args, then fills unset flags from the environment, with the

@@ -15,10 +15,19 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
 )
 
+// progName is how start-up hints write this program in the commands they
+// suggest, so that they can be pasted as they are: "go run ./cmd/kindred"
+// under go run, else the name it was started by (bin/kindred, kindred, ...).
+var progName = "kindred"
+
 func main() {
+	progName = invokedAs(os.Args[0])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -54,6 +63,30 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		usage(stderr)
 		return errUsage
 	}
+}
+
+// goRunCache matches the directory of an executable that go run cached
+// in the build cache: a hex digest and -d.
+var goRunCache = regexp.MustCompile(`^[0-9a-f]{64}-d$`)
+
+// invokedAs returns the command that started this program, given its
+// argv[0]. go run builds into a temporary go-build* directory, or its
+// cache (by default .../go-build/xx/<digest>-d/); both give
+// "go run ./cmd/kindred", the command the README uses.
+func invokedAs(arg0 string) string {
+	if arg0 == "" {
+		return "kindred"
+	}
+	dir := filepath.Dir(arg0)
+	if goRunCache.MatchString(filepath.Base(dir)) {
+		return "go run ./cmd/kindred"
+	}
+	for _, el := range strings.Split(filepath.ToSlash(dir), "/") {
+		if strings.HasPrefix(el, "go-build") {
+			return "go run ./cmd/kindred"
+		}
+	}
+	return shellQuote(arg0)
 }
 
 func usage(w io.Writer) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,10 +28,54 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, flag := range []string{"addr", "data", "jwt-public-key", "jwt-jwks", "jwt-issuer", "jwt-audience", "allowed-origins",
-		"max-frame-bytes", "max-message-bytes", "send-rate", "send-burst", "max-rooms", "queue-size", "log-level", "log-format", "shutdown-timeout"} {
+		"max-frame-bytes", "max-message-bytes", "send-rate", "send-burst", "max-rooms", "queue-size", "log-level", "log-format", "shutdown-timeout",
+		"database-url", "redis-url", "redis-prefix", "node-id", "presence-ttl", "crisis-lexicon", "crisis-lexicon-replace",
+		"escalation-webhook-url", "ack-timeout-imminent", "ack-timeout-high", "crisis-support-file", "commit-linger",
+		"debug-addr", "demo", "idle-timeout"} {
 		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
 			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
 		}
+	}
+}
+
+// Settings with no flag (secrets) are listed in the help too, with their
+// minimum lengths, under their own heading.
+func TestHelpListsEnvironmentOnlySettings(t *testing.T) {
+	help := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := Run(context.Background(), append(args, "--help"), nil, &out, &out); err != nil {
+			t.Fatal(err)
+		}
+		_, envOnly, ok := strings.Cut(out.String(), "Environment variables with no flag")
+		if !ok {
+			t.Fatalf("%q --help has no section for environment-only settings:\n%s", args, out.String())
+		}
+		return envOnly
+	}
+	// entry returns the help text of one variable (the lines after its name).
+	entry := func(help, name string) string {
+		m := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + `\n((?:    \t.*\n?)+)`).FindStringSubmatch(help)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	serve := help("serve")
+	for name, want := range map[string]string{
+		"KINDRED_JWT_SECRET":                                 "at least 32 bytes",
+		"KINDRED_ESCALATION_WEBHOOK_SECRET":                  "at least 16 bytes",
+		"PGPASSWORD, PGSSLMODE, ... (libpq's PG* variables)": "--database-url",
+	} {
+		if !strings.Contains(entry(serve, name), want) {
+			t.Errorf("serve --help does not list %s with %q:\n%s", name, want, serve)
+		}
+	}
+	if token := help("token"); !strings.Contains(token, "KINDRED_JWT_SECRET") || strings.Contains(token, "WEBHOOK") {
+		t.Errorf("token --help should list KINDRED_JWT_SECRET only:\n%s", token)
+	}
+	if oncall := help("oncall", "list"); !strings.Contains(oncall, "PGPASSWORD") {
+		t.Errorf("oncall --help should list the PG* variables:\n%s", oncall)
 	}
 }
 
@@ -359,6 +404,167 @@ func TestServeRefusesBadCrisisSettings(t *testing.T) {
 	} {
 		if err := Run(context.Background(), args, nil, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q was accepted", args)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer that serve may write while a test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// serveFirstRun runs serve on a free port and returns its base URL and
+// what it printed up to the end of the first-run hint.
+func serveFirstRun(t *testing.T, args ...string) (url, printed string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, args...), nil, &out, io.Discard)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "--role <role>") {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("serve stopped (%v) before its first-run hint:\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no first-run hint:\n%s", out.String())
+		}
+	}
+	printed = out.String()
+	return regexp.MustCompile(`http://\S+`).FindString(printed), printed
+}
+
+// hintedTokenArgs returns the arguments of the kindred token command the
+// first-run hint suggests, with the placeholders filled in.
+func hintedTokenArgs(t *testing.T, printed string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^ +kindred token (.*)--sub <user id> --name <name> --role <role>$`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatalf("no kindred token command in the hint:\n%s", printed)
+	}
+	return append(strings.Fields(m[1]), "--sub", "sue", "--name", "Sue", "--role", "supervisor")
+}
+
+func signInWith(t *testing.T, url, tok string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the node refuses a token minted as its hint says: %s", resp.Status)
+	}
+}
+
+// On the embedded default the first-run hint mints with the node's data
+// directory, and a token minted that way is accepted.
+func TestFirstRunHintEmbedded(t *testing.T) {
+	t.Setenv("KINDRED_JWT_SECRET", "")
+	data := filepath.Join(t.TempDir(), "data")
+	url, printed := serveFirstRun(t, "--data", data)
+	args := hintedTokenArgs(t, printed)
+	if !slices.Contains(args, "--data") || !slices.Contains(args, data) || strings.Contains(printed, "KINDRED_JWT_SECRET") {
+		t.Fatalf("the embedded hint should mint with --data %s:\n%s", data, printed)
+	}
+	signInWith(t, url, mintToken(t, args...))
+}
+
+// In cluster mode (--database-url) the secret is KINDRED_JWT_SECRET, shared
+// by every node; the hint must say to mint with it, not with a --data
+// directory (whose freshly generated secret the nodes refuse), and a token
+// minted as it says is accepted. The data directory then holds nothing but
+// the first-run marker.
+func TestFirstRunHintInClusterMode(t *testing.T) {
+	dbURL := storetestenv.PostgresURL(t)
+	schema := storetestenv.FreshSchema(t, dbURL)
+	sep := "?"
+	if strings.Contains(dbURL, "?") {
+		sep = "&"
+	}
+	t.Setenv("KINDRED_JWT_SECRET", "a-shared-secret-for-every-node-0123456789")
+	data := t.TempDir()
+	url, printed := serveFirstRun(t, "--data", data, "--database-url", dbURL+sep+"search_path="+schema)
+	for _, want := range []string{"KINDRED_JWT_SECRET", "every node", "at least 32 bytes", "First run"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("the cluster hint does not say %q:\n%s", want, printed)
+		}
+	}
+	args := hintedTokenArgs(t, printed)
+	if slices.Contains(args, "--data") {
+		t.Fatalf("the cluster hint mints with a data directory:\n%s", printed)
+	}
+	signInWith(t, url, mintToken(t, args...))
+
+	entries, err := os.ReadDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != firstRunMarker {
+			t.Errorf("a cluster node wrote %s to its data directory", e.Name())
+		}
+	}
+}
+
+func TestMintHint(t *testing.T) {
+	str := func(s string) *string { return &s }
+	keys := keyFlags{data: str("/srv/kindred data"), publicKey: str(""), jwks: str(""), issuer: str(""), audience: str("")}
+	t.Setenv("KINDRED_JWT_SECRET", "")
+	if h := keys.mintHint("bin/kindred", false); !strings.Contains(h, "bin/kindred token --data '/srv/kindred data' --sub") {
+		t.Errorf("embedded hint: %s", h)
+	}
+	t.Setenv("KINDRED_JWT_SECRET", "a-shared-secret-for-every-node-0123456789")
+	*keys.issuer = "https://idp.example"
+	h := keys.mintHint("go run ./cmd/kindred", true)
+	for _, want := range []string{"KINDRED_JWT_SECRET", "every node", "at least 32 bytes", "go run ./cmd/kindred token --jwt-issuer https://idp.example --sub"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("cluster hint lacks %q: %s", want, h)
+		}
+	}
+	if strings.Contains(h, "--data") {
+		t.Errorf("cluster hint mints with --data: %s", h)
+	}
+}
+
+func TestInvokedAs(t *testing.T) {
+	for arg0, want := range map[string]string{
+		"/tmp/go-build3348586916/b001/exe/kindred":                                                            "go run ./cmd/kindred",
+		"/root/.cache/go-build/cb/cb8a6dfa00a79c990406cca389a51a695c8cb9127044fbe820f0444a5a77c0d6-d/kindred": "go run ./cmd/kindred",
+		"/elsewhere/cache/cb/cb8a6dfa00a79c990406cca389a51a695c8cb9127044fbe820f0444a5a77c0d6-d/kindred":      "go run ./cmd/kindred",
+		"bin/kindred":            "bin/kindred",
+		"kindred":                "kindred",
+		"/usr/local/bin/kindred": "/usr/local/bin/kindred",
+		"/opt/my tools/kindred":  "'/opt/my tools/kindred'",
+	} {
+		if got := invokedAs(arg0); got != want {
+			t.Errorf("invokedAs(%q) = %q, want %q", arg0, got, want)
 		}
 	}
 }

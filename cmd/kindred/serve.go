@@ -22,151 +22,238 @@ import (
 	"github.com/kindred-health/kindred/static"
 )
 
-// keyFlags are the signing-key settings shared by serve and token.
-type keyFlags struct {
-	data, publicKey, jwks, issuer, audience *string
+// serveConfig is what serve's flags and environment variables say.
+type serveConfig struct {
+	addr    string
+	keys    keyFlags
+	backend backendFlags
+	crisis  crisisFlags
+	limits  limits
+
+	supportFile   string
+	webhookURL    string
+	webhookSecret string // $KINDRED_ESCALATION_WEBHOOK_SECRET
+	ackImminent   time.Duration
+	ackHigh       time.Duration
+
+	origins   string
+	idle      time.Duration
+	demo      bool
+	grace     time.Duration
+	debugAddr string
+	logLevel  string
+	logFormat string
 }
 
-func addKeyFlags(fs *flagSet) keyFlags {
-	return keyFlags{
-		data:      fs.String("data", "./kindred-data", "data directory: the SQLite database and the generated signing secret"),
-		publicKey: fs.String("jwt-public-key", "", "verify tokens with this RS256 or EdDSA public key (PEM file) instead of the generated secret"),
-		jwks:      fs.String("jwt-jwks", "", "verify tokens with the keys of this JWKS file (RS256, EdDSA; chosen by kid)"),
-		issuer:    fs.String("jwt-issuer", "", "require this iss claim (empty: not checked)"),
-		audience:  fs.String("jwt-audience", "", "require this aud claim (empty: not checked)"),
-	}
+// limits are the server.Config limits that serve's flags set.
+type limits struct {
+	maxFrame, maxMsg, burst, maxRooms, queue, crisisWorkers int
+	rate                                                    float64
+	linger, escalationTimeout                               time.Duration
 }
 
-// secret returns the HS256 secret: $KINDRED_JWT_SECRET when set (an
-// environment variable, never a flag, so it does not show in process
-// lists), else the one generated in the data directory.
-func (k keyFlags) secret() ([]byte, error) {
-	if s := os.Getenv("KINDRED_JWT_SECRET"); s != "" {
-		if len(s) < 32 {
-			return nil, errors.New("KINDRED_JWT_SECRET must have at least 32 bytes")
-		}
-		return []byte(s), nil
-	}
-	return auth.LoadOrCreateSecret(*k.data)
-}
+// cluster reports whether the node shares its store with others.
+func (c *serveConfig) cluster() bool { return *c.backend.databaseURL != "" }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "Run a Kindred node. With no other settings it keeps everything in the data\ndirectory (SQLite) and needs nothing else.", stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free port)")
-	keys := addKeyFlags(fs)
-	backend := addBackendFlags(fs)
-	crisisF := addCrisisFlags(fs)
-	webhookURL := fs.String("escalation-webhook-url", "", "POST every escalation step to this URL (an external paging system), signed with HMAC-SHA256 of $KINDRED_ESCALATION_WEBHOOK_SECRET")
-	ackImminent := fs.Duration("ack-timeout-imminent", 60*time.Second, "how long the on-call supervisor has to acknowledge an imminent crisis before it goes to the next tier")
-	ackHigh := fs.Duration("ack-timeout-high", 5*time.Minute, "the same for a high-severity crisis or a manual flag")
-	supportFile := fs.String("crisis-support-file", "", "JSON file with what the sender of a crisis message is shown: {\"text\":...,\"resources\":[{\"name\",\"contact\",\"url\"}]} (default: the US 988 Lifeline)")
-	origins := fs.String("allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
-	def := server.DefaultConfig()
-	maxFrame := fs.Int("max-frame-bytes", def.MaxFrameBytes, "largest client frame; larger ones are refused with frame_too_large")
-	maxMsg := fs.Int("max-message-bytes", def.MaxMessageBytes, "largest message body in bytes")
-	rate := fs.Float64("send-rate", def.SendRate, "sends per second per user (token bucket refill); negative disables")
-	burst := fs.Int("send-burst", def.SendBurst, "token bucket size: sends allowed in a burst")
-	maxRooms := fs.Int("max-rooms", def.MaxRoomsPerUser, "rooms a user may belong to (DMs do not count)")
-	linger := fs.Duration("commit-linger", def.CommitLinger, "how long a store commit waits for more messages to share its fsync (higher: fewer commits, more latency)")
-	queue := fs.Int("queue-size", def.QueueSize, "outbound frames queued per connection before it is closed as a slow consumer (4008)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	grace := fs.Duration("shutdown-timeout", 10*time.Second, "how long shutdown waits for sessions to close")
-	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); never expose it publicly")
-	demo := fs.Bool("demo", false, "create a sample support group and print sign-in links for a peer, a specialist and a supervisor")
-	idle := fs.Duration("idle-timeout", static.DefaultIdleTimeout, "browser clients sign out after this long without activity (shared devices)")
-	if err := fs.parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+	cfg, err := parseServeFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
 	}
-	logger, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		return err
 	}
+	logger, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, logger, stdout)
+}
 
-	if err := os.MkdirAll(*keys.data, 0o700); err != nil {
+// parseServeFlags reads serve's settings from args and the environment,
+// and checks those that need no file or connection.
+func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
+	fs, cfg := serveFlags(stderr)
+	if err := fs.parse(args); err != nil {
+		return nil, err
+	}
+	cfg.webhookSecret = os.Getenv(envWebhookSecret)
+	if err := cfg.keys.checkShared(cfg.cluster()); err != nil {
+		return nil, err
+	}
+	if cfg.webhookURL != "" && len(cfg.webhookSecret) < minWebhookSecret {
+		return nil, fmt.Errorf("--escalation-webhook-url needs %s (at least %d bytes) to sign deliveries", envWebhookSecret, minWebhookSecret)
+	}
+	return cfg, nil
+}
+
+// serveFlags declares serve's flags, which fill the returned config.
+func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
+	fs := newFlagSet("serve", "Run a Kindred node. With no other settings it keeps everything in the data\ndirectory (SQLite) and needs nothing else.", stderr)
+	c := &serveConfig{}
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free port)")
+	c.keys = addKeyFlags(fs)
+	c.backend = addBackendFlags(fs)
+	c.crisis = addCrisisFlags(fs)
+	fs.StringVar(&c.webhookURL, "escalation-webhook-url", "", "POST every escalation step to this URL (an external paging system), signed with HMAC-SHA256 of $"+envWebhookSecret)
+	fs.EnvOnly(envWebhookSecret, fmt.Sprintf("key of the HMAC-SHA256 signature (X-Kindred-Signature) of every escalation webhook delivery,\n"+
+		"used as is; at least %d bytes. Required with --escalation-webhook-url; the same on every node.", minWebhookSecret))
+	fs.DurationVar(&c.ackImminent, "ack-timeout-imminent", 60*time.Second, "how long the on-call supervisor has to acknowledge an imminent crisis before it goes to the next tier")
+	fs.DurationVar(&c.ackHigh, "ack-timeout-high", 5*time.Minute, "the same for a high-severity crisis or a manual flag")
+	fs.StringVar(&c.supportFile, "crisis-support-file", "", "JSON file with what the sender of a crisis message is shown: {\"text\":...,\"resources\":[{\"name\",\"contact\",\"url\"}]} (default: the US 988 Lifeline)")
+	fs.StringVar(&c.origins, "allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
+	addLimitFlags(fs, &c.limits)
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&c.grace, "shutdown-timeout", 10*time.Second, "how long shutdown waits for sessions to close")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); never expose it publicly")
+	fs.BoolVar(&c.demo, "demo", false, "create a sample support group and print sign-in links for a peer, a specialist and a supervisor")
+	fs.DurationVar(&c.idle, "idle-timeout", static.DefaultIdleTimeout, "browser clients sign out after this long without activity (shared devices)")
+	return fs, c
+}
+
+func addLimitFlags(fs *flagSet, l *limits) {
+	def := server.DefaultConfig()
+	fs.IntVar(&l.maxFrame, "max-frame-bytes", def.MaxFrameBytes, "largest client frame; larger ones are refused with frame_too_large")
+	fs.IntVar(&l.maxMsg, "max-message-bytes", def.MaxMessageBytes, "largest message body in bytes")
+	fs.Float64Var(&l.rate, "send-rate", def.SendRate, "sends per second per user (token bucket refill); negative disables")
+	fs.IntVar(&l.burst, "send-burst", def.SendBurst, "token bucket size: sends allowed in a burst")
+	fs.IntVar(&l.maxRooms, "max-rooms", def.MaxRoomsPerUser, "rooms a user may belong to (DMs do not count)")
+	fs.DurationVar(&l.linger, "commit-linger", def.CommitLinger, "how long a store commit waits for more messages to share its fsync (higher: fewer commits, more latency)")
+	fs.DurationVar(&l.escalationTimeout, "escalation-timeout", def.EscalationTimeout, "how long recording a crisis message's escalation may take before its sender gets a retryable error instead of the ack (the server keeps trying)")
+	fs.IntVar(&l.crisisWorkers, "crisis-workers", def.CrisisWorkers, "how many escalations of crisis messages are recorded at once, each on its own conversation")
+	fs.IntVar(&l.queue, "queue-size", def.QueueSize, "outbound frames queued per connection before it is closed as a slow consumer (4008)")
+}
+
+// serve runs a node until ctx ends (main cancels it on SIGINT or SIGTERM),
+// then shuts it down gracefully.
+func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io.Writer) error {
+	if err := os.MkdirAll(*cfg.keys.data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	if *backend.databaseURL != "" && os.Getenv("KINDRED_JWT_SECRET") == "" && *keys.publicKey == "" && *keys.jwks == "" {
-		// A secret generated in each node's data directory would make
-		// every node refuse the others' tokens.
-		return errors.New("with --database-url every node must verify tokens with the same key: set KINDRED_JWT_SECRET, --jwt-public-key or --jwt-jwks")
-	}
-	secret, err := keys.secret()
+	secret, verifier, err := cfg.keys.verifier()
 	if err != nil {
 		return err
 	}
-	verifier, err := auth.LoadVerifier(secret, *keys.publicKey, *keys.jwks, auth.Options{Issuer: *keys.issuer, Audience: *keys.audience})
+	cr, err := newCrisis(cfg)
 	if err != nil {
 		return err
 	}
-	detector, err := crisisF.detector()
-	if err != nil {
-		return err
-	}
-	support, err := loadSupport(*supportFile)
-	if err != nil {
-		return err
-	}
-	webhookSecret := os.Getenv("KINDRED_ESCALATION_WEBHOOK_SECRET")
-	if *webhookURL != "" && len(webhookSecret) < 16 {
-		return errors.New("--escalation-webhook-url needs KINDRED_ESCALATION_WEBHOOK_SECRET (at least 16 bytes) to sign deliveries")
-	}
-	be, err := backend.open(ctx, *keys.data, logger)
+	be, err := cfg.backend.open(ctx, *cfg.keys.data, logger)
 	if err != nil {
 		return err
 	}
 	defer be.close()
-	store := be.store
-
-	srv, err := server.New(server.Config{
-		Store: store, Broker: be.broker, Presence: be.presence,
-		Detector: detector, Escalations: be.escalations, NodeID: be.nodeID,
-		EscalationPolicy: escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: *ackImminent, crisis.High: *ackHigh}},
-		WebhookURL:       *webhookURL, WebhookSecret: webhookSecret, CrisisSupport: support,
-		Verifier: verifier, Logger: logger, Static: static.Handler(*idle),
-		AllowedOrigins:  splitList(*origins),
-		MaxFrameBytes:   *maxFrame,
-		MaxMessageBytes: *maxMsg,
-		SendRate:        *rate,
-		SendBurst:       *burst,
-		MaxRoomsPerUser: *maxRooms,
-		QueueSize:       *queue,
-		CommitLinger:    *linger,
-	})
+	esc, err := newEscalation(cfg, be, logger)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	srv, err := newServer(cfg, be, esc, cr, verifier, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	logger.Info("kindred listening", "addr", ln.Addr().String(), "data", *keys.data, "mode", be.mode)
-	fmt.Fprintf(stdout, "Kindred is listening on http://%s\n", ln.Addr())
-	if signer, err := keys.localSigner(secret); err != nil {
-		logger.Warn("no sign-in links", "err", err)
-	} else if err := printSignInLinks(ctx, stdout, store, signer, ln.Addr().String(), *demo, *keys.data); err != nil {
-		logger.Warn("no sign-in links", "err", err)
-	}
-
-	if *debugAddr != "" {
-		stopDebug, err := serveDebug(*debugAddr, logger)
+	logger.Info("kindred listening", "addr", ln.Addr().String(), "data", *cfg.keys.data, "mode", be.mode)
+	printStartupHints(ctx, stdout, cfg, be, secret, ln.Addr().String(), logger)
+	if cfg.debugAddr != "" {
+		stopDebug, err := serveDebug(cfg.debugAddr, logger)
 		if err != nil {
+			ln.Close()
 			_ = srv.Shutdown(context.Background())
 			return err
 		}
 		defer stopDebug()
 	}
+	return serveUntilDone(ctx, newHTTPServer(srv.Handler(), logger), ln, srv, cfg.grace, logger)
+}
 
+// crisisSetup is how the server reads messages for crises and what it
+// shows their writers.
+type crisisSetup struct {
+	detector *crisis.RuleDetector
+	support  protocol.Support
+}
+
+func newCrisis(cfg *serveConfig) (crisisSetup, error) {
+	detector, err := cfg.crisis.detector()
+	if err != nil {
+		return crisisSetup{}, err
+	}
+	support, err := loadSupport(cfg.supportFile)
+	if err != nil {
+		return crisisSetup{}, err
+	}
+	return crisisSetup{detector: detector, support: support}, nil
+}
+
+// newEscalation builds the crisis path of the node: where escalations and
+// the on-call rota are kept, the pager over the node's broker and
+// presence, the engine with how long each tier has to acknowledge, and
+// the optional webhook to a paging system. The server runs them.
+func newEscalation(cfg *serveConfig, be *backends, logger *slog.Logger) (*server.Escalation, error) {
+	return server.NewEscalation(server.EscalationOptions{
+		Store: be.escalations, Users: be.store, Broker: be.broker, Presence: be.presence,
+		Policy: escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{
+			crisis.Imminent: cfg.ackImminent,
+			crisis.High:     cfg.ackHigh,
+		}},
+		NodeID: be.nodeID, Logger: logger,
+		WebhookURL: cfg.webhookURL, WebhookSecret: cfg.webhookSecret,
+	})
+}
+
+// newServer builds the node's chat server from what serve has opened and
+// built: the server constructs none of its dependencies.
+func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, cr crisisSetup, verifier *auth.Verifier, logger *slog.Logger) (*server.Server, error) {
+	return server.New(server.Config{
+		Store: be.store, Broker: be.broker, Presence: be.presence, Escalation: esc,
+		Detector: cr.detector, CrisisSupport: cr.support,
+		Verifier: verifier, Logger: logger, Static: static.Handler(cfg.idle),
+		AllowedOrigins:  splitList(cfg.origins),
+		MaxFrameBytes:   cfg.limits.maxFrame,
+		MaxMessageBytes: cfg.limits.maxMsg,
+		SendRate:        cfg.limits.rate,
+		SendBurst:       cfg.limits.burst,
+		MaxRoomsPerUser: cfg.limits.maxRooms,
+		QueueSize:       cfg.limits.queue,
+		CommitLinger:    cfg.limits.linger,
+
+		EscalationTimeout: cfg.limits.escalationTimeout,
+		CrisisWorkers:     cfg.limits.crisisWorkers,
+	})
+}
+
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// printStartupHints writes where the node listens and, when it holds the
+// key tokens are signed with, the sign-in links (first run, --demo) and
+// how to mint more tokens.
+func printStartupHints(ctx context.Context, w io.Writer, cfg *serveConfig, be *backends, secret []byte, addr string, logger *slog.Logger) {
+	fmt.Fprintf(w, "Kindred is listening on http://%s\n", addr)
+	signer, err := cfg.keys.localSigner(secret)
+	if err == nil {
+		mint := cfg.keys.mintHint(progName, cfg.cluster())
+		err = printSignInLinks(ctx, w, be.store, signer, addr, cfg.demo, *cfg.keys.data, mint)
+	}
+	if err != nil {
+		logger.Warn("no sign-in links", "err", err)
+	}
+}
+
+// serveUntilDone serves HTTP on ln until ctx ends, then shuts down, or
+// until serving fails.
+func serveUntilDone(ctx context.Context, hs *http.Server, ln net.Listener, srv *server.Server, grace time.Duration, logger *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	select {
@@ -175,18 +262,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
+	shutdown(hs, srv, grace, logger)
+	return nil
+}
 
+// shutdown stops accepting first, then closes WebSocket sessions (which
+// http.Server does not track once hijacked) with 1001 and commits what was
+// accepted, all within grace.
+func shutdown(hs *http.Server, srv *server.Server, grace time.Duration, logger *slog.Logger) {
 	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), *grace)
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	// Stop accepting first, then close WebSocket sessions (which
-	// http.Server does not track once hijacked) with 1001.
-	_ = hs.Shutdown(sctx)
-	if err := srv.Shutdown(sctx); err != nil {
+	_ = hs.Shutdown(ctx)
+	if err := srv.Shutdown(ctx); err != nil {
 		logger.Warn("shutdown incomplete", "err", err)
 	}
 	logger.Info("stopped")
-	return nil
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

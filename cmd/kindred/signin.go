@@ -66,8 +66,9 @@ func (k keyFlags) localSigner(secret []byte) (*auth.Signer, error) {
 // to a server or put in a Referer; the client moves it to the tab's
 // sessionStorage and removes it from the address bar. signer is nil when
 // the server verifies tokens it cannot mint; then nothing is printed but a
-// note.
-func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *auth.Signer, addr string, demo bool, dataDir string) error {
+// note. mintHint, printed after the first-run link, says how to mint more
+// tokens (keyFlags.mintHint).
+func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *auth.Signer, addr string, demo bool, dataDir, mintHint string) error {
 	if signer == nil {
 		if demo {
 			fmt.Fprintln(w, "Demo mode needs the local signing secret; with --jwt-public-key or --jwt-jwks, sign in with tokens from your identity provider.")
@@ -87,7 +88,7 @@ func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *a
 		}
 		fmt.Fprintf(w, "\nFirst run: sign in as the administrator with this link. It is shown only once and\nis valid for %s; anyone who has it can sign in, so keep it private.\n\n    %s/#token=%s\n\n",
 			humanDuration(adminLinkTTL), base, tok)
-		fmt.Fprintln(w, "Later, mint sign-in tokens with: kindred token --data "+dataDir+" --sub <user id> --name <name> --role <role>")
+		fmt.Fprintln(w, mintHint)
 	}
 	if err := markFirstRunDone(dataDir); err != nil {
 		return err

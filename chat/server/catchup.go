@@ -1,0 +1,223 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/protocol"
+)
+
+// subscribe starts following cv from sequence from: the session joins the
+// hub first, then catches up from the store, then receives live events,
+// so nothing falls between the two. The hub learns the conversation's
+// position from cv.LastSeq, so it can fill any gap before the first live
+// event it hands over.
+func (c *conn) subscribe(ctx context.Context, cv chat.Conversation, from int64) error {
+	conv := cv.ID
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	if st, ok := c.convs[conv]; ok {
+		if cv.Role.Valid() {
+			st.role = cv.Role
+		}
+		c.mu.Unlock()
+		return nil
+	}
+	role := cv.Role
+	if !role.Valid() {
+		role = chat.RoomMember
+	}
+	st := &convState{role: role, last: from, catchingUp: true, presence: cv.Members <= c.srv.cfg.PresenceFanoutMax}
+	c.convs[conv] = st
+	c.mu.Unlock()
+	if err := c.srv.hub.SubscribeAt(ctx, conv, c, cv.LastSeq); err != nil {
+		c.mu.Lock()
+		delete(c.convs, conv)
+		c.mu.Unlock()
+		return err
+	}
+	c.mu.Lock()
+	c.startCatchUp(conv, st, true)
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *conn) unsubscribe(ctx context.Context, conv string) {
+	c.mu.Lock()
+	_, ok := c.convs[conv]
+	delete(c.convs, conv)
+	c.mu.Unlock()
+	if ok {
+		_ = c.srv.hub.Unsubscribe(ctx, conv, c)
+	}
+}
+
+// roomRole is the session's role in conv, RoomNone when it does not
+// follow conv.
+func (c *conn) roomRole(conv string) chat.RoomRole {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.convs[conv]; st != nil {
+		return st.role
+	}
+	return chat.RoomNone
+}
+
+// startCatchUp runs a catch-up of conv in its own goroutine. Called with
+// c.mu held.
+func (c *conn) startCatchUp(conv string, st *convState, announce bool) {
+	if c.closed {
+		return
+	}
+	c.srv.metrics.recoveries.Inc()
+	c.wg.Add(1)
+	go c.catchUp(conv, st, announce)
+}
+
+// catchUp replays conv's events after st.last from the store (through
+// eventsAfter, the path the hub fills gaps with), pacing itself on the
+// outbound queue, until it has passed every live event seen meanwhile.
+// Then live delivery takes over. With announce it ends with a synced
+// frame.
+func (c *conn) catchUp(conv string, st *convState, announce bool) {
+	defer c.wg.Done()
+	// Catch-up fills at most half the queue, leaving the rest for live
+	// frames (acks, presence), so replaying history never overflows it.
+	page := min(256, max(1, c.srv.cfg.QueueSize/4))
+	backoff := 100 * time.Millisecond
+	for {
+		from, ok := c.position(conv, st)
+		if !ok {
+			return
+		}
+		pubs, err := c.srv.eventsAfter(c.ctx, conv, from, 0, page)
+		if err != nil {
+			if !c.pause(conv, err, &backoff) {
+				return
+			}
+			continue
+		}
+		if len(pubs) > 0 {
+			if !c.waitSpace(len(pubs)) || !c.queueCaughtUp(conv, st, pubs) {
+				return
+			}
+			if len(pubs) == page {
+				continue
+			}
+		}
+		done, ok := c.finishCatchUp(conv, st, announce)
+		if !ok || done {
+			return
+		}
+	}
+}
+
+// position is where a catch-up of conv stands; false once the session
+// closed or stopped following conv.
+func (c *conn) position(conv string, st *convState) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.convs[conv] != st {
+		return 0, false
+	}
+	return st.last, true
+}
+
+// pause waits before a catch-up read is retried; false when the session
+// ended meanwhile.
+func (c *conn) pause(conv string, err error, backoff *time.Duration) bool {
+	if c.ctx.Err() != nil {
+		return false
+	}
+	c.srv.log.Warn("catch-up read failed", "session", c.id, "conv", conv, "err", err)
+	select {
+	case <-time.After(*backoff):
+		*backoff = min(2**backoff, 5*time.Second)
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+// queueCaughtUp queues events read from the store that the client lacks.
+func (c *conn) queueCaughtUp(conv string, st *convState, pubs []*chat.Publication) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.convs[conv] != st {
+		return false
+	}
+	for _, p := range pubs {
+		if p.Seq > st.last {
+			st.last = p.Seq
+			c.enqueueLocked(p)
+		}
+	}
+	return true
+}
+
+// finishCatchUp hands conv over to live delivery unless live events went
+// past the catch-up meanwhile (then it must read on: done is false).
+func (c *conn) finishCatchUp(conv string, st *convState, announce bool) (done, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.convs[conv] != st {
+		return false, false
+	}
+	if st.maxSeen > st.last {
+		return false, true
+	}
+	st.catchingUp = false
+	if announce {
+		c.enqueueLocked(&chat.Publication{Data: protocol.Encode(protocol.Synced{Type: protocol.TypeSynced, Conv: conv, Seq: st.last})})
+	}
+	return true, true
+}
+
+// waitSpace blocks until n more frames fit in half the queue.
+func (c *conn) waitSpace(n int) bool {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return false
+		}
+		if len(c.queue)+n <= max(n, c.srv.cfg.QueueSize/2) {
+			c.mu.Unlock()
+			return true
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.space:
+		case <-c.ctx.Done():
+			return false
+		}
+	}
+}
+
+// userEvent acts on a frame published to this user's channel: another
+// session of the same user joined or left a room, or someone opened a DM.
+func (c *conn) userEvent(data []byte) {
+	defer c.wg.Done()
+	var ev struct {
+		Type         string            `json:"type"`
+		Conv         string            `json:"conv"`
+		Conversation chat.Conversation `json:"conversation"`
+	}
+	if json.Unmarshal(data, &ev) != nil {
+		return
+	}
+	switch ev.Type {
+	case protocol.TypeConversation:
+		if err := c.subscribe(c.ctx, ev.Conversation, ev.Conversation.LastSeq); err != nil && c.ctx.Err() == nil {
+			c.srv.log.Error("subscribe", "session", c.id, "conv", ev.Conversation.ID, "err", err)
+			c.close(protocol.CloseInternal, "subscription failed")
+		}
+	case protocol.TypeLeft:
+		c.unsubscribe(c.ctx, ev.Conv)
+	}
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/crisis"
+	"github.com/kindred-health/kindred/chat/protocol"
+)
+
+// Config holds a node's dependencies and limits. The caller builds every
+// dependency (cmd/kindred wires them); the server constructs none. Zero
+// limits take the defaults listed in DefaultConfig.
+type Config struct {
+	Store    chat.Store
+	Broker   chat.Broker
+	Presence chat.Presence
+	Verifier *auth.Verifier
+	Logger   *slog.Logger
+	// Static, when set, is served at "/" (the browser client).
+	Static http.Handler
+	// Detector scores every message and edit for crisis signals; those
+	// scored high or imminent are escalated. Nil disables detection.
+	Detector crisis.Detector
+	// Escalation is the crisis path (escalation store, engine, pager and
+	// webhook sender; see NewEscalation). Nil: no escalations, and the
+	// supervisor and on-call API answers unavailable. The server runs the
+	// engine and the webhook sender until Shutdown.
+	Escalation *Escalation
+
+	// AllowedOrigins are the host patterns (path.Match syntax, for example
+	// "chat.example.org" or "*.example.org") whose pages may open a
+	// WebSocket. The server's own host is always allowed.
+	AllowedOrigins []string
+
+	// MaxFrameBytes is the largest client frame handled; a larger one is
+	// refused with frame_too_large and the connection stays open.
+	MaxFrameBytes int
+	// HardFrameBytes is the size past which a frame is treated as abuse and
+	// the connection closed with 1009.
+	HardFrameBytes int
+	// MaxMessageBytes is the largest message body, in bytes of UTF-8.
+	MaxMessageBytes int
+	// SendRate and SendBurst shape each user's token bucket for sends,
+	// edits and deletes.
+	SendRate  float64
+	SendBurst int
+	// MaxRoomsPerUser caps room memberships (DMs do not count).
+	MaxRoomsPerUser int
+	// QueueSize is each connection's outbound queue, in frames. A client
+	// that lets it overflow is closed with 4008 and resumes.
+	QueueSize int
+	// HelloTimeout is how long a new connection may take to authenticate.
+	HelloTimeout time.Duration
+	// WriteTimeout bounds each socket write.
+	WriteTimeout time.Duration
+	// MaxStrikes is how many refused frames a connection may send per
+	// minute before it is closed with 4009.
+	MaxStrikes int
+	// CommitBatch caps how many writes share one store transaction.
+	CommitBatch int
+	// CommitLinger is how long a store transaction waits for more writes
+	// after its first one (negative: not at all). It adds at most that
+	// much to an ack's latency and saves an fsync per write at chat rates.
+	CommitLinger time.Duration
+	// EscalationTimeout bounds the recording of a crisis message's
+	// escalation; past it the sender gets a retryable error instead of
+	// the ack (the server keeps trying to record it).
+	EscalationTimeout time.Duration
+	// CrisisWorkers is how many escalations of crisis messages are opened
+	// at once (each on its own conversation).
+	CrisisWorkers int
+	// CrisisSupport is what the sender of a crisis message sees,
+	// privately; the zero value means DefaultCrisisSupport.
+	CrisisSupport protocol.Support
+	// PresenceFanoutMax is the largest conversation that is told when a
+	// member comes online or goes offline. Telling every member of an
+	// N-member room about each of N members costs N² frames when a large
+	// room connects at once; larger rooms show presence in member lists.
+	PresenceFanoutMax int
+}
+
+// DefaultConfig returns the default limits.
+func DefaultConfig() Config {
+	return Config{
+		MaxFrameBytes:     16 << 10,
+		HardFrameBytes:    1 << 20,
+		MaxMessageBytes:   4000,
+		SendRate:          5,
+		SendBurst:         20,
+		MaxRoomsPerUser:   50,
+		QueueSize:         1024,
+		HelloTimeout:      10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		MaxStrikes:        30,
+		CommitBatch:       256,
+		CommitLinger:      2 * time.Millisecond,
+		EscalationTimeout: 5 * time.Second,
+		CrisisWorkers:     8,
+		PresenceFanoutMax: 100,
+	}
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	setInt := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt(&c.MaxFrameBytes, d.MaxFrameBytes)
+	setInt(&c.HardFrameBytes, d.HardFrameBytes)
+	setInt(&c.MaxMessageBytes, d.MaxMessageBytes)
+	setInt(&c.SendBurst, d.SendBurst)
+	setInt(&c.MaxRoomsPerUser, d.MaxRoomsPerUser)
+	setInt(&c.QueueSize, d.QueueSize)
+	setInt(&c.MaxStrikes, d.MaxStrikes)
+	setInt(&c.CommitBatch, d.CommitBatch)
+	setInt(&c.CrisisWorkers, d.CrisisWorkers)
+	setInt(&c.PresenceFanoutMax, d.PresenceFanoutMax)
+	if c.CommitLinger == 0 {
+		c.CommitLinger = d.CommitLinger
+	}
+	if c.HardFrameBytes < c.MaxFrameBytes {
+		c.HardFrameBytes = c.MaxFrameBytes
+	}
+	if c.SendRate == 0 {
+		c.SendRate = d.SendRate
+	}
+	setDur(&c.HelloTimeout, d.HelloTimeout)
+	setDur(&c.WriteTimeout, d.WriteTimeout)
+	setDur(&c.EscalationTimeout, d.EscalationTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.CrisisSupport.Text == "" {
+		c.CrisisSupport = DefaultCrisisSupport()
+	}
+}

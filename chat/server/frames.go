@@ -1,0 +1,166 @@
+package server
+
+import (
+	"time"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/protocol"
+)
+
+// frameHandler is how one client frame type is handled.
+type frameHandler struct {
+	// act is the permission the frame needs, checked with auth.Permit
+	// against the session's identity and its role in the frame's
+	// conversation at the moment the frame is handled. Empty: none (ping).
+	act auth.Action
+	// check validates the decoded frame's fields before the permission
+	// (the first problem wins, so a client learns what to fix).
+	check func(c *conn, f *protocol.ClientFrame) *chat.Error
+	// run acts on the frame.
+	run func(c *conn, f *protocol.ClientFrame)
+	// store marks handlers that read and write the database, whose
+	// driver runs deep stacks: they run on a short-lived goroutine, in
+	// order, so that the reader's stack stays small for the session's
+	// whole life.
+	store bool
+}
+
+// frames is every client frame after hello, by type: the one place that
+// says what a frame needs and who may send it (docs/permissions.md).
+var frames map[string]frameHandler
+
+func init() {
+	frames = map[string]frameHandler{
+		protocol.TypeSend:    {act: auth.ActSend, check: checkWrite, run: (*conn).handleWrite},
+		protocol.TypeEdit:    {act: auth.ActEdit, check: checkWrite, run: (*conn).handleWrite},
+		protocol.TypeDelete:  {act: auth.ActDelete, check: checkWrite, run: (*conn).handleWrite},
+		protocol.TypeTyping:  {act: auth.ActTyping, check: needConv, run: (*conn).handleTyping},
+		protocol.TypeJoin:    {act: auth.ActJoinRoom, check: needConv, run: (*conn).handleJoin, store: true},
+		protocol.TypeLeave:   {act: auth.ActLeaveRoom, check: needConv, run: (*conn).handleLeave, store: true},
+		protocol.TypeOpenDM:  {act: auth.ActOpenDM, check: needUser, run: (*conn).handleOpenDM, store: true},
+		protocol.TypeMembers: {act: auth.ActListMembers, check: needConv, run: (*conn).handleMembers, store: true},
+		protocol.TypeFlag:    {act: auth.ActFlag, check: checkFlag, run: (*conn).handleFlag, store: true},
+		protocol.TypeConcern: {act: auth.ActRaiseConcern, check: checkConcern, run: (*conn).handleConcern, store: true},
+		protocol.TypePing:    {run: (*conn).handlePing},
+		protocol.TypeHello: {check: func(*conn, *protocol.ClientFrame) *chat.Error {
+			return &chat.Error{Code: chat.CodeAlreadyHello, Message: "this session is already signed in"}
+		}},
+	}
+}
+
+// handle answers one decoded client frame.
+func (c *conn) handle(f *protocol.ClientFrame) {
+	h, ok := frames[f.Type]
+	if !ok {
+		if f.Type == "" {
+			c.reject(f.Ref, "", "", missing("type"))
+		} else {
+			c.reject(f.Ref, "", "", chat.Errorf(chat.CodeUnknownType, "unknown frame type %.40q", f.Type))
+		}
+		return
+	}
+	if h.check != nil {
+		if err := h.check(c, f); err != nil {
+			c.reject(f.Ref, f.ID, f.Conv, err)
+			return
+		}
+	}
+	if h.act != "" {
+		if err := auth.Permit(c.ident, c.roomRole(f.Conv), h.act); err != nil {
+			c.reject(f.Ref, f.ID, f.Conv, chat.AsError(err))
+			return
+		}
+	}
+	if !h.store {
+		h.run(c, f)
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.run(c, f)
+	}()
+	<-done
+}
+
+func missing(field string) *chat.Error {
+	return chat.Errorf(chat.CodeMissingField, "the %s field is required", field)
+}
+
+func needConv(_ *conn, f *protocol.ClientFrame) *chat.Error {
+	if f.Conv == "" {
+		return missing("conv")
+	}
+	return nil
+}
+
+func needUser(_ *conn, f *protocol.ClientFrame) *chat.Error {
+	if f.User == "" {
+		return missing("user")
+	}
+	return nil
+}
+
+func (c *conn) handlePing(f *protocol.ClientFrame) {
+	c.sendDirect(protocol.Encode(protocol.Pong{Type: protocol.TypePong, Ref: f.Ref}))
+}
+
+// handleTyping passes a typing notice on: advisory, at most one a second
+// per session.
+func (c *conn) handleTyping(f *protocol.ClientFrame) {
+	if now := time.Now(); now.Sub(c.lastTyping) >= time.Second {
+		c.lastTyping = now
+		c.srv.pub.frame(c.ctx, f.Conv, protocol.Typing{Type: protocol.TypeTypingEvent, Conv: f.Conv, From: c.ident.UserID, Name: c.ident.Name})
+	}
+}
+
+func (c *conn) handleJoin(f *protocol.ClientFrame) {
+	conv, err := c.srv.joinRoom(c.ctx, c.ident, f.Conv)
+	if err != nil {
+		c.reject(f.Ref, "", f.Conv, chat.AsError(err))
+		return
+	}
+	c.answerConversation(f.Ref, conv)
+}
+
+func (c *conn) handleLeave(f *protocol.ClientFrame) {
+	if err := c.srv.leaveRoom(c.ctx, c.ident, f.Conv); err != nil {
+		c.reject(f.Ref, "", f.Conv, chat.AsError(err))
+		return
+	}
+	// At once, not when the news comes back on the user channel: the
+	// next frame about this room is checked without a role.
+	c.unsubscribe(c.ctx, f.Conv)
+	c.sendDirect(protocol.Encode(protocol.LeftEvent{Type: protocol.TypeLeft, Ref: f.Ref, Conv: f.Conv}))
+}
+
+func (c *conn) handleOpenDM(f *protocol.ClientFrame) {
+	conv, err := c.srv.openDM(c.ctx, c.ident, f.User)
+	if err != nil {
+		c.reject(f.Ref, "", "", chat.AsError(err))
+		return
+	}
+	c.answerConversation(f.Ref, conv)
+}
+
+func (c *conn) handleMembers(f *protocol.ClientFrame) {
+	ms, err := c.srv.memberList(c.ctx, f.Conv)
+	if err != nil {
+		c.reject(f.Ref, "", f.Conv, chat.AsError(err))
+		return
+	}
+	c.sendDirect(protocol.Encode(protocol.MemberList{Type: protocol.TypeMemberList, Ref: f.Ref, Conv: f.Conv, Members: ms}))
+}
+
+// answerConversation subscribes this session to conv before answering, so
+// that a send right after the answer is accepted; the copy of the news that
+// reaches this session through the user channel then changes nothing.
+func (c *conn) answerConversation(ref string, conv chat.Conversation) {
+	if err := c.subscribe(c.ctx, conv, conv.LastSeq); err != nil {
+		c.srv.log.Error("subscribe", "session", c.id, "conv", conv.ID, "err", err)
+		c.close(protocol.CloseInternal, "subscription failed")
+		return
+	}
+	c.sendDirect(protocol.Encode(protocol.ConversationEvent{Type: protocol.TypeConversation, Ref: ref, Conversation: conv}))
+}

@@ -1,0 +1,138 @@
+package server
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/protocol"
+)
+
+// hello authenticates the session and starts its subscriptions. It reports
+// whether the session is signed in; otherwise the client was told why.
+func (c *conn) hello() bool {
+	f, ok := c.readHello()
+	if !ok {
+		return false
+	}
+	s := c.srv
+	id, err := s.verifier.Verify(f.Token)
+	if err != nil {
+		c.refuse(protocol.CloseUnauthorized, chat.AsError(err))
+		return false
+	}
+	c.ident = id
+	c.userCh = userChannel(id.UserID)
+	u := identUser(id)
+	if err := s.store.UpsertUser(c.ctx, u); err != nil {
+		s.log.Error("upsert user", "user", id.UserID, "err", err)
+		c.refuse(protocol.CloseInternal, chat.AsError(err))
+		return false
+	}
+	convs, err := s.store.UserConversations(c.ctx, id.UserID)
+	if err != nil {
+		s.log.Error("list conversations", "user", id.UserID, "err", err)
+		c.refuse(protocol.CloseInternal, chat.AsError(err))
+		return false
+	}
+	c.bucket = s.buckets.acquire(id.UserID)
+	c.expireWithToken()
+	c.sendDirect(protocol.Encode(protocol.Welcome{
+		Type: protocol.TypeWelcome, Session: c.id, User: u, Conversations: convs,
+		Limits: protocol.Limits{
+			MaxFrameBytes: s.cfg.MaxFrameBytes, MaxMessageBytes: s.cfg.MaxMessageBytes,
+			SendRate: s.cfg.SendRate, SendBurst: s.cfg.SendBurst, MaxRooms: s.cfg.MaxRoomsPerUser,
+		},
+	}))
+	if !c.subscribeAll(convs, f.Resume) {
+		c.close(protocol.CloseInternal, "subscription failed")
+		return false
+	}
+	if err := s.presence.Connect(c.ctx, id.UserID, c.id); err != nil {
+		s.log.Warn("presence connect", "user", id.UserID, "err", err)
+	}
+	c.publishPresence(c.ctx, c.presenceConvs(), true)
+	s.log.Info("session started", "session", c.id, "user", id.UserID, "role", id.Role, "conversations", len(convs))
+	return true
+}
+
+// readHello waits for the first frame, which must be a hello.
+func (c *conn) readHello() (*protocol.ClientFrame, bool) {
+	// A read deadline would make the library drop the connection without
+	// a close frame; a timer lets the client learn why.
+	timer := time.AfterFunc(c.srv.cfg.HelloTimeout, func() {
+		c.refuse(protocol.CloseHelloTimeout, &chat.Error{Code: chat.CodeAuthRequired, Message: "send a hello frame with your token first"})
+	})
+	typ, data, err := c.ws.Read(c.ctx)
+	if !timer.Stop() || err != nil {
+		c.close(websocket.StatusNormalClosure, "")
+		return nil, false
+	}
+	var f protocol.ClientFrame
+	if typ != websocket.MessageText || json.Unmarshal(data, &f) != nil || f.Type != protocol.TypeHello {
+		c.refuse(protocol.CloseUnauthorized, &chat.Error{Code: chat.CodeAuthRequired, Message: "the first frame must be a hello with your token"})
+		return nil, false
+	}
+	return &f, true
+}
+
+// expireWithToken ends the session when its token expires: the client must
+// sign in again, and nothing the token allowed outlives it.
+func (c *conn) expireWithToken() {
+	if c.ident.Expires.IsZero() {
+		return
+	}
+	c.expiry = time.AfterFunc(time.Until(c.ident.Expires), func() {
+		c.sendError("", "", "", &chat.Error{Code: chat.CodeTokenExpired, Message: "your sign-in expired"})
+		c.close(protocol.CloseUnauthorized, "token expired")
+	})
+}
+
+// subscribeAll follows the user's channel, the escalation pages when the
+// role may receive them, and every conversation from where the client
+// says it is (resume) or from now.
+func (c *conn) subscribeAll(convs []chat.Conversation, resume map[string]int64) bool {
+	s := c.srv
+	if err := s.hub.Subscribe(c.ctx, c.userCh, c); err != nil {
+		s.log.Error("subscribe user channel", "user", c.ident.UserID, "err", err)
+		return false
+	}
+	if s.esc != nil && auth.Permit(c.ident, chat.RoomNone, auth.ActReceivePages) == nil {
+		if !c.subscribePages() {
+			return false
+		}
+	}
+	for i := range convs {
+		from := convs[i].LastSeq
+		if pos, ok := resume[convs[i].ID]; ok && pos >= 0 && pos < from {
+			from = pos
+		}
+		if err := c.subscribe(c.ctx, convs[i], from); err != nil {
+			s.log.Error("subscribe", "conv", convs[i].ID, "err", err)
+			return false
+		}
+	}
+	return true
+}
+
+// subscribePages makes this session one that escalation pages reach: it
+// follows the user's pages channel and is counted, by the pager's
+// presence key, as a session that may receive them.
+func (c *conn) subscribePages() bool {
+	s := c.srv
+	ch := pagesChannel(c.ident.UserID)
+	if err := s.hub.Subscribe(c.ctx, ch, c); err != nil {
+		s.log.Error("subscribe pages", "user", c.ident.UserID, "err", err)
+		return false
+	}
+	c.mu.Lock()
+	c.pagesCh = ch
+	c.mu.Unlock()
+	if err := s.presence.Connect(c.ctx, pagerKey(c.ident.UserID), c.id); err != nil {
+		s.log.Warn("presence connect (pages)", "user", c.ident.UserID, "err", err)
+	}
+	return true
+}

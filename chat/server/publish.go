@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/hub"
+	"github.com/kindred-health/kindred/chat/protocol"
+)
+
+// publisher hands frames to the broker. When the broker fails, this node's
+// own sessions still get the frame straight from the hub, and the newest
+// event of each conversation is published again once the broker works:
+// other nodes cannot know an event exists until something carrying its
+// sequence reaches them, and their hubs then fill the gap from the store.
+// Ephemeral frames are only lost elsewhere.
+type publisher struct {
+	broker chat.Broker
+	hub    *hub.Hub
+	log    *slog.Logger
+
+	mu sync.Mutex
+	// unpublished holds, per conversation, the newest event whose
+	// publication failed, until republish gets it through.
+	unpublished map[string]*chat.Publication
+}
+
+// event encodes a committed event once and publishes it to its
+// conversation.
+func (p *publisher) event(ctx context.Context, e *chat.Event) {
+	p.publish(ctx, &chat.Publication{Channel: e.Conv, Seq: e.Seq, Data: protocol.EncodeEvent(e)})
+}
+
+// frame encodes an ephemeral frame and publishes it on channel.
+func (p *publisher) frame(ctx context.Context, channel string, frame any) {
+	p.publish(ctx, &chat.Publication{Channel: channel, Data: protocol.Encode(frame)})
+}
+
+func (p *publisher) publish(ctx context.Context, pub *chat.Publication) {
+	if err := p.broker.Publish(ctx, pub); err != nil {
+		p.log.Warn("publish failed; delivered locally, will republish", "channel", pub.Channel, "seq", pub.Seq, "err", err)
+		p.hub.HandlePublication(pub)
+		if pub.Seq > 0 {
+			p.mu.Lock()
+			if old := p.unpublished[pub.Channel]; old == nil || old.Seq < pub.Seq {
+				p.unpublished[pub.Channel] = pub
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// republish retries, every interval until ctx ends, the newest event of
+// each conversation whose publication failed.
+func (p *publisher) republish(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		pending := make([]*chat.Publication, 0, len(p.unpublished))
+		for _, pub := range p.unpublished {
+			pending = append(pending, pub)
+		}
+		p.mu.Unlock()
+		for _, pub := range pending {
+			if err := p.broker.Publish(ctx, pub); err != nil {
+				break // still down; try again next tick
+			}
+			p.mu.Lock()
+			if p.unpublished[pub.Channel] == pub {
+				delete(p.unpublished, pub.Channel)
+			}
+			p.mu.Unlock()
+			p.log.Info("republished after broker recovery", "channel", pub.Channel, "seq", pub.Seq)
+		}
+	}
+}
+
+// eventsAfter is the one path from the store to subscribers: the events of
+// conv with after < Seq <= upto (upto 0: no bound), at most limit, encoded
+// as they are published. The hub fills gaps with it (it is the hub's
+// Filler) and sessions resume with it.
+func (s *Server) eventsAfter(ctx context.Context, conv string, after, upto int64, limit int) ([]*chat.Publication, error) {
+	if upto > 0 {
+		limit = int(min(int64(limit), upto-after))
+	}
+	evs, err := s.store.EventsAfter(ctx, conv, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	pubs := make([]*chat.Publication, 0, len(evs))
+	for i := range evs {
+		if upto > 0 && evs[i].Seq > upto {
+			break
+		}
+		pubs = append(pubs, &chat.Publication{Channel: conv, Seq: evs[i].Seq, Data: protocol.EncodeEvent(&evs[i])})
+	}
+	return pubs, nil
+}

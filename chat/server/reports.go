@@ -1,0 +1,105 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/crisis"
+	"github.com/kindred-health/kindred/chat/escalation"
+	"github.com/kindred-health/kindred/chat/protocol"
+)
+
+// Escalations raised by people: a member flags a message, a specialist
+// raises a concern about a person.
+
+func checkFlag(_ *conn, f *protocol.ClientFrame) *chat.Error {
+	if f.Conv == "" || f.Seq <= 0 {
+		return chat.Errorf(chat.CodeMissingField, "a flag needs the conversation and the message's seq")
+	}
+	return nil
+}
+
+func checkConcern(_ *conn, f *protocol.ClientFrame) *chat.Error {
+	if f.User == "" {
+		return missing("user")
+	}
+	if strings.TrimSpace(f.Reason) == "" {
+		return missing("reason")
+	}
+	return nil
+}
+
+func (c *conn) handleFlag(f *protocol.ClientFrame) {
+	c.report(f, func() (*escalation.Escalation, error) {
+		return c.srv.flag(c.ctx, c.ident, f.Conv, f.Seq, f.Reason)
+	})
+}
+
+func (c *conn) handleConcern(f *protocol.ClientFrame) {
+	if f.Conv != "" {
+		// The context named must be one the specialist can read.
+		if err := auth.Permit(c.ident, c.roomRole(f.Conv), auth.ActReadHistory); err != nil {
+			c.reject(f.Ref, "", f.Conv, chat.AsError(err))
+			return
+		}
+	}
+	c.report(f, func() (*escalation.Escalation, error) {
+		return c.srv.concern(c.ctx, c.ident, f.User, f.Conv, f.Reason)
+	})
+}
+
+// report opens an escalation raised by hand. Each one pages people: it
+// draws from the sender's rate limit.
+func (c *conn) report(f *protocol.ClientFrame, open func() (*escalation.Escalation, error)) {
+	if ok, wait := c.bucket.take(time.Now()); !ok {
+		c.reject(f.Ref, "", f.Conv, &chat.Error{Code: chat.CodeRateLimited, Message: "please wait a moment before flagging again",
+			Temporary: true, RetryAfterMS: max(1, wait.Milliseconds())})
+		return
+	}
+	e, err := open()
+	if err != nil {
+		c.reject(f.Ref, "", f.Conv, chat.AsError(err))
+		return
+	}
+	c.srv.log.Info("escalation raised by hand", "escalation", e.ID, "source", e.Source, "user", c.ident.UserID)
+	c.sendDirect(protocol.Encode(protocol.Flagged{Type: protocol.TypeFlagged, Ref: f.Ref, Escalation: e.ID}))
+}
+
+// flag opens (or joins) an escalation about message seq of conv, flagged
+// by a member (the frame table checked the membership).
+func (s *Server) flag(ctx context.Context, id auth.Identity, conv string, seq int64, reason string) (*escalation.Escalation, error) {
+	evs, err := s.store.History(ctx, conv, 0, seq-1, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 || evs[0].Seq != seq {
+		return nil, chat.ErrNotFound
+	}
+	msg := evs[0]
+	if msg.Deleted {
+		return nil, chat.ErrDeleted
+	}
+	if msg.Sender == id.UserID {
+		// Flagging one's own message is a way of asking for help; keep it.
+		reason = strings.TrimSpace("flagged their own message. " + reason)
+	}
+	return s.openEscalation(ctx, &escalation.Escalation{
+		Source: escalation.SourceFlag, Subject: msg.Sender, SubjectName: msg.Name, ReportedBy: id.UserID,
+		Reason: reason, Severity: crisis.High, Message: msg,
+	})
+}
+
+// concern opens an escalation about a person, raised by a specialist.
+func (s *Server) concern(ctx context.Context, id auth.Identity, subject, conv, reason string) (*escalation.Escalation, error) {
+	u, err := s.store.User(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	return s.openEscalation(ctx, &escalation.Escalation{
+		Source: escalation.SourceConcern, Subject: subject, SubjectName: u.Name, ReportedBy: id.UserID,
+		Reason: reason, Severity: crisis.High, Conv: conv,
+	})
+}

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/protocol"
+)
+
+// The conversation operations below are shared by the WebSocket and HTTP
+// front ends, which check the permission first (the frame table, and
+// permitIn for routes); they tell every session of the user.
+
+// permitIn checks action a in conversation conv for id, with the room role
+// the store has now. A refusal for want of membership of a conversation
+// that does not exist is not_found.
+func (s *Server) permitIn(ctx context.Context, id auth.Identity, conv string, a auth.Action) (chat.RoomRole, error) {
+	role, err := s.store.MemberRole(ctx, conv, id.UserID)
+	if err != nil {
+		return role, err
+	}
+	err = auth.Permit(id, role, a)
+	if err != nil && role == chat.RoomNone && chat.ErrorCode(err) == chat.CodeNotMember {
+		if _, cerr := s.store.Conversation(ctx, conv); cerr != nil {
+			return role, cerr
+		}
+	}
+	return role, err
+}
+
+func (s *Server) createRoom(ctx context.Context, id auth.Identity, name, topic string) (chat.Conversation, error) {
+	if name == "" || len(name) > 80 {
+		return chat.Conversation{}, chat.Errorf(chat.CodeInvalidField, "a room name needs 1 to 80 characters")
+	}
+	if len(topic) > 500 {
+		return chat.Conversation{}, chat.Errorf(chat.CodeInvalidField, "a room topic can have at most 500 characters")
+	}
+	c, err := s.store.CreateRoom(ctx, chat.Conversation{Kind: chat.KindRoom, Name: name, Topic: topic, CreatedBy: id.UserID})
+	if err != nil {
+		return c, err
+	}
+	c.Role = chat.RoomOwner
+	s.log.Info("room created", "room", c.ID, "user", id.UserID)
+	s.pub.frame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
+	return c, nil
+}
+
+// joinRoom adds id to room, within Config.MaxRoomsPerUser.
+func (s *Server) joinRoom(ctx context.Context, id auth.Identity, room string) (chat.Conversation, error) {
+	return s.join(ctx, id, room, s.cfg.MaxRoomsPerUser)
+}
+
+// join adds id to room and tells the room and the user's sessions; limit
+// caps the user's rooms (0: no cap).
+func (s *Server) join(ctx context.Context, id auth.Identity, room string, limit int) (chat.Conversation, error) {
+	if err := s.store.Join(ctx, room, id.UserID, limit); err != nil {
+		return chat.Conversation{}, err
+	}
+	c, err := s.store.Conversation(ctx, room)
+	if err != nil {
+		return c, err
+	}
+	if c.Role, err = s.store.MemberRole(ctx, room, id.UserID); err != nil {
+		return c, err
+	}
+	s.pub.frame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
+	s.pub.frame(ctx, room, protocol.MemberEvent{Type: protocol.TypeMember, Conv: room, User: identUser(id), Joined: true})
+	if c.Members <= s.cfg.PresenceFanoutMax {
+		s.announceOnline(ctx, room, id.UserID)
+	}
+	return c, nil
+}
+
+func (s *Server) leaveRoom(ctx context.Context, id auth.Identity, room string) error {
+	if _, err := s.store.Conversation(ctx, room); err != nil {
+		return err
+	}
+	if err := s.store.Leave(ctx, room, id.UserID); err != nil {
+		return err
+	}
+	s.pub.frame(ctx, room, protocol.MemberEvent{Type: protocol.TypeMember, Conv: room, User: identUser(id), Joined: false})
+	s.pub.frame(ctx, userChannel(id.UserID), protocol.LeftEvent{Type: protocol.TypeLeft, Conv: room})
+	return nil
+}
+
+func (s *Server) openDM(ctx context.Context, id auth.Identity, other string) (chat.Conversation, error) {
+	if other == "" || other == id.UserID {
+		return chat.Conversation{}, chat.Errorf(chat.CodeInvalidField, "choose another user to talk with")
+	}
+	otherUser, err := s.store.User(ctx, other)
+	if err != nil {
+		return chat.Conversation{}, err
+	}
+	c, err := s.store.OpenDM(ctx, id.UserID, other)
+	if err != nil {
+		return c, err
+	}
+	// Each side sees the other's name as the conversation's name.
+	c.Role = chat.RoomMember
+	mine, theirs := c, c
+	mine.Name = otherUser.Name
+	theirs.Name = id.Name
+	s.pub.frame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: mine})
+	s.pub.frame(ctx, userChannel(other), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: theirs})
+	s.announceOnline(ctx, c.ID, id.UserID, other)
+	return mine, nil
+}
+
+// announceOnline tells conv's members which of users are online: sessions
+// announce presence only to the conversations they had when they started,
+// so a new member would otherwise look offline until they reconnect.
+func (s *Server) announceOnline(ctx context.Context, conv string, users ...string) {
+	online, err := s.presence.Online(ctx, users)
+	if err != nil {
+		return
+	}
+	for _, u := range users {
+		if online[u] {
+			s.pub.frame(ctx, conv, protocol.Presence{Type: protocol.TypePresence, Conv: conv, User: u, Online: true})
+		}
+	}
+}
+
+// memberList lists conv's members with presence.
+func (s *Server) memberList(ctx context.Context, conv string) ([]chat.Member, error) {
+	ms, err := s.store.Members(ctx, conv)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ms))
+	for i := range ms {
+		ids[i] = ms[i].ID
+	}
+	online, err := s.presence.Online(ctx, ids)
+	if err != nil {
+		s.log.Warn("presence lookup failed", "conv", conv, "err", err)
+	}
+	for i := range ms {
+		ms[i].Online = online[ms[i].ID]
+	}
+	return ms, nil
+}
+
+// history pages through conv's messages (at most 200 at a time).
+func (s *Server) history(ctx context.Context, conv string, before, after int64, limit int) ([]chat.Event, error) {
+	switch {
+	case limit <= 0:
+		limit = 50
+	case limit > 200:
+		limit = 200
+	}
+	return s.store.History(ctx, conv, before, after, limit)
+}

@@ -1,0 +1,306 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/protocol"
+)
+
+// conn is one WebSocket session. Its reader goroutine owns the session:
+// it authenticates, handles client frames and, when it returns, tears
+// everything down. Frames to the client go through a bounded queue drained
+// by a writer goroutine that exists only while there is something to
+// write, so an idle session costs one goroutine (outbox.go).
+type conn struct {
+	srv    *Server
+	ws     *websocket.Conn
+	id     string
+	ident  auth.Identity
+	userCh string
+	// pagesCh is set when the session's role may receive escalation
+	// pages and queue news (see pager.go).
+	pagesCh string
+	bucket  *bucket
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // writer, catch-ups and user-event handlers
+
+	mu          sync.Mutex
+	queue       []*chat.Publication
+	spare       []*chat.Publication
+	writing     bool
+	closed      bool // no more frames are queued; the writer closes the socket
+	closeCode   websocket.StatusCode
+	closeReason string
+	convs       map[string]*convState
+	space       chan struct{} // signalled when the writer drains the queue
+
+	strikes     int
+	strikeReset time.Time
+	lastTyping  time.Time
+	expiry      *time.Timer // ends the session when the token expires
+	// writeStart is when the write in progress began (unix ns), 0 when
+	// none is; the server's write watchdog reads it.
+	writeStart atomic.Int64
+}
+
+// convState is a session's position in one conversation.
+type convState struct {
+	// role is the user's room role, checked with every frame about it.
+	role chat.RoomRole
+	// last is the highest sequence queued to the client. The hub delivers
+	// each conversation's events in order without gaps; anything at or
+	// below last is one the catch-up already sent.
+	last int64
+	// catchingUp is set while events are read from the store after the
+	// session starts following the conversation; live events are then
+	// only noted in maxSeen, and the catch-up goes on until it has passed
+	// maxSeen.
+	catchingUp bool
+	maxSeen    int64
+	// presence is set when the conversation is small enough to be told
+	// when this user comes and goes (Config.PresenceFanoutMax).
+	presence bool
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if s.stopping.Load() {
+		writeError(w, &chat.Error{Code: chat.CodeShuttingDown, Message: "the server is shutting down", Temporary: true})
+		return
+	}
+	if !originAllowed(r, s.cfg.AllowedOrigins) {
+		s.metrics.rejected.WithLabelValues(string(chat.CodeOriginForbidden)).Inc()
+		s.log.Info("websocket refused: origin not allowed", "origin", r.Header.Get("Origin"))
+		writeError(w, &chat.Error{Code: chat.CodeOriginForbidden, Message: "pages from this origin may not connect"})
+		return
+	}
+	ws, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
+	if err != nil {
+		// Accept has answered (426 for a plain HTTP request, say).
+		s.log.Info("websocket handshake refused", "err", err)
+		return
+	}
+	ws.SetReadLimit(int64(s.cfg.HardFrameBytes))
+	c := &conn{
+		srv:   s,
+		ws:    ws,
+		id:    newID("c_"),
+		convs: make(map[string]*convState),
+		space: make(chan struct{}, 1),
+	}
+	// Not derived from the server's context: Shutdown closes every session
+	// itself, and a child context costs every session a registration in
+	// its parent.
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if !s.track(c) {
+		ws.Close(protocol.CloseGoingAway, "server shutting down")
+		return
+	}
+	// The hello (token check, database reads) runs here, on net/http's
+	// goroutine, which ends with this handler. The session then runs on a
+	// goroutine of its own whose stack never held that deep work, so an
+	// idle session costs a small stack, and net/http's request and
+	// response are freed.
+	if !c.hello() {
+		c.wg.Wait()
+		c.cancel()
+		s.untrack(c)
+		return
+	}
+	go func() {
+		defer s.untrack(c)
+		c.run()
+	}()
+}
+
+// run is the session's owning goroutine once it is signed in.
+func (c *conn) run() {
+	defer c.cancel()
+	s := c.srv
+	s.metrics.connections.Inc()
+	defer s.metrics.connections.Dec()
+	defer c.teardown()
+
+	var buf []byte // grown by the first frame: idle sessions never need one
+	var f protocol.ClientFrame
+	for {
+		var err error
+		buf, err = c.readFrame(buf[:0])
+		if err != nil {
+			if errors.Is(err, errFrameTooLarge) {
+				c.reject("", "", "", chat.Errorf(chat.CodeFrameTooLarge, "frames may have at most %d bytes", s.cfg.MaxFrameBytes))
+				continue
+			}
+			c.closeOnReadError(err)
+			return
+		}
+		f.Reset()
+		if err := json.Unmarshal(buf, &f); err != nil {
+			c.reject("", "", "", chat.Errorf(chat.CodeBadJSON, "the frame is not a JSON object"))
+			continue
+		}
+		c.handle(&f)
+		// Keep a large frame's buffer only while frames stay large.
+		if cap(buf) > 4096 && len(buf) < 1024 {
+			buf = nil
+		}
+	}
+}
+
+var errFrameTooLarge = errors.New("frame too large")
+
+// readFrame reads one client frame into buf. A frame over MaxFrameBytes is
+// drained and refused without closing; the library closes the connection
+// (1009) past HardFrameBytes.
+func (c *conn) readFrame(buf []byte) ([]byte, error) {
+	// No context for the read: a cancellable one makes the library arm a
+	// callback per read. A session's reads end when its socket is closed.
+	typ, r, err := c.ws.Reader(context.Background())
+	if err != nil {
+		return buf, err
+	}
+	max := c.srv.cfg.MaxFrameBytes
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > max {
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return buf[:0], err
+			}
+			return buf[:0], errFrameTooLarge
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	if typ != websocket.MessageText {
+		return buf[:0], nil // decodes as bad_json below
+	}
+	return buf, nil
+}
+
+func (c *conn) closeOnReadError(err error) {
+	if websocket.CloseStatus(err) == -1 && errors.Is(err, websocket.ErrMessageTooBig) {
+		c.srv.metrics.rejected.WithLabelValues(string(chat.CodeFrameTooLarge)).Inc()
+	}
+	// Otherwise the client closed; nothing to say.
+	c.close(websocket.StatusNormalClosure, "")
+}
+
+// refuse tells the client why, then closes with code.
+func (c *conn) refuse(code websocket.StatusCode, e *chat.Error) {
+	c.sendError("", "", "", e)
+	c.close(code, string(e.Code))
+}
+
+// reject answers a refused frame and counts a strike; a client that keeps
+// sending refused frames is closed with 4009.
+func (c *conn) reject(ref, id, conv string, e *chat.Error) {
+	c.sendError(ref, id, conv, e)
+	now := time.Now()
+	if now.After(c.strikeReset) {
+		c.strikes = 0
+		c.strikeReset = now.Add(time.Minute)
+	}
+	c.strikes++
+	if c.strikes > c.srv.cfg.MaxStrikes {
+		c.srv.log.Info("closing abusive session", "session", c.id, "user", c.ident.UserID, "last_code", e.Code)
+		c.close(protocol.ClosePolicy, "too many refused frames")
+	}
+}
+
+// close ends the session with code once the frames already queued (an
+// error explaining why, say) are written. It is safe to call from any
+// goroutine and more than once; only the first call counts.
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.mu.Lock()
+	c.closeLocked(code, reason)
+	c.mu.Unlock()
+}
+
+func (c *conn) closeLocked(code websocket.StatusCode, reason string) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.closeCode, c.closeReason = code, reason
+	// The close handshake waits for the peer; the writer goroutine does it
+	// after its last frame, never the caller, which may be the hub.
+	c.startWriterLocked()
+}
+
+// teardown undoes the hello once the session ends: subscriptions,
+// presence, the rate-limit bucket.
+func (c *conn) teardown() {
+	s := c.srv
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	c.close(websocket.StatusNormalClosure, "")
+	c.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 5*time.Second)
+	defer cancel()
+	c.mu.Lock()
+	convs := make([]string, 0, len(c.convs))
+	for id := range c.convs {
+		convs = append(convs, id)
+	}
+	c.mu.Unlock()
+	announce := c.presenceConvs()
+	for _, id := range convs {
+		_ = s.hub.Unsubscribe(ctx, id, c)
+	}
+	_ = s.hub.Unsubscribe(ctx, c.userCh, c)
+	if c.pagesCh != "" {
+		_ = s.hub.Unsubscribe(ctx, c.pagesCh, c)
+		if err := s.presence.Disconnect(ctx, pagerKey(c.ident.UserID), c.id); err != nil {
+			s.log.Warn("presence disconnect", "user", c.ident.UserID, "err", err)
+		}
+	}
+	if err := s.presence.Disconnect(ctx, c.ident.UserID, c.id); err != nil {
+		s.log.Warn("presence disconnect", "user", c.ident.UserID, "err", err)
+	}
+	if on, err := s.presence.Online(ctx, []string{c.ident.UserID}); err == nil && !on[c.ident.UserID] {
+		c.publishPresence(ctx, announce, false)
+	}
+	s.buckets.release(c.ident.UserID)
+	s.log.Info("session ended", "session", c.id, "user", c.ident.UserID)
+}
+
+// presenceConvs lists this session's conversations small enough to be
+// told about presence.
+func (c *conn) presenceConvs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	convs := make([]string, 0, len(c.convs))
+	for id, st := range c.convs {
+		if st.presence {
+			convs = append(convs, id)
+		}
+	}
+	return convs
+}
+
+func (c *conn) publishPresence(ctx context.Context, convs []string, online bool) {
+	for _, id := range convs {
+		c.srv.pub.frame(ctx, id, protocol.Presence{Type: protocol.TypePresence, Conv: id, User: c.ident.UserID, Online: online})
+	}
+}
