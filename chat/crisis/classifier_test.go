@@ -89,12 +89,15 @@ func TestCombineClassifierOnlyRaises(t *testing.T) {
 		t.Errorf("classifier called %d times", calls.Load())
 	}
 
-	// A classifier can raise a message the rules miss, adding categories.
+	// A classifier can raise a message the rules miss, adding categories:
+	// giving possessions away and writing letters is a warning sign that
+	// no rule reads (the rules want words of danger, not behaviour). The
+	// example must stay one the rules miss, or this proves nothing.
 	srv2, _ := classifierServer(t, 200, `{"severity":"high","categories":["suicide"]}`, 0)
 	cb2 := Combine(rules, NewHTTPClassifier(srv2.URL, time.Second), time.Second)
 	text := "I have been giving away my records and writing letters to people"
-	if rules.Detect(text).Severity != None {
-		t.Skip("rules now catch the example; pick another")
+	if v := rules.Detect(text); v.Severity != None {
+		t.Fatalf("the rules now catch %q (%s, %v): pick an example they miss", text, v.Severity, ruleIDs(v))
 	}
 	got = cb2.Detect(text)
 	if got.Severity != High || got.About != AboutSelf || len(got.Categories) != 1 || got.Categories[0] != Suicide {

@@ -13,28 +13,31 @@
 //
 // The pipeline runs once per chat message and is built to take microseconds:
 //
-//  1. normalise (normalize.go): fold case, homoglyphs, fullwidth and
-//     "fancy text" letters, leetspeak, strip zero-width characters and
-//     combining marks, turn known emoji into words, re-join spaced-out
-//     letters and squeeze repeated letters, while remembering for every
-//     token where it came from in the original text; every token is then
-//     resolved to a word id by one hash probe, misspellings and
-//     vowel-dropped forms ("kll myslf") included. Plain-ASCII text, the
-//     common case, takes a single-loop fast path;
-//  2. match (pattern.go, trie.go): the Lexicon's rules are compiled over word
-//     ids; rules that are finite phrase sets share one trie walked once per
-//     token, the others (with gaps) are tried by a small backtracking
-//     matcher, and only at tokens from which the selective words they need
-//     are within reach;
-//  3. score (detector.go): context — negation, past tense, who the subject
-//     is, humour, idioms, method, plan, timing and farewells — turns the
-//     matches into a Verdict with evidence spans pointing into the original
-//     text.
+//  1. normalise (normalize.go, normalize_ascii.go, fold.go, vocab.go):
+//     fold case, homoglyphs, fullwidth and "fancy text" letters, leetspeak,
+//     strip zero-width characters and combining marks, turn known emoji
+//     into words, re-join spaced-out letters and squeeze repeated letters,
+//     while remembering for every token where it came from in the original
+//     text; every token is then resolved to a word id by one hash probe,
+//     misspellings and vowel-dropped forms ("kll myslf") included.
+//     Plain-ASCII text, the common case, takes a single-pass fast path;
+//  2. match (detector.go, trie.go, match.go): the Lexicon's rules are
+//     compiled over word ids (pattern.go, compile.go, anchors.go); rules
+//     that are finite phrase sets share one trie walked once per token, the
+//     others (with gaps) are tried by a small backtracking matcher, and
+//     only at tokens from which the selective words they need are within
+//     reach;
+//  3. score (score.go, cues.go): context — negation, past tense, who the
+//     subject is, humour, idioms, method, plan, timing and farewells —
+//     turns the matches into a Verdict with evidence spans pointing into
+//     the original text.
 //
 // The rules live in a human-editable data file (lexicon.txt, embedded); its
 // format is documented at the top of that file. Operators extend it with
-// LoadLexicon and Lexicon.Merge. An optional external classifier can be
-// combined with the rules (Combine); it may only raise the severity.
+// LoadLexicon and Lexicon.Merge; RuleDetector.Explain (or `go run
+// ./chat/crisis/cmd/crisis-explain`) shows how the rules read a message. An
+// optional external classifier can be combined with the rules (Combine); it
+// may only raise the severity.
 package crisis
 
 import (

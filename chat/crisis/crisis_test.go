@@ -25,7 +25,7 @@ func runCases(t *testing.T, cases []phenomenonCase) {
 	for _, c := range cases {
 		v := d.Detect(c.text)
 		if v.Severity < c.min || v.Severity > c.max {
-			t.Errorf("%q: severity %s, want %s..%s (evidence %v)\n%s", c.text, v.Severity, c.min, c.max, ruleIDs(v), d.debug(c.text))
+			t.Errorf("%q: severity %s, want %s..%s (evidence %v)\n%s", c.text, v.Severity, c.min, c.max, ruleIDs(v), d.Explain(c.text))
 			continue
 		}
 		if c.cat != "" {

@@ -178,7 +178,7 @@ signal t-alt abuse high self = (he | she) (hit | hits) me | they (hurt | harm) m
 	}
 	for _, c := range cases {
 		if v := d.Detect(c.text); v.Severity != c.want {
-			t.Errorf("%q: %s, want %s\n%s", c.text, v.Severity, c.want, d.debug(c.text))
+			t.Errorf("%q: %s, want %s\n%s", c.text, v.Severity, c.want, d.Explain(c.text))
 		}
 	}
 }

@@ -2,7 +2,8 @@ package crisis
 
 // The original three-pass normaliser (units, tokens, collapse), kept as a
 // reference: TestNormalizeMatchesReference checks that the fused
-// single-pass normaliser in normalize.go produces the same tokens.
+// single-pass normaliser (normalize.go, normalize_ascii.go) produces the
+// same tokens.
 
 import (
 	"unicode"

@@ -7,7 +7,7 @@ import "sort"
 // so that at each token a single walk finds every such rule that matches
 // there, instead of trying each rule in turn. Rules with a gap or a prefix
 // (and the few whose expansion would be too large) keep the backtracking
-// matcher in pattern.go. Both paths report, for a rule and a start token,
+// matcher in match.go. Both paths report, for a rule and a start token,
 // one match; the trie reports the longest.
 
 const (

@@ -24,156 +24,269 @@ const portsPerSource = 28000
 // connections (in this process or in workers), the load, the drain, and
 // the report.
 func coordinate(ctx context.Context, cfg *config, limit uint64, stdout, stderr io.Writer) error {
-	var (
-		wmu      sync.Mutex
-		warnings []string
-	)
-	tty := isTerminal(stderr)
-	warn := func(s string) {
-		wmu.Lock()
-		warnings = append(warnings, s)
-		wmu.Unlock()
-		erase := ""
-		if tty {
-			erase = "\r\x1b[K" // over the progress line
-		}
-		fmt.Fprintf(stderr, "%skindred-bench: warning: %s\n", erase, s)
-	}
-	secret, err := loadSecret(cfg)
+	r, err := newBenchRun(cfg, limit, stderr)
 	if err != nil {
 		return err
 	}
-	workers := planWorkers(cfg, limit, warn)
-	if cfg.sources == 0 && cfg.conns/len(cfg.urls) > portsPerSource {
-		warn(fmt.Sprintf("%d connections per node from one source address may run out of local ports: use --sources %d",
-			cfg.conns/len(cfg.urls), (cfg.conns/len(cfg.urls))/portsPerSource+1))
+	defer r.hc.CloseIdleConnections()
+	r.pb = startProgress(stderr, r.tty, r.tty || cfg.progress)
+	defer r.pb.finish()
+	r.p = plan{RunID: newRunID()}
+
+	if err := r.setup(ctx); err != nil {
+		return err
+	}
+	before := scrapeAll(ctx, r.hc, cfg.urls, r.warn)
+	err = r.startShards(ctx)
+	defer r.closeShards()
+	if err != nil {
+		return err
+	}
+	if err := r.connect(ctx); err != nil {
+		return err
+	}
+	after := scrapeAll(ctx, r.hc, cfg.urls, r.warn)
+
+	stopWarmup := r.startLoadPhase()
+	defer stopWarmup()
+	mark := takeCPUMark()
+	finals, err := r.load(ctx)
+	if err != nil {
+		return err
+	}
+	results, err := r.drain(ctx, finals)
+	if err != nil {
+		return err
+	}
+	loadCPU, host := mark.since()
+	end := scrapeAll(ctx, r.hc, cfg.urls, r.warn)
+	r.pb.finish()
+	r.closeShards()
+
+	total := &shardResult{}
+	for _, res := range results {
+		total.merge(res)
 	}
 
+	if total.Lost > 0 {
+		r.warn(fmt.Sprintf("%d deliveries missing after a %s drain", total.Lost, cfg.drain))
+	}
+	srv := nodesReport(cfg.urls, before, after, after, end, total.Opened)
+	total.ToolCPU += cpuSeconds()
+	total.ToolLoadCPU += loadCPU
+	rep := buildReport(cfg, r.p, total, srv, r.ph, host, r.workers, limit, r.warningList())
+	return writeReports(stdout, cfg, rep)
+}
+
+// benchRun is the state of one coordinated run.
+type benchRun struct {
+	cfg     *config
+	limit   uint64
+	stderr  io.Writer
+	tty     bool
+	secret  []byte
+	workers int
+	hc      *http.Client
+	a       *api
+	pb      *progressBar
+	p       plan
+	ph      phases
+	shards  []shard
+
+	wmu      sync.Mutex
+	warnings []string
+}
+
+// newBenchRun resolves the secret, plans the workers and makes the HTTP
+// client for the API.
+func newBenchRun(cfg *config, limit uint64, stderr io.Writer) (*benchRun, error) {
+	r := &benchRun{cfg: cfg, limit: limit, stderr: stderr, tty: isTerminal(stderr)}
+	secret, err := loadSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.secret = secret
+	r.workers = planWorkers(cfg, limit, r.warn)
+	if cfg.sources == 0 && cfg.conns/len(cfg.urls) > portsPerSource {
+		r.warn(fmt.Sprintf("%d connections per node from one source address may run out of local ports: use --sources %d",
+			cfg.conns/len(cfg.urls), (cfg.conns/len(cfg.urls))/portsPerSource+1))
+	}
 	signer, err := auth.NewHMACSigner(secret)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	hc := &http.Client{
+	r.hc = &http.Client{
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64},
 	}
-	defer hc.CloseIdleConnections()
-	a := &api{hc: hc, signer: signer, ttl: tokenTTL(cfg)}
-	pb := startProgress(stderr, tty, tty || cfg.progress)
-	defer pb.finish()
-	p := plan{RunID: newRunID()}
-	var ph phases
-	since := func(t time.Time) float64 { return time.Since(t).Round(100 * time.Millisecond).Seconds() }
+	r.a = &api{hc: r.hc, signer: signer, ttl: tokenTTL(cfg)}
+	return r, nil
+}
 
-	pb.setPhase("setup")
-	if cfg.rooms > 0 {
-		pb.setupTotal.Store(int64(cfg.conns))
+// warn records a warning for the report and prints it at once (over the
+// progress line on a terminal).
+func (r *benchRun) warn(s string) {
+	r.wmu.Lock()
+	r.warnings = append(r.warnings, s)
+	r.wmu.Unlock()
+	erase := ""
+	if r.tty {
+		erase = "\r\x1b[K" // over the progress line
+	}
+	fmt.Fprintf(r.stderr, "%skindred-bench: warning: %s\n", erase, s)
+}
+
+// warningList returns a copy of the warnings so far.
+func (r *benchRun) warningList() []string {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	return append([]string(nil), r.warnings...)
+}
+
+// since returns the time since t, to a tenth of a second, for phases.
+func since(t time.Time) float64 { return time.Since(t).Round(100 * time.Millisecond).Seconds() }
+
+// setup creates the rooms and their members through the HTTP API.
+func (r *benchRun) setup(ctx context.Context) error {
+	r.pb.setPhase("setup")
+	if r.cfg.rooms > 0 {
+		r.pb.setupTotal.Store(int64(r.cfg.conns))
 	}
 	t := time.Now()
-	if err := setupRooms(ctx, cfg, a, &p, func() { pb.setupDone.Add(1) }); err != nil {
+	if err := setupRooms(ctx, r.cfg, r.a, &r.p, func() { r.pb.setupDone.Add(1) }); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
-	ph.Setup = since(t)
-	before := scrapeAll(ctx, hc, cfg.urls, warn)
+	r.ph.Setup = since(t)
+	return nil
+}
 
-	shards, err := startShards(ctx, cfg, p, secret, workers, stderr)
-	closeShards := func() {
-		_ = each(shards, func(s shard) error { return s.close() })
-		shards = nil
-	}
-	defer func() { closeShards() }()
+// startShards makes the engine or starts the workers; closeShards closes
+// whatever was started (it may be called again).
+func (r *benchRun) startShards(ctx context.Context) error {
+	shards, err := startShards(ctx, r.cfg, r.p, r.secret, r.workers, r.stderr)
+	r.shards = shards
 	if err != nil {
 		return err
 	}
-	pb.setShards(shards)
+	r.pb.setShards(shards)
+	return nil
+}
 
-	pb.setPhase("connect")
-	t = time.Now()
-	if err := each(shards, func(s shard) error { return s.connect(ctx) }); err != nil {
+func (r *benchRun) closeShards() {
+	_ = each(r.shards, func(s shard) error { return s.close() })
+	r.shards = nil
+}
+
+// connect opens every connection, then (for DMs) the conversations, and
+// waits until every connection is subscribed.
+func (r *benchRun) connect(ctx context.Context) error {
+	r.pb.setPhase("connect")
+	t := time.Now()
+	if err := each(r.shards, func(s shard) error { return s.connect(ctx) }); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	ph.Connect = since(t)
+	r.ph.Connect = since(t)
 
 	t = time.Now()
-	if cfg.workload == workDM {
-		pb.setPhase("open DMs")
-		if _, err := openDMs(ctx, cfg, a, p); err != nil {
+	if r.cfg.workload == workDM {
+		r.pb.setPhase("open DMs")
+		if _, err := openDMs(ctx, r.cfg, r.a, r.p); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
-			warn(err.Error())
+			r.warn(err.Error())
 		}
 	}
-	pb.setPhase("subscribe")
-	if err := each(shards, func(s shard) error { return s.ready(ctx) }); err != nil {
+	r.pb.setPhase("subscribe")
+	if err := each(r.shards, func(s shard) error { return s.ready(ctx) }); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
-	ph.Ready = since(t)
-	after := scrapeAll(ctx, hc, cfg.urls, warn)
+	r.ph.Ready = since(t)
+	return nil
+}
 
+// startLoadPhase names the phase that follows the connections on the
+// progress line; it returns what stops the warmup's timer.
+func (r *benchRun) startLoadPhase() (stop func()) {
 	switch {
-	case !cfg.senders():
-		pb.setPhase("hold")
-	case cfg.warmup > 0:
-		pb.setPhase("warmup")
-		tm := time.AfterFunc(cfg.warmup, func() { pb.setPhase("load") })
-		defer tm.Stop()
+	case !r.cfg.senders():
+		r.pb.setPhase("hold")
+	case r.cfg.warmup > 0:
+		r.pb.setPhase("warmup")
+		tm := time.AfterFunc(r.cfg.warmup, func() { r.pb.setPhase("load") })
+		return func() { tm.Stop() }
 	default:
-		pb.setPhase("load")
+		r.pb.setPhase("load")
 	}
-	t = time.Now()
-	loadCPU := cpuSeconds()
-	hostBusy, hostTotal, hostOK := hostCPU()
+	return func() {}
+}
+
+// cpuMark is the process's and the host's CPU time at the start of the
+// load.
+type cpuMark struct {
+	tool                float64
+	hostBusy, hostTotal float64
+	hostOK              bool
+}
+
+func takeCPUMark() cpuMark {
+	m := cpuMark{tool: cpuSeconds()}
+	m.hostBusy, m.hostTotal, m.hostOK = hostCPU()
+	return m
+}
+
+// since returns the tool's CPU seconds since the mark and, where the host
+// can tell, the host's.
+func (m cpuMark) since() (tool float64, host *hostReport) {
+	tool = cpuSeconds() - m.tool
+	if busy, tot, ok := hostCPU(); ok && m.hostOK {
+		host = &hostReport{BusySeconds: busy - m.hostBusy, CoreSeconds: tot - m.hostTotal}
+	}
+	return tool, host
+}
+
+// load runs the load on every shard from a common start and returns the
+// last acknowledged sequence number of each conversation.
+func (r *benchRun) load(ctx context.Context) (map[string]int64, error) {
+	t := time.Now()
 	// A moment's notice lets every worker receive the start time before
 	// it comes, so all senders share one clock origin.
 	start := time.Now().Add(100 * time.Millisecond)
 	finals := make(map[string]int64)
 	var fmu sync.Mutex
-	if err := each(shards, func(s shard) error {
+	if err := each(r.shards, func(s shard) error {
 		acked, err := s.load(ctx, start)
 		fmu.Lock()
 		mergeFinals(finals, acked)
 		fmu.Unlock()
 		return err
 	}); err != nil {
-		return fmt.Errorf("load: %w", err)
+		return nil, fmt.Errorf("load: %w", err)
 	}
-	ph.Load = since(t)
+	r.ph.Load = since(t)
+	return finals, nil
+}
 
-	pb.setPhase("drain")
-	t = time.Now()
-	results := make([]*shardResult, len(shards))
-	if err := eachIndexed(shards, func(i int, s shard) error {
-		r, err := s.drain(ctx, finals)
-		results[i] = r
+// drain waits for the deliveries still due and returns the shards'
+// results.
+func (r *benchRun) drain(ctx context.Context, finals map[string]int64) ([]*shardResult, error) {
+	r.pb.setPhase("drain")
+	t := time.Now()
+	results := make([]*shardResult, len(r.shards))
+	if err := eachIndexed(r.shards, func(i int, s shard) error {
+		res, err := s.drain(ctx, finals)
+		results[i] = res
 		return err
 	}); err != nil {
-		return fmt.Errorf("drain: %w", err)
+		return nil, fmt.Errorf("drain: %w", err)
 	}
-	ph.Drain = since(t)
-	loadCPU = cpuSeconds() - loadCPU
-	var host *hostReport
-	if busy, tot, ok := hostCPU(); ok && hostOK {
-		host = &hostReport{BusySeconds: busy - hostBusy, CoreSeconds: tot - hostTotal}
-	}
-	end := scrapeAll(ctx, hc, cfg.urls, warn)
-	pb.finish()
-	closeShards()
+	r.ph.Drain = since(t)
+	return results, nil
+}
 
-	total := &shardResult{}
-	for _, r := range results {
-		total.merge(r)
-	}
-	if total.Lost > 0 {
-		warn(fmt.Sprintf("%d deliveries missing after a %s drain", total.Lost, cfg.drain))
-	}
-	wmu.Lock()
-	ws := append([]string(nil), warnings...)
-	wmu.Unlock()
-	srv := nodesReport(cfg.urls, before, after, after, end, total.Opened)
-	total.ToolCPU += cpuSeconds()
-	total.ToolLoadCPU += loadCPU
-	rep := buildReport(cfg, p, total, srv, ph, host, workers, limit, ws)
+// writeReports prints the table and writes the JSON report and the chart
+// if asked to.
+func writeReports(stdout io.Writer, cfg *config, rep *report) error {
 	if err := printTable(stdout, rep); err != nil {
 		return err
 	}

@@ -68,16 +68,35 @@ func runWorker(ctx context.Context, cfg *config, in io.Reader, out io.Writer) er
 	if err != nil {
 		return err
 	}
-	var mu sync.Mutex
-	enc := json.NewEncoder(out)
-	send := func(r reply) error {
-		mu.Lock()
-		defer mu.Unlock()
-		return enc.Encode(r)
-	}
-	dec := json.NewDecoder(bufio.NewReader(in))
+	w := &workerProc{cfg: cfg, secret: secret, enc: json.NewEncoder(out)}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	cmds := readCommands(in, cancel)
+	defer func() {
+		if w.e != nil {
+			_ = w.e.close()
+		}
+	}()
+	for c := range cmds {
+		r, err := w.do(ctx, c)
+		r.Kind = "done"
+		if err != nil {
+			r = reply{Kind: "error", Error: err.Error()}
+		}
+		if err := w.send(r); err != nil {
+			return err
+		}
+		if c.Cmd == "close" {
+			return nil
+		}
+	}
+	return ctx.Err()
+}
+
+// readCommands decodes the parent's commands from in. When in ends (the
+// parent is gone) it cancels the worker's context and closes the channel.
+func readCommands(in io.Reader, cancel context.CancelFunc) <-chan command {
+	dec := json.NewDecoder(bufio.NewReader(in))
 	cmds := make(chan command)
 	go func() {
 		defer close(cmds)
@@ -90,67 +109,79 @@ func runWorker(ctx context.Context, cfg *config, in io.Reader, out io.Writer) er
 			cmds <- c
 		}
 	}()
+	return cmds
+}
 
-	var e *engine
-	var loadCPU float64
-	defer func() {
-		if e != nil {
-			_ = e.close()
+// workerProc is the state of a worker process: its engine, once planned.
+type workerProc struct {
+	cfg     *config
+	secret  []byte
+	e       *engine
+	loadCPU float64 // CPU seconds when the load began
+
+	mu  sync.Mutex // the encoder is shared with the progress reports
+	enc *json.Encoder
+}
+
+// send writes one reply to the parent.
+func (w *workerProc) send(r reply) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.enc.Encode(r)
+}
+
+// do carries out one command; the reply's kind is the caller's to set.
+func (w *workerProc) do(ctx context.Context, c command) (reply, error) {
+	var r reply
+	var err error
+	switch c.Cmd {
+	case "plan":
+		err = w.takePlan(ctx, c.Plan)
+	case "ready":
+		err = w.e.ready(ctx)
+	case "load":
+		w.loadCPU = cpuSeconds()
+		r.Acked, err = w.e.load(ctx, time.Unix(0, c.Start))
+	case "drain":
+		r.Result, err = w.e.drain(ctx, c.Finals)
+		if r.Result != nil {
+			r.Result.ToolCPU = cpuSeconds()
+			r.Result.ToolLoadCPU = r.Result.ToolCPU - w.loadCPU
 		}
-	}()
-	for c := range cmds {
-		var r reply
-		var err error
-		switch c.Cmd {
-		case "plan":
-			if c.Plan == nil || e != nil {
-				err = errors.New("bad plan")
-				break
-			}
-			specs := shardSpecs(buildSpecs(cfg, *c.Plan), cfg.workerIndex, cfg.workers)
-			if e, err = newEngine(ctx, cfg, specs, secret, cfg.workers); err != nil {
-				break
-			}
-			eng := e
-			go func() {
-				for {
-					if sleepCtx(ctx, 250*time.Millisecond) != nil {
-						return
-					}
-					p := eng.progress()
-					_ = send(reply{Kind: "progress", Progress: &p})
-				}
-			}()
-			err = e.connect(ctx)
-		case "ready":
-			err = e.ready(ctx)
-		case "load":
-			loadCPU = cpuSeconds()
-			r.Acked, err = e.load(ctx, time.Unix(0, c.Start))
-		case "drain":
-			r.Result, err = e.drain(ctx, c.Finals)
-			if r.Result != nil {
-				r.Result.ToolCPU = cpuSeconds()
-				r.Result.ToolLoadCPU = r.Result.ToolCPU - loadCPU
-			}
-		case "close":
-			err = e.close()
-			e = nil
-		default:
-			err = fmt.Errorf("unknown command %q", c.Cmd)
-		}
-		r.Kind = "done"
-		if err != nil {
-			r = reply{Kind: "error", Error: err.Error()}
-		}
-		if err := send(r); err != nil {
-			return err
-		}
-		if c.Cmd == "close" {
-			return nil
-		}
+	case "close":
+		err = w.e.close()
+		w.e = nil
+	default:
+		err = fmt.Errorf("unknown command %q", c.Cmd)
 	}
-	return ctx.Err()
+	return r, err
+}
+
+// takePlan builds the engine for this worker's share of the plan, starts
+// reporting its progress and connects it.
+func (w *workerProc) takePlan(ctx context.Context, p *plan) error {
+	if p == nil || w.e != nil {
+		return errors.New("bad plan")
+	}
+	specs := shardSpecs(buildSpecs(w.cfg, *p), w.cfg.workerIndex, w.cfg.workers)
+	var err error
+	if w.e, err = newEngine(ctx, w.cfg, specs, w.secret, w.cfg.workers); err != nil {
+		return err
+	}
+	go w.reportProgress(ctx, w.e)
+	return w.e.connect(ctx)
+}
+
+// reportProgress sends the engine's counters four times a second until
+// ctx ends.
+func (w *workerProc) reportProgress(ctx context.Context, e *engine) {
+	for {
+		if sleepCtx(ctx, 250*time.Millisecond) != nil {
+			return
+		}
+		p := e.progress()
+		_ = w.send(reply{Kind: "progress", Progress: &p})
+	}
 }
 
 // workerShard is the parent's handle on one worker process.

@@ -1,0 +1,441 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/kindred-health/kindred/auth"
+)
+
+// One simulated user's connection (vconn): its sessions (dial, hello,
+// reading frames), the conversations it tracks and the messages it sends.
+
+// readLimit is far above anything the server writes: it batches frames up
+// to 64 KiB per WebSocket message, and a welcome lists every conversation.
+// The library's default (32 KiB) would close busy connections.
+const readLimit = 16 << 20
+
+// vconn is one simulated user's connection. It reconnects and resumes
+// after a close the server tells clients to recover from, so a slow
+// consumer (4008) shows up as a latency spike and a count, not as loss.
+type vconn struct {
+	e      *engine
+	spec   spec
+	nextID int64 // sender goroutine only
+	buf    bytes.Buffer
+
+	mu          sync.Mutex
+	ws          *websocket.Conn // nil while not welcomed
+	everUp      bool
+	stopping    bool
+	convs       map[string]*seqTracker
+	synced      map[string]bool
+	sendConv    string
+	outstanding int64 // sends of the current session not yet acked
+}
+
+func (v *vconn) wasUp() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.everUp
+}
+
+// isReady reports whether v is subscribed to its room or DM; connections
+// that never opened do not hold anything up.
+func (v *vconn) isReady() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.everUp || v.ws == nil {
+		return true
+	}
+	switch {
+	case v.spec.room != "":
+		return v.synced[v.spec.room]
+	case v.spec.peer >= 0:
+		return len(v.synced) > 0 && v.sendConv != ""
+	}
+	return true
+}
+
+// run owns the connection for the engine's life: the first session (whose
+// outcome goes to first), then reconnects while the run lasts.
+func (v *vconn) run(ctx context.Context, first func(error)) {
+	e := v.e
+	defer e.wg.Done()
+	token, err := e.signer.Mint(v.spec.user, v.spec.user, auth.RolePeer, tokenTTL(e.cfg))
+	if err != nil {
+		first(err)
+		return
+	}
+	backoff := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		welcomed, err := v.session(ctx, token, attempt == 0, first)
+		if attempt == 0 && !welcomed {
+			first(err)
+			return
+		}
+		v.mu.Lock()
+		stopping := v.stopping
+		v.mu.Unlock()
+		if stopping || ctx.Err() != nil {
+			return
+		}
+		if welcomed {
+			backoff = 100 * time.Millisecond
+			e.closes.add(closeKind(err), 1)
+		}
+		if !e.cfg.reconnect {
+			return
+		}
+		if sleepCtx(ctx, backoff) != nil {
+			return
+		}
+		backoff = min(2*backoff, 5*time.Second)
+		e.reconnects.Add(1)
+	}
+}
+
+// hello is the client's first frame; resume asks for what was missed.
+type hello struct {
+	Type   string           `json:"type"`
+	Token  string           `json:"token"`
+	Resume map[string]int64 `json:"resume,omitempty"`
+}
+
+// inFrame holds the fields of the server frames the tool reads.
+type inFrame struct {
+	Type          string    `json:"type"`
+	Conv          string    `json:"conv"`
+	Seq           int64     `json:"seq"`
+	ID            string    `json:"id"`
+	Body          string    `json:"body"`
+	Code          string    `json:"code"`
+	Conversations []convRef `json:"conversations"`
+	Conversation  convRef   `json:"conversation"`
+}
+
+type convRef struct {
+	ID      string `json:"id"`
+	LastSeq int64  `json:"last_seq"`
+}
+
+// session dials, says hello and reads until the connection ends. It
+// reports whether the server welcomed it; for the first session, first is
+// called with nil on the welcome.
+func (v *vconn) session(ctx context.Context, token string, isFirst bool, first func(error)) (welcomed bool, err error) {
+	e := v.e
+	ws, err := v.dial(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(readLimit)
+	b := v.helloFrame(token)
+
+	// A read with a deadline context would tear the connection down
+	// mid-frame; a timer closing an unwelcomed socket is enough.
+	st := &sessionState{isFirst: isFirst, first: first}
+	timer := time.AfterFunc(e.cfg.timeout, func() {
+		if !st.ok.Load() {
+			ws.CloseNow()
+		}
+	})
+	defer timer.Stop()
+	wctx, cancel := context.WithTimeout(ctx, e.cfg.timeout)
+	err = ws.Write(wctx, websocket.MessageText, b)
+	cancel()
+	if err != nil {
+		return false, err
+	}
+
+	defer func() {
+		if st.ok.Load() {
+			v.detach()
+		} else if st.refusal != "" {
+			err = fmt.Errorf("hello refused: %s", st.refusal)
+		}
+	}()
+	return v.readFrames(ctx, ws, st)
+}
+
+// sessionState is what a session's reader shares with its timer and its
+// end.
+type sessionState struct {
+	ok      atomic.Bool // welcomed
+	refusal string      // an error frame before the welcome says why
+	isFirst bool
+	first   func(error)
+	f       inFrame // the frame being read, reused
+}
+
+// dial opens the WebSocket.
+func (v *vconn) dial(ctx context.Context) (*websocket.Conn, error) {
+	e := v.e
+	dctx, cancel := context.WithTimeout(ctx, e.cfg.timeout)
+	ws, resp, err := websocket.Dial(dctx, e.wsURLs[v.spec.url], &websocket.DialOptions{HTTPClient: e.client(v.spec.source)})
+	cancel()
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, fmt.Errorf("upgrade refused: HTTP %d", resp.StatusCode)
+		}
+		return nil, err
+	}
+	return ws, nil
+}
+
+// helloFrame encodes the hello frame, resuming every conversation tracked.
+func (v *vconn) helloFrame(token string) []byte {
+	v.mu.Lock()
+	h := hello{Type: "hello", Token: token}
+	if len(v.convs) > 0 {
+		h.Resume = make(map[string]int64, len(v.convs))
+		for id, t := range v.convs {
+			h.Resume[id] = t.resumeFrom()
+		}
+	}
+	v.mu.Unlock()
+	b, _ := json.Marshal(h)
+	return b
+}
+
+// readFrames reads messages until the connection ends and returns whether the
+// session was welcomed.
+func (v *vconn) readFrames(ctx context.Context, ws *websocket.Conn, st *sessionState) (bool, error) {
+	for {
+		_, r, err := ws.Reader(ctx)
+		if err != nil {
+			return st.ok.Load(), err
+		}
+		v.buf.Reset()
+		if _, err := v.buf.ReadFrom(r); err != nil {
+			return st.ok.Load(), err
+		}
+		now := time.Now().UnixNano()
+		data := v.buf.Bytes()
+		if v.buf.Cap() > 256<<10 {
+			// A rare huge message (a long catch-up batch) should not
+			// pin its buffer for the rest of the run.
+			v.buf = bytes.Buffer{}
+		}
+		v.handleFrames(data, now, ws, st)
+	}
+}
+
+// handleFrames handles the frames of one message, one per line.
+func (v *vconn) handleFrames(data []byte, now int64, ws *websocket.Conn, st *sessionState) {
+	e := v.e
+	f := &st.f
+	for len(data) > 0 {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
+		*f = inFrame{}
+		if json.Unmarshal(line, f) != nil {
+			e.frames["other"].Add(1)
+			continue
+		}
+		if c := e.frames[f.Type]; c != nil {
+			c.Add(1)
+		} else {
+			e.frames["other"].Add(1)
+		}
+		switch f.Type {
+		case "welcome":
+			v.welcome(f, ws)
+			if !st.ok.Swap(true) && st.isFirst {
+				st.first(nil)
+			}
+		case "error":
+			if !st.ok.Load() {
+				st.refusal = f.Code
+			}
+			v.refused(f)
+		default:
+			v.handle(f, now)
+		}
+	}
+}
+
+// welcome starts tracking the conversations the session is subscribed to
+// and makes the connection available to the sender. A conversation
+// already tracked (after a reconnect) keeps its position: the resume asked
+// the server for everything after it.
+func (v *vconn) welcome(f *inFrame, ws *websocket.Conn) {
+	v.mu.Lock()
+	for _, c := range f.Conversations {
+		v.trackLocked(c)
+	}
+	v.ws = ws
+	v.everUp = true
+	v.mu.Unlock()
+	v.e.up.Add(1)
+}
+
+func (v *vconn) trackLocked(c convRef) {
+	if _, ok := v.convs[c.ID]; !ok {
+		v.convs[c.ID] = newSeqTracker(c.LastSeq)
+	}
+}
+
+// detach ends a welcomed session: sends still unanswered will never be
+// acked on it (the tool does not resend), so they stop being pending.
+func (v *vconn) detach() {
+	v.mu.Lock()
+	n := v.outstanding
+	v.ws, v.outstanding = nil, 0
+	v.mu.Unlock()
+	v.e.pending.Add(-n)
+	v.e.unacked.Add(n)
+	v.e.up.Add(-1)
+}
+
+func (v *vconn) refused(f *inFrame) {
+	e := v.e
+	if f.ID == "" {
+		e.otherErrs.add(f.Code, 1)
+		return
+	}
+	e.sendErrs.add(f.Code, 1)
+	v.answered()
+}
+
+// answered retires one outstanding send.
+func (v *vconn) answered() {
+	v.mu.Lock()
+	if v.outstanding > 0 {
+		v.outstanding--
+		v.e.pending.Add(-1)
+	}
+	v.mu.Unlock()
+}
+
+func (v *vconn) handle(f *inFrame, now int64) {
+	e := v.e
+	switch f.Type {
+	case "message":
+		e.deliveries.Add(1)
+		v.mu.Lock()
+		t := v.convs[f.Conv]
+		if t == nil {
+			// Not announced to this session: track it from here on
+			// and count the surprise.
+			e.unknownCv.Add(1)
+			t = newSeqTracker(f.Seq - 1)
+			v.convs[f.Conv] = t
+		}
+		dup := t.observe(f.Seq)
+		v.mu.Unlock()
+		if !dup {
+			if ts, ok := parseStamp(f.Body); ok {
+				e.recordLatency(ts, now)
+			}
+		}
+	case "ack":
+		e.acks.Add(1)
+		v.answered()
+		e.ackMu.Lock()
+		if f.Seq > e.acked[f.Conv] {
+			e.acked[f.Conv] = f.Seq
+		}
+		e.ackMu.Unlock()
+	case "conversation":
+		v.mu.Lock()
+		v.trackLocked(f.Conversation)
+		if v.spec.peer >= 0 && v.sendConv == "" {
+			v.sendConv = f.Conversation.ID
+		}
+		v.mu.Unlock()
+	case "synced":
+		v.mu.Lock()
+		v.synced[f.Conv] = true
+		v.mu.Unlock()
+	}
+}
+
+// parseStamp reads the send time (unix nanoseconds) a body starts with.
+func parseStamp(body string) (int64, bool) {
+	if i := strings.IndexByte(body, ' '); i >= 0 {
+		body = body[:i]
+	}
+	n, err := strconv.ParseInt(body, 10, 64)
+	return n, err == nil && n > 0
+}
+
+// appendSend appends a send frame whose body is the send time followed by
+// padding up to size bytes. Conversation ids, the numeric id and the body
+// need no JSON escaping, so the frame is built directly.
+func appendSend(b []byte, conv string, id int64, now int64, size int) []byte {
+	b = append(b, `{"type":"send","conv":"`...)
+	b = append(b, conv...)
+	b = append(b, `","id":"`...)
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, `","body":"`...)
+	n := len(b)
+	b = strconv.AppendInt(b, now, 10)
+	if extra := size - (len(b) - n); extra > 0 {
+		b = append(b, ' ')
+		for range extra - 1 {
+			b = append(b, 'x')
+		}
+	}
+	return append(b, `"}`...)
+}
+
+// sendLoop sends every period from start until stop. A sender that falls
+// behind (a blocked write) sends late rather than in a burst, so the
+// offered rate never exceeds --rate; the report shows what was sent.
+func (v *vconn) sendLoop(ctx context.Context, start, stop time.Time, period time.Duration) {
+	next := start
+	t := time.NewTimer(time.Until(next))
+	defer t.Stop()
+	var buf []byte
+	for next.Before(stop) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		buf = v.send(ctx, buf)
+		next = next.Add(period)
+		if now := time.Now(); next.Before(now) {
+			next = now
+		}
+		t.Reset(time.Until(next))
+	}
+}
+
+func (v *vconn) send(ctx context.Context, buf []byte) []byte {
+	e := v.e
+	v.mu.Lock()
+	ws, conv := v.ws, v.sendConv
+	if ws == nil || conv == "" {
+		v.mu.Unlock()
+		e.skipped.Add(1)
+		return buf
+	}
+	// Counted before the write: the ack can arrive before Write returns.
+	v.outstanding++
+	e.pending.Add(1)
+	v.mu.Unlock()
+	v.nextID++
+	buf = appendSend(buf[:0], conv, v.nextID, time.Now().UnixNano(), e.cfg.size)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := ws.Write(wctx, websocket.MessageText, buf)
+	cancel()
+	if err != nil {
+		// The connection is gone; its session's end retires the send.
+		e.sendFailed.Add(1)
+	} else {
+		e.sent.Add(1)
+	}
+	return buf
+}
