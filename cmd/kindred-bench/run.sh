@@ -11,6 +11,8 @@
 #
 # Environment:
 #   KINDRED_BENCH_SERVER_ARGS  extra flags for `kindred serve`, e.g. "--queue-size 1024"
+#   KINDRED_BENCH_KINDRED      a kindred binary to run instead of building one
+#                              (the binary of another commit, side by side)
 #   KINDRED_BENCH_KEEP=1       keep the temporary directory (data, server log,
 #                              the node's /metrics after the run)
 set -euo pipefail
@@ -41,7 +43,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "building kindred and kindred-bench…" >&2
-go -C "$root" build -o "$tmp/kindred" ./cmd/kindred
+if [ -n "${KINDRED_BENCH_KINDRED:-}" ]; then
+  # A binary built elsewhere (another commit), to compare side by side.
+  cp "$KINDRED_BENCH_KINDRED" "$tmp/kindred"
+else
+  go -C "$root" build -o "$tmp/kindred" ./cmd/kindred
+fi
 go -C "$root" build -o "$tmp/kindred-bench" ./cmd/kindred-bench
 
 # Port 0: the node picks a free port and prints it.
