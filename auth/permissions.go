@@ -29,6 +29,8 @@ const (
 	ActRaiseConcern     Action = "raise_concern"     // a concern about a person
 	ActViewRoomPolicy   Action = "view_room_policy"  // a room's crisis hold policy
 	ActSetRoomPolicy    Action = "set_room_policy"   // change a room's crisis hold policy
+	ActSetRoomSettings  Action = "set_room_settings" // change a room's visibility and history
+	ActAddMember        Action = "add_member"        // add someone to a room (how private rooms are joined)
 	ActModerate         Action = "moderate"          // reserved for the moderation tools
 	ActViewEscalations  Action = "view_escalations"  // list escalations, read one
 	ActHandleEscalation Action = "handle_escalation" // ack, notes, hand-off, resolve, join, release, DM
@@ -129,13 +131,13 @@ var permissions = [...]permission{
 	{act: ActViewOwn, what: "see one's own profile and conversations; keep the session alive",
 		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
 		frames: []string{"ping"}, routes: []string{"GET /api/me", "GET /api/conversations"}},
-	{act: ActListRooms, what: "list the rooms one may join",
+	{act: ActListRooms, what: "list the public rooms, and the private rooms one belongs to",
 		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/rooms"}},
 	{act: ActCreateRoom, what: "create a room (its creator becomes its owner)",
 		need:   [4]Need{NeedNever, NeedAnyone, NeedAnyone, NeedAnyone},
 		routes: []string{"POST /api/rooms"}},
-	{act: ActJoinRoom, what: "join a room",
+	{act: ActJoinRoom, what: "join a public room (a private room only by being added: `add_member`)",
 		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
 		frames: []string{"join"}, routes: []string{"POST /api/rooms/{id}/join"}},
 	{act: ActLeaveRoom, what: "leave a room",
@@ -174,6 +176,12 @@ var permissions = [...]permission{
 	{act: ActSetRoomPolicy, what: "change a room's crisis hold policy",
 		need:   [4]Need{NeedNever, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{"PUT /api/rooms/{id}/policy"}},
+	{act: ActSetRoomSettings, what: "change a room's visibility (public or private) and history (joined or shared)",
+		need:   [4]Need{NeedNever, NeedModerator, NeedAnyone, NeedAnyone},
+		routes: []string{"PATCH /api/rooms/{id}"}},
+	{act: ActAddMember, what: "add someone to a room (the only way into a private room)",
+		need:   [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},
+		routes: []string{"POST /api/rooms/{id}/members"}},
 	{act: ActModerate, what: "moderate a room (reserved for the moderation tools; nothing uses it yet)",
 		need: [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone}},
 	{act: ActViewEscalations, what: "list escalations and read one",

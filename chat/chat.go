@@ -38,6 +38,80 @@ type Conversation struct {
 	// Store.UserConversations fills it (and the server, in what it sends
 	// to that user).
 	Role RoomRole `json:"role,omitempty"`
+	// Visibility and History are a room's settings (empty for a DM).
+	Visibility Visibility  `json:"visibility,omitempty"`
+	History    HistoryMode `json:"history,omitempty"`
+	// JoinedSeq is the room's LastSeq when the asking user joined it;
+	// only Store.UserConversations fills it. It is not sent to clients.
+	JoinedSeq int64 `json:"-"`
+}
+
+// HistoryFloor is the sequence number at or before which the asking user
+// may not read c: JoinedSeq in a room with HistoryJoined, 0 otherwise.
+func (c *Conversation) HistoryFloor() int64 {
+	if c.History == HistoryJoined {
+		return c.JoinedSeq
+	}
+	return 0
+}
+
+// Visibility says who can find and join a room.
+type Visibility string
+
+// Room visibilities.
+const (
+	// VisibilityPublic rooms are listed to everyone and anyone may join.
+	VisibilityPublic Visibility = "public"
+	// VisibilityPrivate rooms are listed to their members only, and
+	// people join them only when a moderator adds them.
+	VisibilityPrivate Visibility = "private"
+)
+
+// HistoryMode says how much of a room's log its members may read.
+type HistoryMode string
+
+// History modes.
+const (
+	// HistoryJoined members read only what was said after they joined
+	// (after the room's last_seq at their join): the default of new rooms.
+	HistoryJoined HistoryMode = "joined"
+	// HistoryShared members read the whole log, whenever they joined.
+	HistoryShared HistoryMode = "shared"
+)
+
+// RoomSettings are the settings of a room its moderators may change. An
+// empty field means "unchanged" in a change, and "the default" (public,
+// joined) when a room is created.
+type RoomSettings struct {
+	Visibility Visibility  `json:"visibility,omitempty"`
+	History    HistoryMode `json:"history,omitempty"`
+}
+
+// Check refuses unknown values (CodeInvalidField); empty fields are fine.
+func (s RoomSettings) Check() error {
+	switch s.Visibility {
+	case "", VisibilityPublic, VisibilityPrivate:
+	default:
+		return Errorf(CodeInvalidField, "visibility is public or private")
+	}
+	switch s.History {
+	case "", HistoryJoined, HistoryShared:
+	default:
+		return Errorf(CodeInvalidField, "history is joined or shared")
+	}
+	return nil
+}
+
+// WithDefaults fills empty fields with the defaults of a new room:
+// public, joined.
+func (s RoomSettings) WithDefaults() RoomSettings {
+	if s.Visibility == "" {
+		s.Visibility = VisibilityPublic
+	}
+	if s.History == "" {
+		s.History = HistoryJoined
+	}
+	return s
 }
 
 // RoomRole is a user's role in one conversation. A room's creator is its

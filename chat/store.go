@@ -30,7 +30,9 @@ type Store interface {
 
 	// CreateRoom creates a room named c.Name (with c.Topic) made by
 	// c.CreatedBy, who becomes its first member, with RoomOwner. The store assigns ID when
-	// c.ID is empty and sets CreatedAt.
+	// c.ID is empty and sets CreatedAt. c.Visibility and c.History are
+	// its settings; empty ones get RoomSettings.WithDefaults (public,
+	// joined), unknown ones are refused with CodeInvalidField.
 	CreateRoom(ctx context.Context, c Conversation) (Conversation, error)
 	// OpenDM returns the one-on-one conversation between users a and b,
 	// creating it with both as members if it does not exist yet. The same
@@ -39,18 +41,29 @@ type Store interface {
 	// Conversation returns one conversation with LastSeq and Members filled,
 	// or ErrNotFound.
 	Conversation(ctx context.Context, id string) (Conversation, error)
-	// Rooms lists every room (not DMs), oldest first, with member counts.
-	Rooms(ctx context.Context) ([]Conversation, error)
+	// Rooms lists the rooms (not DMs) viewer may see, oldest first, with
+	// member counts: every public room, and the private rooms viewer
+	// belongs to.
+	Rooms(ctx context.Context, viewer string) ([]Conversation, error)
+	// SetRoomSettings changes room conv's non-empty settings
+	// (ErrNotFound for unknown conversations and DMs, CodeInvalidField
+	// for unknown values).
+	SetRoomSettings(ctx context.Context, conv string, s RoomSettings) error
 	// UserConversations lists the rooms and DMs user belongs to, with
-	// LastSeq filled and Role set to the user's room role. For a DM, Name
-	// is the other user's display name.
+	// LastSeq filled, Role set to the user's room role and JoinedSeq to
+	// where they joined (see MemberSince). For a DM, Name is the other
+	// user's display name.
 	UserConversations(ctx context.Context, userID string) ([]Conversation, error)
 
 	// Join makes user a member of room conv (RoomMember). Joining twice is
 	// not an error and keeps the role the user has.
 	// When the user already belongs to maxRooms rooms (DMs do not count) it
 	// returns an *Error with CodeRoomLimit; maxRooms <= 0 means no limit.
-	// Joining a DM or an unknown room returns ErrNotFound.
+	// Joining a DM or an unknown room returns ErrNotFound. The store
+	// records the room's LastSeq at the join (see MemberSince); joining
+	// twice keeps the first point, leaving and joining again starts anew.
+	// Join does not look at the room's visibility: callers decide who may
+	// join a private room.
 	Join(ctx context.Context, conv, userID string, maxRooms int) error
 	// Leave removes user from room conv. Leaving a room one is not in is
 	// not an error; leaving a DM returns an *Error with CodeForbidden.
@@ -62,6 +75,12 @@ type Store interface {
 	// DM, RoomNone (and no error) when the user is not a member. An
 	// unknown conversation is not an error either: RoomNone.
 	MemberRole(ctx context.Context, conv, userID string) (RoomRole, error)
+	// MemberSince returns the sequence number at or before which user
+	// may not read conv: in a room whose history is HistoryJoined, the
+	// room's LastSeq when user joined; 0 for shared history, DMs,
+	// non-members and unknown conversations. Readers clamp History and
+	// EventsAfter to it, which do not look at membership themselves.
+	MemberSince(ctx context.Context, conv, userID string) (int64, error)
 	// Members lists conv's members, oldest membership first. Online is
 	// left false: presence is not the store's business.
 	Members(ctx context.Context, conv string) ([]Member, error)

@@ -108,7 +108,8 @@ func (c *conn) subscribeAll(convs []chat.Conversation, resume map[string]int64) 
 	for i := range convs {
 		from := convs[i].LastSeq
 		if pos, ok := resume[convs[i].ID]; ok && pos >= 0 && pos < from {
-			from = pos
+			// Never from before the user may read (joined history).
+			from = max(pos, convs[i].HistoryFloor())
 		}
 		if err := c.subscribe(c.ctx, convs[i], from); err != nil {
 			s.log.Error("subscribe", "conv", convs[i].ID, "err", err)

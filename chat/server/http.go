@@ -37,6 +37,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	s.roomRoutes(m)
+	s.moderationRoutes(m)
 	s.escalationRoutes(m)
 	s.oncallRoutes(m)
 	if s.cfg.Static != nil {

@@ -345,6 +345,12 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 		"GET /api/rooms/{id}/policy":           {path: path("/api/rooms/" + fx.main + "/policy"), body: noBody, ok: 200},
 		"PUT /api/rooms/{id}/policy": {path: path("/api/rooms/" + fx.main + "/policy"), ok: 200,
 			body: body(map[string]bool{"hold_imminent": false})},
+		// Adding someone already in the room, and settings the room has
+		// already: valid, and they change nothing the other cells see.
+		"POST /api/rooms/{id}/members": {path: path("/api/rooms/" + fx.main + "/members"), ok: 200,
+			body: body(map[string]string{"user": "subj"})},
+		"PATCH /api/rooms/{id}": {path: path("/api/rooms/" + fx.main), ok: 200,
+			body: body(map[string]string{"visibility": "public", "history": "joined"})},
 		"GET /api/escalations":               {path: path("/api/escalations"), body: noBody, ok: 200},
 		"GET /api/escalations/{id}":          {path: path(esc), body: noBody, ok: 200},
 		"POST /api/escalations/{id}/ack":     {path: own("/ack"), body: noBody, ok: 200},

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"math"
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
@@ -29,45 +30,68 @@ func (s *Server) permitIn(ctx context.Context, id auth.Identity, conv string, a 
 	return role, err
 }
 
-func (s *Server) createRoom(ctx context.Context, id auth.Identity, name, topic string) (chat.Conversation, error) {
+// createRoom creates a room owned by id; empty settings get their
+// defaults (public, joined history).
+func (s *Server) createRoom(ctx context.Context, id auth.Identity, name, topic string, set chat.RoomSettings) (chat.Conversation, error) {
 	if name == "" || len(name) > 80 {
 		return chat.Conversation{}, chat.Errorf(chat.CodeInvalidField, "a room name needs 1 to 80 characters")
 	}
 	if len(topic) > 500 {
 		return chat.Conversation{}, chat.Errorf(chat.CodeInvalidField, "a room topic can have at most 500 characters")
 	}
-	c, err := s.store.CreateRoom(ctx, chat.Conversation{Kind: chat.KindRoom, Name: name, Topic: topic, CreatedBy: id.UserID})
+	if err := set.Check(); err != nil {
+		return chat.Conversation{}, err
+	}
+	set = set.WithDefaults()
+	c, err := s.store.CreateRoom(ctx, chat.Conversation{Kind: chat.KindRoom, Name: name, Topic: topic, CreatedBy: id.UserID,
+		Visibility: set.Visibility, History: set.History})
 	if err != nil {
 		return c, err
 	}
 	c.Role = chat.RoomOwner
-	s.log.Info("room created", "room", c.ID, "user", id.UserID)
+	s.log.Info("room created", "room", c.ID, "user", id.UserID, "visibility", c.Visibility, "history", c.History)
 	s.pub.frame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
 	return c, nil
 }
 
-// joinRoom adds id to room, within Config.MaxRoomsPerUser.
+// joinRoom adds id to room, within Config.MaxRoomsPerUser. A private room
+// is joined only by its members (again): to anyone else it is not_found,
+// so that private rooms cannot be discovered by guessing ids; a moderator
+// adds people to it instead (addMember).
 func (s *Server) joinRoom(ctx context.Context, id auth.Identity, room string) (chat.Conversation, error) {
-	return s.join(ctx, id, room, s.cfg.MaxRoomsPerUser)
+	c, err := s.store.Conversation(ctx, room)
+	if err != nil {
+		return c, err
+	}
+	if c.Visibility == chat.VisibilityPrivate {
+		role, err := s.store.MemberRole(ctx, room, id.UserID)
+		if err != nil {
+			return chat.Conversation{}, err
+		}
+		if !role.Valid() {
+			return chat.Conversation{}, chat.ErrNotFound
+		}
+	}
+	return s.join(ctx, identUser(id), room, s.cfg.MaxRoomsPerUser)
 }
 
-// join adds id to room and tells the room and the user's sessions; limit
-// caps the user's rooms (0: no cap).
-func (s *Server) join(ctx context.Context, id auth.Identity, room string, limit int) (chat.Conversation, error) {
-	if err := s.store.Join(ctx, room, id.UserID, limit); err != nil {
+// join adds u to room and tells the room and u's sessions; limit caps
+// u's rooms (0: no cap). It does not look at the room's visibility.
+func (s *Server) join(ctx context.Context, u chat.User, room string, limit int) (chat.Conversation, error) {
+	if err := s.store.Join(ctx, room, u.ID, limit); err != nil {
 		return chat.Conversation{}, err
 	}
 	c, err := s.store.Conversation(ctx, room)
 	if err != nil {
 		return c, err
 	}
-	if c.Role, err = s.store.MemberRole(ctx, room, id.UserID); err != nil {
+	if c.Role, err = s.store.MemberRole(ctx, room, u.ID); err != nil {
 		return c, err
 	}
-	s.pub.frame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
-	s.pub.frame(ctx, room, protocol.MemberEvent{Type: protocol.TypeMember, Conv: room, User: identUser(id), Joined: true})
+	s.pub.frame(ctx, userChannel(u.ID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
+	s.pub.frame(ctx, room, protocol.MemberEvent{Type: protocol.TypeMember, Conv: room, User: u, Joined: true})
 	if c.Members <= s.cfg.PresenceFanoutMax {
-		s.announceOnline(ctx, room, id.UserID)
+		s.announceOnline(ctx, room, u.ID)
 	}
 	return c, nil
 }
@@ -142,13 +166,26 @@ func (s *Server) memberList(ctx context.Context, conv string) ([]chat.Member, er
 	return ms, nil
 }
 
-// history pages through conv's messages (at most 200 at a time).
-func (s *Server) history(ctx context.Context, conv string, before, after int64, limit int) ([]chat.Event, error) {
+// history pages through conv's messages (at most 200 at a time) for a
+// reader who may not see messages at or before floor (see
+// Store.MemberSince): the page is clamped to what follows floor, keeping
+// its direction.
+func (s *Server) history(ctx context.Context, conv string, floor, before, after int64, limit int) ([]chat.Event, error) {
 	switch {
 	case limit <= 0:
 		limit = 50
 	case limit > 200:
 		limit = 200
+	}
+	if floor > 0 {
+		switch {
+		case after > 0: // the oldest after max(after, floor)
+			after = max(after, floor)
+		case before > 0: // the newest between floor and before
+			after = floor
+		default: // the newest after floor
+			before, after = math.MaxInt64, floor
+		}
 	}
 	return s.store.History(ctx, conv, before, after, limit)
 }

@@ -133,7 +133,7 @@ func (s *Server) joinEscalationRoom(r *http.Request, id auth.Identity, e *escala
 	if e.Conv == "" || e.ConvKind != chat.KindRoom {
 		return 0, nil, chat.Errorf(chat.CodeInvalidField, "this escalation has no room to join")
 	}
-	if _, err := s.join(r.Context(), id, e.Conv, 0); err != nil {
+	if _, err := s.join(r.Context(), identUser(id), e.Conv, 0); err != nil {
 		return 0, nil, err
 	}
 	e, err := s.esc.Engine.JoinedRoom(r.Context(), e.ID, id.UserID)

@@ -15,18 +15,19 @@ func (s *Server) roomRoutes(m *http.ServeMux) {
 		return http.StatusOK, identUser(id), nil
 	}))
 	m.HandleFunc("GET /api/rooms", s.api(auth.ActListRooms, func(r *http.Request, id auth.Identity) (int, any, error) {
-		rooms, err := s.store.Rooms(r.Context())
+		rooms, err := s.store.Rooms(r.Context(), id.UserID)
 		return http.StatusOK, map[string]any{"rooms": nonNil(rooms)}, err
 	}))
 	m.HandleFunc("POST /api/rooms", s.api(auth.ActCreateRoom, func(r *http.Request, id auth.Identity) (int, any, error) {
 		var in struct {
 			Name  string `json:"name"`
 			Topic string `json:"topic"`
+			chat.RoomSettings
 		}
 		if err := decodeBody(r, &in); err != nil {
 			return 0, nil, err
 		}
-		c, err := s.createRoom(r.Context(), id, in.Name, in.Topic)
+		c, err := s.createRoom(r.Context(), id, in.Name, in.Topic, in.RoomSettings)
 		return http.StatusCreated, c, err
 	}))
 	m.HandleFunc("POST /api/rooms/{id}/join", s.apiIn(auth.ActJoinRoom, func(r *http.Request, id auth.Identity) (int, any, error) {
@@ -83,7 +84,12 @@ func (s *Server) messages(r *http.Request, id auth.Identity) (int, any, error) {
 	if err := errors.Join(err1, err2, err3); err != nil || (before > 0 && after > 0) {
 		return 0, nil, chat.Errorf(chat.CodeInvalidField, "before, after and limit are whole numbers, and only one of before and after may be given")
 	}
-	evs, err := s.history(r.Context(), r.PathValue("id"), before, after, int(limit))
+	conv := r.PathValue("id")
+	floor, err := s.store.MemberSince(r.Context(), conv, id.UserID)
+	if err != nil {
+		return 0, nil, err
+	}
+	evs, err := s.history(r.Context(), conv, floor, before, after, int(limit))
 	msgs := make([]protocol.Event, len(evs))
 	for i := range evs {
 		msgs[i] = protocol.EventFrame(&evs[i])

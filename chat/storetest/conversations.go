@@ -123,7 +123,7 @@ func testRooms(f *fixture) {
 		f.Fatalf("OpenDM: %v", err)
 	}
 
-	rooms, err := f.s.Rooms(f.ctx)
+	rooms, err := f.s.Rooms(f.ctx, alice)
 	if err != nil {
 		f.Fatalf("Rooms: %v", err)
 	}

@@ -61,6 +61,9 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"EventsAfter", testEventsAfter},
 		{"Ping", testPing},
 		{"RoomPolicy", testRoomPolicy},
+		{"RoomSettings", testRoomSettings},
+		{"RoomsVisibility", testRoomsVisibility},
+		{"MemberSince", testMemberSince},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

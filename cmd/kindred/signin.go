@@ -124,7 +124,9 @@ func isFirstRun(ctx context.Context, st chat.Store, dataDir string) (bool, error
 	if !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("first-run marker: %w", err)
 	}
-	rooms, err := st.Rooms(ctx)
+	// Public rooms only: a directory from before the marker has no
+	// private rooms (rooms made before room settings are public).
+	rooms, err := st.Rooms(ctx, "")
 	if err != nil {
 		return false, err
 	}
@@ -147,8 +149,8 @@ func markFirstRunDone(dataDir string) error {
 	return err
 }
 
-// setUpDemo creates the demo users, the sample group with all of them as
-// members, and a welcome message. It is idempotent: running serve --demo
+// setUpDemo creates the demo users, the sample group (private, with joined
+// history) with all of them as members, and a welcome message. It is idempotent: running serve --demo
 // again reuses them. It returns the group's name.
 func setUpDemo(ctx context.Context, st chat.Store) (string, error) {
 	const name = "Evening support circle (demo)"
@@ -160,7 +162,8 @@ func setUpDemo(ctx context.Context, st chat.Store) (string, error) {
 	host := demoUsers[1]
 	_, err := st.CreateRoom(ctx, chat.Conversation{
 		ID: demoRoomID, Name: name, CreatedBy: host.id,
-		Topic: "A sample group for trying Kindred. Be kind; nothing here is real.",
+		Topic:      "A sample group for trying Kindred. Be kind; nothing here is real.",
+		Visibility: chat.VisibilityPrivate, History: chat.HistoryJoined,
 	})
 	if err != nil && chat.ErrorCode(err) != chat.CodeConflict {
 		return "", err

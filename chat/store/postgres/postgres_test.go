@@ -199,8 +199,32 @@ func TestRoleMigration(t *testing.T) {
 			Open: func(t *testing.T) chat.Store {
 				old.Close()
 				s := openTest(t, url, schema)
+				if s.migrated != 2 {
+					t.Errorf("Open applied %d migrations to a version 3 schema, want 2", s.migrated)
+				}
+				return s
+			},
+		}
+	})
+}
+
+// TestSettingsMigration: a schema made by version 4 gets room settings and
+// join points when a Store opens it (see storetest.RunSettingsMigration).
+func TestSettingsMigration(t *testing.T) {
+	storetest.RunSettingsMigration(t, func(t *testing.T) storetest.Legacy {
+		url := storetestenv.PostgresURL(t)
+		schema := storetestenv.FreshSchema(t, url)
+		old := openTest(t, url, schema, func(o *options) { o.upto = 4 })
+		return storetest.Legacy{
+			Exec: func(ctx context.Context, q string) error {
+				_, err := old.pool.Exec(ctx, q)
+				return err
+			},
+			Open: func(t *testing.T) chat.Store {
+				old.Close()
+				s := openTest(t, url, schema)
 				if s.migrated != 1 {
-					t.Errorf("Open applied %d migrations to a version 3 schema, want 1", s.migrated)
+					t.Errorf("Open applied %d migrations to a version 4 schema, want 1", s.migrated)
 				}
 				return s
 			},

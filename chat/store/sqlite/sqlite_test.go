@@ -249,8 +249,38 @@ func TestRoleMigration(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := openTest(t, path)
+				if s.migrated != 2 {
+					t.Errorf("Open applied %d migrations to a version 3 database, want 2", s.migrated)
+				}
+				return s
+			},
+		}
+	})
+}
+
+// TestSettingsMigration: a database made by schema version 4 gets room
+// settings and join points when a Store opens it (see
+// storetest.RunSettingsMigration).
+func TestSettingsMigration(t *testing.T) {
+	storetest.RunSettingsMigration(t, func(t *testing.T) storetest.Legacy {
+		path := filepath.Join(t.TempDir(), "v4.db")
+		old, err := open(t.Context(), path, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { old.Close() })
+		return storetest.Legacy{
+			Exec: func(ctx context.Context, q string) error {
+				_, err := old.w.ExecContext(ctx, q)
+				return err
+			},
+			Open: func(t *testing.T) chat.Store {
+				if err := old.Close(); err != nil {
+					t.Fatal(err)
+				}
+				s := openTest(t, path)
 				if s.migrated != 1 {
-					t.Errorf("Open applied %d migrations to a version 3 database, want 1", s.migrated)
+					t.Errorf("Open applied %d migrations to a version 4 database, want 1", s.migrated)
 				}
 				return s
 			},

@@ -75,11 +75,18 @@ func (s *Store) UsersByRole(ctx context.Context, roles ...string) ([]chat.User, 
 // CreateRoom creates room c with c.CreatedBy as its first member and
 // owner. An empty c.ID gets a fresh "r_…" ID; a given ID that is taken is
 // refused with CodeConflict. An empty CreatedBy makes a room with no
-// members (rooms seeded by the operator).
+// members (rooms seeded by the operator). Empty settings get their
+// defaults (chat.RoomSettings.WithDefaults).
 func (s *Store) CreateRoom(ctx context.Context, c chat.Conversation) (chat.Conversation, error) {
 	if !s.d.StoresText(c.ID) || !s.d.StoresText(c.Name) || !s.d.StoresText(c.Topic) || !s.d.StoresText(c.CreatedBy) {
 		return chat.Conversation{}, ErrInvalidText("the room's id, name, topic or creator")
 	}
+	set := chat.RoomSettings{Visibility: c.Visibility, History: c.History}
+	if err := set.Check(); err != nil {
+		return chat.Conversation{}, err
+	}
+	set = set.WithDefaults()
+	c.Visibility, c.History = set.Visibility, set.History
 	c.Kind = chat.KindRoom
 	c.LastSeq = 0
 	c.Members = 0
@@ -90,9 +97,9 @@ func (s *Store) CreateRoom(ctx context.Context, c chat.Conversation) (chat.Conve
 			if generated {
 				c.ID = newID("r_")
 			}
-			err := t.queryRow(ctx, `INSERT INTO conversations (id, kind, name, topic, created_by, created_at)
-				VALUES (?, 'room', ?, ?, ?, {now}) ON CONFLICT (id) DO NOTHING RETURNING created_at`,
-				c.ID, c.Name, c.Topic, c.CreatedBy).Scan(&created)
+			err := t.queryRow(ctx, `INSERT INTO conversations (id, kind, name, topic, created_by, created_at, visibility, history)
+				VALUES (?, 'room', ?, ?, ?, {now}, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING created_at`,
+				c.ID, c.Name, c.Topic, c.CreatedBy, string(c.Visibility), string(c.History)).Scan(&created)
 			if err == nil {
 				break
 			}
@@ -181,22 +188,26 @@ func createDM(ctx context.Context, t *txn, a, b, key string) (chat.Conversation,
 
 const (
 	convColumns = `c.id, c.kind, c.name, c.topic, c.created_by, c.created_at, c.last_seq,
-		(SELECT count(*) FROM members m WHERE m.conv_id = c.id)`
+		(SELECT count(*) FROM members m WHERE m.conv_id = c.id), c.visibility, c.history`
 	sqlConversation = `SELECT ` + convColumns + ` FROM conversations c WHERE c.id = ?`
 	sqlDMByKey      = `SELECT ` + convColumns + ` FROM conversations c WHERE c.dm_key = ?`
 )
 
-// scanConversation reads one row of convColumns, followed by extra.
+// scanConversation reads one row of convColumns, followed by extra. A
+// DM has no settings.
 func scanConversation(r Row, extra ...any) (chat.Conversation, error) {
 	var c chat.Conversation
-	var kind string
+	var kind, vis, hist string
 	var created int64
-	dest := []any{&c.ID, &kind, &c.Name, &c.Topic, &c.CreatedBy, &created, &c.LastSeq, &c.Members}
+	dest := []any{&c.ID, &kind, &c.Name, &c.Topic, &c.CreatedBy, &created, &c.LastSeq, &c.Members, &vis, &hist}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return chat.Conversation{}, err
 	}
 	c.Kind = chat.ConversationKind(kind)
 	c.CreatedAt = FromNanos(created)
+	if c.Kind == chat.KindRoom {
+		c.Visibility, c.History = chat.Visibility(vis), chat.HistoryMode(hist)
+	}
 	return c, nil
 }
 
@@ -216,10 +227,16 @@ func (s *Store) Conversation(ctx context.Context, id string) (chat.Conversation,
 	return c, nil
 }
 
-// Rooms lists every room, oldest first, with member counts.
-func (s *Store) Rooms(ctx context.Context) ([]chat.Conversation, error) {
+// Rooms lists the public rooms and the private rooms viewer belongs to,
+// oldest first, with member counts.
+func (s *Store) Rooms(ctx context.Context, viewer string) ([]chat.Conversation, error) {
+	if !s.d.StoresText(viewer) {
+		viewer = "" // names nobody: public rooms only
+	}
 	rows, err := s.reads().query(ctx, `SELECT `+convColumns+`
-		FROM conversations c WHERE c.kind = 'room' ORDER BY c.created_at, c.{ord}`)
+		FROM conversations c WHERE c.kind = 'room' AND (c.visibility = 'public'
+			OR EXISTS (SELECT 1 FROM members v WHERE v.conv_id = c.id AND v.user_id = ?))
+		ORDER BY c.created_at, c.{ord}`, viewer)
 	if err != nil {
 		return nil, s.internal("rooms", err)
 	}
@@ -243,7 +260,8 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 				WHERE o.conv_id = c.id AND o.user_id <> me.user_id LIMIT 1), '')
 			ELSE c.name END,
 			c.topic, c.created_by, c.created_at, c.last_seq,
-			(SELECT count(*) FROM members m WHERE m.conv_id = c.id), me.role
+			(SELECT count(*) FROM members m WHERE m.conv_id = c.id), c.visibility, c.history,
+			me.role, me.joined_seq
 		FROM members me JOIN conversations c ON c.id = me.conv_id
 		WHERE me.user_id = ? ORDER BY c.created_at, c.{ord}`, userID)
 	if err != nil {
@@ -251,12 +269,35 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 	}
 	out, err := collect(rows, func(r Row) (chat.Conversation, error) {
 		var role string
-		c, err := scanConversation(r, &role)
-		c.Role = chat.RoomRole(role)
+		var joined int64
+		c, err := scanConversation(r, &role, &joined)
+		c.Role, c.JoinedSeq = chat.RoomRole(role), joined
 		return c, err
 	})
 	if err != nil {
 		return nil, s.internal("user conversations", err)
 	}
 	return out, nil
+}
+
+// SetRoomSettings changes room conv's non-empty settings.
+func (s *Store) SetRoomSettings(ctx context.Context, conv string, set chat.RoomSettings) error {
+	if err := set.Check(); err != nil {
+		return err
+	}
+	if !s.d.StoresText(conv) {
+		return chat.ErrNotFound
+	}
+	n, err := s.exec(ctx, `UPDATE conversations SET
+			visibility = CASE WHEN ? = '' THEN visibility ELSE ? END,
+			history = CASE WHEN ? = '' THEN history ELSE ? END
+		WHERE id = ? AND kind = 'room'`,
+		string(set.Visibility), string(set.Visibility), string(set.History), string(set.History), conv)
+	if err != nil {
+		return s.internal("set room settings", err)
+	}
+	if n == 0 {
+		return chat.ErrNotFound
+	}
+	return nil
 }

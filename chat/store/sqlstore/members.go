@@ -31,11 +31,12 @@ func (s *Store) Join(ctx context.Context, conv, userID string, maxRooms int) err
 		var kind string
 		var member bool
 		var rooms int
-		err := t.queryRow(ctx, `SELECT c.kind,
+		var lastSeq int64
+		err := t.queryRow(ctx, `SELECT c.kind, c.last_seq,
 				EXISTS (SELECT 1 FROM members WHERE conv_id = c.id AND user_id = ?),
 				CASE WHEN ? THEN (SELECT count(*) FROM members m JOIN conversations r ON r.id = m.conv_id
 					WHERE m.user_id = ? AND r.kind = 'room') ELSE 0 END
-			FROM conversations c WHERE c.id = ?`, userID, limited, userID, conv).Scan(&kind, &member, &rooms)
+			FROM conversations c WHERE c.id = ?`, userID, limited, userID, conv).Scan(&kind, &lastSeq, &member, &rooms)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && kind != string(chat.KindRoom)) {
 			return chat.ErrNotFound
 		}
@@ -46,9 +47,11 @@ func (s *Store) Join(ctx context.Context, conv, userID string, maxRooms int) err
 			return chat.Errorf(chat.CodeRoomLimit, "you can be in at most %d rooms; leave one first", maxRooms)
 		}
 		// DO NOTHING: an unlimited Join of the same pair may have won
-		// the race; joining twice is not an error.
-		_, err = t.exec(ctx, `INSERT INTO members (conv_id, user_id, joined_at) VALUES (?, ?, {now})
-			ON CONFLICT DO NOTHING`, conv, userID)
+		// the race; joining twice is not an error. The join point is
+		// last_seq as this transaction read it: an event committed
+		// meanwhile falls after it, and its new member may read it.
+		_, err = t.exec(ctx, `INSERT INTO members (conv_id, user_id, joined_at, joined_seq) VALUES (?, ?, {now}, ?)
+			ON CONFLICT DO NOTHING`, conv, userID, lastSeq)
 		return err
 	})
 }
@@ -112,6 +115,25 @@ func (s *Store) MemberRole(ctx context.Context, conv, userID string) (chat.RoomR
 		return chat.RoomNone, s.internal("member role", err)
 	}
 	return chat.RoomRole(role), nil
+}
+
+// MemberSince returns where userID's reading of conv starts: the join
+// point in a room with joined history, else 0.
+func (s *Store) MemberSince(ctx context.Context, conv, userID string) (int64, error) {
+	if !s.d.StoresText(conv) || !s.d.StoresText(userID) {
+		return 0, nil
+	}
+	var since int64
+	err := s.reads().queryRow(ctx, `SELECT CASE WHEN c.history = 'joined' AND c.kind = 'room' THEN m.joined_seq ELSE 0 END
+		FROM members m JOIN conversations c ON c.id = m.conv_id
+		WHERE m.conv_id = ? AND m.user_id = ?`, conv, userID).Scan(&since)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.internal("member since", err)
+	}
+	return since, nil
 }
 
 // Members lists conv's members, oldest membership first. Users the store
