@@ -69,20 +69,8 @@ func TestPrivateRoom(t *testing.T) {
 	if e.listed(bob, room.ID) || !e.listed(bob, public.ID) || !e.listed(ann, room.ID) {
 		t.Fatal("the room list shows private rooms to non-members, or hides them from members, or hides public rooms")
 	}
+	checkPrivateRefused(t, e, room.ID, bob, b)
 	var refusal struct{ Error chat.Error }
-	if st := e.api("POST", "/api/rooms/"+room.ID+"/join", bob, nil, &refusal); st != http.StatusNotFound || refusal.Error.Code != chat.CodeNotFound {
-		t.Fatalf("a non-member's HTTP join of a private room: %d %s, want 404 not_found", st, refusal.Error.Code)
-	}
-	b.send(map[string]any{"type": "join", "conv": room.ID, "ref": "pj"})
-	if f := b.take(func(f frame) bool { return f.Ref == "pj" }); f.Type != "error" || f.Code != chat.CodeNotFound {
-		t.Fatalf("a non-member's join frame for a private room: %s, want not_found", f.raw)
-	}
-	if st := e.api("POST", "/api/rooms/"+room.ID+"/members", bob, map[string]string{"user": "bob"}, &refusal); st != http.StatusForbidden || refusal.Error.Code != chat.CodeNotMember {
-		t.Fatalf("a non-member adding themselves: %d %s, want 403 not_member", st, refusal.Error.Code)
-	}
-	if st := e.api("GET", "/api/conversations/"+room.ID+"/messages", bob, nil, &refusal); st != http.StatusForbidden {
-		t.Fatalf("a non-member reading a private room: %d, want 403", st)
-	}
 
 	// The owner adds bob: his session hears of it, the room sees him join.
 	var added struct{ Member chat.User }
@@ -126,6 +114,26 @@ func TestPrivateRoom(t *testing.T) {
 	}
 	if st := e.api("PATCH", "/api/rooms/"+room.ID, ann, map[string]string{"history": "everything"}, &refusal); st != http.StatusBadRequest || refusal.Error.Code != chat.CodeInvalidField {
 		t.Errorf("PATCH with an unknown history: %d %s", st, refusal.Error.Code)
+	}
+}
+
+// checkPrivateRefused: bob, who is not a member of private room, cannot
+// join it (HTTP or WebSocket), add himself, or read it.
+func checkPrivateRefused(t *testing.T, e *env, room, bob string, b *client) {
+	t.Helper()
+	var refusal struct{ Error chat.Error }
+	if st := e.api("POST", "/api/rooms/"+room+"/join", bob, nil, &refusal); st != http.StatusNotFound || refusal.Error.Code != chat.CodeNotFound {
+		t.Fatalf("a non-member's HTTP join of a private room: %d %s, want 404 not_found", st, refusal.Error.Code)
+	}
+	b.send(map[string]any{"type": "join", "conv": room, "ref": "pj"})
+	if f := b.take(func(f frame) bool { return f.Ref == "pj" }); f.Type != "error" || f.Code != chat.CodeNotFound {
+		t.Fatalf("a non-member's join frame for a private room: %s, want not_found", f.raw)
+	}
+	if st := e.api("POST", "/api/rooms/"+room+"/members", bob, map[string]string{"user": "bob"}, &refusal); st != http.StatusForbidden || refusal.Error.Code != chat.CodeNotMember {
+		t.Fatalf("a non-member adding themselves: %d %s, want 403 not_member", st, refusal.Error.Code)
+	}
+	if st := e.api("GET", "/api/conversations/"+room+"/messages", bob, nil, &refusal); st != http.StatusForbidden {
+		t.Fatalf("a non-member reading a private room: %d, want 403", st)
 	}
 }
 
