@@ -45,9 +45,18 @@ type Config struct {
 	// MaxMessageBytes is the largest message body, in bytes of UTF-8.
 	MaxMessageBytes int
 	// SendRate and SendBurst shape each user's token bucket for sends,
-	// edits and deletes.
+	// edits and deletes. A negative SendRate turns off every per-user
+	// rate limit (for load generation).
 	SendRate  float64
 	SendBurst int
+	// MembershipRate and MembershipBurst shape each user's bucket for
+	// join, leave and open_dm frames, each of which is announced to a room
+	// or a person.
+	MembershipRate  float64
+	MembershipBurst int
+	// ReportsPerHour caps each user's flags and concerns, each of which
+	// pages people: bursts of that many, refilled at that many an hour.
+	ReportsPerHour int
 	// MaxRoomsPerUser caps room memberships (DMs do not count).
 	MaxRoomsPerUser int
 	// QueueSize is each connection's outbound queue, in frames. A client
@@ -91,6 +100,9 @@ func DefaultConfig() Config {
 		MaxMessageBytes:   4000,
 		SendRate:          5,
 		SendBurst:         20,
+		MembershipRate:    1,
+		MembershipBurst:   10,
+		ReportsPerHour:    10,
 		MaxRoomsPerUser:   50,
 		QueueSize:         1024,
 		HelloTimeout:      10 * time.Second,
@@ -120,6 +132,8 @@ func (c *Config) fill() {
 	setInt(&c.HardFrameBytes, d.HardFrameBytes)
 	setInt(&c.MaxMessageBytes, d.MaxMessageBytes)
 	setInt(&c.SendBurst, d.SendBurst)
+	setInt(&c.MembershipBurst, d.MembershipBurst)
+	setInt(&c.ReportsPerHour, d.ReportsPerHour)
 	setInt(&c.MaxRoomsPerUser, d.MaxRoomsPerUser)
 	setInt(&c.QueueSize, d.QueueSize)
 	setInt(&c.MaxStrikes, d.MaxStrikes)
@@ -134,6 +148,12 @@ func (c *Config) fill() {
 	}
 	if c.SendRate == 0 {
 		c.SendRate = d.SendRate
+	}
+	if c.MembershipRate == 0 {
+		c.MembershipRate = d.MembershipRate
+	}
+	if c.SendRate < 0 {
+		c.MembershipRate, c.ReportsPerHour = -1, -1
 	}
 	setDur(&c.HelloTimeout, d.HelloTimeout)
 	setDur(&c.WriteTimeout, d.WriteTimeout)

@@ -19,6 +19,9 @@ type frameHandler struct {
 	check func(c *conn, f *protocol.ClientFrame) *chat.Error
 	// run acts on the frame.
 	run func(c *conn, f *protocol.ClientFrame)
+	// limit, when set, is the rate limit the frame draws from, after the
+	// permission; a refusal counts as a refused frame.
+	limit func(b *bucket, now time.Time) (bool, time.Duration)
 	// store marks handlers that read and write the database, whose
 	// driver runs deep stacks: they run on a short-lived goroutine, in
 	// order, so that the reader's stack stays small for the session's
@@ -36,12 +39,12 @@ func init() {
 		protocol.TypeEdit:    {act: auth.ActEdit, check: checkWrite, run: (*conn).handleWrite},
 		protocol.TypeDelete:  {act: auth.ActDelete, check: checkWrite, run: (*conn).handleWrite},
 		protocol.TypeTyping:  {act: auth.ActTyping, check: needConv, run: (*conn).handleTyping},
-		protocol.TypeJoin:    {act: auth.ActJoinRoom, check: needConv, run: (*conn).handleJoin, store: true},
-		protocol.TypeLeave:   {act: auth.ActLeaveRoom, check: needConv, run: (*conn).handleLeave, store: true},
-		protocol.TypeOpenDM:  {act: auth.ActOpenDM, check: needUser, run: (*conn).handleOpenDM, store: true},
+		protocol.TypeJoin:    {act: auth.ActJoinRoom, check: needConv, limit: (*bucket).takeMembership, run: (*conn).handleJoin, store: true},
+		protocol.TypeLeave:   {act: auth.ActLeaveRoom, check: needConv, limit: (*bucket).takeMembership, run: (*conn).handleLeave, store: true},
+		protocol.TypeOpenDM:  {act: auth.ActOpenDM, check: needUser, limit: (*bucket).takeMembership, run: (*conn).handleOpenDM, store: true},
 		protocol.TypeMembers: {act: auth.ActListMembers, check: needConv, run: (*conn).handleMembers, store: true},
-		protocol.TypeFlag:    {act: auth.ActFlag, check: checkFlag, run: (*conn).handleFlag, store: true},
-		protocol.TypeConcern: {act: auth.ActRaiseConcern, check: checkConcern, run: (*conn).handleConcern, store: true},
+		protocol.TypeFlag:    {act: auth.ActFlag, check: checkFlag, limit: (*bucket).takeReport, run: (*conn).handleFlag, store: true},
+		protocol.TypeConcern: {act: auth.ActRaiseConcern, check: checkConcern, limit: (*bucket).takeReport, run: (*conn).handleConcern, store: true},
 		protocol.TypePing:    {run: (*conn).handlePing},
 		protocol.TypeHello: {check: func(*conn, *protocol.ClientFrame) *chat.Error {
 			return &chat.Error{Code: chat.CodeAlreadyHello, Message: "this session is already signed in"}
@@ -69,6 +72,13 @@ func (c *conn) handle(f *protocol.ClientFrame) {
 	if h.act != "" {
 		if err := auth.Permit(c.ident, c.roomRole(f.Conv), h.act); err != nil {
 			c.reject(f.Ref, f.ID, f.Conv, chat.AsError(err))
+			return
+		}
+	}
+	if h.limit != nil {
+		if ok, wait := h.limit(c.bucket, time.Now()); !ok {
+			c.reject(f.Ref, f.ID, f.Conv, &chat.Error{Code: chat.CodeRateLimited, Message: "too many of these; wait a moment",
+				Temporary: true, RetryAfterMS: max(1, wait.Milliseconds())})
 			return
 		}
 	}

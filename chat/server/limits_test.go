@@ -327,3 +327,78 @@ func TestAuthTable(t *testing.T) {
 		}
 	})
 }
+
+// Joins (and leaves, and DMs opened) beyond the user's membership bucket
+// are refused with rate_limited and count as refused frames: a client that
+// floods joins is closed with 4009 instead of being announced to room
+// after room.
+func TestMembershipRateLimit(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		c.MembershipRate, c.MembershipBurst, c.MaxStrikes, c.MaxRoomsPerUser = 0.001, 3, 5, 100
+	})
+	admin := e.token("ann", auth.RoleAdmin)
+	var rooms []chat.Conversation
+	for i := range 12 {
+		rooms = append(rooms, e.createRoom(admin, fmt.Sprint("Group ", i)))
+	}
+	b := e.dial(e.token("bob", auth.RolePeer), nil)
+	for i, r := range rooms[:3] {
+		b.send(map[string]any{"type": "join", "conv": r.ID, "ref": fmt.Sprint("j", i)})
+		if f := b.take(func(f frame) bool { return f.Ref == fmt.Sprint("j", i) }); f.Type != "conversation" {
+			t.Fatalf("join %d within the burst: %s", i, f.raw)
+		}
+	}
+	b.send(map[string]any{"type": "join", "conv": rooms[3].ID, "ref": "over"})
+	if f := b.take(func(f frame) bool { return f.Ref == "over" }); f.Code != chat.CodeRateLimited || !f.Temporary || f.RetryAfterMS <= 0 {
+		t.Fatalf("join over the limit: %s", f.raw)
+	}
+	if n := len(membersOf(t, e, admin, rooms[3].ID)); n != 1 {
+		t.Fatalf("the refused join was carried out: %d members", n)
+	}
+	for i := 4; i < 12; i++ {
+		b.send(map[string]any{"type": "join", "conv": rooms[i].ID})
+	}
+	if code := b.waitClosed(); code != 4009 {
+		t.Fatalf("a client flooding joins was closed with %d, want 4009", code)
+	}
+}
+
+// Flags and concerns are capped per user: each one pages people.
+func TestReportsCapped(t *testing.T) {
+	e := newEscalatingEnv(t, func(c *server.Config) { c.ReportsPerHour = 2 })
+	spec := e.token("sam", auth.RoleSpecialist)
+	room := e.createRoom(spec, "Group")
+	p := e.dial(e.token("pat", auth.RolePeer), nil)
+	p.join(room.ID)
+	fr := e.dial(e.token("fay", auth.RolePeer), nil)
+	fr.join(room.ID)
+	var seqs []int64
+	for i := range 3 {
+		seqs = append(seqs, p.sendMsg(room.ID, fmt.Sprint("m", i), fmt.Sprint("message ", i)).Seq)
+	}
+	for i, seq := range seqs {
+		ref := fmt.Sprint("f", i)
+		fr.send(map[string]any{"type": "flag", "conv": room.ID, "seq": seq, "reason": "worried", "ref": ref})
+		f := fr.take(func(f frame) bool { return f.Ref == ref })
+		switch {
+		case i < 2 && f.Type != "flagged":
+			t.Fatalf("flag %d (seq %d of %v) within the cap: %s", i, seq, seqs, f.raw)
+		case i == 2 && f.Code != chat.CodeRateLimited:
+			t.Fatalf("flag over the cap: %s", f.raw)
+		}
+	}
+	var list struct{ Escalations []json.RawMessage }
+	e.api("GET", "/api/escalations", e.token("sue", auth.RoleSupervisor), nil, &list)
+	if len(list.Escalations) != 2 {
+		t.Fatalf("escalations opened: %d, want 2", len(list.Escalations))
+	}
+}
+
+func membersOf(t *testing.T, e *env, token, conv string) []chat.Member {
+	t.Helper()
+	var out struct{ Members []chat.Member }
+	if st := e.api("GET", "/api/conversations/"+conv+"/members", token, nil, &out); st != 200 {
+		t.Fatalf("members: %d", st)
+	}
+	return out.Members
+}

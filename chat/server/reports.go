@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
@@ -51,14 +50,9 @@ func (c *conn) handleConcern(f *protocol.ClientFrame) {
 	})
 }
 
-// report opens an escalation raised by hand. Each one pages people: it
-// draws from the sender's rate limit.
+// report opens an escalation raised by hand (the frame table capped how
+// many a user raises: each one pages people).
 func (c *conn) report(f *protocol.ClientFrame, open func() (*escalation.Escalation, error)) {
-	if ok, wait := c.bucket.take(time.Now()); !ok {
-		c.reject(f.Ref, "", f.Conv, &chat.Error{Code: chat.CodeRateLimited, Message: "please wait a moment before flagging again",
-			Temporary: true, RetryAfterMS: max(1, wait.Milliseconds())})
-		return
-	}
 	e, err := open()
 	if err != nil {
 		c.reject(f.Ref, "", f.Conv, chat.AsError(err))
@@ -71,7 +65,10 @@ func (c *conn) report(f *protocol.ClientFrame, open func() (*escalation.Escalati
 // flag opens (or joins) an escalation about message seq of conv, flagged
 // by a member (the frame table checked the membership).
 func (s *Server) flag(ctx context.Context, id auth.Identity, conv string, seq int64, reason string) (*escalation.Escalation, error) {
-	evs, err := s.store.History(ctx, conv, 0, seq-1, 1)
+	// The newest message before seq+1: with "after seq-1" the first
+	// message of a conversation (after 0 means "no bound") could not be
+	// flagged.
+	evs, err := s.store.History(ctx, conv, seq+1, 0, 1)
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,11 @@ func New(cfg Config) (*Server, error) {
 		esc:      cfg.Escalation,
 		metrics:  newMetrics(),
 		conns:    make(map[*conn]struct{}),
-		buckets:  buckets{rate: cfg.SendRate, burst: cfg.SendBurst, m: make(map[string]*bucket)},
+		buckets: buckets{m: make(map[string]*bucket), limits: limits{
+			sendRate: cfg.SendRate, sendBurst: cfg.SendBurst,
+			memberRate: cfg.MembershipRate, memberBurst: cfg.MembershipBurst,
+			reportsPerHour: cfg.ReportsPerHour,
+		}},
 	}
 	s.hub = hub.New(cfg.Broker, hub.Options{Fill: s.eventsAfter, Logger: cfg.Logger})
 	s.pub = publisher{broker: cfg.Broker, hub: s.hub, log: cfg.Logger, unpublished: make(map[string]*chat.Publication)}

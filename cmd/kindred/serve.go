@@ -48,7 +48,8 @@ type serveConfig struct {
 // limits are the server.Config limits that serve's flags set.
 type limits struct {
 	maxFrame, maxMsg, burst, maxRooms, queue, crisisWorkers int
-	rate                                                    float64
+	memberBurst, reportsPerHour                             int
+	rate, memberRate                                        float64
 	linger, escalationTimeout                               time.Duration
 }
 
@@ -116,7 +117,10 @@ func addLimitFlags(fs *flagSet, l *limits) {
 	def := server.DefaultConfig()
 	fs.IntVar(&l.maxFrame, "max-frame-bytes", def.MaxFrameBytes, "largest client frame; larger ones are refused with frame_too_large")
 	fs.IntVar(&l.maxMsg, "max-message-bytes", def.MaxMessageBytes, "largest message body in bytes")
-	fs.Float64Var(&l.rate, "send-rate", def.SendRate, "sends per second per user (token bucket refill); negative disables")
+	fs.Float64Var(&l.rate, "send-rate", def.SendRate, "sends per second per user (token bucket refill); negative turns off every per-user rate limit (load generation)")
+	fs.Float64Var(&l.memberRate, "membership-rate", def.MembershipRate, "joins, leaves and DMs opened per second per user over the WebSocket (token bucket refill)")
+	fs.IntVar(&l.memberBurst, "membership-burst", def.MembershipBurst, "joins, leaves and DMs opened in a burst")
+	fs.IntVar(&l.reportsPerHour, "reports-per-hour", def.ReportsPerHour, "flags and concerns per user: bursts of this many, refilled at this many an hour")
 	fs.IntVar(&l.burst, "send-burst", def.SendBurst, "token bucket size: sends allowed in a burst")
 	fs.IntVar(&l.maxRooms, "max-rooms", def.MaxRoomsPerUser, "rooms a user may belong to (DMs do not count)")
 	fs.DurationVar(&l.linger, "commit-linger", def.CommitLinger, "how long a store commit waits for more messages to share its fsync (higher: fewer commits, more latency)")
@@ -218,6 +222,9 @@ func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, cr crisis
 		MaxMessageBytes: cfg.limits.maxMsg,
 		SendRate:        cfg.limits.rate,
 		SendBurst:       cfg.limits.burst,
+		MembershipRate:  cfg.limits.memberRate,
+		MembershipBurst: cfg.limits.memberBurst,
+		ReportsPerHour:  cfg.limits.reportsPerHour,
 		MaxRoomsPerUser: cfg.limits.maxRooms,
 		QueueSize:       cfg.limits.queue,
 		CommitLinger:    cfg.limits.linger,
