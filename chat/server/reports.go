@@ -68,6 +68,13 @@ func (s *Server) flag(ctx context.Context, id auth.Identity, conv string, seq in
 	// The newest message before seq+1: with "after seq-1" the first
 	// message of a conversation (after 0 means "no bound") could not be
 	// flagged.
+	floor, err := s.store.MemberSince(ctx, conv, id.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if seq <= floor {
+		return nil, chat.ErrNotFound // said before the flagger joined: not theirs to see
+	}
 	evs, err := s.store.History(ctx, conv, seq+1, 0, 1)
 	if err != nil {
 		return nil, err

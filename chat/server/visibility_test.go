@@ -232,3 +232,25 @@ func TestSharedHistory(t *testing.T) {
 		t.Errorf("bob's resume from 0 replayed %s, want [1 2 3 4 5]", got)
 	}
 }
+
+// A member cannot flag a message said before they joined a `joined` room:
+// it is not theirs to see, and a flag would send its text to supervisors.
+func TestFlagBeforeJoinRefused(t *testing.T) {
+	e := newEscalatingEnv(t)
+	spec := e.token("sam", auth.RoleSpecialist)
+	room := e.createRoom(spec, "Group")
+	p := e.dial(e.token("pat", auth.RolePeer), nil)
+	p.join(room.ID)
+	early := p.sendMsg(room.ID, "m1", "said before fay came")
+	fr := e.dial(e.token("fay", auth.RolePeer), nil)
+	fr.join(room.ID)
+	late := p.sendMsg(room.ID, "m2", "said after")
+	fr.send(map[string]any{"type": "flag", "conv": room.ID, "seq": early.Seq, "ref": "f1"})
+	if f := fr.take(func(f frame) bool { return f.Ref == "f1" }); f.Code != "not_found" {
+		t.Fatalf("flag of a message from before the join: %s", f.raw)
+	}
+	fr.send(map[string]any{"type": "flag", "conv": room.ID, "seq": late.Seq, "ref": "f2"})
+	if f := fr.take(func(f frame) bool { return f.Ref == "f2" }); f.Type != "flagged" {
+		t.Fatalf("flag of a message from after the join: %s", f.raw)
+	}
+}
