@@ -110,6 +110,12 @@ type Store interface {
 	// conversations and DMs).
 	SetRoomPolicy(ctx context.Context, conv string, p RoomPolicy) error
 
+	// AppendAudit adds e to the audit log (At defaults to now; ID is the
+	// store's). Nothing updates or deletes an entry.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// Audit lists the audit log as f selects it, newest first.
+	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

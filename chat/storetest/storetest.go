@@ -64,6 +64,8 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"RoomSettings", testRoomSettings},
 		{"RoomsVisibility", testRoomsVisibility},
 		{"MemberSince", testMemberSince},
+		{"Audit", testAudit},
+		{"AuditText", testAuditText},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

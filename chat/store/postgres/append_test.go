@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -356,5 +357,23 @@ func TestUnavailable(t *testing.T) {
 	}
 	if items[0].Event.Seq != 0 || items[0].Err != nil {
 		t.Errorf("failed Append left item %+v", items[0])
+	}
+}
+
+// TestAuditLogAppendOnly: the database itself refuses to change, delete or
+// truncate audit entries, whoever asks.
+func TestAuditLogAppendOnly(t *testing.T) {
+	ctx := t.Context()
+	s := freshStore(t)
+	if err := s.AppendAudit(ctx, chat.AuditEntry{Actor: "ann", Action: "member.add"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`UPDATE audit_log SET actor = 'eve'`, `DELETE FROM audit_log`, `TRUNCATE audit_log`} {
+		if _, err := s.pool.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused as append-only", q, err)
+		}
+	}
+	if got, _ := s.Audit(ctx, chat.AuditFilter{}); len(got) != 1 || got[0].Actor != "ann" {
+		t.Fatalf("audit log after the attempts: %+v", got)
 	}
 }

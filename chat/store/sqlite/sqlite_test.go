@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,8 +250,8 @@ func TestRoleMigration(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := openTest(t, path)
-				if s.migrated != 2 {
-					t.Errorf("Open applied %d migrations to a version 3 database, want 2", s.migrated)
+				if want := migrationsAfter(t, 3); s.migrated != want {
+					t.Errorf("Open applied %d migrations to a version 3 database, want %d", s.migrated, want)
 				}
 				return s
 			},
@@ -279,11 +280,44 @@ func TestSettingsMigration(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := openTest(t, path)
-				if s.migrated != 1 {
-					t.Errorf("Open applied %d migrations to a version 4 database, want 1", s.migrated)
+				if want := migrationsAfter(t, 4); s.migrated != want {
+					t.Errorf("Open applied %d migrations to a version 4 database, want %d", s.migrated, want)
 				}
 				return s
 			},
 		}
 	})
+}
+
+// migrationsAfter is how many embedded migrations follow version v.
+func migrationsAfter(t *testing.T, v int) int {
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Version > v {
+			n++
+		}
+	}
+	return n
+}
+
+// TestAuditLogAppendOnly: the database itself refuses to change or delete
+// audit entries, whoever asks.
+func TestAuditLogAppendOnly(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "kindred.db"))
+	if err := s.AppendAudit(ctx, chat.AuditEntry{Actor: "ann", Action: "member.add"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`UPDATE audit_log SET actor = 'eve'`, `DELETE FROM audit_log`} {
+		if _, err := s.w.ExecContext(ctx, q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused as append-only", q, err)
+		}
+	}
+	if got, _ := s.Audit(ctx, chat.AuditFilter{}); len(got) != 1 || got[0].Actor != "ann" {
+		t.Fatalf("audit log after the attempts: %+v", got)
+	}
 }

@@ -59,7 +59,7 @@ func (es *EscalationStore) Create(ctx context.Context, in *escalation.Escalation
 			stored = old
 			return err
 		}
-		if err := insertSteps(ctx, t, e.ID, 0, e.Timeline); err != nil {
+		if err := insertSteps(ctx, t, e.ID, e.Conv, 0, e.Timeline); err != nil {
 			return err
 		}
 		if err := enqueue(ctx, t, e.Outbox, e.CreatedAt); err != nil {
@@ -248,7 +248,7 @@ func updateEsc(ctx context.Context, t *txn, old, e *escalation.Escalation) error
 		nanos(e.AckDeadline), nanos(e.AckedAt), nanos(e.ResolvedAt), old.ID); err != nil {
 		return err
 	}
-	if err := insertSteps(ctx, t, old.ID, len(old.Timeline), e.Timeline[len(old.Timeline):]); err != nil {
+	if err := insertSteps(ctx, t, old.ID, old.Conv, len(old.Timeline), e.Timeline[len(old.Timeline):]); err != nil {
 		return err
 	}
 	return enqueue(ctx, t, e.Outbox, time.Now())

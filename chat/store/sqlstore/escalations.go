@@ -206,8 +206,17 @@ func collectEsc(ctx context.Context, r runner, rows Rows) ([]*escalation.Escalat
 }
 
 // insertSteps appends steps to escalation id, numbering from first.
-func insertSteps(ctx context.Context, t *txn, id string, first int, steps []escalation.Step) error {
+//
+// Each step also goes into the audit log, in the same transaction: who
+// (the actor, or "system") took which step of which escalation, in which
+// conversation. Its detail stays in the timeline (notes and outcomes are
+// clinical text).
+func insertSteps(ctx context.Context, t *txn, id, conv string, first int, steps []escalation.Step) error {
 	for i, st := range steps {
+		if _, err := t.exec(ctx, sqlInsertAudit, auditArgs(chat.AuditEntry{At: st.At, Actor: st.Actor,
+			Action: "escalation." + string(st.Kind), Room: conv, Target: id})...); err != nil {
+			return err
+		}
 		rcpt, err := jsonText(st.Recipients)
 		if err != nil {
 			return err
