@@ -175,6 +175,7 @@ class App {
     this.restoreActive = loadActive();
     $('signin').hidden = true;
     $('app').hidden = false;
+    $('main').hidden = this.view === 'dashboard';
     this.showNoConversation();
     this.conn = new Connection({
       token: () => this.token,
@@ -195,6 +196,8 @@ class App {
 
   showSignin(reason) {
     $('app').hidden = true;
+    // One main landmark at a time: the sign-in screen's.
+    $('main').hidden = true;
     $('signin').hidden = false;
     const minutes = Math.round(this.idleMs / 60000);
     const text = {
@@ -516,6 +519,7 @@ class App {
     this.view = dash ? 'dashboard' : 'chat';
     $('dashboard').hidden = !dash;
     $('layout').hidden = dash;
+    $('main').hidden = dash;
     $('view-toggle').setAttribute('aria-pressed', dash ? 'true' : 'false');
     document.body.classList.toggle('dashboard-view', dash);
     if (dash) {
