@@ -37,6 +37,7 @@ const (
 	ActReceivePages     Action = "receive_pages"     // escalation pages and queue news pushed to a session
 	ActViewOncall       Action = "view_oncall"       // read the on-call rota
 	ActManageOncall     Action = "manage_oncall"     // change the on-call rota
+	ActViewAudit        Action = "view_audit"        // read the audit log
 )
 
 // Need is what a global role needs in a conversation to perform an action.
@@ -204,6 +205,9 @@ var permissions = [...]permission{
 	{act: ActManageOncall, what: "add and remove on-call shifts",
 		need:   [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
 		routes: []string{"POST /api/oncall/shifts", "DELETE /api/oncall/shifts/{id}"}},
+	{act: ActViewAudit, what: "read the audit log (every moderation action, setting change, report, escalation step and supervisor read)",
+		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
+		routes: []string{"GET /api/audit"}},
 }
 
 // byAction indexes permissions.

@@ -43,6 +43,7 @@ var wantNeeds = map[string][4]string{
 	"receive_pages":     {"never", "never", "anyone", "anyone"},
 	"view_oncall":       {"never", "never", "anyone", "anyone"},
 	"manage_oncall":     {"never", "never", "never", "anyone"},
+	"view_audit":        {"never", "never", "anyone", "anyone"},
 }
 
 var (
@@ -158,7 +159,7 @@ func TestPermissionsCoverAllActions(t *testing.T) {
 		ActSetRoomSettings: "set_room_settings", ActAddMember: "add_member",
 		ActModerate: "moderate", ActViewEscalations: "view_escalations",
 		ActHandleEscalation: "handle_escalation", ActReceivePages: "receive_pages",
-		ActViewOncall: "view_oncall", ActManageOncall: "manage_oncall",
+		ActViewOncall: "view_oncall", ActManageOncall: "manage_oncall", ActViewAudit: "view_audit",
 	} {
 		if string(c) != s {
 			t.Errorf("constant for %s is %q", s, c)
@@ -286,6 +287,7 @@ func TestRoutesAndFrames(t *testing.T) {
 		"GET /api/oncall/shifts":               "view_oncall",
 		"POST /api/oncall/shifts":              "manage_oncall",
 		"DELETE /api/oncall/shifts/{id}":       "manage_oncall",
+		"GET /api/audit":                       "view_audit",
 	}
 	wantFrames := map[string]Action{
 		"send": "send", "edit": "edit", "delete": "delete", "typing": "typing",

@@ -172,13 +172,30 @@ func TestCrisisEscalatesUntilAcknowledged(t *testing.T) {
 			t.Errorf("timeline lacks %s: %v", want, kinds)
 		}
 	}
-	// The audit log has every action, by whom, and never the words.
-	all := logs.String()
-	for _, action := range []string{`"action":"ack"`, `"action":"notes"`, `"action":"resolve"`} {
-		if !strings.Contains(all, action) {
-			t.Errorf("audit log lacks %s", action)
+	// The audit log has every step, by whom, and never the words; neither
+	// do the logs.
+	var audit struct{ Entries []chat.AuditEntry }
+	if st := e.api("GET", "/api/audit?room="+room.ID, back, nil, &audit); st != http.StatusOK {
+		t.Fatalf("audit log: %d", st)
+	}
+	steps := map[string]string{}
+	for _, en := range audit.Entries {
+		if en.Target == ex.ID {
+			steps[en.Action] = en.Actor
+		}
+		for _, secret := range []string{text, "called Pat", "safety plan"} {
+			if strings.Contains(en.Reason+en.Detail, secret) {
+				t.Errorf("audit entry %+v contains %q", en, secret)
+			}
 		}
 	}
+	for action, actor := range map[string]string{"escalation.created": "system", "escalation.notified": "system",
+		"escalation.escalated": "system", "escalation.acknowledged": "back", "escalation.note": "back", "escalation.resolved": "back"} {
+		if steps[action] != actor {
+			t.Errorf("audit log: %s by %q, want by %s (all: %v)", action, steps[action], actor, steps)
+		}
+	}
+	all := logs.String()
 	for _, secret := range []string{text, "called Pat", "safety plan"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("logs contain %q", secret)

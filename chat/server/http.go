@@ -40,6 +40,7 @@ func (s *Server) routes() {
 	s.moderationRoutes(m)
 	s.escalationRoutes(m)
 	s.oncallRoutes(m)
+	s.auditRoutes(m)
 	if s.cfg.Static != nil {
 		m.Handle("GET /", s.cfg.Static)
 	}

@@ -46,7 +46,7 @@ func (s *Server) addMember(ctx context.Context, by auth.Identity, room, user str
 	if _, err := s.join(ctx, u, room, s.cfg.MaxRoomsPerUser); err != nil {
 		return chat.User{}, err
 	}
-	s.log.Info("audit: member added", "room", room, "user", u.ID, "by", by.UserID)
+	s.audit(ctx, chat.AuditEntry{Actor: by.UserID, Action: "member.add", Room: room, Target: u.ID})
 	return u, nil
 }
 
@@ -66,6 +66,7 @@ func (s *Server) setRoomSettings(ctx context.Context, id auth.Identity, room str
 	if c.Role, err = s.store.MemberRole(ctx, room, id.UserID); err != nil {
 		return c, err
 	}
-	s.log.Info("audit: room settings", "room", room, "user", id.UserID, "visibility", c.Visibility, "history", c.History)
+	s.audit(ctx, chat.AuditEntry{Actor: id.UserID, Action: "room.settings", Room: room,
+		Detail: "visibility=" + string(c.Visibility) + " history=" + string(c.History)})
 	return c, nil
 }

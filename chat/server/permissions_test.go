@@ -361,6 +361,7 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 		"POST /api/escalations/{id}/release": {path: path("/api/escalations/" + fx.held + "/release"), body: noBody, ok: 200},
 		"POST /api/escalations/{id}/dm":      {path: path(esc + "/dm"), body: noBody, ok: 200},
 		"GET /api/oncall/shifts":             {path: path("/api/oncall/shifts"), body: noBody, ok: 200},
+		"GET /api/audit":                     {path: path("/api/audit"), body: noBody, ok: 200},
 		"POST /api/oncall/shifts": {path: path("/api/oncall/shifts"), ok: 201,
 			body: func(*permUser) any { return shift() }},
 		"DELETE /api/oncall/shifts/{id}": {body: noBody, ok: 200, path: func(t *testing.T, _ *permUser) string {

@@ -49,7 +49,8 @@ func (s *Server) createRoom(ctx context.Context, id auth.Identity, name, topic s
 		return c, err
 	}
 	c.Role = chat.RoomOwner
-	s.log.Info("room created", "room", c.ID, "user", id.UserID, "visibility", c.Visibility, "history", c.History)
+	s.audit(ctx, chat.AuditEntry{Actor: id.UserID, Action: "room.create", Room: c.ID,
+		Detail: "visibility=" + string(c.Visibility) + " history=" + string(c.History)})
 	s.pub.frame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
 	return c, nil
 }

@@ -25,18 +25,31 @@ func (s *Server) apiEsc(a auth.Action, h escHandler) http.HandlerFunc {
 		if err != nil {
 			return 0, nil, err
 		}
+		entry := chat.AuditEntry{Actor: id.UserID, Room: e.Conv, Target: e.ID}
 		if e.Subject == id.UserID {
+			entry.Action, entry.Detail = "escalation.denied", r.Method+" "+escAction(r)
+			s.audit(r.Context(), entry)
 			return 0, nil, chat.Errorf(chat.CodeForbidden, "this escalation is about you; another supervisor will handle it")
 		}
 		status, body, err := h(r, id, e)
-		if r.Method == http.MethodPost {
-			// The audit log: who did what to which escalation, when
-			// (IDs only; notes and outcomes stay in the timeline).
-			action := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
-			s.log.Info("audit: escalation action", "action", action, "escalation", e.ID, "user", id.UserID, "ok", err == nil)
+		// The audit log: reads are recorded here; a successful action is
+		// recorded by the store with the timeline step it adds; a refused
+		// one here, with its code.
+		switch {
+		case r.Method == http.MethodGet:
+			entry.Action = "escalation.read"
+			s.audit(r.Context(), entry)
+		case err != nil:
+			entry.Action, entry.Detail = "escalation."+escAction(r)+".refused", string(chat.AsError(err).Code)
+			s.audit(r.Context(), entry)
 		}
 		return status, body, err
 	})
+}
+
+// escAction is the last part of an escalation route's path (ack, notes, …).
+func escAction(r *http.Request) string {
+	return r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 }
 
 // escalationRoutes: the supervisors' queue and their actions.
@@ -103,6 +116,7 @@ func (s *Server) listEscalations(r *http.Request, id auth.Identity) (int, any, e
 	}
 	f.Subject = r.URL.Query().Get("subject")
 	list, err := s.esc.Engine.List(r.Context(), f)
+	s.audit(r.Context(), chat.AuditEntry{Actor: id.UserID, Action: "escalation.list", Detail: r.URL.RawQuery})
 	list = slices.DeleteFunc(list, func(e *escalation.Escalation) bool { return e.Subject == id.UserID })
 	return http.StatusOK, map[string]any{"escalations": nonNil(list)}, err
 }

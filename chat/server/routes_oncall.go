@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -38,14 +39,15 @@ func (s *Server) oncallRoutes(m *http.ServeMux) {
 		}
 		sh, err := s.esc.Store.PutShift(r.Context(), in)
 		if err == nil {
-			s.log.Info("audit: on-call shift saved", "shift", sh.ID, "supervisor", sh.Supervisor, "tier", sh.Tier, "user", id.UserID)
+			s.audit(r.Context(), chat.AuditEntry{Actor: id.UserID, Action: "oncall.shift_add", Target: sh.Supervisor,
+				Detail: fmt.Sprintf("shift=%s tier=%s from=%s to=%s", sh.ID, sh.Tier, sh.Start.UTC().Format(time.RFC3339), sh.End.UTC().Format(time.RFC3339))})
 		}
 		return http.StatusCreated, sh, err
 	}))
 	m.HandleFunc("DELETE /api/oncall/shifts/{id}", rota(auth.ActManageOncall, func(r *http.Request, id auth.Identity) (int, any, error) {
 		err := s.esc.Store.DeleteShift(r.Context(), r.PathValue("id"))
 		if err == nil {
-			s.log.Info("audit: on-call shift removed", "shift", r.PathValue("id"), "user", id.UserID)
+			s.audit(r.Context(), chat.AuditEntry{Actor: id.UserID, Action: "oncall.shift_remove", Detail: "shift=" + r.PathValue("id")})
 		}
 		return http.StatusOK, map[string]string{"deleted": r.PathValue("id")}, err
 	}))

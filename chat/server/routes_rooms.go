@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/kindred-health/kindred/auth"
@@ -69,7 +70,8 @@ func (s *Server) roomRoutes(m *http.ServeMux) {
 		if err := s.store.SetRoomPolicy(r.Context(), r.PathValue("id"), p); err != nil {
 			return 0, nil, err
 		}
-		s.log.Info("audit: room policy set", "room", r.PathValue("id"), "hold_imminent", p.HoldImminent, "user", id.UserID)
+		s.audit(r.Context(), chat.AuditEntry{Actor: id.UserID, Action: "room.policy", Room: r.PathValue("id"),
+			Detail: fmt.Sprintf("hold_imminent=%t", p.HoldImminent)})
 		return http.StatusOK, p, nil
 	}))
 }
