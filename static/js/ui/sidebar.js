@@ -68,7 +68,10 @@ export class Sidebar {
     if (online !== null) {
       btn.append(el('span', { class: `presence ${online ? 'on' : 'off'}`, 'aria-hidden': 'true' }));
     }
-    btn.append(el('span', { class: 'conv-name', text: conv.name || 'Conversation' }));
+    // A long name ends in an ellipsis; the whole name stays in the
+    // button's accessible name and, for a mouse, in a tooltip.
+    const name = conv.name || 'Conversation';
+    btn.append(el('span', { class: 'conv-name', title: name, text: name }));
     if (online !== null) btn.append(el('span', { class: 'sr-only', text: online ? ', online' : ', offline' }));
     if (conv.unread > 0) {
       btn.append(el('span', { class: 'badge', 'aria-hidden': 'true', text: conv.unread > 99 ? '99+' : String(conv.unread) }));
