@@ -44,7 +44,16 @@ type Conversation struct {
 	// JoinedSeq is the room's LastSeq when the asking user joined it;
 	// only Store.UserConversations fills it. It is not sent to clients.
 	JoinedSeq int64 `json:"-"`
+	// MutedUntil is when the asking user's mute in the room ends, in
+	// unix nanoseconds: 0 when not muted, MutedForever until a moderator
+	// lifts it. Store.UserConversations and Store.MutedUntil fill it (a
+	// mute already over reads 0).
+	MutedUntil int64 `json:"muted_until,omitempty"`
 }
+
+// MutedForever is Conversation.MutedUntil (and a ban's end) for a mute or a
+// ban that lasts until a moderator lifts it.
+const MutedForever int64 = 1<<63 - 1
 
 // HistoryFloor is the sequence number at or before which the asking user
 // may not read c: JoinedSeq in a room with HistoryJoined, 0 otherwise.

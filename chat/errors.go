@@ -32,6 +32,8 @@ const (
 	CodeInternal        Code = "internal"
 	CodeShuttingDown    Code = "shutting_down"
 	CodeOriginForbidden Code = "origin_forbidden"
+	CodeMuted           Code = "muted"
+	CodeBanned          Code = "banned"
 )
 
 // Error is an error a client is shown: a code to branch on, a sentence for a

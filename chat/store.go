@@ -63,8 +63,29 @@ type Store interface {
 	// records the room's LastSeq at the join (see MemberSince); joining
 	// twice keeps the first point, leaving and joining again starts anew.
 	// Join does not look at the room's visibility: callers decide who may
-	// join a private room.
+	// join a private room. A user banned from the room (see Ban) who is
+	// not a member is refused with CodeBanned until the ban ends.
 	Join(ctx context.Context, conv, userID string, maxRooms int) error
+	// SetMemberRole makes member user of room conv a RoomModerator or a
+	// RoomMember (CodeInvalidField for any other role). A non-member, a
+	// DM or an unknown room is ErrNotFound; the owner's role never
+	// changes (CodeForbidden).
+	SetMemberRole(ctx context.Context, conv, userID string, role RoomRole) error
+	// SetMute sets until when (unix nanoseconds; 0 lifts it,
+	// MutedForever until lifted) member user of room conv is muted.
+	// A non-member, a DM or an unknown room is ErrNotFound.
+	SetMute(ctx context.Context, conv, userID string, until int64) error
+	// MutedUntil returns user's mute in conv as Conversation.MutedUntil
+	// has it: 0 when not muted, not a member, or the mute is over.
+	MutedUntil(ctx context.Context, conv, userID string) (int64, error)
+	// Ban removes user from room conv, if a member, and keeps them out
+	// until until (unix nanoseconds; MutedForever for good): Join
+	// refuses them with CodeBanned meanwhile. Banning again replaces the
+	// end. A DM or an unknown room is ErrNotFound.
+	Ban(ctx context.Context, conv, userID, by string, until int64) error
+	// Unban lifts user's ban from room conv (ErrNotFound when there is
+	// none in force).
+	Unban(ctx context.Context, conv, userID string) error
 	// Leave removes user from room conv. Leaving a room one is not in is
 	// not an error; leaving a DM returns an *Error with CodeForbidden.
 	Leave(ctx context.Context, conv, userID string) error

@@ -66,6 +66,9 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"MemberSince", testMemberSince},
 		{"Audit", testAudit},
 		{"AuditText", testAuditText},
+		{"SetMemberRole", testSetMemberRole},
+		{"Mute", testMute},
+		{"Ban", testBan},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -261,7 +261,7 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 			ELSE c.name END,
 			c.topic, c.created_by, c.created_at, c.last_seq,
 			(SELECT count(*) FROM members m WHERE m.conv_id = c.id), c.visibility, c.history,
-			me.role, me.joined_seq
+			me.role, me.joined_seq, CASE WHEN me.muted_until > {now} THEN me.muted_until ELSE 0 END
 		FROM members me JOIN conversations c ON c.id = me.conv_id
 		WHERE me.user_id = ? ORDER BY c.created_at, c.{ord}`, userID)
 	if err != nil {
@@ -269,9 +269,9 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 	}
 	out, err := collect(rows, func(r Row) (chat.Conversation, error) {
 		var role string
-		var joined int64
-		c, err := scanConversation(r, &role, &joined)
-		c.Role, c.JoinedSeq = chat.RoomRole(role), joined
+		var joined, muted int64
+		c, err := scanConversation(r, &role, &joined, &muted)
+		c.Role, c.JoinedSeq, c.MutedUntil = chat.RoomRole(role), joined, muted
 		return c, err
 	})
 	if err != nil {

@@ -31,17 +31,21 @@ func (s *Store) Join(ctx context.Context, conv, userID string, maxRooms int) err
 		var kind string
 		var member bool
 		var rooms int
-		var lastSeq int64
+		var lastSeq, banned int64
 		err := t.queryRow(ctx, `SELECT c.kind, c.last_seq,
 				EXISTS (SELECT 1 FROM members WHERE conv_id = c.id AND user_id = ?),
 				CASE WHEN ? THEN (SELECT count(*) FROM members m JOIN conversations r ON r.id = m.conv_id
-					WHERE m.user_id = ? AND r.kind = 'room') ELSE 0 END
-			FROM conversations c WHERE c.id = ?`, userID, limited, userID, conv).Scan(&kind, &lastSeq, &member, &rooms)
+					WHERE m.user_id = ? AND r.kind = 'room') ELSE 0 END,
+				COALESCE((SELECT b.until FROM room_bans b WHERE b.conv_id = c.id AND b.user_id = ? AND b.until > {now}), 0)
+			FROM conversations c WHERE c.id = ?`, userID, limited, userID, userID, conv).Scan(&kind, &lastSeq, &member, &rooms, &banned)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && kind != string(chat.KindRoom)) {
 			return chat.ErrNotFound
 		}
 		if err != nil || member {
 			return err // joining twice keeps the role one has
+		}
+		if banned > 0 {
+			return chat.ErrBanned(banned)
 		}
 		if limited && rooms >= maxRooms {
 			return chat.Errorf(chat.CodeRoomLimit, "you can be in at most %d rooms; leave one first", maxRooms)

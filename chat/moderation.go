@@ -1,0 +1,27 @@
+package chat
+
+import "time"
+
+// ErrMuted is the refusal of a send or an edit by a member muted in the
+// room until until (unix nanoseconds; MutedForever until lifted).
+func ErrMuted(until int64) *Error {
+	return &Error{Code: CodeMuted, Message: "you are muted in this room " + untilText(until)}
+}
+
+// ErrBanned is the refusal of a join of, or an add of, a user banned from
+// the room until until (unix nanoseconds; MutedForever for good).
+func ErrBanned(until int64) *Error {
+	if until == MutedForever {
+		return &Error{Code: CodeBanned, Message: "you are banned from this room until a moderator lifts the ban"}
+	}
+	return &Error{Code: CodeBanned, Message: "you are banned from this room until " + stamp(until)}
+}
+
+func untilText(until int64) string {
+	if until == MutedForever {
+		return "until a moderator lifts it"
+	}
+	return "until " + stamp(until)
+}
+
+func stamp(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339) }
