@@ -83,3 +83,78 @@ func TestLongRoomNameEndsInEllipsis(t *testing.T) {
 		}
 	}
 }
+
+// placeholderFits measures the message box's placeholder against the
+// room for text inside the box.
+const placeholderFits = `(() => {
+	const i = document.getElementById('composer-input');
+	const cs = getComputedStyle(i);
+	const ctx = document.createElement('canvas').getContext('2d');
+	ctx.font = cs.font;
+	const room = i.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+	return i.placeholder !== '' && i.value === '' && i.scrollWidth <= i.clientWidth && i.scrollHeight <= i.clientHeight + 1 &&
+		ctx.measureText(i.placeholder).width <= room;
+})()`
+
+// On a phone the room header is one compact row whatever the name and
+// topic: the name ends in an ellipsis, the topic folds behind "About"
+// (which shows it and the whole name), and "Members" stays at hand. The
+// message box's placeholder fits. On a desktop the topic is always shown.
+func TestPhoneRoomHeaderIsCompact(t *testing.T) {
+	n := startNode(t, 0, nil)
+	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
+	topic := "Peer support for parents and carers, every Thursday from seven until half past eight. Newcomers welcome."
+	room := n.createRoom(annTok, longRoomName, topic)
+
+	b := newBrowser(t)
+	p := b.page("phone", 375, 740)
+	p.signIn(n, annTok)
+	p.click("#nav-toggle")
+	p.waitJS("list open", `getComputedStyle(document.getElementById('sidebar')).visibility === 'visible' && document.getElementById('sidebar').getBoundingClientRect().left === 0`)
+	p.click(fmt.Sprintf(`#sidebar button[data-conv=%q]`, room.ID))
+	p.waitJS("room open", fmt.Sprintf(`document.getElementById('conv-title').textContent === %s && getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'`, js(longRoomName)))
+
+	if h := eval[float64](p, `document.getElementById('conv-header').getBoundingClientRect().height`); h > 64 {
+		t.Errorf("the room header is %.0fpx tall at 375px; want at most 64", h)
+	}
+	if !eval[bool](p, `(() => {
+		const h = document.getElementById('conv-title');
+		const r = h.getBoundingClientRect(), a = document.querySelector('.conv-actions').getBoundingClientRect();
+		return getComputedStyle(h).textOverflow === 'ellipsis' && h.scrollWidth > h.clientWidth && r.right <= a.left && h.title === h.textContent;
+	})()`) {
+		t.Error("the long name does not end in an ellipsis before the header's buttons, with the whole name in its title")
+	}
+	if eval[bool](p, `document.getElementById('conv-sub').checkVisibility()`) {
+		t.Error("the topic takes room in the phone header before it is asked for")
+	}
+	if !eval[bool](p, placeholderFits) {
+		t.Errorf("the message box's placeholder %q does not fit at 375px", eval[string](p, `document.getElementById('composer-input').placeholder`))
+	}
+
+	// "About" shows the topic and the whole name, and folds them away again.
+	p.click("#conv-about")
+	p.waitJS("topic shown", fmt.Sprintf(`(() => {
+		const sub = document.getElementById('conv-sub'), h = document.getElementById('conv-title');
+		return document.getElementById('conv-about').getAttribute('aria-expanded') === 'true' && sub.checkVisibility() &&
+			sub.textContent.startsWith(%s) && h.scrollWidth <= h.clientWidth && sub.getBoundingClientRect().bottom <= document.getElementById('conv-header').getBoundingClientRect().bottom;
+	})()`, js(topic)))
+	if w := eval[int](p, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("page is %dpx wide with the topic shown", w)
+	}
+	p.click("#conv-about")
+	p.waitJS("topic folded", `document.getElementById('conv-about').getAttribute('aria-expanded') === 'false' && !document.getElementById('conv-sub').checkVisibility()`)
+
+	// Nothing is lost: the member list is still one tap away.
+	p.click("#members-open")
+	p.waitJS("members dialog", `document.getElementById('members-dialog').open`)
+
+	d := b.page("desktop", 1280, 800)
+	d.signIn(n, annTok)
+	d.openConversation(room.ID)
+	if !eval[bool](d, fmt.Sprintf(`document.getElementById('conv-sub').checkVisibility() && document.getElementById('conv-sub').textContent.startsWith(%s) && !document.getElementById('conv-about').checkVisibility()`, js(topic))) {
+		t.Error("on a desktop the topic is not shown in the header (or an About button is)")
+	}
+	if !eval[bool](d, placeholderFits) {
+		t.Error("the message box's placeholder does not fit on a desktop")
+	}
+}

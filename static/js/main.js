@@ -49,6 +49,7 @@ class App {
     this.flushTimer = 0;
     this.marksQueued = false;
     this.restoreActive = null;
+    this.headerFor = null; // the conversation whose header is shown
     this.store = new Store();
     this.api = new Api(() => this.token);
     this.view = 'chat'; // or 'dashboard' (supervisors)
@@ -247,7 +248,10 @@ class App {
     this.hideFlash();
     $('typing').textContent = '';
     $('conv-title').textContent = '';
+    $('conv-title').title = '';
     $('conv-sub').textContent = '';
+    this.headerFor = null;
+    this.showAbout(false);
     $('me-name').textContent = '';
     $('me-role').textContent = '';
     $('signin-token').value = '';
@@ -580,6 +584,8 @@ class App {
     saveActive(id);
     $('no-conv').hidden = true;
     $('conv').hidden = false;
+    if (id !== this.headerFor) this.showAbout(false);
+    this.headerFor = id;
     this.hideNotice();
     this.renderHeader();
     this.composer.setConversation(conv);
@@ -597,6 +603,13 @@ class App {
     } else {
       $('composer-input').focus();
     }
+  }
+
+  // showAbout unfolds the topic and the whole name (phones only: on wider
+  // screens they are always shown and the button is not).
+  showAbout(open) {
+    $('conv-header').classList.toggle('about-open', open);
+    $('conv-about').setAttribute('aria-expanded', open ? 'true' : 'false');
   }
 
   showNoConversation() {
@@ -682,6 +695,8 @@ class App {
     const conv = s.active;
     if (!conv) return;
     $('conv-title').textContent = conv.name;
+    // Cut short on a phone: the whole name in a tooltip, and under "About".
+    $('conv-title').title = conv.name;
     $('leave-room').hidden = conv.kind !== 'room';
     $('members-open').textContent = conv.kind === 'dm' ? 'Details' : 'Members';
     $('members-open').setAttribute('aria-haspopup', 'dialog');
@@ -781,6 +796,9 @@ class App {
     $('create-room').addEventListener('click', () => this.create.open());
     $('members-open').addEventListener('click', () => {
       if (this.store.active) this.members.open(this.store.active);
+    });
+    $('conv-about').addEventListener('click', () => {
+      this.showAbout($('conv-about').getAttribute('aria-expanded') !== 'true');
     });
     $('leave-room').addEventListener('click', () => this.leave());
     $('notice-close').addEventListener('click', () => {

@@ -39,7 +39,9 @@ export class Composer {
 
   setConversation(conv) {
     $('composer-label').textContent = `Message ${conv.name}`;
-    this.input.placeholder = `Write to ${conv.name}`;
+    // Short enough for a phone whatever the conversation's name; the
+    // label carries the name for screen readers.
+    this.input.placeholder = 'Write a message';
     this.lastTyping = 0;
   }
 
