@@ -29,6 +29,60 @@ function safeURL(s) {
   }
 }
 
+// Web addresses in a message become links: http and https only (never
+// javascript: or any other scheme), and the link's text is the address
+// as written, so it shows where it goes. Nodes are built with textContent;
+// message text is never parsed as HTML.
+const URL_RE = /\bhttps?:\/\/[^\s<>"]+/gi;
+const ENDS_SENTENCE = '.,;:!?\'"’”';
+const CLOSERS = { ')': '(', ']': '[', '}': '{' };
+
+function count(s, c) {
+  return s.split(c).length - 1;
+}
+
+// trimURL drops punctuation that ends the sentence rather than the
+// address; a closing bracket stays when the address opened it.
+function trimURL(s) {
+  for (;;) {
+    const c = s.at(-1);
+    if (ENDS_SENTENCE.includes(c)) s = s.slice(0, -1);
+    else if (CLOSERS[c] && count(s, CLOSERS[c]) < count(s, c)) s = s.slice(0, -1);
+    else return s;
+  }
+}
+
+export function linkify(text) {
+  const out = [];
+  let last = 0;
+  for (const match of text.matchAll(URL_RE)) {
+    const raw = trimURL(match[0]);
+    let url = null;
+    try {
+      url = new URL(raw);
+    } catch {
+      url = null;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || !url.hostname) continue;
+    if (match.index > last) out.push(document.createTextNode(text.slice(last, match.index)));
+    // Where the address differs once parsed (say, a look-alike letter in
+    // the domain), the tooltip shows the real target.
+    const differs = url.href !== raw && url.href !== `${raw}/`;
+    out.push(el('a', {
+      class: 'msg-link', href: url.href, target: '_blank', rel: 'noopener noreferrer', title: differs ? url.href : null, text: raw,
+    }));
+    last = match.index + raw.length;
+  }
+  if (last < text.length) out.push(document.createTextNode(text.slice(last)));
+  return out;
+}
+
+// A message taller than this many lines is folded, with "Show more".
+const FOLD_LINES = 12;
+// ...but not when it would hide only a line or two.
+const FOLD_OVER_LINES = 14;
+let bodyCount = 0;
+
 let supportCount = 0;
 
 // supportCard is the private note shown to someone whose message signals a
@@ -76,6 +130,13 @@ export class MessageView {
     this.nodes = new Map();
     this.convId = null;
     this.editing = null; // key of the message being edited
+    this.expanded = new Set(); // keys of long messages unfolded
+
+    let refit = 0;
+    window.addEventListener('resize', () => {
+      cancelAnimationFrame(refit);
+      refit = requestAnimationFrame(() => this.fit([...this.list.querySelectorAll('li.msg')]));
+    });
 
     this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
     this.loadBtn.addEventListener('click', () => this.hooks.loadOlder());
@@ -92,6 +153,7 @@ export class MessageView {
     this.nodes.clear();
     this.convId = null;
     this.editing = null;
+    this.expanded.clear();
     this.jump.hidden = true;
     this.historyStatus.textContent = '';
     this.loadBtn.hidden = true;
@@ -137,6 +199,7 @@ export class MessageView {
 
     const desired = [];
     const used = new Set();
+    const changed = [];
     let lastDay = '';
     let prev = null;
     for (const item of this.store.display(conv)) {
@@ -175,7 +238,7 @@ export class MessageView {
       }
       const cont = Boolean(prev && prev.from === m.from && !prev.deleted && item.state === 'sent' &&
         m.ts && prev.ts && m.ts - prev.ts < GROUP_MS);
-      this.update(node, key, item, conv, cont);
+      if (this.update(node, key, item, conv, cont)) changed.push(node);
       desired.push(node);
       used.add(key);
       prev = m;
@@ -192,6 +255,8 @@ export class MessageView {
       cursor = next;
     }
     for (const key of [...this.nodes.keys()]) if (!used.has(key)) this.nodes.delete(key);
+    for (const key of [...this.expanded]) if (!used.has(key)) this.expanded.delete(key);
+    this.fit(changed);
 
     this.renderHistoryState(conv);
 
@@ -228,7 +293,7 @@ export class MessageView {
     const m = item.message;
     const mine = this.store.me && m.from === this.store.me.id;
     const sig = `${m.rev}|${item.state}|${cont}|${m.deleted}|${item.error ? item.error.code : ''}|${this.store.memberRole(conv, m.from)}|${m.seq}`;
-    if (node.dataset.sig === sig) return;
+    if (node.dataset.sig === sig) return false;
     const editing = this.editing === key && !m.deleted && item.state === 'sent';
     node.dataset.sig = sig;
     node.dataset.key = key;
@@ -254,7 +319,13 @@ export class MessageView {
     } else if (editing && node.querySelector('.edit-form')) {
       parts.push(node.querySelector('.edit-form'));
     } else {
-      parts.push(el('p', { class: 'msg-body', text: m.body }));
+      bodyCount += 1;
+      const id = `msg-body-${bodyCount}`;
+      parts.push(el('p', { class: 'msg-body', id, 'data-fold': '' }, ...linkify(m.body)));
+      // Shown by fit() when the message is long.
+      parts.push(el('button', {
+        type: 'button', class: 'link-button more-toggle', 'data-act': 'more', 'aria-expanded': 'false', 'aria-controls': id, hidden: true,
+      }, el('span', { class: 'more-label', text: 'Show more' }), el('span', { class: 'sr-only', text: ` of ${mine ? 'your' : `${m.name}’s`} message` })));
     }
 
     if (item.state === 'held') {
@@ -288,6 +359,30 @@ export class MessageView {
       if (again) again.focus();
       else if (m.deleted) this.scroller.focus();
     }
+    return true;
+  }
+
+  // fit folds long messages among nodes: measured all at once first, then
+  // changed, so the page lays out once.
+  fit(nodes) {
+    const measured = [];
+    for (const node of nodes) {
+      const body = node.querySelector('.msg-body[data-fold]');
+      const btn = node.querySelector('.more-toggle');
+      if (!body || !btn) continue;
+      const line = parseFloat(getComputedStyle(body).lineHeight) || 24;
+      measured.push([node, body, btn, body.scrollHeight > line * FOLD_OVER_LINES]);
+    }
+    for (const [node, body, btn, tall] of measured) {
+      btn.hidden = !tall;
+      this.setFold(body, btn, tall && !this.expanded.has(node.dataset.key));
+    }
+  }
+
+  setFold(body, btn, folded) {
+    body.classList.toggle('folded', folded);
+    btn.setAttribute('aria-expanded', folded ? 'false' : 'true');
+    btn.querySelector('.more-label').textContent = folded ? 'Show more' : 'Show less';
   }
 
   messageFor(node) {
@@ -307,6 +402,18 @@ export class MessageView {
       return;
     }
     const node = btn.closest('li.msg');
+    if (act === 'more') {
+      const open = btn.getAttribute('aria-expanded') !== 'true';
+      if (open) this.expanded.add(node.dataset.key);
+      else this.expanded.delete(node.dataset.key);
+      this.setFold(node.querySelector('.msg-body'), btn, !open);
+      // Folding a long message must not leave the reader far below it.
+      if (!open) {
+        const top = node.getBoundingClientRect().top - this.scroller.getBoundingClientRect().top;
+        if (top < 0) this.scroller.scrollTop += top;
+      }
+      return;
+    }
     if (act === 'retry' || act === 'discard') {
       this.hooks[act](node.dataset.id);
       return;
@@ -378,6 +485,7 @@ export class MessageView {
     });
     const body = node.querySelector('.msg-body');
     node.querySelector('.msg-actions')?.remove();
+    node.querySelector('.more-toggle')?.remove();
     if (body) body.replaceWith(form);
     else node.append(form);
     input.focus();
