@@ -31,7 +31,8 @@ const (
 	ActSetRoomPolicy    Action = "set_room_policy"   // change a room's crisis hold policy
 	ActSetRoomSettings  Action = "set_room_settings" // change a room's visibility and history
 	ActAddMember        Action = "add_member"        // add someone to a room (how private rooms are joined)
-	ActModerate         Action = "moderate"          // reserved for the moderation tools
+	ActSetMemberRole    Action = "set_member_role"   // name a room's moderators
+	ActModerate         Action = "moderate"          // mute, remove and ban a room's members
 	ActViewEscalations  Action = "view_escalations"  // list escalations, read one
 	ActHandleEscalation Action = "handle_escalation" // ack, notes, hand-off, resolve, join, release, DM
 	ActReceivePages     Action = "receive_pages"     // escalation pages and queue news pushed to a session
@@ -183,8 +184,16 @@ var permissions = [...]permission{
 	{act: ActAddMember, what: "add someone to a room (the only way into a private room)",
 		need:   [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{"POST /api/rooms/{id}/members"}},
-	{act: ActModerate, what: "moderate a room (reserved for the moderation tools; nothing uses it yet)",
-		need: [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone}},
+	{act: ActSetMemberRole, what: "name a room's moderators, or make one a member again (never the owner)",
+		need:   [4]Need{NeedNever, NeedOwner, NeedAnyone, NeedAnyone},
+		routes: []string{"PUT /api/rooms/{id}/members/{user}/role"}},
+	{act: ActModerate, what: "mute, unmute, remove, ban and unban a room's members (the rules beside the table limit whom)",
+		need: [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},
+		routes: []string{
+			"POST /api/rooms/{id}/members/{user}/mute", "DELETE /api/rooms/{id}/members/{user}/mute",
+			"DELETE /api/rooms/{id}/members/{user}",
+			"POST /api/rooms/{id}/bans", "DELETE /api/rooms/{id}/bans/{user}",
+		}},
 	{act: ActViewEscalations, what: "list escalations and read one",
 		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/escalations", "GET /api/escalations/{id}"}},

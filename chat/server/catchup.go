@@ -22,8 +22,10 @@ func (c *conn) subscribe(ctx context.Context, cv chat.Conversation, from int64) 
 		return nil
 	}
 	if st, ok := c.convs[conv]; ok {
+		// News of the membership (a join, a new role, a mute) carries
+		// the role and the mute together.
 		if cv.Role.Valid() {
-			st.role = cv.Role
+			st.role, st.mutedUntil = cv.Role, cv.MutedUntil
 		}
 		c.mu.Unlock()
 		return nil
@@ -32,7 +34,8 @@ func (c *conn) subscribe(ctx context.Context, cv chat.Conversation, from int64) 
 	if !role.Valid() {
 		role = chat.RoomMember
 	}
-	st := &convState{role: role, last: from, catchingUp: true, presence: cv.Members <= c.srv.cfg.PresenceFanoutMax}
+	st := &convState{role: role, mutedUntil: cv.MutedUntil, last: from, catchingUp: true,
+		presence: cv.Members <= c.srv.cfg.PresenceFanoutMax}
 	c.convs[conv] = st
 	c.mu.Unlock()
 	if err := c.srv.hub.SubscribeAt(ctx, conv, c, cv.LastSeq); err != nil {
@@ -60,12 +63,19 @@ func (c *conn) unsubscribe(ctx context.Context, conv string) {
 // roomRole is the session's role in conv, RoomNone when it does not
 // follow conv.
 func (c *conn) roomRole(conv string) chat.RoomRole {
+	role, _ := c.roomState(conv)
+	return role
+}
+
+// roomState is the session's role in conv (RoomNone when it does not
+// follow conv) and when its mute there ends (0: not muted).
+func (c *conn) roomState(conv string) (chat.RoomRole, int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st := c.convs[conv]; st != nil {
-		return st.role
+		return st.role, st.mutedUntil
 	}
-	return chat.RoomNone
+	return chat.RoomNone, 0
 }
 
 // startCatchUp runs a catch-up of conv in its own goroutine. Called with
@@ -200,7 +210,8 @@ func (c *conn) waitSpace(n int) bool {
 }
 
 // userEvent acts on a frame published to this user's channel: another
-// session of the same user joined or left a room, or someone opened a DM.
+// session of the same user joined or left a room, someone opened a DM, or
+// a moderator changed the user's role or mute in a room, or removed them.
 func (c *conn) userEvent(data []byte) {
 	defer c.wg.Done()
 	var ev struct {

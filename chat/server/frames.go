@@ -22,6 +22,9 @@ type frameHandler struct {
 	// limit, when set, is the rate limit the frame draws from, after the
 	// permission; a refusal counts as a refused frame.
 	limit func(b *bucket, now time.Time) (bool, time.Duration)
+	// mutable marks frames a member muted in the room may not send
+	// (checked against the session's cached mute: no store read).
+	mutable bool
 	// store marks handlers that read and write the database, whose
 	// driver runs deep stacks: they run on a short-lived goroutine, in
 	// order, so that the reader's stack stays small for the session's
@@ -35,8 +38,8 @@ var frames map[string]frameHandler
 
 func init() {
 	frames = map[string]frameHandler{
-		protocol.TypeSend:    {act: auth.ActSend, check: checkWrite, run: (*conn).handleWrite},
-		protocol.TypeEdit:    {act: auth.ActEdit, check: checkWrite, run: (*conn).handleWrite},
+		protocol.TypeSend:    {act: auth.ActSend, check: checkWrite, run: (*conn).handleWrite, mutable: true},
+		protocol.TypeEdit:    {act: auth.ActEdit, check: checkWrite, run: (*conn).handleWrite, mutable: true},
 		protocol.TypeDelete:  {act: auth.ActDelete, check: checkWrite, run: (*conn).handleWrite},
 		protocol.TypeTyping:  {act: auth.ActTyping, check: needConv, run: (*conn).handleTyping},
 		protocol.TypeJoin:    {act: auth.ActJoinRoom, check: needConv, limit: (*bucket).takeMembership, run: (*conn).handleJoin, store: true},
@@ -70,8 +73,13 @@ func (c *conn) handle(f *protocol.ClientFrame) {
 		}
 	}
 	if h.act != "" {
-		if err := auth.Permit(c.ident, c.roomRole(f.Conv), h.act); err != nil {
+		role, muted := c.roomState(f.Conv)
+		if err := auth.Permit(c.ident, role, h.act); err != nil {
 			c.reject(f.Ref, f.ID, f.Conv, chat.AsError(err))
+			return
+		}
+		if h.mutable && muted > 0 && time.Now().UnixNano() < muted {
+			c.reject(f.Ref, f.ID, f.Conv, chat.ErrMuted(muted))
 			return
 		}
 	}

@@ -38,6 +38,7 @@ func (s *Server) routes() {
 	m.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	s.roomRoutes(m)
 	s.moderationRoutes(m)
+	s.memberModRoutes(m)
 	s.escalationRoutes(m)
 	s.oncallRoutes(m)
 	s.auditRoutes(m)
@@ -126,7 +127,8 @@ func statusOf(c chat.Code) int {
 	switch c {
 	case chat.CodeAuthRequired, chat.CodeTokenExpired, chat.CodeTokenInvalid:
 		return http.StatusUnauthorized
-	case chat.CodeForbidden, chat.CodeNotMember, chat.CodeNotAuthor, chat.CodeOriginForbidden:
+	case chat.CodeForbidden, chat.CodeNotMember, chat.CodeNotAuthor, chat.CodeOriginForbidden,
+		chat.CodeMuted, chat.CodeBanned:
 		return http.StatusForbidden
 	case chat.CodeNotFound:
 		return http.StatusNotFound

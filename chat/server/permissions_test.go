@@ -194,7 +194,7 @@ func newPermFixture(t *testing.T) *permFixture {
 	// room role is none are members of the main room only, to write
 	// there, and leave it below; subj and rep are members everywhere.
 	fx.main = e.createRoom(fx.founder, "Main").ID
-	for _, p := range []string{"held", "join-frame", "join-route", "leave-frame", "leave-route", "esc-join"} {
+	for _, p := range []string{"held", "join-frame", "join-route", "leave-frame", "leave-route", "esc-join", "mod"} {
 		fx.rooms[p] = e.createRoom(fx.founder, p).ID
 	}
 	all := append([]string{fx.main}, permValues(fx.rooms)...)
@@ -351,6 +351,19 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 			body: body(map[string]string{"user": "subj"})},
 		"PATCH /api/rooms/{id}": {path: path("/api/rooms/" + fx.main), ok: 200,
 			body: body(map[string]string{"visibility": "public", "history": "joined"})},
+		// Moderation: each caller acts on a plain member of its own (a
+		// peer), so that the rules beside the table allow it.
+		"PUT /api/rooms/{id}/members/{user}/role": {path: fx.modPath("/role", false), ok: 200,
+			body: body(map[string]string{"role": "moderator", "reason": "helpful"})},
+		"POST /api/rooms/{id}/members/{user}/mute": {path: fx.modPath("/mute", false), ok: 200,
+			body: body(map[string]any{"minutes": 5, "reason": "cool down"})},
+		"DELETE /api/rooms/{id}/members/{user}/mute": {path: fx.modPath("/mute", false), body: noBody, ok: 200},
+		"DELETE /api/rooms/{id}/members/{user}":      {path: fx.modPath("", false), body: noBody, ok: 200},
+		"POST /api/rooms/{id}/bans": {path: path("/api/rooms/" + fx.rooms["mod"] + "/bans"), ok: 200,
+			body: func(u *permUser) any {
+				return map[string]any{"user": fx.modTarget(nil, u, false), "minutes": 0, "reason": "abuse"}
+			}},
+		"DELETE /api/rooms/{id}/bans/{user}": {path: fx.modPath("", true), body: noBody, ok: 200},
 		"GET /api/escalations":               {path: path("/api/escalations"), body: noBody, ok: 200},
 		"GET /api/escalations/{id}":          {path: path(esc), body: noBody, ok: 200},
 		"POST /api/escalations/{id}/ack":     {path: own("/ack"), body: noBody, ok: 200},
@@ -397,6 +410,36 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 		"concern": {frame: frame(map[string]any{"type": "concern", "user": "subj", "reason": "missed sessions"}), answer: "flagged"},
 	}
 	return routes, frames
+}
+
+// modTarget makes a peer of u's own a member of the "mod" room (banned
+// from it instead, with banned) and returns its id.
+func (fx *permFixture) modTarget(t *testing.T, u *permUser, banned bool) string {
+	ctx, id := context.Background(), "tgt-"+u.ident.UserID
+	err := fx.e.store.UpsertUser(ctx, chat.User{ID: id, Name: id, Role: string(auth.RolePeer)})
+	if err == nil && banned {
+		err = fx.e.store.Ban(ctx, fx.rooms["mod"], id, fx.founder, chat.MutedForever)
+	} else if err == nil {
+		_ = fx.e.store.Unban(ctx, fx.rooms["mod"], id)
+		err = fx.e.store.Join(ctx, fx.rooms["mod"], id, 0)
+	}
+	if err != nil && t != nil {
+		t.Fatalf("fixture: target %s: %v", id, err)
+	}
+	return id
+}
+
+// modPath is the path of a moderation route about u's own target in the
+// "mod" room: /api/rooms/{mod}/members/{target}+suffix, or with ban
+// /api/rooms/{mod}/bans/{target}.
+func (fx *permFixture) modPath(suffix string, ban bool) func(*testing.T, *permUser) string {
+	return func(t *testing.T, u *permUser) string {
+		target := fx.modTarget(t, u, ban)
+		if ban {
+			return "/api/rooms/" + fx.rooms["mod"] + "/bans/" + target
+		}
+		return "/api/rooms/" + fx.rooms["mod"] + "/members/" + target + suffix
+	}
 }
 
 // runRoute makes pc's request as u and checks the answer against the table.

@@ -89,6 +89,11 @@ func (s *Server) join(ctx context.Context, u chat.User, room string, limit int) 
 	if c.Role, err = s.store.MemberRole(ctx, room, u.ID); err != nil {
 		return c, err
 	}
+	// Joining again keeps a mute: the news carries it, so that the
+	// sessions' cached state keeps it too.
+	if c.MutedUntil, err = s.store.MutedUntil(ctx, room, u.ID); err != nil {
+		return c, err
+	}
 	s.pub.frame(ctx, userChannel(u.ID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
 	s.pub.frame(ctx, room, protocol.MemberEvent{Type: protocol.TypeMember, Conv: room, User: u, Joined: true})
 	if c.Members <= s.cfg.PresenceFanoutMax {

@@ -60,6 +60,9 @@ type conn struct {
 type convState struct {
 	// role is the user's room role, checked with every frame about it.
 	role chat.RoomRole
+	// mutedUntil is when the user's mute in the room ends (unix
+	// nanoseconds; 0: not muted), checked with every send and edit.
+	mutedUntil int64
 	// last is the highest sequence queued to the client. The hub delivers
 	// each conversation's events in order without gaps; anything at or
 	// below last is one the catch-up already sent.
