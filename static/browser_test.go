@@ -650,10 +650,22 @@ func TestIdleSignOutClearsTokenAndHistory(t *testing.T) {
 	}
 	ann.openConversation(room.ID)
 	ann.waitSent("Something private about my week")
+	// What was seen, per conversation (for "New since you left"), is kept
+	// in the tab's session, and must go with it.
+	markRead := fmt.Sprintf(`Number.isInteger(JSON.parse(sessionStorage.getItem('kindred.marks') || '{}')[%s]?.read)`, js(room.ID))
+	signedOut := `!document.getElementById('signin').hidden && document.getElementById('app').hidden`
+	ann.waitJS("what was seen kept", markRead+` || `+signedOut)
+	sawMark, outEarly := eval[bool](ann, markRead), eval[bool](ann, signedOut)
 
-	ann.waitJS("signed out", `!document.getElementById('signin').hidden && document.getElementById('app').hidden`)
+	ann.waitJS("signed out", signedOut)
 	if got := eval[int](ann, `sessionStorage.length`); got != 0 {
 		t.Errorf("sessionStorage still holds %d items after sign-out", got)
+	}
+	if eval[bool](ann, `sessionStorage.getItem('kindred.marks') !== null`) {
+		t.Error("the marks of what was seen are still stored after sign-out")
+	}
+	if !sawMark && !outEarly {
+		t.Error("what was seen was not kept before sign-out")
 	}
 	if eval[bool](ann, `document.body.textContent.includes('Something private') || document.querySelectorAll('#message-list li, #room-list li, #announcer p').length > 0`) {
 		t.Error("history is still in the page after sign-out")

@@ -278,6 +278,8 @@ class App {
     } else if (s.activeId && !s.active) {
       this.showNoConversation();
     } else if (s.active) {
+      // Back after a reconnect: what others wrote meanwhile is new.
+      s.visit(s.active);
       this.renderHeader();
       this.messages.render({});
       if (s.active.historyError) this.loadOlder();

@@ -1,5 +1,6 @@
 // The browser session: the sign-in token and the per-conversation marks
-// (highest sequence seen, unread count) that let a reloaded tab resume.
+// (highest sequence received, unread count, highest sequence that was on
+// screen: where "New since you left" goes) that let a reloaded tab resume.
 // Everything lives in sessionStorage, which belongs to this tab only and
 // ends with it; message text is never stored. Signing out clears it all.
 

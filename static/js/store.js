@@ -97,7 +97,7 @@ export class Store {
 
   marksSnapshot() {
     const out = {};
-    for (const c of this.convs.values()) out[c.id] = { seen: c.seen, unread: c.unread };
+    for (const c of this.convs.values()) out[c.id] = { seen: c.seen, unread: c.unread, read: c.read };
     return out;
   }
 
@@ -141,9 +141,11 @@ export class Store {
     const mark = this.marks[c.id];
     let seen = c.last_seq || 0;
     let unread = 0;
+    let read = seen;
     if (mark && Number.isInteger(mark.seen) && mark.seen <= seen) {
       seen = mark.seen;
       unread = Number.isInteger(mark.unread) ? mark.unread : 0;
+      read = Number.isInteger(mark.read) && mark.read >= 0 && mark.read <= seen ? mark.read : seen;
     }
     conv = {
       id: c.id,
@@ -154,6 +156,13 @@ export class Store {
       lastSeq: c.last_seq || 0,
       seen,
       unread,
+      // read: the highest sequence that was on this person's screen.
+      // newAfter/newUpTo: when the conversation came on screen with
+      // messages not seen yet, those in (newAfter, newUpTo] are "new since
+      // you left" (null: none).
+      read,
+      newAfter: null,
+      newUpTo: null,
       messages: new Map(), // seq -> message
       order: [], // seqs, ascending
       changes: new Map(), // target seq -> latest edit/delete not yet applied
@@ -201,18 +210,54 @@ export class Store {
   }
 
   setActive(id) {
+    const conv = this.convs.get(id);
+    if (conv && id !== this.activeId) {
+      conv.newAfter = null;
+      conv.newUpTo = null;
+    }
     this.activeId = id;
+    if (conv) this.visit(conv);
     this.markRead();
   }
 
   setViewing(viewing) {
+    const back = viewing && !this.viewing;
     this.viewing = viewing;
+    if (back && this.active) this.visit(this.active);
     this.markRead();
+  }
+
+  // visit is called when a conversation comes on screen: opened, shown
+  // again, or back after a reconnect. If it has messages this person has
+  // not seen, they are marked "new since you left" until the next visit.
+  visit(conv) {
+    if (conv.read < conv.lastSeq) {
+      conv.newAfter = conv.read;
+      conv.newUpTo = conv.lastSeq;
+    }
+  }
+
+  // firstNew is the sequence of the first message not seen on the last
+  // visit (someone else's, not deleted), or 0.
+  firstNew(conv) {
+    if (conv.newAfter === null) return 0;
+    for (const seq of conv.order) {
+      if (seq <= conv.newAfter) continue;
+      if (seq > conv.newUpTo) break;
+      const m = conv.messages.get(seq);
+      if (!m.deleted && !(this.me && m.from === this.me.id)) return seq;
+    }
+    return 0;
   }
 
   markRead() {
     const conv = this.active;
-    if (conv && this.viewing && conv.unread) {
+    if (!conv || !this.viewing) return;
+    if (conv.read < conv.seen) {
+      conv.read = conv.seen;
+      this.emit('marks');
+    }
+    if (conv.unread) {
       conv.unread = 0;
       this.emit('convs');
       this.emit('marks');
@@ -246,6 +291,7 @@ export class Store {
     if (f.seq !== conv.seen + 1) return false;
     conv.seen = f.seq;
     conv.lastSeq = Math.max(conv.lastSeq, f.seq);
+    if (this.activeId === conv.id && this.viewing) conv.read = f.seq;
     if (f.type === 'message') {
       const m = fromWire(f);
       const inserted = this.insert(conv, m);
@@ -272,6 +318,7 @@ export class Store {
     if (!conv) return;
     if (f.seq > conv.seen) conv.seen = f.seq;
     conv.lastSeq = Math.max(conv.lastSeq, f.seq);
+    if (this.activeId === conv.id && this.viewing && conv.read < conv.seen) conv.read = conv.seen;
     this.emit('marks');
   }
 

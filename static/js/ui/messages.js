@@ -4,6 +4,7 @@
 
 import { $, el, formatDay, formatTime, dayKey, roleLabel, utf8Length } from '../dom.js';
 import { describe } from '../errors.js';
+import { announce } from './announcer.js';
 
 const NEAR_BOTTOM_PX = 80;
 const LOAD_MORE_PX = 240;
@@ -131,6 +132,8 @@ export class MessageView {
     this.convId = null;
     this.editing = null; // key of the message being edited
     this.expanded = new Set(); // keys of long messages unfolded
+    this.newDivider = el('li', { class: 'new-divider', id: 'new-divider' }, el('span', { text: 'New since you left' }));
+    this.announcedNew = ''; // the visit whose divider was announced
 
     let refit = 0;
     window.addEventListener('resize', () => {
@@ -154,6 +157,7 @@ export class MessageView {
     this.convId = null;
     this.editing = null;
     this.expanded.clear();
+    this.announcedNew = '';
     this.jump.hidden = true;
     this.historyStatus.textContent = '';
     this.loadBtn.hidden = true;
@@ -165,6 +169,11 @@ export class MessageView {
     this.scroller.setAttribute('aria-label', `Messages in ${conv.name}`);
     this.render({});
     this.scrollToBottom();
+    // Start reading where the new messages begin.
+    if (this.newDivider.isConnected) {
+      const top = this.newDivider.getBoundingClientRect().top - this.scroller.getBoundingClientRect().top;
+      if (top < 0) this.scroller.scrollTop += top - 8;
+    }
   }
 
   nearBottom() {
@@ -200,6 +209,8 @@ export class MessageView {
     const desired = [];
     const used = new Set();
     const changed = [];
+    const firstNew = this.store.firstNew(conv);
+    let newCount = 0;
     let lastDay = '';
     let prev = null;
     for (const item of this.store.display(conv)) {
@@ -230,6 +241,12 @@ export class MessageView {
         lastDay = day;
         prev = null;
       }
+      if (firstNew && item.state === 'sent' && m.seq === firstNew) {
+        desired.push(this.newDivider);
+        prev = null;
+      }
+      if (firstNew && item.state === 'sent' && m.seq >= firstNew && m.seq <= conv.newUpTo && !m.deleted &&
+        !(this.store.me && m.from === this.store.me.id)) newCount += 1;
       const key = keyOf(m);
       let node = this.nodes.get(key);
       if (!node) {
@@ -257,6 +274,13 @@ export class MessageView {
     for (const key of [...this.nodes.keys()]) if (!used.has(key)) this.nodes.delete(key);
     for (const key of [...this.expanded]) if (!used.has(key)) this.expanded.delete(key);
     this.fit(changed);
+
+    // The divider is announced once per visit, politely.
+    const visit = firstNew ? `${conv.id}:${conv.newAfter}` : '';
+    if (visit && visit !== this.announcedNew) {
+      this.announcedNew = visit;
+      announce(newCount > 1 ? `New since you left: ${newCount} messages.` : 'New since you left.');
+    }
 
     this.renderHistoryState(conv);
 
