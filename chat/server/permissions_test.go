@@ -189,8 +189,8 @@ func newPermFixture(t *testing.T) *permFixture {
 	fx.must(t, "GET", "/api/me", hto, nil, http.StatusOK) // a known supervisor: handoffs and shifts name them
 
 	// The rooms, each with every user in its role, written straight into
-	// the database in one transaction (there is no API to name a
-	// moderator, and joining one by one costs a commit each). Users whose
+	// the database in one transaction (joining and naming moderators one
+	// by one through the API costs a commit each). Users whose
 	// room role is none are members of the main room only, to write
 	// there, and leave it below; subj and rep are members everywhere.
 	fx.main = e.createRoom(fx.founder, "Main").ID
@@ -351,19 +351,6 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 			body: body(map[string]string{"user": "subj"})},
 		"PATCH /api/rooms/{id}": {path: path("/api/rooms/" + fx.main), ok: 200,
 			body: body(map[string]string{"visibility": "public", "history": "joined"})},
-		// Moderation: each caller acts on a plain member of its own (a
-		// peer), so that the rules beside the table allow it.
-		"PUT /api/rooms/{id}/members/{user}/role": {path: fx.modPath("/role", false), ok: 200,
-			body: body(map[string]string{"role": "moderator", "reason": "helpful"})},
-		"POST /api/rooms/{id}/members/{user}/mute": {path: fx.modPath("/mute", false), ok: 200,
-			body: body(map[string]any{"minutes": 5, "reason": "cool down"})},
-		"DELETE /api/rooms/{id}/members/{user}/mute": {path: fx.modPath("/mute", false), body: noBody, ok: 200},
-		"DELETE /api/rooms/{id}/members/{user}":      {path: fx.modPath("", false), body: noBody, ok: 200},
-		"POST /api/rooms/{id}/bans": {path: path("/api/rooms/" + fx.rooms["mod"] + "/bans"), ok: 200,
-			body: func(u *permUser) any {
-				return map[string]any{"user": fx.modTarget(nil, u, false), "minutes": 0, "reason": "abuse"}
-			}},
-		"DELETE /api/rooms/{id}/bans/{user}": {path: fx.modPath("", true), body: noBody, ok: 200},
 		"GET /api/escalations":               {path: path("/api/escalations"), body: noBody, ok: 200},
 		"GET /api/escalations/{id}":          {path: path(esc), body: noBody, ok: 200},
 		"POST /api/escalations/{id}/ack":     {path: own("/ack"), body: noBody, ok: 200},
@@ -386,6 +373,9 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 			}
 			return "/api/oncall/shifts/" + sh.ID
 		}},
+	}
+	for k, pc := range fx.modCases() {
+		routes[k] = pc
 	}
 	frame := func(m map[string]any) func(*testing.T, *permUser) map[string]any {
 		return func(*testing.T, *permUser) map[string]any { return m }
@@ -410,6 +400,27 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 		"concern": {frame: frame(map[string]any{"type": "concern", "user": "subj", "reason": "missed sessions"}), answer: "flagged"},
 	}
 	return routes, frames
+}
+
+// modCases are the moderation routes' cases: each caller acts on a plain
+// member of its own (a peer), so that the rules beside the table allow it.
+func (fx *permFixture) modCases() map[string]*permCase {
+	noBody := func(*permUser) any { return nil }
+	body := func(v any) func(*permUser) any { return func(*permUser) any { return v } }
+	bans := "/api/rooms/" + fx.rooms["mod"] + "/bans"
+	return map[string]*permCase{
+		"PUT /api/rooms/{id}/members/{user}/role": {path: fx.modPath("/role", false), ok: 200,
+			body: body(map[string]string{"role": "moderator", "reason": "helpful"})},
+		"POST /api/rooms/{id}/members/{user}/mute": {path: fx.modPath("/mute", false), ok: 200,
+			body: body(map[string]any{"minutes": 5, "reason": "cool down"})},
+		"DELETE /api/rooms/{id}/members/{user}/mute": {path: fx.modPath("/mute", false), body: noBody, ok: 200},
+		"DELETE /api/rooms/{id}/members/{user}":      {path: fx.modPath("", false), body: noBody, ok: 200},
+		"POST /api/rooms/{id}/bans": {path: func(*testing.T, *permUser) string { return bans }, ok: 200,
+			body: func(u *permUser) any {
+				return map[string]any{"user": fx.modTarget(nil, u, false), "minutes": 0, "reason": "abuse"}
+			}},
+		"DELETE /api/rooms/{id}/bans/{user}": {path: fx.modPath("", true), body: noBody, ok: 200},
+	}
 }
 
 // modTarget makes a peer of u's own a member of the "mod" room (banned
