@@ -72,7 +72,8 @@ type Store interface {
 	// changes (CodeForbidden).
 	SetMemberRole(ctx context.Context, conv, userID string, role RoomRole) error
 	// SetMute sets until when (unix nanoseconds; 0 lifts it,
-	// MutedForever until lifted) member user of room conv is muted.
+	// MutedForever until lifted) member user of room conv is muted (see
+	// Leave for a mute that outlives the membership).
 	// A non-member, a DM or an unknown room is ErrNotFound.
 	SetMute(ctx context.Context, conv, userID string, until int64) error
 	// MutedUntil returns user's mute in conv as Conversation.MutedUntil
@@ -87,7 +88,9 @@ type Store interface {
 	// none in force).
 	Unban(ctx context.Context, conv, userID string) error
 	// Leave removes user from room conv. Leaving a room one is not in is
-	// not an error; leaving a DM returns an *Error with CodeForbidden.
+	// not an error; leaving a DM returns an *Error with CodeForbidden. A
+	// mute still in force outlives it: the user's next Join of conv
+	// takes it back (as it does after a Ban).
 	Leave(ctx context.Context, conv, userID string) error
 	// IsMember reports whether user belongs to conv.
 	IsMember(ctx context.Context, conv, userID string) (bool, error)

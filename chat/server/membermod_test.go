@@ -99,6 +99,13 @@ func TestModeratorMutes(t *testing.T) {
 	if f := c.take(func(f frame) bool { return f.Ref == "ed" }); f.Code != chat.CodeMuted {
 		t.Fatalf("muted edit: %s", f.raw)
 	}
+	// Leaving and joining again does not lift it.
+	c.send(map[string]any{"type": "leave", "conv": room.ID, "ref": "l"})
+	c.take(func(f frame) bool { return f.Ref == "l" })
+	c.join(room.ID)
+	if f := c.trySend(room.ID, "m4", "x"); f.Code != chat.CodeMuted {
+		t.Fatalf("muted after leaving and joining again: %s", f.raw)
+	}
 }
 
 func TestModeratorRemoves(t *testing.T) {

@@ -57,8 +57,8 @@ func (f *fixture) mutedIn(conv, user string) (fromGet, fromList int64) {
 }
 
 // testMute: a mute is kept per membership, read back by MutedUntil and
-// UserConversations, lifted by 0, reads 0 once over, and ends with the
-// membership.
+// UserConversations, lifted by 0, reads 0 once over, and outlives a leave
+// or a ban: the next membership takes it back.
 func testMute(f *fixture) {
 	alice, bob, carol := f.user("alice"), f.user("bob"), f.user("carol")
 	r := f.room("Room", alice, bob)
@@ -102,8 +102,41 @@ func testMute(f *fixture) {
 	if err := f.s.Join(f.ctx, r.ID, bob, 0); err != nil {
 		f.Fatal(err)
 	}
+	if g, l := f.mutedIn(r.ID, bob); g != until || l != until {
+		f.Errorf("leaving and joining again: muted until %d, %d; want %d", g, l, until)
+	}
+	// A lifted mute stays lifted across a leave; a ban keeps the mute.
+	if err := f.s.SetMute(f.ctx, r.ID, bob, 0); err != nil {
+		f.Fatal(err)
+	}
+	f.leaveJoin(r.ID, bob)
 	if g, _ := f.mutedIn(r.ID, bob); g != 0 {
-		f.Errorf("a new membership starts muted until %d", g)
+		f.Errorf("a lifted mute came back after a rejoin: %d", g)
+	}
+	if err := f.s.SetMute(f.ctx, r.ID, bob, chat.MutedForever); err != nil {
+		f.Fatal(err)
+	}
+	if err := f.s.Ban(f.ctx, r.ID, bob, alice, chat.MutedForever); err != nil {
+		f.Fatal(err)
+	}
+	if err := f.s.Unban(f.ctx, r.ID, bob); err != nil {
+		f.Fatal(err)
+	}
+	if err := f.s.Join(f.ctx, r.ID, bob, 0); err != nil {
+		f.Fatal(err)
+	}
+	if g, _ := f.mutedIn(r.ID, bob); g != chat.MutedForever {
+		f.Errorf("a mute lifted by a ban: %d", g)
+	}
+}
+
+func (f *fixture) leaveJoin(conv, user string) {
+	f.Helper()
+	if err := f.s.Leave(f.ctx, conv, user); err != nil {
+		f.Fatal(err)
+	}
+	if err := f.s.Join(f.ctx, conv, user, 0); err != nil {
+		f.Fatal(err)
 	}
 }
 

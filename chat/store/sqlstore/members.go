@@ -54,16 +54,22 @@ func (s *Store) Join(ctx context.Context, conv, userID string, maxRooms int) err
 		// the race; joining twice is not an error. The join point is
 		// last_seq as this transaction read it: an event committed
 		// meanwhile falls after it, and its new member may read it.
-		_, err = t.exec(ctx, `INSERT INTO members (conv_id, user_id, joined_at, joined_seq) VALUES (?, ?, {now}, ?)
-			ON CONFLICT DO NOTHING`, conv, userID, lastSeq)
+		// A mute kept when the user left (dropMember) comes back.
+		_, err = t.exec(ctx, `INSERT INTO members (conv_id, user_id, joined_at, joined_seq, muted_until)
+			VALUES (?, ?, {now}, ?, COALESCE((SELECT k.until FROM kept_mutes k
+				WHERE k.conv_id = ? AND k.user_id = ? AND k.until > {now}), 0))
+			ON CONFLICT DO NOTHING`, conv, userID, lastSeq, conv, userID)
+		if err == nil {
+			_, err = t.exec(ctx, `DELETE FROM kept_mutes WHERE conv_id = ? AND user_id = ?`, conv, userID)
+		}
 		return err
 	})
 }
 
 // Leave removes userID from room conv. Leaving a DM is refused with
 // CodeForbidden; an unknown conversation is chat.ErrNotFound. A
-// conversation's kind never changes, so the read and the delete need no
-// transaction around them.
+// conversation's kind never changes, so the read needs no transaction
+// around it; a mute still in force is kept for the next Join (dropMember).
 func (s *Store) Leave(ctx context.Context, conv, userID string) error {
 	if !s.d.StoresText(conv) {
 		return chat.ErrNotFound
@@ -82,10 +88,21 @@ func (s *Store) Leave(ctx context.Context, conv, userID string) error {
 	if !s.d.StoresText(userID) {
 		return nil // no such member can exist
 	}
-	if _, err := s.exec(ctx, `DELETE FROM members WHERE conv_id = ? AND user_id = ?`, conv, userID); err != nil {
-		return s.internal("leave", err)
+	return s.inTx(ctx, "leave", func(t *txn) error { return dropMember(ctx, t, conv, userID) })
+}
+
+// dropMember ends userID's membership of conv in t, keeping a mute still
+// in force in kept_mutes, so that leaving and joining again does not lift
+// it.
+func dropMember(ctx context.Context, t *txn, conv, userID string) error {
+	_, err := t.exec(ctx, `INSERT INTO kept_mutes (conv_id, user_id, until)
+		SELECT conv_id, user_id, muted_until FROM members
+		WHERE conv_id = ? AND user_id = ? AND muted_until > {now}
+		ON CONFLICT (conv_id, user_id) DO UPDATE SET until = excluded.until`, conv, userID)
+	if err == nil {
+		_, err = t.exec(ctx, `DELETE FROM members WHERE conv_id = ? AND user_id = ?`, conv, userID)
 	}
-	return nil
+	return err
 }
 
 // IsMember reports whether userID belongs to conv (false for an unknown

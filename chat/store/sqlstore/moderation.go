@@ -92,8 +92,7 @@ func (s *Store) Ban(ctx context.Context, conv, userID, by string, until int64) e
 				banned_at = excluded.banned_at`, conv, userID, until, by); err != nil {
 			return err
 		}
-		_, err = t.exec(ctx, `DELETE FROM members WHERE conv_id = ? AND user_id = ?`, conv, userID)
-		return err
+		return dropMember(ctx, t, conv, userID)
 	})
 }
 

@@ -14,3 +14,13 @@ CREATE TABLE room_bans (
     banned_at bigint NOT NULL,
     PRIMARY KEY (conv_id, user_id)
 );
+
+-- A mute outlives the membership it was set on: Leave keeps one still in
+-- force here and the next Join of the same user takes it back, so that
+-- leaving and joining again does not lift it.
+CREATE TABLE kept_mutes (
+    conv_id text NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    user_id text NOT NULL,
+    until   bigint NOT NULL,
+    PRIMARY KEY (conv_id, user_id)
+);

@@ -13,3 +13,13 @@ CREATE TABLE room_bans (
     banned_at INTEGER NOT NULL,
     PRIMARY KEY (conv_id, user_id)
 );
+
+-- A mute outlives the membership it was set on: Leave keeps one still in
+-- force here and the next Join of the same user takes it back, so that
+-- leaving and joining again does not lift it.
+CREATE TABLE kept_mutes (
+    conv_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    until   INTEGER NOT NULL,
+    PRIMARY KEY (conv_id, user_id)
+);
