@@ -34,6 +34,7 @@ const (
 	CodeOriginForbidden Code = "origin_forbidden"
 	CodeMuted           Code = "muted"
 	CodeBanned          Code = "banned"
+	CodeInviteInvalid   Code = "invite_invalid"
 )
 
 // Error is an error a client is shown: a code to branch on, a sentence for a

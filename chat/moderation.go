@@ -25,3 +25,24 @@ func untilText(until int64) string {
 }
 
 func stamp(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339) }
+
+// Invite is a link into a room (docs/moderation.md#invite-links): its
+// Code is a random token the store looks up; it lets MaxUses people in
+// until ExpiresAt, unless revoked.
+type Invite struct {
+	ID        string    `json:"id"`
+	Code      string    `json:"code"`
+	Conv      string    `json:"conv"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	MaxUses   int       `json:"max_uses"`
+	Uses      int       `json:"uses"`
+	Revoked   bool      `json:"revoked,omitempty"`
+}
+
+// ErrInviteInvalid is the refusal of an invite that expired, was revoked
+// or was used up; why says which.
+func ErrInviteInvalid(why string) *Error {
+	return &Error{Code: CodeInviteInvalid, Message: "this invite link " + why + "; ask for a new one"}
+}

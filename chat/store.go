@@ -87,6 +87,27 @@ type Store interface {
 	// Unban lifts user's ban from room conv (ErrNotFound when there is
 	// none in force).
 	Unban(ctx context.Context, conv, userID string) error
+	// CreateInvite stores an invite to room inv.Conv by inv.CreatedBy,
+	// good for inv.MaxUses (at least 1) joins until inv.ExpiresAt (in the
+	// future), and returns it with ID, Code (128 random bits) and
+	// CreatedAt set. A DM or an unknown room is ErrNotFound; bad limits
+	// are CodeInvalidField.
+	CreateInvite(ctx context.Context, inv Invite) (Invite, error)
+	// Invites lists room conv's invites, newest first, at most 100,
+	// revoked, expired and used-up ones included.
+	Invites(ctx context.Context, conv string) ([]Invite, error)
+	// RevokeInvite revokes invite id of room conv (again: no error);
+	// ErrNotFound when conv has no such invite.
+	RevokeInvite(ctx context.Context, conv, id string) error
+	// UseInvite counts one use of the invite with code for user and
+	// returns it (Uses counted). A user who is already a member of its
+	// room uses nothing (used false). Unknown codes are ErrNotFound;
+	// expired, revoked and used-up invites CodeInviteInvalid. The check
+	// and the count are one step: concurrent uses never pass MaxUses.
+	UseInvite(ctx context.Context, code, userID string) (inv Invite, used bool, err error)
+	// ReleaseInvite gives back one use of the invite with code, counted
+	// by UseInvite for a join that was then refused.
+	ReleaseInvite(ctx context.Context, code string) error
 	// Leave removes user from room conv. Leaving a room one is not in is
 	// not an error; leaving a DM returns an *Error with CodeForbidden. A
 	// mute still in force outlives it: the user's next Join of conv

@@ -69,6 +69,8 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"SetMemberRole", testSetMemberRole},
 		{"Mute", testMute},
 		{"Ban", testBan},
+		{"Invites", testInvites},
+		{"InviteConcurrent", testInviteConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
