@@ -153,6 +153,8 @@ type User struct {
 // Member is a user's membership of a conversation.
 type Member struct {
 	User
+	// RoomRole is the member's role in the conversation.
+	RoomRole RoomRole  `json:"room_role"`
 	JoinedAt time.Time `json:"joined_at"`
 	Online   bool      `json:"online"`
 }

@@ -51,6 +51,7 @@ const (
 	TypeSupport      = "support"
 	TypeFlagged      = "flagged"
 	TypeEscalation   = "escalation"
+	TypeRoomAlert    = "room_alert"
 )
 
 // ClientFrame is every field any client frame may carry; Type says which
@@ -221,6 +222,18 @@ type Flagged struct {
 	Type       string `json:"type"`
 	Ref        string `json:"ref,omitempty"`
 	Escalation string `json:"escalation"`
+}
+
+// RoomAlert tells a room's owner and moderators, privately, that a message
+// of their room signals distress (the detector scored it concern or
+// higher) or was flagged: a pointer (conv, seq) and how serious, never the
+// text or the sender's support note.
+type RoomAlert struct {
+	Type     string `json:"type"`
+	Conv     string `json:"conv"`
+	Seq      int64  `json:"seq"`
+	Severity string `json:"severity"`
+	Source   string `json:"source"` // "detector" or "flag"
 }
 
 // EscalationFrame tells supervisors about an escalation. Page is true for

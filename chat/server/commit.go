@@ -17,6 +17,9 @@ type commitReq struct {
 	ref  string
 	// crisis is set when the detector scored the text high or imminent.
 	crisis *crisis.Verdict
+	// concern is the detector's severity when it is concern or higher:
+	// the room's owner and moderators are told (alerts.go).
+	concern crisis.Severity
 	// done, when set, is told the outcome instead of a session: writes
 	// made for someone by the server (a held message released by a
 	// supervisor). It must not block.
@@ -157,6 +160,9 @@ func (c *committer) commit(ctx context.Context) {
 		case it.Err != nil:
 			r.fail(nil)
 		default:
+			if al, ok := alertFor(r); ok {
+				s.alerts.add(al)
+			}
 			switch {
 			case r.crisis != nil:
 				s.crisis.add(r)

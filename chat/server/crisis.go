@@ -25,16 +25,21 @@ func DefaultCrisisSupport() protocol.Support {
 	}
 }
 
-// detect scores a message body; nil unless it is high or imminent.
-func (s *Server) detect(body string) *crisis.Verdict {
+// detect scores a message body: the verdict when it is high or imminent
+// (to escalate), and its severity when it is concern or higher (to tell
+// the room's facilitators).
+func (s *Server) detect(body string) (*crisis.Verdict, crisis.Severity) {
 	if s.cfg.Detector == nil {
-		return nil
+		return nil, crisis.None
 	}
 	v := s.cfg.Detector.Detect(body)
-	if v.Severity < crisis.High {
-		return nil
+	switch {
+	case v.Severity >= crisis.High:
+		return &v, v.Severity
+	case v.Severity >= crisis.Concern:
+		return nil, v.Severity
 	}
-	return &v
+	return nil, crisis.None
 }
 
 // escalateThenFinish runs on a crisis worker once a message the detector

@@ -33,7 +33,12 @@ func checkConcern(_ *conn, f *protocol.ClientFrame) *chat.Error {
 
 func (c *conn) handleFlag(f *protocol.ClientFrame) {
 	c.report(f, func() (*escalation.Escalation, error) {
-		return c.srv.flag(c.ctx, c.ident, f.Conv, f.Seq, f.Reason)
+		e, err := c.srv.flag(c.ctx, c.ident, f.Conv, f.Seq, f.Reason)
+		if err == nil {
+			// The room's facilitators are told too (never who flagged).
+			c.srv.alerts.add(roomAlert{conv: f.Conv, seq: f.Seq, sender: e.Message.Sender, severity: crisis.High, source: "flag"})
+		}
+		return e, err
 	})
 }
 

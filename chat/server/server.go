@@ -43,6 +43,7 @@ type Server struct {
 	metrics  *metrics
 	commit   *committer
 	crisis   *crisisQueue
+	alerts   *alerter
 	esc      *Escalation // nil when escalation is not configured
 	buckets  buckets
 	mux      *http.ServeMux
@@ -96,6 +97,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.commit = newCommitter(s, 4*cfg.CommitBatch, cfg.CommitBatch, cfg.CommitLinger)
 	s.crisis = newCrisisQueue(s, cfg.CrisisWorkers)
+	s.alerts = newAlerter(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	s.start()
@@ -115,6 +117,7 @@ func (s *Server) start() {
 		s.commit.run(commitCtx)
 	}()
 	s.crisis.start()
+	s.alerts.start()
 	ctx := s.ctx
 	run := func(what string, f func(context.Context) error) {
 		s.bg.Go(func() {
@@ -161,6 +164,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.stopCommit()
 		<-s.commitDone
 		s.crisis.stop()
+		s.alerts.stop()
 		s.cancel()
 		s.bg.Wait()
 		if s.esc != nil {

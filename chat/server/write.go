@@ -71,7 +71,7 @@ func (c *conn) handleWrite(f *protocol.ClientFrame) {
 	s.metrics.messagesIn.Inc()
 	req := &commitReq{item: chat.AppendItem{Event: ev}, conn: c, ref: f.Ref}
 	if ev.Kind != chat.EventDelete {
-		req.crisis = s.detect(ev.Body)
+		req.crisis, req.concern = s.detect(ev.Body)
 	}
 	if req.crisis != nil && req.crisis.Severity == crisis.Imminent && ev.Kind == chat.EventMessage {
 		// The room may hold such messages for a supervisor. The policy

@@ -163,7 +163,7 @@ func (s *Store) Members(ctx context.Context, conv string) ([]chat.Member, error)
 	if !s.d.StoresText(conv) {
 		return []chat.Member{}, nil
 	}
-	rows, err := s.reads().query(ctx, `SELECT m.user_id, COALESCE(u.name, ''), COALESCE(u.role, ''), m.joined_at
+	rows, err := s.reads().query(ctx, `SELECT m.user_id, COALESCE(u.name, ''), COALESCE(u.role, ''), m.role, m.joined_at
 		FROM members m LEFT JOIN users u ON u.id = m.user_id
 		WHERE m.conv_id = ? ORDER BY m.joined_at, m.{ord}`, conv)
 	if err != nil {
@@ -171,7 +171,7 @@ func (s *Store) Members(ctx context.Context, conv string) ([]chat.Member, error)
 	}
 	out, err := collect(rows, func(r Row) (m chat.Member, err error) {
 		var joined int64
-		err = r.Scan(&m.ID, &m.Name, &m.Role, &joined)
+		err = r.Scan(&m.ID, &m.Name, &m.Role, &m.RoomRole, &joined)
 		m.JoinedAt = FromNanos(joined)
 		return m, err
 	})
