@@ -33,6 +33,8 @@ const (
 	ActAddMember        Action = "add_member"        // add someone to a room (how private rooms are joined)
 	ActSetMemberRole    Action = "set_member_role"   // name a room's moderators
 	ActModerate         Action = "moderate"          // mute, remove and ban a room's members
+	ActManageInvites    Action = "manage_invites"    // create, list and revoke a room's invite links
+	ActAcceptInvite     Action = "accept_invite"     // join a room through an invite link
 	ActViewEscalations  Action = "view_escalations"  // list escalations, read one
 	ActHandleEscalation Action = "handle_escalation" // ack, notes, hand-off, resolve, join, release, DM
 	ActReceivePages     Action = "receive_pages"     // escalation pages and queue news pushed to a session
@@ -139,7 +141,7 @@ var permissions = [...]permission{
 	{act: ActCreateRoom, what: "create a room (its creator becomes its owner)",
 		need:   [4]Need{NeedNever, NeedAnyone, NeedAnyone, NeedAnyone},
 		routes: []string{"POST /api/rooms"}},
-	{act: ActJoinRoom, what: "join a public room (a private room only by being added: `add_member`)",
+	{act: ActJoinRoom, what: "join a public room (a private room only by being added, `add_member`, or with an invite, `accept_invite`)",
 		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
 		frames: []string{"join"}, routes: []string{"POST /api/rooms/{id}/join"}},
 	{act: ActLeaveRoom, what: "leave a room",
@@ -194,6 +196,14 @@ var permissions = [...]permission{
 			"DELETE /api/rooms/{id}/members/{user}",
 			"POST /api/rooms/{id}/bans", "DELETE /api/rooms/{id}/bans/{user}",
 		}},
+	{act: ActManageInvites, what: "create, list and revoke a room's invite links",
+		need: [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},
+		routes: []string{
+			"POST /api/rooms/{id}/invites", "GET /api/rooms/{id}/invites", "DELETE /api/rooms/{id}/invites/{invite}",
+		}},
+	{act: ActAcceptInvite, what: "join a room, private ones included, through an invite link (a ban still keeps one out)",
+		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
+		routes: []string{"POST /api/invites/{code}/accept"}},
 	{act: ActViewEscalations, what: "list escalations and read one",
 		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/escalations", "GET /api/escalations/{id}"}},

@@ -39,6 +39,8 @@ var wantNeeds = map[string][4]string{
 	"add_member":        {"moderator", "moderator", "anyone", "anyone"},
 	"set_member_role":   {"never", "owner", "anyone", "anyone"},
 	"moderate":          {"moderator", "moderator", "anyone", "anyone"},
+	"manage_invites":    {"moderator", "moderator", "anyone", "anyone"},
+	"accept_invite":     {"anyone", "anyone", "anyone", "anyone"},
 	"view_escalations":  {"never", "never", "anyone", "anyone"},
 	"handle_escalation": {"never", "never", "anyone", "anyone"},
 	"receive_pages":     {"never", "never", "anyone", "anyone"},
@@ -161,6 +163,7 @@ func TestPermissionsCoverAllActions(t *testing.T) {
 		ActSetMemberRole: "set_member_role", ActModerate: "moderate", ActViewEscalations: "view_escalations",
 		ActHandleEscalation: "handle_escalation", ActReceivePages: "receive_pages",
 		ActViewOncall: "view_oncall", ActManageOncall: "manage_oncall", ActViewAudit: "view_audit",
+		ActManageInvites: "manage_invites", ActAcceptInvite: "accept_invite",
 	} {
 		if string(c) != s {
 			t.Errorf("constant for %s is %q", s, c)
@@ -281,6 +284,10 @@ func TestRoutesAndFrames(t *testing.T) {
 		"DELETE /api/rooms/{id}/members/{user}/mute": "moderate",
 		"DELETE /api/rooms/{id}/members/{user}":      "moderate",
 		"POST /api/rooms/{id}/bans":                  "moderate",
+		"POST /api/rooms/{id}/invites":               "manage_invites",
+		"GET /api/rooms/{id}/invites":                "manage_invites",
+		"DELETE /api/rooms/{id}/invites/{invite}":    "manage_invites",
+		"POST /api/invites/{code}/accept":            "accept_invite",
 		"DELETE /api/rooms/{id}/bans/{user}":         "moderate",
 		"GET /api/escalations":                       "view_escalations",
 		"GET /api/escalations/{id}":                  "view_escalations",

@@ -132,6 +132,8 @@ func statusOf(c chat.Code) int {
 		return http.StatusForbidden
 	case chat.CodeNotFound:
 		return http.StatusNotFound
+	case chat.CodeInviteInvalid:
+		return http.StatusGone
 	case chat.CodeRoomLimit, chat.CodeConflict:
 		return http.StatusConflict
 	case chat.CodeRateLimited:

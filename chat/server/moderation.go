@@ -29,6 +29,7 @@ func (s *Server) moderationRoutes(m *http.ServeMux) {
 		c, err := s.setRoomSettings(r.Context(), id, r.PathValue("id"), in)
 		return http.StatusOK, c, err
 	}))
+	s.inviteRoutes(m)
 }
 
 // addMember makes user a member of room for by, whose permission the

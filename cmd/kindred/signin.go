@@ -13,6 +13,7 @@ import (
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/server"
 )
 
 // firstRunMarker is written to the data directory once the first-run
@@ -22,7 +23,9 @@ const firstRunMarker = "first-run-done"
 const (
 	adminLinkTTL = 24 * time.Hour
 	demoLinkTTL  = 12 * time.Hour
-	demoRoomID   = "r_demo"
+	// demoInviteUses is how many people the demo's invite link lets in.
+	demoInviteUses = 10
+	demoRoomID     = "r_demo"
 )
 
 // demoUsers are the people of demo mode, one per role a newcomer may want
@@ -109,6 +112,13 @@ func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *a
 		}
 		fmt.Fprintf(w, "    %-22s %s/#token=%s\n", fmt.Sprintf("%s (%s):", u.label, u.name), base, tok)
 	}
+	inv, err := st.CreateInvite(ctx, chat.Invite{Conv: demoRoomID, CreatedBy: demoUsers[1].id, MaxUses: demoInviteUses,
+		ExpiresAt: time.Now().Add(demoLinkTTL)})
+	if err != nil {
+		return fmt.Errorf("demo invite: %w", err)
+	}
+	fmt.Fprintf(w, "\nInvite link into the private group (for %d more people, once signed in):\n\n    %s\n",
+		demoInviteUses, server.InviteLink(base, inv.Code))
 	fmt.Fprintf(w, "\nThe links are valid for %s. Demo mode is for trying Kindred, not for real conversations.\n\n", humanDuration(demoLinkTTL))
 	return nil
 }
