@@ -49,6 +49,23 @@ type Conversation struct {
 	// lifts it. Store.UserConversations and Store.MutedUntil fill it (a
 	// mute already over reads 0).
 	MutedUntil int64 `json:"muted_until,omitempty"`
+	// The room's other settings (docs/moderation.md#room-settings):
+	// Guidelines a member accepts before posting, whose every change
+	// raises GuidelinesVersion; GuidelinesAccepted is the version the
+	// asking user accepted (Store.UserConversations fills it).
+	Guidelines         string `json:"guidelines,omitempty"`
+	GuidelinesVersion  int64  `json:"guidelines_version,omitempty"`
+	GuidelinesAccepted int64  `json:"guidelines_accepted,omitempty"`
+	Locked             bool   `json:"locked,omitempty"`
+	ReadOnly           bool   `json:"read_only,omitempty"`
+	SlowModeSeconds    int    `json:"slow_mode_seconds,omitempty"`
+	MaxMembers         int    `json:"max_members,omitempty"`
+}
+
+// NeedsGuidelines reports whether a member whose accepted version is
+// accepted must accept c's guidelines before posting.
+func (c *Conversation) NeedsGuidelines(accepted int64) bool {
+	return c.Guidelines != "" && accepted < c.GuidelinesVersion
 }
 
 // MutedForever is Conversation.MutedUntil (and a ban's end) for a mute or a
@@ -94,7 +111,20 @@ const (
 type RoomSettings struct {
 	Visibility Visibility  `json:"visibility,omitempty"`
 	History    HistoryMode `json:"history,omitempty"`
+	// The others are set with a change only (absent: unchanged).
+	Guidelines      *string `json:"guidelines,omitempty"`
+	Locked          *bool   `json:"locked,omitempty"`
+	ReadOnly        *bool   `json:"read_only,omitempty"`
+	SlowModeSeconds *int    `json:"slow_mode_seconds,omitempty"`
+	MaxMembers      *int    `json:"max_members,omitempty"`
 }
+
+// Limits of room settings.
+const (
+	MaxGuidelinesBytes = 4000
+	MaxSlowModeSeconds = 3600
+	MaxRoomMembers     = 100000
+)
 
 // Check refuses unknown values (CodeInvalidField); empty fields are fine.
 func (s RoomSettings) Check() error {
@@ -107,6 +137,14 @@ func (s RoomSettings) Check() error {
 	case "", HistoryJoined, HistoryShared:
 	default:
 		return Errorf(CodeInvalidField, "history is joined or shared")
+	}
+	switch {
+	case s.Guidelines != nil && len(*s.Guidelines) > MaxGuidelinesBytes:
+		return Errorf(CodeInvalidField, "guidelines have at most %d bytes", MaxGuidelinesBytes)
+	case s.SlowModeSeconds != nil && (*s.SlowModeSeconds < 0 || *s.SlowModeSeconds > MaxSlowModeSeconds):
+		return Errorf(CodeInvalidField, "slow_mode_seconds is 0 to %d", MaxSlowModeSeconds)
+	case s.MaxMembers != nil && (*s.MaxMembers < 0 || *s.MaxMembers > MaxRoomMembers):
+		return Errorf(CodeInvalidField, "max_members is 0 (no limit) to %d", MaxRoomMembers)
 	}
 	return nil
 }

@@ -35,6 +35,11 @@ const (
 	CodeMuted           Code = "muted"
 	CodeBanned          Code = "banned"
 	CodeInviteInvalid   Code = "invite_invalid"
+	CodeGuidelinesReq   Code = "guidelines_required"
+	CodeRoomLocked      Code = "room_locked"
+	CodeReadOnly        Code = "read_only"
+	CodeSlowMode        Code = "slow_mode"
+	CodeRoomFull        Code = "room_full"
 )
 
 // Error is an error a client is shown: a code to branch on, a sentence for a

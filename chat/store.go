@@ -45,10 +45,17 @@ type Store interface {
 	// member counts: every public room, and the private rooms viewer
 	// belongs to.
 	Rooms(ctx context.Context, viewer string) ([]Conversation, error)
-	// SetRoomSettings changes room conv's non-empty settings
+	// SetRoomSettings changes room conv's given settings (non-empty
+	// strings, non-nil pointers); a change of the guidelines' text raises
+	// GuidelinesVersion
 	// (ErrNotFound for unknown conversations and DMs, CodeInvalidField
 	// for unknown values).
 	SetRoomSettings(ctx context.Context, conv string, s RoomSettings) error
+	// AcceptGuidelines records that member user of room conv accepted
+	// its guidelines at their current version, which it returns; with
+	// version > 0, only if that is still the current one (CodeConflict
+	// otherwise). A non-member, a DM or an unknown room is ErrNotFound.
+	AcceptGuidelines(ctx context.Context, conv, userID string, version int64) (int64, error)
 	// UserConversations lists the rooms and DMs user belongs to, with
 	// LastSeq filled, Role set to the user's room role and JoinedSeq to
 	// where they joined (see MemberSince). For a DM, Name is the other

@@ -71,6 +71,8 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"Ban", testBan},
 		{"Invites", testInvites},
 		{"InviteConcurrent", testInviteConcurrent},
+		{"RoomRules", testRoomRules},
+		{"Guidelines", testGuidelines},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

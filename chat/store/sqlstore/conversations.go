@@ -188,7 +188,8 @@ func createDM(ctx context.Context, t *txn, a, b, key string) (chat.Conversation,
 
 const (
 	convColumns = `c.id, c.kind, c.name, c.topic, c.created_by, c.created_at, c.last_seq,
-		(SELECT count(*) FROM members m WHERE m.conv_id = c.id), c.visibility, c.history`
+		(SELECT count(*) FROM members m WHERE m.conv_id = c.id), c.visibility, c.history,
+		c.guidelines, c.guidelines_version, c.locked, c.read_only, c.slow_mode_seconds, c.max_members`
 	sqlConversation = `SELECT ` + convColumns + ` FROM conversations c WHERE c.id = ?`
 	sqlDMByKey      = `SELECT ` + convColumns + ` FROM conversations c WHERE c.dm_key = ?`
 )
@@ -199,12 +200,15 @@ func scanConversation(r Row, extra ...any) (chat.Conversation, error) {
 	var c chat.Conversation
 	var kind, vis, hist string
 	var created int64
-	dest := []any{&c.ID, &kind, &c.Name, &c.Topic, &c.CreatedBy, &created, &c.LastSeq, &c.Members, &vis, &hist}
+	var locked, readOnly int
+	dest := []any{&c.ID, &kind, &c.Name, &c.Topic, &c.CreatedBy, &created, &c.LastSeq, &c.Members, &vis, &hist,
+		&c.Guidelines, &c.GuidelinesVersion, &locked, &readOnly, &c.SlowModeSeconds, &c.MaxMembers}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return chat.Conversation{}, err
 	}
 	c.Kind = chat.ConversationKind(kind)
 	c.CreatedAt = FromNanos(created)
+	c.Locked, c.ReadOnly = locked != 0, readOnly != 0
 	if c.Kind == chat.KindRoom {
 		c.Visibility, c.History = chat.Visibility(vis), chat.HistoryMode(hist)
 	}
@@ -261,7 +265,9 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 			ELSE c.name END,
 			c.topic, c.created_by, c.created_at, c.last_seq,
 			(SELECT count(*) FROM members m WHERE m.conv_id = c.id), c.visibility, c.history,
-			me.role, me.joined_seq, CASE WHEN me.muted_until > {now} THEN me.muted_until ELSE 0 END
+			c.guidelines, c.guidelines_version, c.locked, c.read_only, c.slow_mode_seconds, c.max_members,
+			me.role, me.joined_seq, CASE WHEN me.muted_until > {now} THEN me.muted_until ELSE 0 END,
+			me.guidelines_accepted
 		FROM members me JOIN conversations c ON c.id = me.conv_id
 		WHERE me.user_id = ? ORDER BY c.created_at, c.{ord}`, userID)
 	if err != nil {
@@ -269,35 +275,13 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 	}
 	out, err := collect(rows, func(r Row) (chat.Conversation, error) {
 		var role string
-		var joined, muted int64
-		c, err := scanConversation(r, &role, &joined, &muted)
-		c.Role, c.JoinedSeq, c.MutedUntil = chat.RoomRole(role), joined, muted
+		var joined, muted, accepted int64
+		c, err := scanConversation(r, &role, &joined, &muted, &accepted)
+		c.Role, c.JoinedSeq, c.MutedUntil, c.GuidelinesAccepted = chat.RoomRole(role), joined, muted, accepted
 		return c, err
 	})
 	if err != nil {
 		return nil, s.internal("user conversations", err)
 	}
 	return out, nil
-}
-
-// SetRoomSettings changes room conv's non-empty settings.
-func (s *Store) SetRoomSettings(ctx context.Context, conv string, set chat.RoomSettings) error {
-	if err := set.Check(); err != nil {
-		return err
-	}
-	if !s.d.StoresText(conv) {
-		return chat.ErrNotFound
-	}
-	n, err := s.exec(ctx, `UPDATE conversations SET
-			visibility = CASE WHEN ? = '' THEN visibility ELSE ? END,
-			history = CASE WHEN ? = '' THEN history ELSE ? END
-		WHERE id = ? AND kind = 'room'`,
-		string(set.Visibility), string(set.Visibility), string(set.History), string(set.History), conv)
-	if err != nil {
-		return s.internal("set room settings", err)
-	}
-	if n == 0 {
-		return chat.ErrNotFound
-	}
-	return nil
 }
