@@ -35,6 +35,7 @@ const (
 	ActModerate         Action = "moderate"          // mute, remove and ban a room's members
 	ActManageInvites    Action = "manage_invites"    // create, list and revoke a room's invite links
 	ActAcceptInvite     Action = "accept_invite"     // join a room through an invite link
+	ActAcceptGuidelines Action = "accept_guidelines" // accept a room's guidelines, before posting there
 	ActViewEscalations  Action = "view_escalations"  // list escalations, read one
 	ActHandleEscalation Action = "handle_escalation" // ack, notes, hand-off, resolve, join, release, DM
 	ActReceivePages     Action = "receive_pages"     // escalation pages and queue news pushed to a session
@@ -180,7 +181,7 @@ var permissions = [...]permission{
 	{act: ActSetRoomPolicy, what: "change a room's crisis hold policy",
 		need:   [4]Need{NeedNever, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{"PUT /api/rooms/{id}/policy"}},
-	{act: ActSetRoomSettings, what: "change a room's visibility (public or private) and history (joined or shared)",
+	{act: ActSetRoomSettings, what: "change a room's settings: visibility, history, guidelines, locked, read-only, slow mode, member limit",
 		need:   [4]Need{NeedNever, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{"PATCH /api/rooms/{id}"}},
 	{act: ActAddMember, what: "add someone to a room (the only way into a private room)",
@@ -204,6 +205,9 @@ var permissions = [...]permission{
 	{act: ActAcceptInvite, what: "join a room, private ones included, through an invite link (a ban still keeps one out)",
 		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
 		routes: []string{"POST /api/invites/{code}/accept"}},
+	{act: ActAcceptGuidelines, what: "accept a room's guidelines (a member who has not accepted the current ones may not post)",
+		need:   [4]Need{NeedMember, NeedMember, NeedMember, NeedMember},
+		routes: []string{"POST /api/rooms/{id}/guidelines/accept"}},
 	{act: ActViewEscalations, what: "list escalations and read one",
 		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/escalations", "GET /api/escalations/{id}"}},

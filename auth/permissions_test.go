@@ -41,6 +41,7 @@ var wantNeeds = map[string][4]string{
 	"moderate":          {"moderator", "moderator", "anyone", "anyone"},
 	"manage_invites":    {"moderator", "moderator", "anyone", "anyone"},
 	"accept_invite":     {"anyone", "anyone", "anyone", "anyone"},
+	"accept_guidelines": {"member", "member", "member", "member"},
 	"view_escalations":  {"never", "never", "anyone", "anyone"},
 	"handle_escalation": {"never", "never", "anyone", "anyone"},
 	"receive_pages":     {"never", "never", "anyone", "anyone"},
@@ -163,7 +164,7 @@ func TestPermissionsCoverAllActions(t *testing.T) {
 		ActSetMemberRole: "set_member_role", ActModerate: "moderate", ActViewEscalations: "view_escalations",
 		ActHandleEscalation: "handle_escalation", ActReceivePages: "receive_pages",
 		ActViewOncall: "view_oncall", ActManageOncall: "manage_oncall", ActViewAudit: "view_audit",
-		ActManageInvites: "manage_invites", ActAcceptInvite: "accept_invite",
+		ActManageInvites: "manage_invites", ActAcceptInvite: "accept_invite", ActAcceptGuidelines: "accept_guidelines",
 	} {
 		if string(c) != s {
 			t.Errorf("constant for %s is %q", s, c)
@@ -288,6 +289,7 @@ func TestRoutesAndFrames(t *testing.T) {
 		"GET /api/rooms/{id}/invites":                "manage_invites",
 		"DELETE /api/rooms/{id}/invites/{invite}":    "manage_invites",
 		"POST /api/invites/{code}/accept":            "accept_invite",
+		"POST /api/rooms/{id}/guidelines/accept":     "accept_guidelines",
 		"DELETE /api/rooms/{id}/bans/{user}":         "moderate",
 		"GET /api/escalations":                       "view_escalations",
 		"GET /api/escalations/{id}":                  "view_escalations",

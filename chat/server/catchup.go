@@ -27,6 +27,7 @@ func (c *conn) subscribe(ctx context.Context, cv chat.Conversation, from int64) 
 		if cv.Role.Valid() {
 			st.role, st.mutedUntil = cv.Role, cv.MutedUntil
 		}
+		st.rules.update(cv)
 		c.mu.Unlock()
 		return nil
 	}
@@ -36,6 +37,7 @@ func (c *conn) subscribe(ctx context.Context, cv chat.Conversation, from int64) 
 	}
 	st := &convState{role: role, mutedUntil: cv.MutedUntil, last: from, catchingUp: true,
 		presence: cv.Members <= c.srv.cfg.PresenceFanoutMax}
+	st.rules.update(cv)
 	c.convs[conv] = st
 	c.mu.Unlock()
 	if err := c.srv.hub.SubscribeAt(ctx, conv, c, cv.LastSeq); err != nil {
@@ -224,6 +226,12 @@ func (c *conn) userEvent(data []byte) {
 	}
 	switch ev.Type {
 	case protocol.TypeConversation:
+		if !ev.Conversation.Role.Valid() {
+			// News of a room's settings (or of a membership that has
+			// just ended): it updates a room followed, never starts one.
+			c.applyRules(ev.Conversation)
+			return
+		}
 		if err := c.subscribe(c.ctx, ev.Conversation, ev.Conversation.LastSeq); err != nil && c.ctx.Err() == nil {
 			c.srv.log.Error("subscribe", "session", c.id, "conv", ev.Conversation.ID, "err", err)
 			c.close(protocol.CloseInternal, "subscription failed")

@@ -84,8 +84,8 @@ func (c *conn) handle(f *protocol.ClientFrame) {
 
 // admit runs the checks every frame passes before its handler, in order:
 // its fields, its permission against the session's role in the frame's
-// conversation, a mute there, and its rate limit. It is the send path's
-// whole admission cost (BenchmarkAdmitSend).
+// conversation, a mute and the room's rules there (admitIn), and its rate
+// limit. It is the send path's whole admission cost (BenchmarkAdmitSend).
 func (c *conn) admit(h *frameHandler, f *protocol.ClientFrame) *chat.Error {
 	if h.check != nil {
 		if err := h.check(c, f); err != nil {
@@ -93,12 +93,8 @@ func (c *conn) admit(h *frameHandler, f *protocol.ClientFrame) *chat.Error {
 		}
 	}
 	if h.act != "" {
-		role, muted := c.roomState(f.Conv)
-		if err := auth.Permit(c.ident, role, h.act); err != nil {
-			return chat.AsError(err)
-		}
-		if h.mutable && muted > 0 && time.Now().UnixNano() < muted {
-			return chat.ErrMuted(muted)
+		if err := c.admitIn(h, f); err != nil {
+			return err
 		}
 	}
 	if h.limit != nil {

@@ -134,6 +134,12 @@ func statusOf(c chat.Code) int {
 		return http.StatusNotFound
 	case chat.CodeInviteInvalid:
 		return http.StatusGone
+	case chat.CodeGuidelinesReq, chat.CodeReadOnly, chat.CodeRoomLocked:
+		return http.StatusForbidden
+	case chat.CodeRoomFull:
+		return http.StatusConflict
+	case chat.CodeSlowMode:
+		return http.StatusTooManyRequests
 	case chat.CodeRoomLimit, chat.CodeConflict:
 		return http.StatusConflict
 	case chat.CodeRateLimited:

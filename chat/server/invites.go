@@ -74,7 +74,13 @@ func (s *Server) acceptInvite(ctx context.Context, id auth.Identity, code string
 	if err != nil {
 		return chat.Conversation{}, err
 	}
-	c, err := s.join(ctx, identUser(id), inv.Conv, s.cfg.MaxRoomsPerUser)
+	c, err := s.store.Conversation(ctx, inv.Conv)
+	if err == nil && used {
+		err = s.joinable(ctx, c, id.UserID)
+	}
+	if err == nil {
+		c, err = s.join(ctx, identUser(id), inv.Conv, s.cfg.MaxRoomsPerUser)
+	}
 	if err != nil {
 		if used {
 			if rerr := s.store.ReleaseInvite(context.WithoutCancel(ctx), code); rerr != nil {

@@ -172,8 +172,9 @@ func TestInviteConcurrentAccepts(t *testing.T) {
 	}
 }
 
-// inviteCases are the invite routes' permission cells: invites to the
-// "mod" room, accepted into "join-route" (joining it again is harmless).
+// inviteCases are the permission cells of the invite routes (invites to
+// the "mod" room, accepted into "join-route": joining it again is
+// harmless) and of accepting main's guidelines.
 func (fx *permFixture) inviteCases() map[string]*permCase {
 	noBody := func(*permUser) any { return nil }
 	invites := "/api/rooms/" + fx.rooms["mod"] + "/invites"
@@ -194,6 +195,9 @@ func (fx *permFixture) inviteCases() map[string]*permCase {
 		}},
 		"POST /api/invites/{code}/accept": {body: noBody, ok: 200, path: func(t *testing.T, _ *permUser) string {
 			return "/api/invites/" + made(t, fx.rooms["join-route"]).Code + "/accept"
+		}},
+		"POST /api/rooms/{id}/guidelines/accept": {body: noBody, ok: 200, path: func(*testing.T, *permUser) string {
+			return "/api/rooms/" + fx.main + "/guidelines/accept"
 		}},
 	}
 }

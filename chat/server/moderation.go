@@ -30,6 +30,18 @@ func (s *Server) moderationRoutes(m *http.ServeMux) {
 		return http.StatusOK, c, err
 	}))
 	s.inviteRoutes(m)
+	m.HandleFunc("POST /api/rooms/{id}/guidelines/accept", s.apiIn(auth.ActAcceptGuidelines, func(r *http.Request, id auth.Identity) (int, any, error) {
+		var in struct {
+			Version int64 `json:"version"`
+		}
+		if r.ContentLength != 0 {
+			if err := decodeBody(r, &in); err != nil {
+				return 0, nil, err
+			}
+		}
+		v, err := s.acceptGuidelines(r.Context(), id, r.PathValue("id"), in.Version)
+		return http.StatusOK, map[string]int64{"guidelines_version": v}, err
+	}))
 }
 
 // addMember makes user a member of room for by, whose permission the
@@ -55,7 +67,7 @@ func (s *Server) addMember(ctx context.Context, by auth.Identity, room, user str
 // route checked, and returns the room as id sees it.
 func (s *Server) setRoomSettings(ctx context.Context, id auth.Identity, room string, set chat.RoomSettings) (chat.Conversation, error) {
 	if set == (chat.RoomSettings{}) {
-		return chat.Conversation{}, chat.Errorf(chat.CodeMissingField, "give visibility, history or both")
+		return chat.Conversation{}, chat.Errorf(chat.CodeMissingField, "give at least one setting")
 	}
 	if err := s.store.SetRoomSettings(ctx, room, set); err != nil {
 		return chat.Conversation{}, err
@@ -67,7 +79,7 @@ func (s *Server) setRoomSettings(ctx context.Context, id auth.Identity, room str
 	if c.Role, err = s.store.MemberRole(ctx, room, id.UserID); err != nil {
 		return c, err
 	}
-	s.audit(ctx, chat.AuditEntry{Actor: id.UserID, Action: "room.settings", Room: room,
-		Detail: "visibility=" + string(c.Visibility) + " history=" + string(c.History)})
+	s.audit(ctx, chat.AuditEntry{Actor: id.UserID, Action: "room.settings", Room: room, Detail: settingsDetail(c)})
+	s.tellRules(ctx, c)
 	return c, nil
 }

@@ -73,6 +73,9 @@ func (s *Server) joinRoom(ctx context.Context, id auth.Identity, room string) (c
 			return chat.Conversation{}, chat.ErrNotFound
 		}
 	}
+	if err := s.joinable(ctx, c, id.UserID); err != nil {
+		return chat.Conversation{}, err
+	}
 	return s.join(ctx, identUser(id), room, s.cfg.MaxRoomsPerUser)
 }
 

@@ -63,6 +63,11 @@ type convState struct {
 	// mutedUntil is when the user's mute in the room ends (unix
 	// nanoseconds; 0: not muted), checked with every send and edit.
 	mutedUntil int64
+	// rules are the room's settings that sends and edits are checked
+	// against (roomrules.go); lastSend is when this session's last send
+	// there was admitted (unix nanoseconds), for slow mode.
+	rules    roomRules
+	lastSend int64
 	// last is the highest sequence queued to the client. The hub delivers
 	// each conversation's events in order without gaps; anything at or
 	// below last is one the catch-up already sent.
