@@ -163,3 +163,29 @@ func TestGuidelinesGateFirstPost(t *testing.T) {
 		t.Errorf("audit: %s; want %s", got, want)
 	}
 }
+
+// Settings changed through one node bind sessions on another at once: the
+// news travels through the broker to every member's channel.
+func TestClusterRoomRules(t *testing.T) {
+	c := newCluster(t, 2, "")
+	ann, bob := c.token("ann", auth.RoleSpecialist), c.token("bob", auth.RolePeer)
+	a := c.env(0)
+	room := a.createRoom(ann, "Across nodes")
+	b := c.dial(1, bob, nil)
+	b.join(room.ID)
+	a.mustMod("PATCH", "/api/rooms/"+room.ID, ann, map[string]any{"read_only": true, "guidelines": "Be kind."})
+	b.membership(room.ID, func(cv chat.Conversation) bool { return cv.ReadOnly && cv.GuidelinesVersion == 1 })
+	if f := b.trySend(room.ID, "b1", "hello"); f.Code != chat.CodeReadOnly {
+		t.Fatalf("a send on the other node: %s", f.raw)
+	}
+	a.mustMod("PATCH", "/api/rooms/"+room.ID, ann, map[string]any{"read_only": false})
+	b.membership(room.ID, func(cv chat.Conversation) bool { return !cv.ReadOnly })
+	if f := b.trySend(room.ID, "b2", "hello"); f.Code != chat.CodeGuidelinesReq {
+		t.Fatalf("a send before accepting, on the other node: %s", f.raw)
+	}
+	a.mustMod("POST", "/api/rooms/"+room.ID+"/guidelines/accept", bob, nil)
+	b.membership(room.ID, func(cv chat.Conversation) bool { return cv.GuidelinesAccepted == 1 })
+	if f := b.trySend(room.ID, "b3", "hello"); f.Type != "ack" {
+		t.Fatalf("a send after accepting on the other node: %s", f.raw)
+	}
+}
