@@ -40,6 +40,8 @@ func (c *conn) hello() bool {
 	}
 	c.bucket = s.buckets.acquire(id.UserID)
 	c.expireWithToken()
+	s.metrics.connections.Inc()
+	c.counted = true
 	c.sendDirect(protocol.Encode(protocol.Welcome{
 		Type: protocol.TypeWelcome, Session: c.id, User: u, Conversations: convs,
 		Limits: protocol.Limits{

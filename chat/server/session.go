@@ -51,6 +51,9 @@ type conn struct {
 	strikeReset time.Time
 	lastTyping  time.Time
 	expiry      *time.Timer // ends the session when the token expires
+	// counted is set once the session is in kindred_connections: before
+	// its welcome, so that a client that has the welcome is counted.
+	counted bool
 	// writeStart is when the write in progress began (unix ns), 0 when
 	// none is; the server's write watchdog reads it.
 	writeStart atomic.Int64
@@ -122,6 +125,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// idle session costs a small stack, and net/http's request and
 	// response are freed.
 	if !c.hello() {
+		if c.counted {
+			s.metrics.connections.Dec()
+		}
 		c.wg.Wait()
 		c.cancel()
 		s.untrack(c)
@@ -137,7 +143,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 func (c *conn) run() {
 	defer c.cancel()
 	s := c.srv
-	s.metrics.connections.Inc()
 	defer s.metrics.connections.Dec()
 	defer c.teardown()
 
