@@ -211,6 +211,35 @@ func (c *conn) waitSpace(n int) bool {
 	}
 }
 
+// userNewsLocked applies news on the user's channel to a conversation the
+// session already follows: a new role, a mute, new room rules, or the end
+// of the membership (no role there any more, until userEvent unsubscribes).
+// Called by Deliver with c.mu held; such news is rare (membership and
+// settings changes), so decoding it here costs the hot path nothing.
+func (c *conn) userNewsLocked(data []byte) {
+	var ev struct {
+		Type         string            `json:"type"`
+		Conv         string            `json:"conv"`
+		Conversation chat.Conversation `json:"conversation"`
+	}
+	if json.Unmarshal(data, &ev) != nil {
+		return
+	}
+	switch ev.Type {
+	case protocol.TypeConversation:
+		if st := c.convs[ev.Conversation.ID]; st != nil {
+			if ev.Conversation.Role.Valid() {
+				st.role, st.mutedUntil = ev.Conversation.Role, ev.Conversation.MutedUntil
+			}
+			st.rules.update(ev.Conversation)
+		}
+	case protocol.TypeLeft:
+		if st := c.convs[ev.Conv]; st != nil {
+			st.role = chat.RoomNone
+		}
+	}
+}
+
 // userEvent acts on a frame published to this user's channel: another
 // session of the same user joined or left a room, someone opened a DM, or
 // a moderator changed the user's role or mute in a room, or removed them.

@@ -22,6 +22,10 @@ func (c *conn) Deliver(p *chat.Publication) {
 		return
 	}
 	if p.Channel == c.userCh {
+		// News about a conversation this session follows takes effect
+		// before the client can see it, so a frame sent after the news
+		// is checked against it; subscribing is left to userEvent.
+		c.userNewsLocked(p.Data)
 		c.enqueueLocked(p)
 		c.wg.Add(1)
 		go c.userEvent(p.Data)
