@@ -211,19 +211,23 @@ func (c *conn) waitSpace(n int) bool {
 	}
 }
 
+// userNews is a frame published on the user's channel, decoded once.
+type userNews struct {
+	Type         string            `json:"type"`
+	Conv         string            `json:"conv"`
+	Conversation chat.Conversation `json:"conversation"`
+}
+
 // userNewsLocked applies news on the user's channel to a conversation the
 // session already follows: a new role, a mute, new room rules, or the end
 // of the membership (no role there any more, until userEvent unsubscribes).
-// Called by Deliver with c.mu held; such news is rare (membership and
-// settings changes), so decoding it here costs the hot path nothing.
-func (c *conn) userNewsLocked(data []byte) {
-	var ev struct {
-		Type         string            `json:"type"`
-		Conv         string            `json:"conv"`
-		Conversation chat.Conversation `json:"conversation"`
-	}
+// Called by Deliver with c.mu held, so the news takes effect before the
+// client can see it; such news is rare (membership and settings changes),
+// so decoding it here costs the message path nothing.
+func (c *conn) userNewsLocked(data []byte) (userNews, bool) {
+	var ev userNews
 	if json.Unmarshal(data, &ev) != nil {
-		return
+		return ev, false
 	}
 	switch ev.Type {
 	case protocol.TypeConversation:
@@ -238,27 +242,19 @@ func (c *conn) userNewsLocked(data []byte) {
 			st.role = chat.RoomNone
 		}
 	}
+	return ev, true
 }
 
-// userEvent acts on a frame published to this user's channel: another
-// session of the same user joined or left a room, someone opened a DM, or
-// a moderator changed the user's role or mute in a room, or removed them.
-func (c *conn) userEvent(data []byte) {
+// userEvent does what news on the user's channel asks beyond the state
+// Deliver already applied: follow a conversation another session of the
+// user joined or someone opened, stop following one the user left.
+func (c *conn) userEvent(ev userNews) {
 	defer c.wg.Done()
-	var ev struct {
-		Type         string            `json:"type"`
-		Conv         string            `json:"conv"`
-		Conversation chat.Conversation `json:"conversation"`
-	}
-	if json.Unmarshal(data, &ev) != nil {
-		return
-	}
 	switch ev.Type {
 	case protocol.TypeConversation:
 		if !ev.Conversation.Role.Valid() {
 			// News of a room's settings (or of a membership that has
 			// just ended): it updates a room followed, never starts one.
-			c.applyRules(ev.Conversation)
 			return
 		}
 		if err := c.subscribe(c.ctx, ev.Conversation, ev.Conversation.LastSeq); err != nil && c.ctx.Err() == nil {

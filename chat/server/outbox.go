@@ -25,10 +25,12 @@ func (c *conn) Deliver(p *chat.Publication) {
 		// News about a conversation this session follows takes effect
 		// before the client can see it, so a frame sent after the news
 		// is checked against it; subscribing is left to userEvent.
-		c.userNewsLocked(p.Data)
+		ev, ok := c.userNewsLocked(p.Data)
 		c.enqueueLocked(p)
-		c.wg.Add(1)
-		go c.userEvent(p.Data)
+		if ok && (ev.Type == protocol.TypeConversation || ev.Type == protocol.TypeLeft) {
+			c.wg.Add(1)
+			go c.userEvent(ev)
+		}
 		return
 	}
 	if p.Seq > 0 {

@@ -35,15 +35,6 @@ func (r *roomRules) update(cv chat.Conversation) {
 	r.guideAcc = max(r.guideAcc, cv.GuidelinesAccepted)
 }
 
-// applyRules updates the rules of a room this session follows.
-func (c *conn) applyRules(cv chat.Conversation) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st := c.convs[cv.ID]; st != nil {
-		st.rules.update(cv)
-	}
-}
-
 // admitIn checks frame f against the session's cached state in its
 // conversation: the permission for the role there, then, for sends and
 // edits (h.mutable), a mute, read-only, the guidelines and (sends) slow
