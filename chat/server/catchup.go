@@ -15,6 +15,14 @@ import (
 // position from cv.LastSeq, so it can fill any gap before the first live
 // event it hands over.
 func (c *conn) subscribe(ctx context.Context, cv chat.Conversation, from int64) error {
+	return c.follow(ctx, cv, from, true)
+}
+
+// follow is subscribe; with refresh false it leaves a conversation the
+// session already follows as it is. News on the user channel takes that
+// path: Deliver applied it already, and a later copy would undo news that
+// arrived after it.
+func (c *conn) follow(ctx context.Context, cv chat.Conversation, from int64, refresh bool) error {
 	conv := cv.ID
 	c.mu.Lock()
 	if c.closed {
@@ -24,10 +32,12 @@ func (c *conn) subscribe(ctx context.Context, cv chat.Conversation, from int64) 
 	if st, ok := c.convs[conv]; ok {
 		// News of the membership (a join, a new role, a mute) carries
 		// the role and the mute together.
-		if cv.Role.Valid() {
+		if refresh && cv.Role.Valid() {
 			st.role, st.mutedUntil = cv.Role, cv.MutedUntil
 		}
-		st.rules.update(cv)
+		if refresh {
+			st.rules.update(cv)
+		}
 		c.mu.Unlock()
 		return nil
 	}
@@ -257,7 +267,7 @@ func (c *conn) userEvent(ev userNews) {
 			// just ended): it updates a room followed, never starts one.
 			return
 		}
-		if err := c.subscribe(c.ctx, ev.Conversation, ev.Conversation.LastSeq); err != nil && c.ctx.Err() == nil {
+		if err := c.follow(c.ctx, ev.Conversation, ev.Conversation.LastSeq, false); err != nil && c.ctx.Err() == nil {
 			c.srv.log.Error("subscribe", "session", c.id, "conv", ev.Conversation.ID, "err", err)
 			c.close(protocol.CloseInternal, "subscription failed")
 		}
