@@ -20,7 +20,7 @@ func BenchmarkAdmitSend(b *testing.B) {
 	c := &conn{srv: s, ident: auth.Identity{UserID: "pat", Name: "Pat", Role: auth.RolePeer},
 		convs: map[string]*convState{"r_group": {role: chat.RoomMember, mutedUntil: time.Now().Add(-time.Minute).UnixNano(),
 			rules: roomRules{guideVer: 2, guideAcc: 2}}}}
-	bs := buckets{m: map[string]*bucket{}, limits: limits{sendRate: 1e9, sendBurst: 1 << 30}}
+	bs := newBuckets(limits{sendRate: 1e9, sendBurst: 1 << 30})
 	c.bucket = bs.acquire("pat")
 	f := &protocol.ClientFrame{Type: protocol.TypeSend, Conv: "r_group", ID: "01JD3Q8Z4M6V", Body: strings.Repeat("a message ", 20)}
 	h := frames[protocol.TypeSend]

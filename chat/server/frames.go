@@ -99,8 +99,7 @@ func (c *conn) admit(h *frameHandler, f *protocol.ClientFrame) *chat.Error {
 	}
 	if h.limit != nil {
 		if ok, wait := h.limit(c.bucket, time.Now()); !ok {
-			return &chat.Error{Code: chat.CodeRateLimited, Message: "too many of these; wait a moment",
-				Temporary: true, RetryAfterMS: max(1, wait.Milliseconds())}
+			return errRateLimited(wait)
 		}
 	}
 	return nil

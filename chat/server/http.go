@@ -159,6 +159,11 @@ func writeError(w http.ResponseWriter, e *chat.Error) {
 	if e.Code == chat.CodeAuthRequired || e.Code == chat.CodeTokenExpired || e.Code == chat.CodeTokenInvalid {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kindred"`)
 	}
+	if e.RetryAfterMS > 0 {
+		// Whole seconds, rounded up: a client waiting that long finds a
+		// token.
+		w.Header().Set("Retry-After", strconv.FormatInt((e.RetryAfterMS+999)/1000, 10))
+	}
 	writeJSON(w, statusOf(e.Code), map[string]*chat.Error{"error": e})
 }
 

@@ -3,6 +3,8 @@ package server
 import (
 	"sync"
 	"time"
+
+	"github.com/kindred-health/kindred/chat"
 )
 
 // tokenBucket holds rate tokens per second, up to burst.
@@ -45,7 +47,10 @@ type bucket struct {
 	send    tokenBucket
 	members tokenBucket
 	reports tokenBucket
-	refs    int
+	// refs (sessions holding it) and idle (since when it has had none)
+	// belong to its shard's lock.
+	refs int
+	idle time.Time
 }
 
 // take spends one send token.
@@ -78,38 +83,170 @@ type limits struct {
 	reportsPerHour int
 }
 
-// buckets hands out per-user buckets and forgets them when the user's last
-// connection on this node closes.
-type buckets struct {
-	mu     sync.Mutex
-	limits limits
-	m      map[string]*bucket
+// refill is how long an unused bucket takes to be full again: a bucket
+// idle that long is no different from a new one, so it can be forgotten.
+func (l limits) refill() time.Duration {
+	d := time.Duration(0)
+	for _, r := range [...]struct {
+		rate  float64
+		burst int
+	}{{l.sendRate, l.sendBurst}, {l.memberRate, l.memberBurst}, {float64(l.reportsPerHour) / 3600, l.reportsPerHour}} {
+		if r.rate > 0 {
+			d = max(d, time.Duration(float64(r.burst)/r.rate*float64(time.Second)))
+		}
+	}
+	return d
 }
 
-func (bs *buckets) acquire(user string) *bucket {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	b := bs.m[user]
-	if b == nil {
-		l, now := bs.limits, time.Now()
-		b = &bucket{
-			send:    newTokenBucket(l.sendRate, l.sendBurst, now),
-			members: newTokenBucket(l.memberRate, l.memberBurst, now),
-			reports: newTokenBucket(float64(l.reportsPerHour)/3600, l.reportsPerHour, now),
+const (
+	bucketShards = 64
+	// maxIdleBuckets bounds, per shard, the buckets kept for users with
+	// no session on this node (HTTP callers, and users who left less
+	// than a refill ago); past it the oldest idle ones are forgotten
+	// early.
+	maxIdleBuckets = 1024
+)
+
+// buckets keeps each user's bucket on this node, in shards by user. A
+// user's sessions share theirs (acquire, release), and the HTTP API's
+// membership routes take from the same one (forUser), so neither more tabs
+// nor another front end buys more. A bucket nobody holds is kept until it
+// would have refilled (so that leaving and coming back, or calling the API
+// between sessions, starts no fresh budget), then forgotten.
+type buckets struct {
+	limits limits
+	ttl    time.Duration
+	shards [bucketShards]bucketShard
+}
+
+type bucketShard struct {
+	mu        sync.Mutex
+	m         map[string]*bucket
+	idle      int // buckets in m with no session
+	nextSweep time.Time
+}
+
+func newBuckets(l limits) *buckets {
+	bs := &buckets{limits: l, ttl: l.refill()}
+	for i := range bs.shards {
+		bs.shards[i].m = make(map[string]*bucket)
+	}
+	return bs
+}
+
+func (bs *buckets) shard(user string) *bucketShard {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(user); i++ {
+		h = (h ^ uint32(user[i])) * 16777619
+	}
+	return &bs.shards[h%bucketShards]
+}
+
+// getLocked returns user's bucket, made full if there is none. Called
+// with sh.mu held.
+func (bs *buckets) getLocked(sh *bucketShard, user string, now time.Time) *bucket {
+	if b := sh.m[user]; b != nil {
+		return b
+	}
+	bs.sweepLocked(sh, now)
+	l := bs.limits
+	b := &bucket{
+		send:    newTokenBucket(l.sendRate, l.sendBurst, now),
+		members: newTokenBucket(l.memberRate, l.memberBurst, now),
+		reports: newTokenBucket(float64(l.reportsPerHour)/3600, l.reportsPerHour, now),
+		idle:    now,
+	}
+	sh.m[user] = b
+	sh.idle++
+	return b
+}
+
+// sweepLocked forgets buckets that have had no session for a refill, at
+// most once a refill per shard, and the oldest idle ones when the shard
+// holds too many.
+func (bs *buckets) sweepLocked(sh *bucketShard, now time.Time) {
+	if sh.idle < maxIdleBuckets && now.Before(sh.nextSweep) {
+		return
+	}
+	sh.nextSweep = now.Add(max(bs.ttl, time.Second))
+	var oldest time.Time
+	for u, b := range sh.m {
+		if b.refs == 0 && now.Sub(b.idle) >= bs.ttl {
+			delete(sh.m, u)
+			sh.idle--
+		} else if b.refs == 0 && (oldest.IsZero() || b.idle.Before(oldest)) {
+			oldest = b.idle
 		}
-		bs.m[user] = b
+	}
+	// Still too many: forget those idle longest (half the gap between
+	// the oldest and now, at a time).
+	for i := 0; sh.idle >= maxIdleBuckets && !oldest.IsZero() && i < 64; i++ {
+		cut := oldest.Add(now.Sub(oldest) / 2)
+		for u, b := range sh.m {
+			if b.refs == 0 && !b.idle.After(cut) {
+				delete(sh.m, u)
+				sh.idle--
+			}
+		}
+		oldest = cut
+	}
+}
+
+// acquire is user's bucket for a new session; release it when the session
+// ends.
+func (bs *buckets) acquire(user string) *bucket {
+	sh := bs.shard(user)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	b := bs.getLocked(sh, user, time.Now())
+	if b.refs == 0 {
+		sh.idle--
 	}
 	b.refs++
 	return b
 }
 
 func (bs *buckets) release(user string) {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	if b := bs.m[user]; b != nil {
+	sh := bs.shard(user)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if b := sh.m[user]; b != nil && b.refs > 0 {
 		b.refs--
-		if b.refs <= 0 {
-			delete(bs.m, user)
+		if b.refs == 0 {
+			b.idle = time.Now()
+			sh.idle++
 		}
 	}
+}
+
+// forUser is user's bucket for one HTTP request: the one their sessions
+// on this node share, or one kept for them until it would have refilled.
+func (bs *buckets) forUser(user string) *bucket {
+	sh := bs.shard(user)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	now := time.Now()
+	b := bs.getLocked(sh, user, now)
+	if b.refs == 0 {
+		b.idle = now
+	}
+	return b
+}
+
+// errRateLimited is the refusal of an action past its bucket.
+func errRateLimited(wait time.Duration) *chat.Error {
+	return &chat.Error{Code: chat.CodeRateLimited, Message: "too many of these; wait a moment",
+		Temporary: true, RetryAfterMS: max(1, wait.Milliseconds())}
+}
+
+// takeMembership spends one of user's membership tokens for an HTTP join,
+// leave or DM opened: the budget the join, leave and open_dm frames take
+// from. A refusal counts as a refused frame.
+func (s *Server) takeMembership(user string) error {
+	if ok, wait := s.buckets.forUser(user).takeMembership(time.Now()); !ok {
+		e := errRateLimited(wait)
+		s.metrics.rejected.WithLabelValues(string(e.Code)).Inc()
+		return e
+	}
+	return nil
 }

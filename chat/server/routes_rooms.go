@@ -32,10 +32,16 @@ func (s *Server) roomRoutes(m *http.ServeMux) {
 		return http.StatusCreated, c, err
 	}))
 	m.HandleFunc("POST /api/rooms/{id}/join", s.apiIn(auth.ActJoinRoom, func(r *http.Request, id auth.Identity) (int, any, error) {
+		if err := s.takeMembership(id.UserID); err != nil {
+			return 0, nil, err
+		}
 		c, err := s.joinRoom(r.Context(), id, r.PathValue("id"))
 		return http.StatusOK, c, err
 	}))
 	m.HandleFunc("POST /api/rooms/{id}/leave", s.apiIn(auth.ActLeaveRoom, func(r *http.Request, id auth.Identity) (int, any, error) {
+		if err := s.takeMembership(id.UserID); err != nil {
+			return 0, nil, err
+		}
 		err := s.leaveRoom(r.Context(), id, r.PathValue("id"))
 		return http.StatusOK, map[string]string{"left": r.PathValue("id")}, err
 	}))
@@ -48,6 +54,9 @@ func (s *Server) roomRoutes(m *http.ServeMux) {
 			User string `json:"user"`
 		}
 		if err := decodeBody(r, &in); err != nil {
+			return 0, nil, err
+		}
+		if err := s.takeMembership(id.UserID); err != nil {
 			return 0, nil, err
 		}
 		c, err := s.openDM(r.Context(), id, in.User)

@@ -45,7 +45,7 @@ type Server struct {
 	crisis   *crisisQueue
 	alerts   *alerter
 	esc      *Escalation // nil when escalation is not configured
-	buckets  buckets
+	buckets  *buckets
 	mux      *http.ServeMux
 	pub      publisher
 
@@ -84,11 +84,11 @@ func New(cfg Config) (*Server, error) {
 		esc:      cfg.Escalation,
 		metrics:  newMetrics(),
 		conns:    make(map[*conn]struct{}),
-		buckets: buckets{m: make(map[string]*bucket), limits: limits{
+		buckets: newBuckets(limits{
 			sendRate: cfg.SendRate, sendBurst: cfg.SendBurst,
 			memberRate: cfg.MembershipRate, memberBurst: cfg.MembershipBurst,
 			reportsPerHour: cfg.ReportsPerHour,
-		}},
+		}),
 	}
 	s.hub = hub.New(cfg.Broker, hub.Options{Fill: s.eventsAfter, Logger: cfg.Logger})
 	s.pub = publisher{broker: cfg.Broker, hub: s.hub, log: cfg.Logger, unpublished: make(map[string]*chat.Publication)}
