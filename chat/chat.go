@@ -60,6 +60,12 @@ type Conversation struct {
 	ReadOnly           bool   `json:"read_only,omitempty"`
 	SlowModeSeconds    int    `json:"slow_mode_seconds,omitempty"`
 	MaxMembers         int    `json:"max_members,omitempty"`
+	// PremodMessages is how many of a plain member's first messages wait
+	// for a moderator (0: off); ApprovedMessages is how many of the
+	// asking user's were approved (Store.UserConversations fills it;
+	// docs/moderation.md#pre-moderation).
+	PremodMessages   int `json:"premod_messages,omitempty"`
+	ApprovedMessages int `json:"approved_messages,omitempty"`
 }
 
 // NeedsGuidelines reports whether a member whose accepted version is
@@ -117,6 +123,7 @@ type RoomSettings struct {
 	ReadOnly        *bool   `json:"read_only,omitempty"`
 	SlowModeSeconds *int    `json:"slow_mode_seconds,omitempty"`
 	MaxMembers      *int    `json:"max_members,omitempty"`
+	PremodMessages  *int    `json:"premod_messages,omitempty"`
 }
 
 // Limits of room settings.
@@ -145,6 +152,8 @@ func (s RoomSettings) Check() error {
 		return Errorf(CodeInvalidField, "slow_mode_seconds is 0 to %d", MaxSlowModeSeconds)
 	case s.MaxMembers != nil && (*s.MaxMembers < 0 || *s.MaxMembers > MaxRoomMembers):
 		return Errorf(CodeInvalidField, "max_members is 0 (no limit) to %d", MaxRoomMembers)
+	case s.PremodMessages != nil && (*s.PremodMessages < 0 || *s.PremodMessages > MaxPremodMessages):
+		return Errorf(CodeInvalidField, "premod_messages is 0 (off) to %d", MaxPremodMessages)
 	}
 	return nil
 }

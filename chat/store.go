@@ -46,8 +46,8 @@ type Store interface {
 	// belongs to.
 	Rooms(ctx context.Context, viewer string) ([]Conversation, error)
 	// SetRoomSettings changes room conv's given settings (non-empty
-	// strings, non-nil pointers); a change of the guidelines' text raises
-	// GuidelinesVersion
+	// strings, non-nil pointers, PremodMessages included); a change of
+	// the guidelines' text raises GuidelinesVersion
 	// (ErrNotFound for unknown conversations and DMs, CodeInvalidField
 	// for unknown values).
 	SetRoomSettings(ctx context.Context, conv string, s RoomSettings) error
@@ -57,9 +57,10 @@ type Store interface {
 	// otherwise). A non-member, a DM or an unknown room is ErrNotFound.
 	AcceptGuidelines(ctx context.Context, conv, userID string, version int64) (int64, error)
 	// UserConversations lists the rooms and DMs user belongs to, with
-	// LastSeq filled, Role set to the user's room role and JoinedSeq to
-	// where they joined (see MemberSince). For a DM, Name is the other
-	// user's display name.
+	// LastSeq filled, Role set to the user's room role, JoinedSeq to
+	// where they joined (see MemberSince), and MutedUntil,
+	// GuidelinesAccepted and ApprovedMessages to the user's. For a DM,
+	// Name is the other user's display name.
 	UserConversations(ctx context.Context, userID string) ([]Conversation, error)
 
 	// Join makes user a member of room conv (RoomMember). Joining twice is
@@ -154,6 +155,37 @@ type Store interface {
 	// entries that changed them; replaying them in order ends in the state
 	// History shows. It is what a resuming client replays.
 	EventsAfter(ctx context.Context, conv string, after int64, limit int) ([]Event, error)
+
+	// HoldMessage stores p, a message member p.Sender sent to room
+	// p.Conv (ClientID, Name and Body set) that pre-moderation holds, as
+	// PendingWaiting, and returns it with ID ("p_…"), Time and State set
+	// (created true). It is idempotent on (Conv, Sender, ClientID):
+	// holding the same send again returns the message held before, in
+	// whatever state (created false; once decided, without its Body).
+	// A send already in the room's log (stored before its sender was
+	// held) is not held: the answer has State PendingApproved and no ID.
+	// A sender who is not a member of the room: ErrNotMember.
+	HoldMessage(ctx context.Context, p PendingMessage) (held PendingMessage, created bool, err error)
+	// PendingMessages lists room conv's held messages that wait for a
+	// decision (PendingWaiting, PendingApproving), oldest first, at
+	// most 500.
+	PendingMessages(ctx context.Context, conv string) ([]PendingMessage, error)
+	// FindPending returns the message held for sender's send with
+	// clientID in room conv, in whatever state; ErrNotFound when none.
+	FindPending(ctx context.Context, conv, sender, clientID string) (PendingMessage, error)
+	// DecidePending moves held message id of room conv to state to, in
+	// one transaction, and returns it as it was before the move (Body
+	// included), with, for PendingApproved, the sender's approved count
+	// in conv after it. The moves:
+	//   - PendingApproving from PendingWaiting, or from PendingApproving
+	//     (a retry of an approval that did not finish);
+	//   - PendingWaiting from PendingApproving (an approval given up);
+	//   - PendingApproved from PendingApproving: the Body is erased and
+	//     the sender's approved count in conv goes up by one (while they
+	//     are a member; a new membership starts at 0);
+	//   - PendingRejected from PendingWaiting: the Body is erased.
+	// Any other move is CodeConflict; an id unknown in conv ErrNotFound.
+	DecidePending(ctx context.Context, conv, id string, to PendingState) (PendingMessage, int, error)
 
 	// RoomPolicy returns room conv's policy; a room never given one has
 	// the zero policy. Unknown conversations and DMs: ErrNotFound.

@@ -73,6 +73,10 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"InviteConcurrent", testInviteConcurrent},
 		{"RoomRules", testRoomRules},
 		{"Guidelines", testGuidelines},
+		{"PremodSetting", testPremodSetting},
+		{"HoldMessage", testHoldMessage},
+		{"DecidePending", testDecidePending},
+		{"PendingAfterLeaving", testPendingAfterLeaving},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -189,7 +189,8 @@ func createDM(ctx context.Context, t *txn, a, b, key string) (chat.Conversation,
 const (
 	convColumns = `c.id, c.kind, c.name, c.topic, c.created_by, c.created_at, c.last_seq,
 		(SELECT count(*) FROM members m WHERE m.conv_id = c.id), c.visibility, c.history,
-		c.guidelines, c.guidelines_version, c.locked, c.read_only, c.slow_mode_seconds, c.max_members`
+		c.guidelines, c.guidelines_version, c.locked, c.read_only, c.slow_mode_seconds, c.max_members,
+		c.premod_messages`
 	sqlConversation = `SELECT ` + convColumns + ` FROM conversations c WHERE c.id = ?`
 	sqlDMByKey      = `SELECT ` + convColumns + ` FROM conversations c WHERE c.dm_key = ?`
 )
@@ -202,7 +203,7 @@ func scanConversation(r Row, extra ...any) (chat.Conversation, error) {
 	var created int64
 	var locked, readOnly int
 	dest := []any{&c.ID, &kind, &c.Name, &c.Topic, &c.CreatedBy, &created, &c.LastSeq, &c.Members, &vis, &hist,
-		&c.Guidelines, &c.GuidelinesVersion, &locked, &readOnly, &c.SlowModeSeconds, &c.MaxMembers}
+		&c.Guidelines, &c.GuidelinesVersion, &locked, &readOnly, &c.SlowModeSeconds, &c.MaxMembers, &c.PremodMessages}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return chat.Conversation{}, err
 	}
@@ -266,8 +267,9 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 			c.topic, c.created_by, c.created_at, c.last_seq,
 			(SELECT count(*) FROM members m WHERE m.conv_id = c.id), c.visibility, c.history,
 			c.guidelines, c.guidelines_version, c.locked, c.read_only, c.slow_mode_seconds, c.max_members,
+			c.premod_messages,
 			me.role, me.joined_seq, CASE WHEN me.muted_until > {now} THEN me.muted_until ELSE 0 END,
-			me.guidelines_accepted
+			me.guidelines_accepted, me.approved_messages
 		FROM members me JOIN conversations c ON c.id = me.conv_id
 		WHERE me.user_id = ? ORDER BY c.created_at, c.{ord}`, userID)
 	if err != nil {
@@ -276,8 +278,10 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 	out, err := collect(rows, func(r Row) (chat.Conversation, error) {
 		var role string
 		var joined, muted, accepted int64
-		c, err := scanConversation(r, &role, &joined, &muted, &accepted)
+		var approved int
+		c, err := scanConversation(r, &role, &joined, &muted, &accepted, &approved)
 		c.Role, c.JoinedSeq, c.MutedUntil, c.GuidelinesAccepted = chat.RoomRole(role), joined, muted, accepted
+		c.ApprovedMessages = approved
 		return c, err
 	})
 	if err != nil {

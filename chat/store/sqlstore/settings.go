@@ -43,6 +43,7 @@ func (s *Store) SetRoomSettings(ctx context.Context, conv string, set chat.RoomS
 	roSet, ro := flag(set.ReadOnly)
 	slowSet, slow := num(set.SlowModeSeconds)
 	maxSet, maxN := num(set.MaxMembers)
+	premodSet, premod := num(set.PremodMessages)
 	guideSet := set.Guidelines != nil
 	n, err := s.exec(ctx, `UPDATE conversations SET
 			visibility = CASE WHEN ? = '' THEN visibility ELSE ? END,
@@ -52,10 +53,11 @@ func (s *Store) SetRoomSettings(ctx context.Context, conv string, set chat.RoomS
 			locked = CASE WHEN ? THEN ? ELSE locked END,
 			read_only = CASE WHEN ? THEN ? ELSE read_only END,
 			slow_mode_seconds = CASE WHEN ? THEN ? ELSE slow_mode_seconds END,
-			max_members = CASE WHEN ? THEN ? ELSE max_members END
+			max_members = CASE WHEN ? THEN ? ELSE max_members END,
+			premod_messages = CASE WHEN ? THEN ? ELSE premod_messages END
 		WHERE id = ? AND kind = 'room'`,
 		string(set.Visibility), string(set.Visibility), string(set.History), string(set.History),
-		guideSet, guide, guideSet, guide, lockSet, lock, roSet, ro, slowSet, slow, maxSet, maxN, conv)
+		guideSet, guide, guideSet, guide, lockSet, lock, roSet, ro, slowSet, slow, maxSet, maxN, premodSet, premod, conv)
 	if err != nil {
 		return s.internal("set room settings", err)
 	}
