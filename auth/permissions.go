@@ -32,7 +32,7 @@ const (
 	ActSetRoomSettings  Action = "set_room_settings" // change a room's visibility and history
 	ActAddMember        Action = "add_member"        // add someone to a room (how private rooms are joined)
 	ActSetMemberRole    Action = "set_member_role"   // name a room's moderators
-	ActModerate         Action = "moderate"          // mute, remove and ban a room's members
+	ActModerate         Action = "moderate"          // mute, remove and ban a room's members; decide held messages
 	ActManageInvites    Action = "manage_invites"    // create, list and revoke a room's invite links
 	ActAcceptInvite     Action = "accept_invite"     // join a room through an invite link
 	ActAcceptGuidelines Action = "accept_guidelines" // accept a room's guidelines, before posting there
@@ -181,7 +181,7 @@ var permissions = [...]permission{
 	{act: ActSetRoomPolicy, what: "change a room's crisis hold policy",
 		need:   [4]Need{NeedNever, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{"PUT /api/rooms/{id}/policy"}},
-	{act: ActSetRoomSettings, what: "change a room's settings: visibility, history, guidelines, locked, read-only, slow mode, member limit",
+	{act: ActSetRoomSettings, what: "change a room's settings: visibility, history, guidelines, locked, read-only, slow mode, member limit, pre-moderation",
 		need:   [4]Need{NeedNever, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{"PATCH /api/rooms/{id}"}},
 	{act: ActAddMember, what: "add someone to a room (the only way into a private room)",
@@ -190,12 +190,13 @@ var permissions = [...]permission{
 	{act: ActSetMemberRole, what: "name a room's moderators, or make one a member again (never the owner)",
 		need:   [4]Need{NeedNever, NeedOwner, NeedAnyone, NeedAnyone},
 		routes: []string{"PUT /api/rooms/{id}/members/{user}/role"}},
-	{act: ActModerate, what: "mute, unmute, remove, ban and unban a room's members (the rules beside the table limit whom)",
+	{act: ActModerate, what: "mute, unmute, remove, ban and unban a room's members (the rules beside the table limit whom); list, approve and reject the messages pre-moderation holds",
 		need: [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{
 			"POST /api/rooms/{id}/members/{user}/mute", "DELETE /api/rooms/{id}/members/{user}/mute",
 			"DELETE /api/rooms/{id}/members/{user}",
 			"POST /api/rooms/{id}/bans", "DELETE /api/rooms/{id}/bans/{user}",
+			"GET /api/rooms/{id}/pending", "POST /api/rooms/{id}/pending/{pid}/approve", "POST /api/rooms/{id}/pending/{pid}/reject",
 		}},
 	{act: ActManageInvites, what: "create, list and revoke a room's invite links",
 		need: [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},

@@ -52,6 +52,9 @@ const (
 	TypeFlagged      = "flagged"
 	TypeEscalation   = "escalation"
 	TypeRoomAlert    = "room_alert"
+	TypePending      = "pending"
+	TypePendingDone  = "pending_done"
+	TypeRejected     = "rejected"
 )
 
 // ClientFrame is every field any client frame may carry; Type says which
@@ -116,6 +119,46 @@ type Ack struct {
 	// delivered to the room (Seq is 0). It is delivered, with a sequence
 	// number, if a supervisor releases it.
 	Held bool `json:"held,omitempty"`
+}
+
+// PendingAck answers a send that the room's pre-moderation holds for its
+// moderators: stored, not in the room's log (no sequence number). The
+// message reaches the room, with its client ID, when a moderator approves
+// it; a rejection is a Rejected frame.
+type PendingAck struct {
+	Type      string    `json:"type"` // "ack"
+	Ref       string    `json:"ref,omitempty"`
+	ID        string    `json:"id"`
+	Conv      string    `json:"conv"`
+	Time      time.Time `json:"ts"`
+	Pending   bool      `json:"pending"`
+	PendingID string    `json:"pending_id"`
+}
+
+// PendingNotice tells a room's owner and moderators of a message waiting
+// for their decision.
+type PendingNotice struct {
+	Type    string              `json:"type"`
+	Conv    string              `json:"conv"`
+	Pending chat.PendingMessage `json:"pending"`
+}
+
+// PendingDone tells a room's owner and moderators that a waiting message
+// was decided: Outcome is "approved" or "rejected".
+type PendingDone struct {
+	Type    string `json:"type"`
+	Conv    string `json:"conv"`
+	ID      string `json:"id"`
+	Outcome string `json:"outcome"`
+}
+
+// Rejected tells the sender's sessions that a moderator rejected their
+// held message (ID is its client ID); the reason is not given.
+type Rejected struct {
+	Type      string `json:"type"`
+	Conv      string `json:"conv"`
+	ID        string `json:"id"`
+	PendingID string `json:"pending_id"`
 }
 
 // Event is a conversation log entry as sent to clients: type "message",

@@ -89,20 +89,27 @@ func unrecorded(k chat.EventKind) *chat.Error {
 // Config.EscalationTimeout, and keeps trying in the background when that
 // fails.
 func (s *Server) escalateMessage(ctx context.Context, msg chat.Event, v *crisis.Verdict) error {
-	if s.esc == nil {
-		s.log.Error("crisis message with no escalation engine configured", "conv", msg.Conv, "seq", msg.Seq)
-		return nil
-	}
 	e := detectorEscalation(msg, v)
-	e.ID = escalation.NewID("esc_") // kept by the retries
 	if v.About == "other" {
 		e.Reason = "the message is about someone else"
 	}
+	return s.recordEscalation(ctx, e)
+}
+
+// recordEscalation opens e (a crisis message's) within
+// Config.EscalationTimeout, and keeps trying in the background when that
+// fails.
+func (s *Server) recordEscalation(ctx context.Context, e *escalation.Escalation) error {
+	if s.esc == nil {
+		s.log.Error("crisis message with no escalation engine configured", "conv", e.Message.Conv, "seq", e.Message.Seq)
+		return nil
+	}
+	e.ID = escalation.NewID("esc_") // kept by the retries
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.EscalationTimeout)
 	defer cancel()
 	if _, err := s.openEscalation(ctx, e); err != nil {
 		// The engine has paged whoever is online all the same.
-		s.log.Error("escalation not recorded; retrying", "escalation", e.ID, "conv", msg.Conv, "err", err)
+		s.log.Error("escalation not recorded; retrying", "escalation", e.ID, "conv", e.Message.Conv, "err", err)
 		s.retryEscalation(e)
 		return err
 	}
@@ -162,13 +169,39 @@ func (c *conn) holdIfPolicy(ref string, ev chat.Event, v *crisis.Verdict) bool {
 }
 
 // release delivers a held message into its room as its sender wrote it
-// (idempotent: the client id makes a second release a duplicate).
+// (idempotent: the client id makes a second release a duplicate). A
+// message that pre-moderation holds too is approved by the release, as
+// by a moderator; one the room's moderators rejected stays out.
 func (s *Server) release(ctx context.Context, id auth.Identity, e *escalation.Escalation) (*escalation.Escalation, error) {
 	if !e.Held() {
 		return nil, chat.Errorf(chat.CodeConflict, "this escalation holds no message")
 	}
 	ev := e.Message
 	ev.Seq, ev.Time = 0, time.Time{}
+	var it chat.AppendItem
+	p, err := s.store.FindPending(ctx, ev.Conv, ev.Sender, ev.ClientID)
+	switch {
+	case err == nil && p.State == chat.PendingRejected:
+		return nil, chat.Errorf(chat.CodeConflict, "the room's moderators rejected this message")
+	case err == nil && !p.Decided():
+		it, err = s.approvePending(ctx, id, p.Conv, p.ID, "released from escalation "+e.ID)
+	case err == nil || chat.ErrorCode(err) == chat.CodeNotFound:
+		it, err = s.appendNow(ctx, ev)
+	}
+	if err != nil {
+		return nil, err
+	}
+	detail := fmt.Sprintf("released the held message into the room as seq %d", it.Event.Seq)
+	if it.Duplicate {
+		detail = fmt.Sprintf("released again; it was already delivered as seq %d", it.Event.Seq)
+	}
+	return s.esc.Engine.AddNote(ctx, e.ID, id.UserID, detail)
+}
+
+// appendNow appends ev through the committer, as the server's own write,
+// and waits for the outcome: an error when the batch failed, or the item
+// (a refusal of it is returned as the error too).
+func (s *Server) appendNow(ctx context.Context, ev chat.Event) (chat.AppendItem, error) {
 	type result struct {
 		it  chat.AppendItem
 		err error
@@ -176,25 +209,18 @@ func (s *Server) release(ctx context.Context, id auth.Identity, e *escalation.Es
 	res := make(chan result, 1)
 	req := &commitReq{item: chat.AppendItem{Event: ev}, done: func(it chat.AppendItem, err error) { res <- result{it, err} }}
 	if err := s.commit.submit(ctx, req); err != nil {
-		return nil, err
+		return chat.AppendItem{}, err
 	}
 	var r result
 	select {
 	case r = <-res:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return chat.AppendItem{}, ctx.Err()
 	}
-	if r.err != nil {
-		return nil, r.err
+	if r.err == nil {
+		r.err = r.it.Err
 	}
-	if r.it.Err != nil {
-		return nil, r.it.Err
-	}
-	detail := fmt.Sprintf("released the held message into the room as seq %d", r.it.Event.Seq)
-	if r.it.Duplicate {
-		detail = fmt.Sprintf("released again; it was already delivered as seq %d", r.it.Event.Seq)
-	}
-	return s.esc.Engine.AddNote(ctx, e.ID, id.UserID, detail)
+	return r.it, r.err
 }
 
 // retryEscalation keeps trying to open e until it is recorded or refused,

@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	s.roomRoutes(m)
 	s.moderationRoutes(m)
 	s.memberModRoutes(m)
+	s.premodRoutes(m)
 	s.escalationRoutes(m)
 	s.oncallRoutes(m)
 	s.auditRoutes(m)

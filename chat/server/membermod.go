@@ -121,18 +121,25 @@ func (s *Server) checkTarget(ctx context.Context, id auth.Identity, room, target
 // (role and mute) on the user's channel, so that their sessions on every
 // node update what they check frames against.
 func (s *Server) tellMembership(ctx context.Context, room, user string) error {
-	c, err := s.store.Conversation(ctx, room)
+	c, err := s.membershipOf(ctx, room, user)
 	if err != nil {
-		return err
-	}
-	if c.Role, err = s.store.MemberRole(ctx, room, user); err != nil {
-		return err
-	}
-	if c.MutedUntil, err = s.store.MutedUntil(ctx, room, user); err != nil {
 		return err
 	}
 	s.pub.frame(ctx, userChannel(user), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
 	return nil
+}
+
+// membershipOf is room as user's news of their membership carries it:
+// with their role and mute.
+func (s *Server) membershipOf(ctx context.Context, room, user string) (chat.Conversation, error) {
+	c, err := s.store.Conversation(ctx, room)
+	if err == nil {
+		c.Role, err = s.store.MemberRole(ctx, room, user)
+	}
+	if err == nil {
+		c.MutedUntil, err = s.store.MutedUntil(ctx, room, user)
+	}
+	return c, err
 }
 
 func (s *Server) setMemberRole(ctx context.Context, id auth.Identity, room, target string, in modRequest) error {

@@ -380,6 +380,9 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 	for k, pc := range fx.inviteCases() {
 		routes[k] = pc
 	}
+	for k, pc := range fx.premodCases() {
+		routes[k] = pc
+	}
 	frame := func(m map[string]any) func(*testing.T, *permUser) map[string]any {
 		return func(*testing.T, *permUser) map[string]any { return m }
 	}

@@ -21,10 +21,15 @@ type roomRules struct {
 	// guideVer is the room's guidelines version when it has guidelines
 	// (0 otherwise); guideAcc the version the user accepted.
 	guideVer, guideAcc int64
+	// premod is how many of a plain member's first messages wait for a
+	// moderator (0: none); approved how many of the user's were approved
+	// (premod.go).
+	premod, approved int
 }
 
 // update takes the settings of cv, and the user's acceptance of the
-// guidelines when cv carries a newer one (news of settings carries none).
+// guidelines and approved messages when cv carries more (news of settings
+// carries neither).
 func (r *roomRules) update(cv chat.Conversation) {
 	r.readOnly = cv.ReadOnly
 	r.slow = int64(cv.SlowModeSeconds) * int64(time.Second)
@@ -33,6 +38,10 @@ func (r *roomRules) update(cv chat.Conversation) {
 		r.guideVer = cv.GuidelinesVersion
 	}
 	r.guideAcc = max(r.guideAcc, cv.GuidelinesAccepted)
+	r.premod = cv.PremodMessages
+	// Approvals only add up within a membership (a new one starts a new
+	// cache); news that does not carry the count leaves it.
+	r.approved = max(r.approved, cv.ApprovedMessages)
 }
 
 // admitIn checks frame f against the session's cached state in its
@@ -100,8 +109,8 @@ func (s *Server) joinable(ctx context.Context, c chat.Conversation, user string)
 // settingsDetail is a room's settings as an audit entry's detail (the
 // guidelines by version and length: their text is in the room).
 func settingsDetail(c chat.Conversation) string {
-	return fmt.Sprintf("visibility=%s history=%s guidelines_version=%d guidelines_bytes=%d locked=%t read_only=%t slow_mode_seconds=%d max_members=%d",
-		c.Visibility, c.History, c.GuidelinesVersion, len(c.Guidelines), c.Locked, c.ReadOnly, c.SlowModeSeconds, c.MaxMembers)
+	return fmt.Sprintf("visibility=%s history=%s guidelines_version=%d guidelines_bytes=%d locked=%t read_only=%t slow_mode_seconds=%d max_members=%d premod_messages=%d",
+		c.Visibility, c.History, c.GuidelinesVersion, len(c.Guidelines), c.Locked, c.ReadOnly, c.SlowModeSeconds, c.MaxMembers, c.PremodMessages)
 }
 
 // tellRules publishes room c's settings to every member's channel, so
@@ -115,7 +124,7 @@ func (s *Server) tellRules(ctx context.Context, c chat.Conversation) {
 		s.log.Error("settings news not sent", "conv", c.ID, "err", err)
 		return
 	}
-	c.Role, c.MutedUntil, c.GuidelinesAccepted = chat.RoomNone, 0, 0
+	c.Role, c.MutedUntil, c.GuidelinesAccepted, c.ApprovedMessages = chat.RoomNone, 0, 0, 0
 	for _, m := range ms {
 		s.pub.frame(ctx, userChannel(m.ID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: c})
 	}

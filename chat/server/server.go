@@ -44,6 +44,7 @@ type Server struct {
 	commit   *committer
 	crisis   *crisisQueue
 	alerts   *alerter
+	premod   *holder
 	esc      *Escalation // nil when escalation is not configured
 	buckets  *buckets
 	mux      *http.ServeMux
@@ -98,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 	s.commit = newCommitter(s, 4*cfg.CommitBatch, cfg.CommitBatch, cfg.CommitLinger)
 	s.crisis = newCrisisQueue(s, cfg.CrisisWorkers)
 	s.alerts = newAlerter(s)
+	s.premod = newHolder(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	s.start()
@@ -118,6 +120,7 @@ func (s *Server) start() {
 	}()
 	s.crisis.start()
 	s.alerts.start()
+	s.premod.start()
 	ctx := s.ctx
 	run := func(what string, f func(context.Context) error) {
 		s.bg.Go(func() {
@@ -161,6 +164,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
+		s.premod.stop() // it may hand writes to the committer
 		s.stopCommit()
 		<-s.commitDone
 		s.crisis.stop()

@@ -87,7 +87,15 @@ func (c *conn) handleWrite(f *protocol.ClientFrame) {
 			return
 		}
 	}
+	if ev.Kind == chat.EventMessage && c.heldForReview(f.Conv) {
+		// Pre-moderation: stored for the room's moderators, off the
+		// reader, never on the committer.
+		if err := s.premod.submit(c.ctx, &holdReq{conn: c, ref: f.Ref, ev: ev, crisis: req.crisis}); err != nil {
+			c.sendError(f.Ref, f.ID, f.Conv, errShuttingDown)
+		}
+		return
+	}
 	if err := s.commit.submit(c.ctx, req); err != nil {
-		c.sendError(f.Ref, f.ID, f.Conv, &chat.Error{Code: chat.CodeShuttingDown, Message: "the server is shutting down; resend after reconnecting", Temporary: true})
+		c.sendError(f.Ref, f.ID, f.Conv, errShuttingDown)
 	}
 }
