@@ -67,18 +67,8 @@ func (a *alerter) send(al roomAlert) {
 	s := a.srv
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ms, err := s.store.Members(ctx, al.conv)
-	if err != nil {
-		s.log.Error("facilitator alert: members unavailable", "conv", al.conv, "err", err)
-		return
-	}
-	data := protocol.Encode(protocol.RoomAlert{Type: protocol.TypeRoomAlert, Conv: al.conv, Seq: al.seq,
+	s.tellModerators(ctx, al.conv, al.sender, protocol.RoomAlert{Type: protocol.TypeRoomAlert, Conv: al.conv, Seq: al.seq,
 		Severity: al.severity.String(), Source: al.source})
-	for _, m := range ms {
-		if (m.RoomRole == chat.RoomOwner || m.RoomRole == chat.RoomModerator) && m.ID != al.sender {
-			s.pub.publish(ctx, &chat.Publication{Channel: userChannel(m.ID), Data: data})
-		}
-	}
 }
 
 // alertFor is the notice a stored write calls for, if any: messages and

@@ -326,3 +326,26 @@ func (fx *permFixture) premodCases() map[string]*permCase {
 			body: func(*permUser) any { return map[string]string{"reason": "not for this group"} }},
 	}
 }
+
+// In a room that holds imminent messages for a supervisor, such a message
+// from a member under review is held that way (one hold, the stricter
+// reviewer), not queued for the moderators; others are queued as usual.
+func TestPremodUnderHoldPolicy(t *testing.T) {
+	e := newEscalatingEnv(t, noRateLimit, func(c *server.Config) { c.Detector = crisisDetector })
+	spec, peer := e.token("sam", auth.RoleSpecialist), e.token("pat", auth.RolePeer)
+	room := e.createRoom(spec, "Careful group").ID
+	e.mustMod("PUT", "/api/rooms/"+room+"/policy", spec, map[string]bool{"hold_imminent": true})
+	p := e.dial(peer, nil)
+	p.join(room)
+	e.setRules(spec, room, map[string]any{"premod_messages": 3})
+	p.membership(room, func(cv chat.Conversation) bool { return cv.PremodMessages == 3 })
+	p.send(map[string]any{"type": "send", "conv": room, "id": "h1", "body": permHeldText})
+	if f := p.take(func(f frame) bool { return f.ID == "h1" && (f.Type == "ack" || f.Type == "error") }); !strings.Contains(f.raw, `"held":true`) || strings.Contains(f.raw, "pending") {
+		t.Fatalf("an imminent message under both holds: %s", f.raw)
+	}
+	pid := p.sendHeld(room, "h2", "hello, I am new")
+	var queue struct{ Pending []chat.PendingMessage }
+	if e.api("GET", pendingPath(room, "", ""), spec, nil, &queue); len(queue.Pending) != 1 || queue.Pending[0].ID != pid {
+		t.Fatalf("the queue: %+v", queue)
+	}
+}
