@@ -781,18 +781,21 @@ func TestEditAndDeleteOwnMessages(t *testing.T) {
 
 	bob.write("I relapsed on Friday")
 	ann.waitSent("I relapsed on Friday")
-	if eval[int](ann, `document.querySelectorAll('#message-list li.msg:not(.own) [data-act="edit"], #message-list li.msg:not(.own) [data-act="delete"]').length`) != 0 {
-		t.Error("Ann is offered to edit or delete Bob's message")
+	if got := strings.Join(ann.menuItems(ann.msgMenu("I relapsed on Friday")), "|"); got != "Flag for the crisis team" {
+		t.Errorf("Ann's menu on Bob's message offers %q", got)
+	}
+	if got := strings.Join(bob.menuItems(bob.msgMenu("I relapsed on Friday")), "|"); got != "Edit|Delete|Ask a supervisor for help" {
+		t.Errorf("Bob's menu on his own message offers %q", got)
 	}
 
-	bob.click(`#message-list li.msg.own button[data-act="edit"]`)
+	bob.pick(bob.msgMenu("I relapsed on Friday"), "Edit")
 	bob.waitJS("edit box", `document.activeElement?.classList.contains('edit-input')`)
 	bob.do(chromedp.Evaluate[chromedp.Void](`document.activeElement.select()`), chromedp.KeyEvent("I slipped on Friday, and I'm back on track"))
 	bob.enter(0)
-	bob.waitJS("edit box closed, focus on Edit", `!document.querySelector('.edit-form') && document.activeElement?.dataset.act === 'edit'`)
+	bob.waitJS("edit box closed, focus on the menu", `!document.querySelector('.edit-form') && document.activeElement?.dataset.act === 'menu'`)
 	ann.waitJS("edited text", `(() => { const li = document.querySelector('#message-list li.msg'); return li.querySelector('.msg-body').textContent === "I slipped on Friday, and I'm back on track" && li.querySelector('.msg-edited')?.textContent === '(edited)'; })()`)
 
-	bob.click(`#message-list li.msg.own button[data-act="delete"]`)
+	bob.pick(bob.msgMenu("I slipped on Friday, and I'm back on track"), "Delete")
 	bob.waitJS("confirmation", `document.getElementById('confirm-dialog').open`)
 	bob.click("#confirm-ok")
 	for _, p := range []*page{ann, bob} {

@@ -248,7 +248,7 @@ func TestSupervisorDashboard(t *testing.T) {
 	// in the chat when paged sees a banner that leads to the escalation.
 	sam.click("#view-toggle")
 	sam.waitJS("chat shown", `document.getElementById('dashboard').hidden`)
-	ann.click(`#message-list li.msg:not(.own) button[data-act="flag"]`)
+	ann.pick(`#message-list li.msg:not(.own) button[data-act="menu"]`, "Flag for the crisis team")
 	ann.waitJS("flag dialog", `document.getElementById('report-dialog').open && document.getElementById('report-title').textContent === 'Flag this message for a supervisor?'`)
 	ann.do(chromedp.SendKeys(chromedp.ID("report-reason"), "Bob sounded low all evening."))
 	ann.click("#report-ok")
@@ -288,15 +288,15 @@ func TestRaiseAConcern(t *testing.T) {
 	bob.openConversation(room.ID)
 	bob.click("#members-open")
 	bob.waitJS("member list", `document.querySelectorAll('#members-list li').length === 2`)
-	if eval[int](bob, `document.querySelectorAll('#members-list [data-concern]').length`) != 0 {
-		t.Error("a peer is offered to raise a concern")
+	if eval[int](bob, `document.querySelectorAll('#members-list [data-member-menu]').length`) != 0 {
+		t.Error("a peer is offered a menu about a member (to raise a concern)")
 	}
 
 	ann := b.page("ann", 1280, 800)
 	ann.signIn(n, annTok)
 	ann.openConversation(room.ID)
 	ann.click("#members-open")
-	ann.click(`#members-list button[data-concern="bob"]`)
+	ann.pick(memberMenu("bob"), "Raise a concern")
 	ann.waitJS("concern dialog", `document.getElementById('report-dialog').open && document.getElementById('report-title').textContent === 'Raise a concern about Bob?' && document.activeElement?.id === 'report-reason'`)
 	ann.click("#report-ok")
 	ann.waitJS("reason required", `document.getElementById('report-error').textContent !== '' && document.getElementById('report-reason').getAttribute('aria-invalid') === 'true'`)

@@ -44,7 +44,7 @@ export function describe(e, limits = null) {
         : 'You’ve joined the most groups you can. Leave a group before joining another.';
     }
     case 'not_found':
-      return 'That conversation or message no longer exists.';
+      return 'That conversation, message or person no longer exists, or the link was mistyped.';
     case 'not_author':
       return 'You can only change your own messages.';
     case 'conflict':
@@ -71,6 +71,28 @@ export function describe(e, limits = null) {
       return 'Kindred couldn’t understand that request. Reloading the page may help.';
     case 'already_authenticated':
       return '';
+    case 'muted':
+      return 'A moderator muted you in this group, so you can’t post here for now. You can still read, and flag or report messages.';
+    case 'read_only':
+      return 'This group is read-only for now: only its facilitators post here.';
+    case 'guidelines_required':
+      return 'Please read and accept this group’s guidelines before you post.';
+    case 'slow_mode':
+      return e.retry_after_ms
+        ? `This group is in slow mode. Your message will be sent in ${seconds(e.retry_after_ms)}.`
+        : 'This group is in slow mode. Please wait a moment before your next message.';
+    case 'banned':
+      return e.message ? `You can’t join this group: ${sentence(e.message).replace(/^./, (c) => c.toLowerCase())}` : 'A moderator banned you from this group.';
+    case 'invite_invalid':
+      return e.message ? `This invite link no longer works: ${sentence(e.message).replace(/^./, (c) => c.toLowerCase())} Please ask for a new one.` : 'This invite link no longer works. Please ask for a new one.';
+    case 'room_locked':
+      return 'This group isn’t taking new members right now. A moderator can add you.';
+    case 'room_full':
+      return 'This group is full right now. A moderator can tell you when there is room.';
+    case 'blocked':
+      return 'You can’t message this person.';
+    case 'dm_not_allowed':
+      return 'You can’t start a one-on-one chat with this person. You can talk with people who share a group with you, and with staff.';
     case 'offline':
       return 'You’re offline right now. Please try again when you’re connected.';
     case 'timeout':

@@ -14,8 +14,13 @@ import { EscalationQueue } from './escalations.js';
 import { IdleTimer } from './idle.js';
 import {
   clearSession, loadActive, loadMarks, loadToken, loadView, looksLikeToken, parseTokenInput,
-  saveActive, saveMarks, saveToken, saveView, takeTokenFromURL,
+  saveActive, saveMarks, saveToken, saveView, takeFromURL,
 } from './session.js';
+import { ModApi } from './modapi.js';
+import { Moderation } from './moderation.js';
+import { ActionDialog } from './ui/actiondialog.js';
+import { AuditDialog } from './ui/audit.js';
+import { RoomTools } from './ui/roomtools.js';
 import { Store } from './store.js';
 import { announce, announceUrgent, clearAnnouncements } from './ui/announcer.js';
 import { Composer } from './ui/composer.js';
@@ -76,12 +81,49 @@ class App {
     this.queue.on('changed', () => this.renderViewToggle());
 
     const s = this.store;
+    this.pendingInvite = null;
+    this.mod = new ModApi(this.api);
+    this.actions = new ActionDialog(s);
+    // Parts of moderation whose server routes may not be there yet.
+    this.features = { reports: false, hide: false, pins: false, premod: false, blocks: false };
+    this.moderation = new Moderation({
+      store: s,
+      mod: this.mod,
+      actions: this.actions,
+      features: this.features,
+      flash: (text) => this.showFlash(text),
+      refreshMembers: (id) => this.fetchMembers(id).catch(() => {}),
+      remove: (m) => this.deleteMessage(m),
+      flag: (m) => this.flagMessage(m),
+      concern: (member, conv) => this.raiseConcern(member, conv),
+      isBlocked: () => false,
+    });
+    this.tools = new RoomTools({
+      store: s,
+      mod: this.mod,
+      features: this.features,
+      flash: (text) => this.showFlash(text),
+      notice: (text) => {
+        if ($('conv').hidden) $('no-conv-error').textContent = text;
+        else this.showNotice(text);
+      },
+      openConversation: (id) => this.openConversation(id, {}),
+      focusComposer: () => $('composer-input').focus(),
+      leave: () => this.leave(),
+      extraEntries: () => [],
+      extraPick: () => {},
+    });
+    this.audit = new AuditDialog(s, {
+      load: (q) => this.mod.audit(q),
+      rooms: () => s.sortedConvs('room').map((c) => ({ id: c.id, name: c.name })),
+    });
     this.sidebar = new Sidebar(s, (id, opts) => this.openConversation(id, opts));
     this.messages = new MessageView(s, {
       loadOlder: () => this.loadOlder(),
       edit: (m, body) => this.editMessage(m, body),
-      remove: (m) => this.deleteMessage(m),
-      flag: (m) => this.flagMessage(m),
+      actions: (m) => this.moderation.messageActions(m),
+      actionsKey: (m) => this.moderation.messageActionsKey(m),
+      pick: (id, m, btn) => this.moderation.messagePick(id, m, btn),
       dismiss: (key) => {
         if (s.active) s.dismissExtra(s.active.id, key);
       },
@@ -99,7 +141,8 @@ class App {
     this.members = new MembersDialog(s, {
       fetch: (id) => this.fetchMembers(id),
       openDM: (user) => this.openDM(user),
-      concern: (member, conv) => this.raiseConcern(member, conv),
+      actions: (m, conv) => this.moderation.memberActions(m, conv),
+      pick: (id, m, conv) => this.moderation.memberPick(id, m, conv),
     });
     this.rooms = new RoomsDialog(s, {
       list: () => this.api.rooms(),
@@ -151,7 +194,13 @@ class App {
 
   async boot() {
     setupDialogs();
-    const fromURL = takeTokenFromURL();
+    const { token: fromURL, invite } = takeFromURL();
+    this.pendingInvite = invite;
+    window.addEventListener('hashchange', () => {
+      const got = takeFromURL();
+      if (got.invite && this.store.me) this.tools.acceptInvite(got.invite);
+      else if (got.invite) this.pendingInvite = got.invite;
+    });
     if (fromURL) {
       // A new sign-in link starts a new session in this tab.
       if (loadToken() !== fromURL) clearSession();
@@ -234,6 +283,12 @@ class App {
     this.rooms.clear();
     this.composer.clear();
     this.report.clear();
+    this.actions.clear();
+    this.audit.clear();
+    this.tools.clear();
+    this.pendingInvite = null;
+    $('no-conv-note').textContent = '';
+    $('no-conv-error').textContent = '';
     this.alerts.stop();
     this.supervising = false;
     this.queue.reset();
@@ -286,6 +341,12 @@ class App {
       if (this.members.isOpen) this.fetchMembers(s.active.id).catch(() => {});
     }
     this.restoreActive = null;
+    if (this.pendingInvite) {
+      // An invite link opened this tab: join its room now.
+      const code = this.pendingInvite;
+      this.pendingInvite = null;
+      this.tools.acceptInvite(code);
+    }
     // Presence of the other person in each direct message.
     for (const c of s.convs.values()) {
       if (c.kind === 'dm' || c === s.active) this.fetchMembers(c.id).catch(() => {});
@@ -299,11 +360,13 @@ class App {
       case 'message':
       case 'edit':
       case 'delete':
+      case 'hide':
         // A gap should never happen; if it does, reconnect and resume.
         if (!s.applyEvent(f) && this.conn) this.conn.resync();
         break;
       case 'ack':
         s.ack(f);
+        if (f.conv === s.activeId) this.tools.render();
         // A send that had to wait went through: its notice is stale.
         if (this.noticeKind === 'send' && !s.outbox.some((o) => o.error)) this.hideNotice();
         break;
@@ -311,13 +374,17 @@ class App {
         s.synced(f);
         break;
       case 'conversation':
-        s.addConversation(f.conversation);
-        if (f.conversation.kind === 'dm') this.fetchMembers(f.conversation.id).catch(() => {});
+        this.conversationNews(f.conversation);
         break;
-      case 'left':
+      case 'left': {
+        const was = s.convs.get(f.conv);
+        const open = s.activeId === f.conv;
         s.leftConversation(f.conv);
         if (!s.active) this.showNoConversation();
+        // Not asked for here: left in another tab, or removed by a moderator.
+        if (open && was && !f.ref) $('no-conv-note').textContent = `You are no longer a member of ${was.name}.`;
         break;
+      }
       case 'typing':
         s.typing(f);
         break;
@@ -337,12 +404,36 @@ class App {
       case 'escalation':
         if (s.me && SUPERVISES.has(s.me.role)) this.dashboard.onFrame(f);
         break;
+      case 'rejected':
+        s.rejected(f);
+        break;
       case 'error':
         this.refused(f);
         break;
       default:
         break; // pong, and frame types this client does not know
     }
+  }
+
+  // conversationNews handles a conversation frame: joined, a new role or
+  // mute, accepted guidelines, or a room's new settings. A change to what
+  // this person may do in the open room is said out loud.
+  conversationNews(c) {
+    const s = this.store;
+    const before = s.convs.get(c.id);
+    const was = before ? { muted: before.mutedUntil, role: before.role, ro: before.readOnly } : null;
+    const conv = s.addConversation(c);
+    if (!conv) return;
+    if (conv.kind === 'dm') this.fetchMembers(conv.id).catch(() => {});
+    if (!was || conv !== s.active) return;
+    if (conv.mutedUntil !== was.muted) {
+      announce(conv.mutedUntil ? 'A moderator muted you in this group.' : 'You can post in this group again.');
+    }
+    if (conv.role !== was.role && conv.role) {
+      announce(conv.role === 'moderator' ? 'You are now a moderator of this group.' : `Your role in this group is now ${conv.role}.`);
+    }
+    if (conv.readOnly !== was.ro) announce(conv.readOnly ? 'This group is now read-only.' : 'This group is open for posting again.');
+    this.messages.render({});
   }
 
   // refused handles an error frame that no pending request took.
@@ -353,7 +444,8 @@ class App {
       const temporary = isTemporary(f);
       const o = s.sendRefused(f, temporary);
       if (o) {
-        if (s.activeId === f.conv) this.showNotice(describe(f, s.limits), 'send');
+        const text = this.tools.refusal(f);
+        if (s.activeId === f.conv) this.showNotice(text, 'send');
         if (temporary) this.scheduleFlush(f.retry_after_ms || 2000);
         return;
       }
@@ -585,12 +677,15 @@ class App {
     s.setActive(id);
     saveActive(id);
     $('no-conv').hidden = true;
+    $('no-conv-error').textContent = '';
+    $('no-conv-note').textContent = '';
     $('conv').hidden = false;
     if (id !== this.headerFor) this.showAbout(false);
     this.headerFor = id;
     this.hideNotice();
     this.renderHeader();
     this.composer.setConversation(conv);
+    this.tools.render();
     this.messages.show(conv);
     this.renderTyping();
     this.updateViewing();
@@ -598,13 +693,16 @@ class App {
     if (!conv.atStart && conv.order.length < 30) this.loadOlder();
     if (!conv.memberList || conv.memberListStale) this.fetchMembers(id).catch(() => {});
     this.closeNav();
-    if (opts.restore) return;
-    if (narrow.matches || opts.fromList === false) {
-      $('conv-title').setAttribute('tabindex', '-1');
-      $('conv-title').focus();
-    } else {
-      $('composer-input').focus();
+    if (!opts.restore) {
+      if (narrow.matches || opts.fromList === false) {
+        $('conv-title').setAttribute('tabindex', '-1');
+        $('conv-title').focus();
+      } else {
+        $('composer-input').focus();
+      }
     }
+    // Guidelines waiting to be accepted come up once, over the room.
+    this.tools.opened(conv);
   }
 
   // showAbout unfolds the topic and the whole name (phones only: on wider
@@ -715,6 +813,7 @@ class App {
       sub = parts.join(' · ');
     }
     $('conv-sub').textContent = sub;
+    this.tools.render();
   }
 
   renderTyping() {
@@ -791,6 +890,7 @@ class App {
       this.startSession(token);
     });
     $('signout').addEventListener('click', () => this.signOut('signed_out'));
+    $('audit-open').addEventListener('click', () => this.audit.open());
     $('retry-now').addEventListener('click', () => {
       if (this.conn) this.conn.retryNow();
     });

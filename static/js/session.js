@@ -10,15 +10,18 @@ const ACTIVE = 'kindred.active';
 const VIEW = 'kindred.view';
 const SOUND = 'kindred.sound';
 
-// takeTokenFromURL reads a sign-in link's token from the URL fragment
-// (#token=...), which browsers never send to servers, and removes it from
-// the address bar and the tab's history entry at once.
-export function takeTokenFromURL() {
+// takeFromURL reads a sign-in link's token (#token=...) and an invite
+// link's code (#invite=...) from the URL fragment, which browsers never
+// send to servers, and removes them from the address bar and the tab's
+// history entry at once.
+export function takeFromURL() {
   const hash = location.hash.startsWith('#') ? location.hash.slice(1) : '';
-  if (!hash) return null;
-  const token = new URLSearchParams(hash).get('token');
+  if (!hash) return { token: null, invite: null };
+  const q = new URLSearchParams(hash);
+  const token = q.get('token');
+  const invite = q.get('invite');
   history.replaceState(null, '', location.pathname + location.search);
-  return token ? token.trim() : null;
+  return { token: token ? token.trim() : null, invite: invite ? invite.trim() : null };
 }
 
 // parseTokenInput accepts a whole sign-in link or a bare token.

@@ -23,7 +23,7 @@ function time(s) {
 function fromWire(f) {
   return {
     seq: f.seq, id: f.id || '', from: f.from, name: f.name || f.from,
-    body: f.body || '', ts: time(f.ts), editedAt: time(f.edited_at), deleted: Boolean(f.deleted), rev: 0,
+    body: f.body || '', ts: time(f.ts), editedAt: time(f.edited_at), deleted: Boolean(f.deleted), hidden: Boolean(f.hidden), rev: 0,
   };
 }
 
@@ -36,6 +36,42 @@ function fromHistory(m) {
     seq: m.seq, id: m.id || m.client_id || '', from, name: m.name || from,
     body: m.body || '', ts: time(m.ts), editedAt: time(m.edited_at), deleted: Boolean(m.deleted), rev: 0,
   };
+}
+
+// applyRoom takes the room's settings and, when the object is about this
+// person's membership (it has a role), their role, mute, accepted
+// guidelines and approved messages (docs/protocol.md, Conversation).
+// Every room object carries all its settings: a missing one is off.
+function applyRoom(conv, c) {
+  if (c.role) {
+    conv.role = c.role;
+    conv.mutedUntil = mutedUntil(c.muted_until);
+  } else if (!('role' in conv)) {
+    conv.role = '';
+    conv.mutedUntil = 0;
+  }
+  conv.guidelinesAccepted = Math.max(conv.guidelinesAccepted || 0, c.guidelines_accepted || 0);
+  if (Number.isInteger(c.approved_messages)) conv.approvedMessages = c.approved_messages;
+  else if (!('approvedMessages' in conv)) conv.approvedMessages = 0;
+  if (c.kind !== 'room') return;
+  conv.visibility = c.visibility || 'public';
+  conv.history = c.history || 'shared';
+  conv.guidelines = c.guidelines || '';
+  conv.guidelinesVersion = c.guidelines_version || 0;
+  conv.locked = Boolean(c.locked);
+  conv.readOnly = Boolean(c.read_only);
+  conv.slowModeSeconds = c.slow_mode_seconds || 0;
+  conv.maxMembers = c.max_members || 0;
+  conv.premodMessages = c.premod_messages || 0;
+}
+
+// mutedUntil converts the wire's unix nanoseconds to milliseconds;
+// Infinity until a moderator lifts it (the largest int64, which JSON
+// numbers round up), 0 when not muted.
+function mutedUntil(ns) {
+  if (!ns) return 0;
+  if (ns >= 9.2e18) return Infinity;
+  return Math.floor(ns / 1e6);
 }
 
 const SUPERVISOR_ROLES = new Set(['supervisor', 'admin']);
@@ -136,6 +172,7 @@ export class Store {
       conv.topic = c.topic || '';
       conv.memberCount = c.members || conv.memberCount;
       conv.lastSeq = Math.max(conv.lastSeq, c.last_seq || 0);
+      applyRoom(conv, c);
       return conv;
     }
     const mark = this.marks[c.id];
@@ -176,15 +213,19 @@ export class Store {
       // joined or left, and the private support card. They live in this
       // tab's memory only. {key, kind, after (seq), text, resources}
       extras: [],
+      pins: new Map(), // seq -> {seq, by, at}
     };
+    applyRoom(conv, c);
     this.convs.set(c.id, conv);
     return conv;
   }
 
   // addConversation handles a conversation frame (joined a room, or a DM
-  // was opened).
+  // was opened). One without a role is news of a room's settings: it
+  // updates a room this tab has and never adds one.
   addConversation(c) {
     const isNew = !this.convs.has(c.id);
+    if (isNew && !c.role) return null;
     const conv = this.upsertConv(c);
     this.emit('convs');
     if (isNew) this.emit('marks');
@@ -306,6 +347,8 @@ export class Store {
       this.change(conv, f.target, { body: f.body || '', editedAt: time(f.ts) }, f.seq);
     } else if (f.type === 'delete') {
       this.change(conv, f.target, { deleted: true }, f.seq);
+    } else if (f.type === 'hide') {
+      this.change(conv, f.target, { deleted: true, hidden: true }, f.seq);
     }
     this.emit('messages', { conv });
     this.emit('convs');
@@ -328,7 +371,8 @@ export class Store {
   insert(conv, m) {
     const have = conv.messages.get(m.seq);
     if (have) {
-      if (m.deleted && !have.deleted) this.applyChange(have, { deleted: true });
+      if (m.hidden && !have.hidden) this.applyChange(have, { deleted: true, hidden: true });
+      else if (m.deleted && !have.deleted) this.applyChange(have, { deleted: true });
       else if (!have.deleted && m.editedAt && (!have.editedAt || m.editedAt > have.editedAt)) {
         this.applyChange(have, { body: m.body, editedAt: m.editedAt });
       }
@@ -368,10 +412,19 @@ export class Store {
     // The message is older than what is loaded: remember the latest
     // change, for when a history page brings the message in.
     const prev = conv.changes.get(target);
-    if (!prev || (!prev.deleted && prev.seq < seq)) conv.changes.set(target, { ...ch, seq });
+    if (!prev || (!prev.deleted && prev.seq < seq) || (ch.hidden && !prev.hidden)) conv.changes.set(target, { ...ch, seq });
   }
 
   applyChange(m, ch) {
+    if (ch.hidden && !m.hidden) {
+      // A moderator's hide wins over the author's delete: it is what
+      // happened last to the text, whoever deleted first.
+      m.hidden = true;
+      m.deleted = true;
+      m.body = '';
+      m.rev += 1;
+      return;
+    }
     if (m.deleted) return;
     if (ch.deleted) {
       m.deleted = true;
@@ -577,6 +630,16 @@ export class Store {
     const i = this.outbox.findIndex((o) => o.conv === f.conv && o.id === f.id);
     if (i < 0) return;
     const o = this.outbox[i];
+    if (f.pending) {
+      // Held for a moderator's approval (pre-moderation): it stays here,
+      // marked, until it arrives as a message or is rejected.
+      o.state = 'awaiting';
+      o.pendingId = f.pending_id || '';
+      o.error = null;
+      const awaiting = this.convs.get(f.conv);
+      if (awaiting) this.emit('messages', { conv: awaiting });
+      return;
+    }
     if (f.held) {
       // Stored, but held for a supervisor by the room's policy: it stays
       // here, marked, until it arrives as a message if it is released.
@@ -588,6 +651,7 @@ export class Store {
     this.outbox.splice(i, 1);
     const conv = this.convs.get(f.conv);
     if (!conv) return;
+    if (!f.duplicate) conv.lastSentAt = Date.now(); // slow mode counts from here
     if (!conv.messages.has(f.seq)) {
       this.insert(conv, {
         seq: f.seq, id: o.id, from: this.me.id, name: this.me.name, body: o.body,
@@ -615,6 +679,24 @@ export class Store {
     const conv = this.convs.get(f.conv);
     if (conv) this.emit('messages', { conv });
     return o;
+  }
+
+  // rejected handles a moderator's rejection of a held message.
+  rejected(f) {
+    const o = this.outbox.find((x) => x.conv === f.conv && (x.pendingId === f.pending_id || (f.id && x.id === f.id)));
+    if (!o) return;
+    o.state = 'rejected';
+    const conv = this.convs.get(f.conv);
+    if (conv) this.emit('messages', { conv });
+  }
+
+  // setPins replaces a room's pinned messages ([{seq, by, at}]).
+  setPins(convId, pins) {
+    const conv = this.convs.get(convId);
+    if (!conv) return;
+    conv.pins = new Map((pins || []).filter((p) => p && p.seq > 0).map((p) => [p.seq, p]));
+    this.emit('pins', { conv });
+    this.emit('messages', { conv });
   }
 
   retry(convId, id) {
@@ -660,7 +742,7 @@ export class Store {
           seq: 0, id: o.id, from: this.me ? this.me.id : '', name: this.me ? this.me.name : '',
           body: o.body, ts: o.created, editedAt: null, deleted: false, rev: 0,
         },
-        state: o.state === 'failed' || o.state === 'held' ? o.state : 'pending',
+        state: ['failed', 'held', 'awaiting', 'rejected'].includes(o.state) ? o.state : 'pending',
         error: o.error,
       });
     }

@@ -1,17 +1,19 @@
 // The member list of the open conversation: who is there, their role,
-// who is online, a "Message" button to start a one-on-one chat, and for
-// specialists and up, "Raise a concern" to ask a supervisor to look out
-// for someone.
+// who is online, a "Message" button to start a one-on-one chat, and a "⋯"
+// menu per person with what the viewer may do: raise a concern
+// (specialists and up), block, and for moderators mute, remove, ban and
+// name moderators.
 
 import { $, el, plural, roleLabel } from '../dom.js';
 import { describe } from '../errors.js';
 import { openDialog } from './dialogs.js';
+import { menuButton, menuKeydown, openMenu } from './menu.js';
 
-const CAN_RAISE_CONCERNS = new Set(['specialist', 'supervisor', 'admin']);
+const ROOM_ROLE = { owner: 'Owner', moderator: 'Moderator' };
 
 export class MembersDialog {
   // hooks: fetch(convId) -> Promise, openDM(user) -> Promise,
-  // concern(member, conv)
+  // actions(member, conv) -> menu entries, pick(entry id, member, conv)
   constructor(store, hooks) {
     this.store = store;
     this.hooks = hooks;
@@ -23,9 +25,10 @@ export class MembersDialog {
     this.list.addEventListener('click', (ev) => {
       const btn = ev.target.closest('button[data-user]');
       if (btn) this.message(btn);
-      const concern = ev.target.closest('button[data-concern]');
-      if (concern) this.concern(concern);
+      const menu = ev.target.closest('button[data-member-menu]');
+      if (menu) this.openActions(menu, false);
     });
+    this.list.addEventListener('keydown', (ev) => menuKeydown(ev, (b, last) => this.openActions(b, last)));
     this.dialog.addEventListener('close', () => {
       this.convId = null;
     });
@@ -65,14 +68,21 @@ export class MembersDialog {
       return;
     }
     if (!conv.memberList) return;
+    // Not under an open menu: it would close. Done when it closes.
+    if (this.list.querySelector('[role="menu"]')) {
+      this.stale = true;
+      return;
+    }
+    this.stale = false;
     const me = this.store.me;
     const members = [...conv.memberList.values()].sort((a, b) =>
       (b.online - a.online) || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
     const online = members.filter((m) => m.online).length;
     this.status.textContent = `${plural(members.length, 'member', 'members')}, ${online} online`;
     const active = document.activeElement && this.list.contains(document.activeElement) ? document.activeElement : null;
-    const focused = active && (active.dataset.user ? ['user', active.dataset.user] : active.dataset.concern ? ['concern', active.dataset.concern] : null);
-    const concerns = me && CAN_RAISE_CONCERNS.has(me.role);
+    const focused = active && (active.dataset.user ? ['user', active.dataset.user]
+      : active.dataset.memberMenu ? ['member-menu', active.dataset.memberMenu]
+        : active.dataset.item ? ['member-menu', active.closest('li.member')?.dataset.member] : null);
     this.list.replaceChildren(...members.map((m) => {
       const isMe = me && m.id === me.id;
       const role = roleLabel(m.role);
@@ -81,14 +91,15 @@ export class MembersDialog {
         buttons.push(el('button', { type: 'button', class: 'secondary small', 'data-user': m.id },
           'Message', el('span', { class: 'sr-only', text: ` ${m.name}` })));
       }
-      if (!isMe && concerns) {
-        buttons.push(el('button', { type: 'button', class: 'quiet small', 'data-concern': m.id, 'aria-haspopup': 'dialog' },
-          'Raise a concern', el('span', { class: 'sr-only', text: ` about ${m.name}` })));
+      if (this.hooks.actions(m, conv).length) {
+        buttons.push(el('span', { class: 'menu-wrap' }, menuButton(`More for ${m.name}`, { 'data-member-menu': m.id })));
       }
-      return el('li', { class: 'member' },
+      const roomRole = conv.kind === 'room' ? ROOM_ROLE[m.room_role] : '';
+      return el('li', { class: 'member', 'data-member': m.id },
         el('span', { class: `presence ${m.online ? 'on' : 'off'}`, 'aria-hidden': 'true' }),
         el('span', { class: 'member-name' }, isMe ? `${m.name} (you)` : m.name,
-          role ? el('span', { class: 'role-tag', text: role }) : null),
+          role ? el('span', { class: 'role-tag', text: role }) : null,
+          roomRole ? el('span', { class: 'role-tag room-role', text: roomRole }) : null),
         el('span', { class: 'member-status', text: m.online ? 'Online' : 'Offline' }),
         buttons.length ? el('span', { class: 'member-actions' }, ...buttons) : null);
     }));
@@ -98,10 +109,16 @@ export class MembersDialog {
     }
   }
 
-  concern(btn) {
+  openActions(btn, last) {
     const conv = this.convId && this.store.convs.get(this.convId);
-    const m = conv && conv.memberList && conv.memberList.get(btn.dataset.concern);
-    if (m) this.hooks.concern(m, conv);
+    const m = conv && conv.memberList && conv.memberList.get(btn.dataset.memberMenu);
+    if (!m) return;
+    openMenu(btn, this.hooks.actions(m, conv), (item) => this.hooks.pick(item, m, conv), {
+      last,
+      onClose: () => {
+        if (this.stale) queueMicrotask(() => this.render());
+      },
+    });
   }
 
   async message(btn) {

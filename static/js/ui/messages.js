@@ -5,6 +5,7 @@
 import { $, el, formatDay, formatTime, dayKey, roleLabel, utf8Length } from '../dom.js';
 import { describe } from '../errors.js';
 import { announce } from './announcer.js';
+import { closeMenu, menuButton, menuKeydown, openMenu } from './menu.js';
 
 const NEAR_BOTTOM_PX = 80;
 const LOAD_MORE_PX = 240;
@@ -118,8 +119,10 @@ function supportCard(extra) {
 }
 
 export class MessageView {
-  // hooks: loadOlder(), edit(message, body) -> Promise, remove(message),
-  // flag(message), dismiss(extra key), retry(id), discard(id)
+  // hooks: loadOlder(), edit(message, body) -> Promise, actions(message)
+  // -> menu entries, actionsKey(message) -> string (changes when the
+  // entries do), pick(entry id, message, button), dismiss(extra key),
+  // retry(id), discard(id)
   constructor(store, hooks) {
     this.store = store;
     this.hooks = hooks;
@@ -148,6 +151,11 @@ export class MessageView {
       this.scroller.focus();
     });
     this.list.addEventListener('click', (ev) => this.onClick(ev));
+    this.list.addEventListener('keydown', (ev) => menuKeydown(ev, (btn, last) => {
+      const node = btn.closest('li.msg');
+      const m = node && this.messageFor(node);
+      if (m) this.openActions(btn, node, m, last);
+    }));
   }
 
   // clear empties the list (sign-out, or another conversation).
@@ -316,7 +324,8 @@ export class MessageView {
   update(node, key, item, conv, cont) {
     const m = item.message;
     const mine = this.store.me && m.from === this.store.me.id;
-    const sig = `${m.rev}|${item.state}|${cont}|${m.deleted}|${item.error ? item.error.code : ''}|${this.store.memberRole(conv, m.from)}|${m.seq}`;
+    const pinned = Boolean(m.seq && conv.pins && conv.pins.has(m.seq));
+    const sig = `${m.rev}|${item.state}|${cont}|${m.deleted}|${m.hidden}|${item.error ? item.error.code : ''}|${this.store.memberRole(conv, m.from)}|${m.seq}|${pinned}|${this.hooks.actionsKey(m)}`;
     if (node.dataset.sig === sig) return false;
     const editing = this.editing === key && !m.deleted && item.state === 'sent';
     node.dataset.sig = sig;
@@ -327,6 +336,7 @@ export class MessageView {
     if (mine) node.classList.add('own');
     if (cont) node.classList.add('cont');
     if (m.deleted) node.classList.add('deleted');
+    if (m.hidden) node.classList.add('hidden-msg');
     if (item.state !== 'sent') node.classList.add(item.state);
 
     const date = new Date(m.ts || Date.now());
@@ -339,7 +349,7 @@ export class MessageView {
 
     const parts = [meta];
     if (m.deleted) {
-      parts.push(el('p', { class: 'msg-body tombstone', text: 'message deleted' }));
+      parts.push(el('p', { class: 'msg-body tombstone', text: m.hidden ? 'Removed by a moderator' : 'message deleted' }));
     } else if (editing && node.querySelector('.edit-form')) {
       parts.push(node.querySelector('.edit-form'));
     } else {
@@ -352,6 +362,7 @@ export class MessageView {
       }, el('span', { class: 'more-label', text: 'Show more' }), el('span', { class: 'sr-only', text: ` of ${mine ? 'your' : `${m.name}’s`} message` })));
     }
 
+    if (pinned) parts[0].append(el('span', { class: 'pin-tag', text: 'Pinned' }));
     if (item.state === 'held') {
       parts.push(el('p', { class: 'msg-state', text: 'Only you can see this for now: a supervisor will read it and reach out to you.' }));
     } else if (item.state === 'pending') {
@@ -362,21 +373,20 @@ export class MessageView {
       parts.push(el('div', { class: 'msg-actions visible' },
         el('button', { type: 'button', 'data-act': 'retry', text: 'Try again' }),
         el('button', { type: 'button', 'data-act': 'discard', text: 'Remove' })));
-    } else if (mine && !m.deleted && !editing) {
-      const what = `your message “${excerpt(m.body)}”`;
-      parts.push(el('div', { class: 'msg-actions' },
-        el('button', { type: 'button', 'data-act': 'edit' }, 'Edit', el('span', { class: 'sr-only', text: ` ${what}` })),
-        el('button', { type: 'button', 'data-act': 'delete' }, 'Delete', el('span', { class: 'sr-only', text: ` ${what}` })),
-        el('button', { type: 'button', 'data-act': 'flag', 'aria-haspopup': 'dialog' }, 'Ask for help',
-          el('span', { class: 'sr-only', text: ` with ${what}` }))));
-    } else if (!mine && !m.deleted && m.seq) {
-      // Anyone may ask a supervisor to look at someone else's message.
-      parts.push(el('div', { class: 'msg-actions' },
-        el('button', { type: 'button', 'data-act': 'flag', 'aria-haspopup': 'dialog' }, 'Flag',
-          el('span', { class: 'sr-only', text: ` ${m.name}’s message “${excerpt(m.body)}” for a supervisor` }))));
+    } else if (item.state === 'awaiting') {
+      parts.push(el('p', { class: 'msg-state', text: 'Awaiting approval: a moderator reads it before the group sees it.' }));
+    } else if (item.state === 'rejected') {
+      parts.push(el('p', { class: 'msg-state error', text: 'Not approved by a moderator. The group didn’t see it.' }));
+      parts.push(el('div', { class: 'msg-actions visible' },
+        el('button', { type: 'button', 'data-act': 'discard', text: 'Remove' })));
+    } else if (m.seq && !m.deleted && !editing && this.hooks.actions(m).length) {
+      const who = mine ? `your message “${excerpt(m.body)}”` : `${m.name}’s message “${excerpt(m.body)}”`;
+      parts.push(el('span', { class: 'msg-tools' }, menuButton(`Actions for ${who}`, { 'data-act': 'menu' })));
     }
     // Re-rendering must not drop keyboard focus from an action button.
-    const focused = node.contains(document.activeElement) ? document.activeElement.dataset.act : '';
+    const a = node.contains(document.activeElement) ? document.activeElement : null;
+    const focused = a ? a.dataset.act || (a.dataset.item ? 'menu' : '') : '';
+    if (node.querySelector('[role="menu"]')) closeMenu(false);
     node.replaceChildren(...parts);
     if (focused) {
       const again = node.querySelector(`button[data-act="${focused}"]`);
@@ -443,10 +453,14 @@ export class MessageView {
       return;
     }
     const m = this.messageFor(node);
-    if (!m) return;
-    if (act === 'edit') this.startEdit(node, m);
-    else if (act === 'delete') this.hooks.remove(m, btn);
-    else if (act === 'flag') this.hooks.flag(m, btn);
+    if (m && act === 'menu') this.openActions(btn, node, m, false);
+  }
+
+  openActions(btn, node, m, last) {
+    openMenu(btn, this.hooks.actions(m), (item) => {
+      if (item === 'edit') this.startEdit(node, m);
+      else this.hooks.pick(item, m, btn);
+    }, { last });
   }
 
   startEdit(node, m) {
@@ -468,7 +482,7 @@ export class MessageView {
       this.editing = null;
       node.dataset.sig = '';
       this.render({});
-      const btn = this.nodes.get(key) && this.nodes.get(key).querySelector('button[data-act="edit"]');
+      const btn = this.nodes.get(key) && this.nodes.get(key).querySelector('button[data-act="menu"]');
       if (btn) btn.focus();
     };
     const save = async () => {
@@ -508,7 +522,7 @@ export class MessageView {
       }
     });
     const body = node.querySelector('.msg-body');
-    node.querySelector('.msg-actions')?.remove();
+    node.querySelector('.msg-tools')?.remove();
     node.querySelector('.more-toggle')?.remove();
     if (body) body.replaceWith(form);
     else node.append(form);
