@@ -183,6 +183,15 @@ func TestPremoderation(t *testing.T) {
 		t.Fatalf("the rejected text is still in %d rows", n)
 	}
 	checkDecisionsRefused(t, e, ann, room, p1, p2)
+	// Resends: a rejected message is told rejected again; an approved one
+	// is acked as the duplicate it is.
+	b.send(map[string]any{"type": "send", "conv": room, "id": "b2", "body": second})
+	if f := b.take(func(f frame) bool { return f.ID == "b2" && f.Type != "message" }); f.Type != "rejected" {
+		t.Fatalf("resending a rejected message: %s", f.raw)
+	}
+	if f := b.trySend(room, "b1", first); f.Type != "ack" || f.Seq != ok.Seq || !f.Duplicate {
+		t.Fatalf("resending an approved message: %s", f.raw)
+	}
 
 	// A second approval, then bob's sends go straight through.
 	p3 := b.sendHeld(room, "b3", "thanks for having me")
