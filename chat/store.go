@@ -200,6 +200,24 @@ type Store interface {
 	// Audit lists the audit log as f selects it, newest first.
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 
+	// CreateReport stores r, a new open report by r.Reporter about
+	// r.User in room r.Conv (of its message r.Seq when > 0), and returns
+	// it with ID, Status, CreatedAt and ReporterName (the reporter's
+	// name as the store knows it) set. A DM or an unknown room is
+	// ErrNotFound; an unknown category, an empty user or reporter, a
+	// negative seq or text a column cannot hold is CodeInvalidField.
+	// Membership and the message are the caller's to check.
+	CreateReport(ctx context.Context, r Report) (Report, error)
+	// Report returns report id, or ErrNotFound.
+	Report(ctx context.Context, id string) (Report, error)
+	// Reports lists the reports f selects, newest first.
+	Reports(ctx context.Context, f ReportFilter) ([]Report, error)
+	// ResolveReport resolves open report id: by decided outcome, with
+	// note. ErrNotFound for no such report, CodeConflict when it is
+	// already resolved (of concurrent resolves exactly one succeeds),
+	// CodeInvalidField for an unknown outcome.
+	ResolveReport(ctx context.Context, id, by string, outcome ReportOutcome, note string) (Report, error)
+
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

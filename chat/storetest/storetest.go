@@ -77,6 +77,9 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"HoldMessage", testHoldMessage},
 		{"DecidePending", testDecidePending},
 		{"PendingAfterLeaving", testPendingAfterLeaving},
+		{"Reports", testReports},
+		{"ReportsList", testReportsList},
+		{"ResolveReport", testResolveReport},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
