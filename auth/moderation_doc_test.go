@@ -14,6 +14,7 @@ import (
 var moderationActions = []Action{
 	ActSend, ActAcceptGuidelines, ActAddMember, ActModerate, ActManageInvites,
 	ActSetMemberRole, ActSetRoomSettings, ActSetRoomPolicy, ActAcceptInvite, ActViewAudit,
+	ActReport, ActHandleReports, ActViewReports,
 }
 
 const (

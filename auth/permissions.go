@@ -27,6 +27,7 @@ const (
 	ActFlag             Action = "flag"              // flag a message for the crisis team
 	ActOpenDM           Action = "open_dm"           // open (or reopen) a DM with someone
 	ActRaiseConcern     Action = "raise_concern"     // a concern about a person
+	ActReport           Action = "report"            // report a message or a person to a room's moderators
 	ActViewRoomPolicy   Action = "view_room_policy"  // a room's crisis hold policy
 	ActSetRoomPolicy    Action = "set_room_policy"   // change a room's crisis hold policy
 	ActSetRoomSettings  Action = "set_room_settings" // change a room's visibility and history
@@ -36,6 +37,8 @@ const (
 	ActManageInvites    Action = "manage_invites"    // create, list and revoke a room's invite links
 	ActAcceptInvite     Action = "accept_invite"     // join a room through an invite link
 	ActAcceptGuidelines Action = "accept_guidelines" // accept a room's guidelines, before posting there
+	ActHandleReports    Action = "handle_reports"    // a room's report queue: list and resolve
+	ActViewReports      Action = "view_reports"      // the report queue across every room
 	ActViewEscalations  Action = "view_escalations"  // list escalations, read one
 	ActHandleEscalation Action = "handle_escalation" // ack, notes, hand-off, resolve, join, release, DM
 	ActReceivePages     Action = "receive_pages"     // escalation pages and queue news pushed to a session
@@ -175,6 +178,9 @@ var permissions = [...]permission{
 	{act: ActRaiseConcern, what: "raise a concern about a person (naming a conversation also needs `read_history` there)",
 		need:   [4]Need{NeedNever, NeedAnyone, NeedAnyone, NeedAnyone},
 		frames: []string{"concern"}},
+	{act: ActReport, what: "report a message or a person of a room to its moderators (a report in the danger category also opens an escalation)",
+		need:   [4]Need{NeedMember, NeedMember, NeedMember, NeedMember},
+		frames: []string{"report"}, routes: []string{"POST /api/rooms/{id}/reports"}},
 	{act: ActViewRoomPolicy, what: "read a room's crisis hold policy",
 		need:   [4]Need{NeedMember, NeedMember, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/rooms/{id}/policy"}},
@@ -209,6 +215,15 @@ var permissions = [...]permission{
 	{act: ActAcceptGuidelines, what: "accept a room's guidelines (a member who has not accepted the current ones may not post)",
 		need:   [4]Need{NeedMember, NeedMember, NeedMember, NeedMember},
 		routes: []string{"POST /api/rooms/{id}/guidelines/accept"}},
+	{act: ActHandleReports, what: "list a room's reports and resolve them (never one about oneself); the room's owner and moderators are told of each one live",
+		need:   [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},
+		pushes: []string{"report_news"},
+		routes: []string{
+			"GET /api/rooms/{id}/reports", "POST /api/reports/{id}/resolve",
+		}},
+	{act: ActViewReports, what: "list the reports of every room",
+		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
+		routes: []string{"GET /api/reports"}},
 	{act: ActViewEscalations, what: "list escalations and read one",
 		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/escalations", "GET /api/escalations/{id}"}},

@@ -33,6 +33,7 @@ var wantNeeds = map[string][4]string{
 	"flag":              {"member", "member", "member", "member"},
 	"open_dm":           {"anyone", "anyone", "anyone", "anyone"},
 	"raise_concern":     {"never", "anyone", "anyone", "anyone"},
+	"report":            {"member", "member", "member", "member"},
 	"view_room_policy":  {"member", "member", "anyone", "anyone"},
 	"set_room_policy":   {"never", "moderator", "anyone", "anyone"},
 	"set_room_settings": {"never", "moderator", "anyone", "anyone"},
@@ -42,6 +43,8 @@ var wantNeeds = map[string][4]string{
 	"manage_invites":    {"moderator", "moderator", "anyone", "anyone"},
 	"accept_invite":     {"anyone", "anyone", "anyone", "anyone"},
 	"accept_guidelines": {"member", "member", "member", "member"},
+	"handle_reports":    {"moderator", "moderator", "anyone", "anyone"},
+	"view_reports":      {"never", "never", "anyone", "anyone"},
 	"view_escalations":  {"never", "never", "anyone", "anyone"},
 	"handle_escalation": {"never", "never", "anyone", "anyone"},
 	"receive_pages":     {"never", "never", "anyone", "anyone"},
@@ -165,6 +168,7 @@ func TestPermissionsCoverAllActions(t *testing.T) {
 		ActHandleEscalation: "handle_escalation", ActReceivePages: "receive_pages",
 		ActViewOncall: "view_oncall", ActManageOncall: "manage_oncall", ActViewAudit: "view_audit",
 		ActManageInvites: "manage_invites", ActAcceptInvite: "accept_invite", ActAcceptGuidelines: "accept_guidelines",
+		ActReport: "report", ActHandleReports: "handle_reports", ActViewReports: "view_reports",
 	} {
 		if string(c) != s {
 			t.Errorf("constant for %s is %q", s, c)
@@ -307,11 +311,16 @@ func TestRoutesAndFrames(t *testing.T) {
 		"POST /api/oncall/shifts":                    "manage_oncall",
 		"DELETE /api/oncall/shifts/{id}":             "manage_oncall",
 		"GET /api/audit":                             "view_audit",
+		"POST /api/rooms/{id}/reports":               "report",
+		"GET /api/rooms/{id}/reports":                "handle_reports",
+		"POST /api/reports/{id}/resolve":             "handle_reports",
+		"GET /api/reports":                           "view_reports",
 	}
 	wantFrames := map[string]Action{
 		"send": "send", "edit": "edit", "delete": "delete", "typing": "typing",
 		"join": "join_room", "leave": "leave_room", "open_dm": "open_dm",
 		"members": "list_members", "flag": "flag", "concern": "raise_concern", "ping": "view_own",
+		"report": "report",
 	}
 	if got := Routes(); !mapsEqual(got, wantRoutes) {
 		t.Errorf("Routes() = %v\nwant %v", got, wantRoutes)

@@ -30,6 +30,7 @@ const (
 	TypeMembers = "members"
 	TypeFlag    = "flag"
 	TypeConcern = "concern"
+	TypeReport  = "report"
 )
 
 // Server frame types.
@@ -55,6 +56,8 @@ const (
 	TypePending      = "pending"
 	TypePendingDone  = "pending_done"
 	TypeRejected     = "rejected"
+	TypeReported     = "reported"
+	TypeReportNews   = "report_news"
 )
 
 // ClientFrame is every field any client frame may carry; Type says which
@@ -77,11 +80,14 @@ type ClientFrame struct {
 	// Seq is the message an edit or delete applies to.
 	Seq int64 `json:"seq,omitempty"`
 
-	// open_dm, concern
+	// open_dm, concern, report
 	User string `json:"user,omitempty"`
 
-	// flag, concern: why, in the reporter's words (for supervisors).
+	// flag, concern, report: why, in the reporter's words (for
+	// supervisors; a report's for the room's moderators).
 	Reason string `json:"reason,omitempty"`
+	// report: what kind of problem (chat.ReportCategory).
+	Category string `json:"category,omitempty"`
 }
 
 // Reset clears f for reuse by the next decode.
@@ -271,12 +277,30 @@ type Flagged struct {
 // of their room signals distress (the detector scored it concern or
 // higher) or was flagged: a pointer (conv, seq) and how serious, never the
 // text or the sender's support note.
+//
+// A report in the danger category about a person (not a message) is
+// source "concern", with the person in User and no Seq.
 type RoomAlert struct {
 	Type     string `json:"type"`
 	Conv     string `json:"conv"`
-	Seq      int64  `json:"seq"`
+	Seq      int64  `json:"seq,omitempty"`
+	User     string `json:"user,omitempty"`
 	Severity string `json:"severity"`
-	Source   string `json:"source"` // "detector" or "flag"
+	Source   string `json:"source"` // "detector", "flag" or "concern"
+}
+
+// Reported answers a report frame: the report as stored.
+type Reported struct {
+	Type   string      `json:"type"`
+	Ref    string      `json:"ref,omitempty"`
+	Report chat.Report `json:"report"`
+}
+
+// ReportNews tells a room's owner and moderators that a report there was
+// opened or resolved. The person reported never gets it.
+type ReportNews struct {
+	Type   string      `json:"type"`
+	Report chat.Report `json:"report"`
 }
 
 // EscalationFrame tells supervisors about an escalation. Page is true for

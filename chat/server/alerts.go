@@ -14,7 +14,8 @@ type roomAlert struct {
 	conv, sender string
 	seq          int64
 	severity     crisis.Severity
-	source       string // "detector" or "flag"
+	source       string // "detector", "flag" or "concern" (a danger report about a person)
+	user         string // the person, for "concern"
 }
 
 // alerter tells a room's owner and moderators, privately, when a message
@@ -67,7 +68,7 @@ func (a *alerter) send(al roomAlert) {
 	s := a.srv
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s.tellModerators(ctx, al.conv, al.sender, protocol.RoomAlert{Type: protocol.TypeRoomAlert, Conv: al.conv, Seq: al.seq,
+	s.tellModerators(ctx, al.conv, al.sender, protocol.RoomAlert{Type: protocol.TypeRoomAlert, Conv: al.conv, Seq: al.seq, User: al.user,
 		Severity: al.severity.String(), Source: al.source})
 }
 

@@ -54,8 +54,10 @@ type Config struct {
 	// or a person.
 	MembershipRate  float64
 	MembershipBurst int
-	// ReportsPerHour caps each user's flags and concerns, each of which
-	// pages people: bursts of that many, refilled at that many an hour.
+	// ReportsPerHour caps each user's flags, concerns and reports (one
+	// bucket for the three), each of which pages people or a room's
+	// moderators: bursts of that many, refilled at that many an hour, per
+	// node. Reconnecting does not refill it.
 	ReportsPerHour int
 	// MaxRoomsPerUser caps room memberships (DMs do not count).
 	MaxRoomsPerUser int

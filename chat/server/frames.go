@@ -48,6 +48,7 @@ func init() {
 		protocol.TypeMembers: {act: auth.ActListMembers, check: needConv, run: (*conn).handleMembers, store: true},
 		protocol.TypeFlag:    {act: auth.ActFlag, check: checkFlag, limit: (*bucket).takeReport, run: (*conn).handleFlag, store: true},
 		protocol.TypeConcern: {act: auth.ActRaiseConcern, check: checkConcern, limit: (*bucket).takeReport, run: (*conn).handleConcern, store: true},
+		protocol.TypeReport:  {act: auth.ActReport, check: checkReport, limit: (*bucket).takeReport, run: (*conn).handleReport, store: true},
 		protocol.TypePing:    {run: (*conn).handlePing},
 		protocol.TypeHello: {check: func(*conn, *protocol.ClientFrame) *chat.Error {
 			return &chat.Error{Code: chat.CodeAlreadyHello, Message: "this session is already signed in"}

@@ -43,6 +43,7 @@ func (s *Server) routes() {
 	s.escalationRoutes(m)
 	s.oncallRoutes(m)
 	s.auditRoutes(m)
+	s.reportRoutes(m)
 	if s.cfg.Static != nil {
 		m.Handle("GET /", s.cfg.Static)
 	}

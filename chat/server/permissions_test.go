@@ -93,7 +93,9 @@ type permFixture struct {
 	// shared is an escalation about subj in main; escJoin one in
 	// rooms["esc-join"]; held one holding subj's message in rooms["held"].
 	shared, escJoin, held string
-	n                     int
+	// report is an open report about subj in main, for refused resolves.
+	report string
+	n      int
 }
 
 func (fx *permFixture) ref(prefix string) string {
@@ -383,6 +385,9 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 	for k, pc := range fx.premodCases() {
 		routes[k] = pc
 	}
+	for k, pc := range fx.reportCases() {
+		routes[k] = pc
+	}
 	frame := func(m map[string]any) func(*testing.T, *permUser) map[string]any {
 		return func(*testing.T, *permUser) map[string]any { return m }
 	}
@@ -404,6 +409,7 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 		"flag":    {frame: frame(map[string]any{"type": "flag", "conv": fx.main, "seq": fx.subjMsg, "reason": "this worried me"}), answer: "flagged"},
 		"open_dm": {frame: frame(map[string]any{"type": "open_dm", "user": "subj"}), answer: "conversation"},
 		"concern": {frame: frame(map[string]any{"type": "concern", "user": "subj", "reason": "missed sessions"}), answer: "flagged"},
+		"report":  {frame: frame(map[string]any{"type": "report", "conv": fx.main, "user": "subj", "category": "spam"}), answer: "reported"},
 	}
 	return routes, frames
 }
@@ -427,6 +433,42 @@ func (fx *permFixture) modCases() map[string]*permCase {
 			}},
 		"DELETE /api/rooms/{id}/bans/{user}": {path: fx.modPath("", true), body: noBody, ok: 200},
 	}
+}
+
+// reportCases are the report routes' cases: reports about subj in the
+// main room; a caller the table allows resolves one of its own (resolving
+// one twice is a conflict).
+func (fx *permFixture) reportCases() map[string]*permCase {
+	noBody := func(*permUser) any { return nil }
+	path := func(p string) func(*testing.T, *permUser) string {
+		return func(*testing.T, *permUser) string { return p }
+	}
+	return map[string]*permCase{
+		"POST /api/rooms/{id}/reports": {path: path("/api/rooms/" + fx.main + "/reports"), ok: 201,
+			body: func(*permUser) any { return map[string]string{"user": "subj", "category": "spam", "reason": "adverts"} }},
+		"GET /api/rooms/{id}/reports": {path: path("/api/rooms/" + fx.main + "/reports?status=all"), body: noBody, ok: 200},
+		"GET /api/reports":            {path: path("/api/reports?status=all"), body: noBody, ok: 200},
+		"POST /api/reports/{id}/resolve": {ok: 200,
+			body: func(*permUser) any { return map[string]string{"outcome": "no_action", "note": "fine"} },
+			path: func(t *testing.T, u *permUser) string {
+				if auth.Permit(u.ident, u.room, auth.ActHandleReports) != nil {
+					if fx.report == "" {
+						fx.report = fx.newReport(t)
+					}
+					return "/api/reports/" + fx.report + "/resolve"
+				}
+				return "/api/reports/" + fx.newReport(t) + "/resolve"
+			}},
+	}
+}
+
+// newReport stores an open report by rep about subj in the main room.
+func (fx *permFixture) newReport(t *testing.T) string {
+	r, err := fx.e.store.CreateReport(context.Background(), chat.Report{Conv: fx.main, User: "subj", Reporter: "rep", Category: chat.ReportOther})
+	if err != nil {
+		t.Fatalf("fixture: report: %v", err)
+	}
+	return r.ID
 }
 
 // modTarget makes a peer of u's own a member of the "mod" room (banned

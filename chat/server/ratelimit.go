@@ -40,8 +40,8 @@ func (b *tokenBucket) take(now time.Time) (ok bool, wait time.Duration) {
 // bucket is one user's rate limits on this node, shared by all of the
 // user's sessions there, so opening more tabs does not buy more: sends,
 // edits and deletes; membership changes (join, leave, open_dm), each
-// announced to a room or a person; and flags and concerns, each of which
-// pages people.
+// announced to a room or a person; and flags, concerns and reports, each
+// of which pages people or tells a room's moderators.
 type bucket struct {
 	mu      sync.Mutex
 	send    tokenBucket
@@ -67,7 +67,7 @@ func (b *bucket) takeMembership(now time.Time) (bool, time.Duration) {
 	return b.members.take(now)
 }
 
-// takeReport spends one token for a flag or a concern.
+// takeReport spends one token for a flag, a concern or a report.
 func (b *bucket) takeReport(now time.Time) (bool, time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -244,6 +244,18 @@ func errRateLimited(wait time.Duration) *chat.Error {
 // from. A refusal counts as a refused frame.
 func (s *Server) takeMembership(user string) error {
 	if ok, wait := s.buckets.forUser(user).takeMembership(time.Now()); !ok {
+		e := errRateLimited(wait)
+		s.metrics.rejected.WithLabelValues(string(e.Code)).Inc()
+		return e
+	}
+	return nil
+}
+
+// takeReport spends one of user's report tokens for a report over HTTP:
+// the budget the flag, concern and report frames take from. A refusal
+// counts as a refused frame.
+func (s *Server) takeReport(user string) error {
+	if ok, wait := s.buckets.forUser(user).takeReport(time.Now()); !ok {
 		e := errRateLimited(wait)
 		s.metrics.rejected.WithLabelValues(string(e.Code)).Inc()
 		return e

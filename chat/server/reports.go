@@ -70,26 +70,9 @@ func (c *conn) report(f *protocol.ClientFrame, open func() (*escalation.Escalati
 // flag opens (or joins) an escalation about message seq of conv, flagged
 // by a member (the frame table checked the membership).
 func (s *Server) flag(ctx context.Context, id auth.Identity, conv string, seq int64, reason string) (*escalation.Escalation, error) {
-	// The newest message before seq+1: with "after seq-1" the first
-	// message of a conversation (after 0 means "no bound") could not be
-	// flagged.
-	floor, err := s.store.MemberSince(ctx, conv, id.UserID)
+	msg, err := s.visibleMessage(ctx, id.UserID, conv, seq)
 	if err != nil {
 		return nil, err
-	}
-	if seq <= floor {
-		return nil, chat.ErrNotFound // said before the flagger joined: not theirs to see
-	}
-	evs, err := s.store.History(ctx, conv, seq+1, 0, 1)
-	if err != nil {
-		return nil, err
-	}
-	if len(evs) == 0 || evs[0].Seq != seq {
-		return nil, chat.ErrNotFound
-	}
-	msg := evs[0]
-	if msg.Deleted {
-		return nil, chat.ErrDeleted
 	}
 	if msg.Sender == id.UserID {
 		// Flagging one's own message is a way of asking for help; keep it.
@@ -99,6 +82,33 @@ func (s *Server) flag(ctx context.Context, id auth.Identity, conv string, seq in
 		Source: escalation.SourceFlag, Subject: msg.Sender, SubjectName: msg.Name, ReportedBy: id.UserID,
 		Reason: reason, Severity: crisis.High, Message: msg,
 	})
+}
+
+// visibleMessage returns message seq of conv, which user may see: said
+// after they joined a room whose history starts at the join, and not
+// deleted.
+func (s *Server) visibleMessage(ctx context.Context, user, conv string, seq int64) (chat.Event, error) {
+	floor, err := s.store.MemberSince(ctx, conv, user)
+	if err != nil {
+		return chat.Event{}, err
+	}
+	if seq <= floor {
+		return chat.Event{}, chat.ErrNotFound // said before they joined: not theirs to see
+	}
+	// The newest message before seq+1: with "after seq-1" the first
+	// message of a conversation (after 0 means "no bound") could not be
+	// found.
+	evs, err := s.store.History(ctx, conv, seq+1, 0, 1)
+	if err != nil {
+		return chat.Event{}, err
+	}
+	if len(evs) == 0 || evs[0].Seq != seq {
+		return chat.Event{}, chat.ErrNotFound
+	}
+	if evs[0].Deleted {
+		return chat.Event{}, chat.ErrDeleted
+	}
+	return evs[0], nil
 }
 
 // concern opens an escalation about a person, raised by a specialist.

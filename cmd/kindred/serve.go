@@ -120,7 +120,7 @@ func addLimitFlags(fs *flagSet, l *limits) {
 	fs.Float64Var(&l.rate, "send-rate", def.SendRate, "sends per second per user (token bucket refill); negative turns off every per-user rate limit (load generation)")
 	fs.Float64Var(&l.memberRate, "membership-rate", def.MembershipRate, "joins, leaves and DMs opened per second per user over the WebSocket (token bucket refill)")
 	fs.IntVar(&l.memberBurst, "membership-burst", def.MembershipBurst, "joins, leaves and DMs opened in a burst")
-	fs.IntVar(&l.reportsPerHour, "reports-per-hour", def.ReportsPerHour, "flags and concerns per user: bursts of this many, refilled at this many an hour")
+	fs.IntVar(&l.reportsPerHour, "reports-per-hour", def.ReportsPerHour, "flags, concerns and reports per user per node: bursts of this many, refilled at this many an hour")
 	fs.IntVar(&l.burst, "send-burst", def.SendBurst, "token bucket size: sends allowed in a burst")
 	fs.IntVar(&l.maxRooms, "max-rooms", def.MaxRoomsPerUser, "rooms a user may belong to (DMs do not count)")
 	fs.DurationVar(&l.linger, "commit-linger", def.CommitLinger, "how long a store commit waits for more messages to share its fsync (higher: fewer commits, more latency)")
