@@ -258,3 +258,54 @@ func TestOwnerChangesRoomSettings(t *testing.T) {
 	bob.waitJS("held back, explained", `/slow mode\. Your message will be sent in \d+ seconds/.test(document.getElementById('notice-text').textContent) &&
 		[...document.querySelectorAll('#message-list li.msg.pending')].some(li => li.textContent.includes('And another straight away.'))`)
 }
+
+// Pre-moderation: the owner turns it on in the settings; a newcomer is
+// told their first messages are reviewed and sees each one "awaiting
+// approval"; the owner approves one from the queue (everyone gets it) and
+// rejects the other (its sender sees it was not approved).
+func TestPreModeratedMessagesAreApprovedOrRejected(t *testing.T) {
+	n := startNode(t, 0, nil)
+	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
+	bobTok := n.user("bob", "Bob", auth.RolePeer)
+	room := n.createRoom(annTok, "Newcomers' circle", "")
+	n.join(bobTok, room.ID)
+
+	b := newBrowser(t)
+	ann := b.page("ann", 1280, 800)
+	ann.signIn(n, annTok)
+	ann.openConversation(room.ID)
+	ann.pick("#room-menu", "Settings")
+	ann.waitJS("settings", `document.getElementById('settings-dialog').open && !document.getElementById('set-premod-field').hidden`)
+	ann.do(chromedp.SetValue(chromedp.ID("set-premod"), "2"))
+	ann.click(`#settings-form button[type="submit"]`)
+	ann.waitJS("saved", `!document.getElementById('settings-dialog').open`)
+
+	bob := b.page("bob", 360, 740)
+	bob.signIn(n, bobTok)
+	bob.openNav()
+	bob.click(fmt.Sprintf(`#sidebar button[data-conv=%q]`, room.ID))
+	bob.waitJS("told of review", `document.getElementById('room-state').textContent === 'Your first 2 messages are reviewed by a moderator before the group sees them.'`)
+	bob.write("Hi, I'm new here.")
+	bob.write("Is it OK to just listen?")
+	for _, text := range []string{"Hi, I'm new here.", "Is it OK to just listen?"} {
+		bob.waitJS("awaiting approval", fmt.Sprintf(`[...document.querySelectorAll('#message-list li.msg.awaiting')].some(li => li.querySelector('.msg-body').textContent === %s && li.querySelector('.msg-state').textContent.startsWith('Awaiting approval'))`, js(text)))
+	}
+	bob.noSideScroll(360, "awaiting approval")
+
+	ann.pick("#room-menu", "Awaiting approval (2)")
+	ann.waitJS("queue", `document.getElementById('pending-dialog').open && document.querySelectorAll('#pending-list li').length === 2`)
+	ann.click(`#pending-list li:first-child button[data-do="approve"]`)
+	ann.waitJS("approved", `document.querySelectorAll('#pending-list li').length === 1 && document.getElementById('pending-status').textContent.startsWith('Approved') && document.activeElement?.dataset.do === 'approve'`)
+	ann.click(`#pending-list button[data-do="reject"]`)
+	ann.waitJS("reject dialog", `document.getElementById('action-dialog').open`)
+	ann.click("#action-ok")
+	ann.waitJS("queue empty", `document.querySelectorAll('#pending-list li').length === 0 && document.getElementById('pending-status').textContent === 'Rejected. Nothing is waiting.'`)
+	ann.click("#pending-dialog [data-close]")
+	ann.waitSent("Hi, I'm new here.")
+
+	bob.waitSent("Hi, I'm new here.")
+	bob.waitJS("not approved", `[...document.querySelectorAll('#message-list li.msg.rejected')].some(li => li.querySelector('.msg-body').textContent === 'Is it OK to just listen?' && li.querySelector('.msg-state').textContent.startsWith('Not approved by a moderator'))`)
+	if got := ann.bodies(); strings.Join(got, "|") != "Hi, I'm new here." {
+		t.Errorf("the group sees %q", got)
+	}
+}

@@ -17,6 +17,7 @@ import {
   saveActive, saveMarks, saveToken, saveView, takeFromURL,
 } from './session.js';
 import { ModApi } from './modapi.js';
+import { ModLive } from './modlive.js';
 import { Moderation } from './moderation.js';
 import { ActionDialog } from './ui/actiondialog.js';
 import { AuditDialog } from './ui/audit.js';
@@ -85,7 +86,16 @@ class App {
     this.mod = new ModApi(this.api);
     this.actions = new ActionDialog(s);
     // Parts of moderation whose server routes may not be there yet.
-    this.features = { reports: false, hide: false, pins: false, premod: false, blocks: false };
+    this.features = { reports: false, hide: false, pins: false, premod: true, blocks: false };
+    this.live = new ModLive({
+      store: s,
+      mod: this.mod,
+      actions: this.actions,
+      features: this.features,
+      request: (frame) => this.request(frame),
+      flash: (text) => this.showFlash(text),
+      notice: (text) => this.showNotice(text),
+    });
     this.moderation = new Moderation({
       store: s,
       mod: this.mod,
@@ -96,7 +106,14 @@ class App {
       remove: (m) => this.deleteMessage(m),
       flag: (m) => this.flagMessage(m),
       concern: (member, conv) => this.raiseConcern(member, conv),
-      isBlocked: () => false,
+      report: (m) => this.live.report(m),
+      hide: (m) => this.live.hide(m),
+      pin: (m) => this.live.pin(m),
+      unpin: (m) => this.live.unpin(m),
+      'report-person': (member, conv) => this.live.reportPerson(member, conv),
+      block: (member) => this.live.block(member),
+      unblock: (member) => this.live.unblock(member),
+      isBlocked: (user) => this.live.isBlocked(user),
     });
     this.tools = new RoomTools({
       store: s,
@@ -110,8 +127,8 @@ class App {
       openConversation: (id) => this.openConversation(id, {}),
       focusComposer: () => $('composer-input').focus(),
       leave: () => this.leave(),
-      extraEntries: () => [],
-      extraPick: () => {},
+      extraEntries: (conv) => this.live.roomEntries(conv),
+      extraPick: (id, conv) => this.live.roomPick(id, conv),
     });
     this.audit = new AuditDialog(s, {
       load: (q) => this.mod.audit(q),
@@ -158,6 +175,9 @@ class App {
     });
 
     s.on('convs', () => this.renderConvs());
+    s.on('pins', ({ conv }) => {
+      if (conv === s.active) this.live.pins.render();
+    });
     s.on('messages', ({ conv, prepended, own }) => {
       if (conv === s.active) this.messages.render({ prepended, own });
     });
@@ -286,6 +306,7 @@ class App {
     this.actions.clear();
     this.audit.clear();
     this.tools.clear();
+    this.live.clear();
     this.pendingInvite = null;
     $('no-conv-note').textContent = '';
     $('no-conv-error').textContent = '';
@@ -325,6 +346,7 @@ class App {
     $('me-role').textContent = roleLabel(f.user.role);
     $('create-room').hidden = !CAN_CREATE_ROOMS.has(f.user.role);
     this.setupSupervisor(f.user.role);
+    this.live.loadBlocks();
     this.renderConvs();
     if (this.restoreActive && s.convs.has(this.restoreActive)) {
       const id = this.restoreActive;
@@ -411,7 +433,8 @@ class App {
         this.refused(f);
         break;
       default:
-        break; // pong, and frame types this client does not know
+        this.live.frame(f); // moderation news; pong and unknown types do nothing
+        break;
     }
   }
 
@@ -701,6 +724,7 @@ class App {
         $('composer-input').focus();
       }
     }
+    this.live.opened(conv);
     // Guidelines waiting to be accepted come up once, over the room.
     this.tools.opened(conv);
   }

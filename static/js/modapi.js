@@ -67,6 +67,60 @@ export class ModApi {
     return this.req('POST', `/api/invites/${enc(code)}/accept`);
   }
 
+  // --- messages: hide and pins --------------------------------------------
+
+  hide(conv, seq, reason) {
+    return this.req('POST', `${room(conv)}/messages/${seq}/hide`, { reason });
+  }
+
+  pins(conv) {
+    return this.req('GET', `${room(conv)}/pins`).then((d) => d.pins || []);
+  }
+
+  pin(conv, seq) {
+    return this.req('PUT', `${room(conv)}/pins/${seq}`);
+  }
+
+  unpin(conv, seq) {
+    return this.req('DELETE', `${room(conv)}/pins/${seq}`);
+  }
+
+  // --- pre-moderation and reports -----------------------------------------
+
+  pending(conv) {
+    return this.req('GET', `${room(conv)}/pending`).then((d) => d.pending || []);
+  }
+
+  approve(conv, pid) {
+    return this.req('POST', `${room(conv)}/pending/${enc(pid)}/approve`, {});
+  }
+
+  reject(conv, pid, reason) {
+    return this.req('POST', `${room(conv)}/pending/${enc(pid)}/reject`, { reason });
+  }
+
+  reports(conv, status) {
+    return this.req('GET', `${room(conv)}/reports?status=${enc(status)}`).then((d) => d.reports || []);
+  }
+
+  resolveReport(id, outcome, note) {
+    return this.req('POST', `/api/reports/${enc(id)}/resolve`, { outcome, note });
+  }
+
+  // --- blocks ------------------------------------------------------------
+
+  blocks() {
+    return this.req('GET', '/api/blocks').then((d) => d.blocks || []);
+  }
+
+  block(user) {
+    return this.req('PUT', `/api/blocks/${enc(user)}`);
+  }
+
+  unblock(user) {
+    return this.req('DELETE', `/api/blocks/${enc(user)}`);
+  }
+
   // --- supervisors -------------------------------------------------------
 
   // audit reads one page: q {room, actor, since, until, before, limit}.

@@ -51,7 +51,7 @@ function applyRoom(conv, c) {
     conv.mutedUntil = 0;
   }
   conv.guidelinesAccepted = Math.max(conv.guidelinesAccepted || 0, c.guidelines_accepted || 0);
-  if (Number.isInteger(c.approved_messages)) conv.approvedMessages = c.approved_messages;
+  if (Number.isInteger(c.approved_messages)) conv.approvedMessages = Math.max(conv.approvedMessages || 0, c.approved_messages);
   else if (!('approvedMessages' in conv)) conv.approvedMessages = 0;
   if (c.kind !== 'room') return;
   conv.visibility = c.visibility || 'public';

@@ -45,13 +45,14 @@ export class ActionDialog {
     $('action-reason-label').firstChild.textContent = opts.reasonLabel || 'Reason, for the audit log ';
     $('action-reason-hint').textContent = opts.reasonHint ?? 'Only moderators and supervisors see it; the member doesn’t.';
     $('action-reason').value = '';
+    for (const id of ['action-reason-label', 'action-reason', 'action-reason-hint']) $(id).hidden = Boolean(opts.noReason);
     const ok = $('action-ok');
     ok.textContent = opts.okLabel;
     ok.className = opts.danger ? 'danger' : 'primary';
     this.error.textContent = '';
     return new Promise((resolve) => {
       this.current = { ...opts, resolve, done: false };
-      openDialog(this.dialog, opts.choices ? 'input[name="action-choice"]:checked' : '#action-reason');
+      openDialog(this.dialog, opts.choices ? 'input[name="action-choice"]:checked' : opts.noReason ? '[data-close]' : '#action-reason');
     });
   }
 
@@ -77,6 +78,7 @@ export class ActionDialog {
 
   clear() {
     $('action-reason').value = '';
+    for (const id of ['action-reason-label', 'action-reason', 'action-reason-hint']) $(id).hidden = Boolean(opts.noReason);
     this.error.textContent = '';
   }
 }
