@@ -78,7 +78,6 @@ export class ActionDialog {
 
   clear() {
     $('action-reason').value = '';
-    for (const id of ['action-reason-label', 'action-reason', 'action-reason-hint']) $(id).hidden = Boolean(opts.noReason);
     this.error.textContent = '';
   }
 }
