@@ -209,14 +209,17 @@ type Member struct {
 // EventKind is the kind of an entry in a conversation's log.
 type EventKind string
 
-// Event kinds. An edit or a delete is itself a new event with its own
-// sequence number, pointing at the message it changes through Target, so a
-// client that resumes from a sequence number sees changes made while it was
-// away in the order they happened.
+// Event kinds. An edit, a delete or a hide is itself a new event with its
+// own sequence number, pointing at the message it changes through Target,
+// so a client that resumes from a sequence number sees changes made while
+// it was away in the order they happened. A hide is a moderator's removal
+// of someone's message (docs/moderation.md#hiding-messages): it erases the
+// text as a delete does, and carries no sender.
 const (
 	EventMessage EventKind = "message"
 	EventEdit    EventKind = "edit"
 	EventDelete  EventKind = "delete"
+	EventHide    EventKind = "hide"
 )
 
 // EventKindOf returns the EventKind spelled by b, as one of the constants
@@ -230,6 +233,8 @@ func EventKindOf(b []byte) EventKind {
 		return EventEdit
 	case string(EventDelete):
 		return EventDelete
+	case string(EventHide):
+		return EventHide
 	}
 	return EventKind(b)
 }
@@ -239,10 +244,13 @@ func EventKindOf(b []byte) EventKind {
 // For EventMessage, Seq is the message's own number and ClientID the id the
 // sender chose (sends are idempotent on it). History returns messages in
 // their current state: Body is the latest edit, EditedAt is set once edited,
-// Deleted marks a tombstone whose Body is empty.
+// Deleted marks a tombstone whose Body is empty; Hidden, with Deleted,
+// marks one a moderator hid.
 //
 // For EventEdit and EventDelete, Target is the Seq of the message changed and
-// Body is the new text (empty for a delete).
+// Body is the new text (empty for a delete). For EventHide, Target is the
+// message hidden; Sender and Body are empty (who hid it is in the audit
+// log only).
 type Event struct {
 	Conv     string     `json:"conv"`
 	Seq      int64      `json:"seq"`
@@ -255,4 +263,5 @@ type Event struct {
 	Time     time.Time  `json:"ts"`
 	EditedAt *time.Time `json:"edited_at,omitempty"`
 	Deleted  bool       `json:"deleted,omitempty"`
+	Hidden   bool       `json:"hidden,omitempty"`
 }

@@ -143,16 +143,17 @@ type Store interface {
 	// Event.Time (when zero) or sets Err; see AppendItem.
 	Append(ctx context.Context, items []AppendItem) error
 	// History returns messages of conv (EventMessage only, in their current
-	// state: latest body, EditedAt, Deleted tombstones with empty Body) in
+	// state: latest body, EditedAt, Deleted tombstones with empty Body,
+	// Hidden too when a moderator hid them) in
 	// ascending Seq order, at most limit of them. With before > 0 it returns
 	// the newest messages with Seq < before; with after > 0 the oldest with
 	// Seq > after; with neither, the newest messages.
 	History(ctx context.Context, conv string, before, after int64, limit int) ([]Event, error)
 	// EventsAfter returns the log entries of conv with Seq > after in
 	// ascending order, at most limit. Message entries are in their current
-	// state (latest body, or a tombstone: deleted text is erased
-	// everywhere), followed later in the log by the edit and delete
-	// entries that changed them; replaying them in order ends in the state
+	// state (latest body, or a tombstone: deleted and hidden text is
+	// erased everywhere), followed later in the log by the edit, delete
+	// and hide entries that changed them; replaying them in order ends in the state
 	// History shows. It is what a resuming client replays.
 	EventsAfter(ctx context.Context, conv string, after int64, limit int) ([]Event, error)
 
@@ -227,7 +228,7 @@ type Store interface {
 // AppendItem is one write in a batch given to Store.Append.
 //
 // In: Event.Conv, Event.Kind, Event.Sender, Event.ClientID (messages),
-// Event.Body, Event.Target (edits and deletes), optionally Event.Time.
+// Event.Body, Event.Target (edits, deletes and hides), optionally Event.Time.
 //
 // Out:
 //   - Event.Seq and Event.Time of the committed entry.
@@ -240,6 +241,15 @@ type Store interface {
 //     belong to Conv, ErrNotFound when Target is not a message of Conv,
 //     ErrNotAuthor when Sender did not write Target, ErrDeleted when Target
 //     is already deleted.
+//
+// A hide (EventHide) is a moderator's: the caller checked the permission,
+// so neither Sender's membership nor authorship is checked, and Sender is
+// not stored (Event.Sender comes back empty). Target's row becomes a
+// tombstone (empty Body, Deleted) with Hidden set, the edits of it are
+// blanked and its pin, if any, goes (as for a delete). Refusals:
+// ErrNotFound when Conv does not exist or Target is not a message of it,
+// ErrDeleted when its author deleted it. Hiding a message already hidden
+// writes nothing: Duplicate, with Event.Seq the hide that hid it.
 type AppendItem struct {
 	Event     Event
 	Duplicate bool

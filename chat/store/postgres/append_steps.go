@@ -42,7 +42,7 @@ const (
 		CROSS JOIN LATERAL (SELECT 1 FROM members m
 			WHERE m.conv_id = p.conv AND m.user_id = p.usr LIMIT 1) AS m`
 	// Both return rows of eventState, plus the position in the request.
-	eventState = `e.seq, e.kind = 'message', e.sender_id, e.body, e.created_at, e.edited_at, e.deleted`
+	eventState = `e.seq, e.kind = 'message', e.sender_id, e.body, e.created_at, e.edited_at, e.deleted, e.hidden`
 	sqlDups    = `SELECT k.i, e.* FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(conv, usr, cid, i)
 		CROSS JOIN LATERAL (SELECT ` + eventState + ` FROM events e
 			WHERE e.conv_id = k.conv AND e.sender_id = k.usr AND e.client_id = k.cid
@@ -55,20 +55,22 @@ const (
 	// the table; arrays of plain values encode without reflection. No
 	// lookup here, and so no plan to get wrong.
 	sqlInsertEvents = `INSERT INTO events
-		(conv_id, seq, kind, sender_id, client_id, body, target_seq, created_at, edited_at, deleted)
+		(conv_id, seq, kind, sender_id, client_id, body, target_seq, created_at, edited_at, deleted, hidden)
 		SELECT conv, seq, kind, sender, NULLIF(client, ''), body, NULLIF(target, 0), created,
-			CASE WHEN has_edit THEN edited END, deleted
+			CASE WHEN has_edit THEN edited END, deleted, hidden
 		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::bigint[], $8::bigint[], $9::bigint[], $10::bool[], $11::bool[])
-			AS r(conv, seq, kind, sender, client, body, target, created, edited, has_edit, deleted)`
+			$7::bigint[], $8::bigint[], $9::bigint[], $10::bool[], $11::bool[], $12::bigint[])
+			AS r(conv, seq, kind, sender, client, body, target, created, edited, has_edit, deleted, hidden)`
 	// One statement per stored message a batch edits or deletes (few: most
 	// batches have none), so each is a primary-key update.
-	sqlUpdateMessage = `UPDATE events SET body = $3, edited_at = $4, deleted = $5
+	sqlUpdateMessage = `UPDATE events SET body = $3, edited_at = $4, deleted = $5, hidden = $6
 		WHERE conv_id = $1 AND seq = $2`
 	// A deleted message's text must not survive in the edits that
 	// changed it either.
 	sqlBlankEdits = `UPDATE events SET body = ''
 		WHERE conv_id = $1 AND target_seq = $2 AND kind = 'edit' AND body <> ''`
+	// Nor is it pinned any more.
+	sqlUnpin = `DELETE FROM pins WHERE conv_id = $1 AND seq = $2`
 	// One per conversation; the row is already locked.
 	sqlBumpSeq = `UPDATE conversations SET last_seq = last_seq + $2 WHERE id = $1`
 )
@@ -144,7 +146,7 @@ func (b *appendBatch) scanStates(rows pgx.Rows, key func(i int, seq int64) msgKe
 	for rows.Next() {
 		m := &msgState{stored: true}
 		var seq int64
-		if err := rows.Scan(&i, &seq, &m.isMessage, &m.sender, &m.body, &m.created, &edited, &m.deleted); err != nil {
+		if err := rows.Scan(&i, &seq, &m.isMessage, &m.sender, &m.body, &m.created, &edited, &m.deleted, &m.hidden); err != nil {
 			return err
 		}
 		m.edited, m.hasEdit = edited.Int64, edited.Valid
@@ -168,6 +170,10 @@ func (b *appendBatch) decide() {
 		}
 		e := &b.items[i].Event
 		c := b.convs[e.Conv]
+		if e.Kind == chat.EventHide {
+			b.decideHide(o, e, c)
+			continue
+		}
 		// An unknown conversation is not locked, and has no members:
 		// ErrNotMember, as in the SQLite store.
 		if !c.locked || !b.member[b.pairIdx[pairKey{e.Conv, e.Sender}]] {
@@ -228,30 +234,68 @@ func (b *appendBatch) decideChange(o *outcome, e *chat.Event, c *convState, ts i
 	body := e.Body
 	if e.Kind == chat.EventDelete {
 		body = ""
-		m.body, m.deleted = "", true
-		// Blank the edits of this message: those this batch is about
-		// to insert here, the stored ones in step 2.
-		for j := range b.rows {
-			r := &b.rows[j]
-			if r.kind == string(chat.EventEdit) && r.conv == e.Conv && r.target == e.Target {
-				r.body = ""
-			}
-		}
-		if m.stored {
-			b.blank = append(b.blank, msgKey{e.Conv, e.Target})
-		}
+		b.erase(m, e.Conv, e.Target)
 	} else {
 		m.body, m.edited, m.hasEdit = body, ts, true
-	}
-	if m.stored && !m.dirty {
-		m.dirty = true
-		b.dirty = append(b.dirty, msgKey{e.Conv, e.Target})
+		b.touched(m, e.Conv, e.Target)
 	}
 	seq := c.next
 	c.next++
 	b.rows = append(b.rows, eventRow{conv: e.Conv, kind: string(e.Kind), sender: e.Sender,
 		client: e.ClientID, body: body, target: e.Target, seq: seq, created: ts})
 	o.seq, o.ts = seq, ts
+}
+
+// decideHide numbers hide e and erases its target, or refuses it (see
+// chat.AppendItem): a moderator's, so no membership or authorship check.
+func (b *appendBatch) decideHide(o *outcome, e *chat.Event, c *convState) {
+	m := b.msgs[msgKey{e.Conv, e.Target}]
+	switch {
+	case !c.locked || e.Target <= 0 || m == nil || !m.isMessage:
+		o.err = chat.ErrNotFound
+		return
+	case m.hidden > 0:
+		*o = outcome{dup: true, seq: m.hidden, ts: b.now, deleted: true}
+		return
+	case m.deleted:
+		o.err = chat.ErrDeleted
+		return
+	}
+	ts := b.now
+	if !e.Time.IsZero() {
+		ts = e.Time.UnixNano()
+	}
+	seq := c.next
+	c.next++
+	m.hidden = seq
+	b.erase(m, e.Conv, e.Target)
+	b.rows = append(b.rows, eventRow{conv: e.Conv, kind: string(chat.EventHide), target: e.Target, seq: seq, created: ts})
+	o.seq, o.ts = seq, ts
+}
+
+// erase makes message m (seq of conv) a tombstone: its text, and that of
+// the edits of it (those this batch is about to insert here, the stored
+// ones in step 2), is blanked, and its pin removed.
+func (b *appendBatch) erase(m *msgState, conv string, seq int64) {
+	m.body, m.deleted = "", true
+	for j := range b.rows {
+		r := &b.rows[j]
+		if r.kind == string(chat.EventEdit) && r.conv == conv && r.target == seq {
+			r.body = ""
+		}
+	}
+	if m.stored {
+		b.blank = append(b.blank, msgKey{conv, seq})
+	}
+	b.touched(m, conv, seq)
+}
+
+// touched lists stored message m for the update of step 2.
+func (b *appendBatch) touched(m *msgState, conv string, seq int64) {
+	if m.stored && !m.dirty {
+		m.dirty = true
+		b.dirty = append(b.dirty, msgKey{conv, seq})
+	}
 }
 
 // write is step 2: one pipelined round trip ending in COMMIT. A statement
@@ -265,6 +309,7 @@ func (b *appendBatch) write(ctx context.Context, conn *pgxpool.Conn) error {
 		conv, kind, sender, client, body = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		seq, target, created, edited     = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		hasEdit, deleted                 = make([]bool, n), make([]bool, n)
+		hidden                           = make([]int64, n)
 	)
 	for i, r := range b.rows {
 		conv[i], kind[i], sender[i], client[i], body[i] = r.conv, r.kind, r.sender, r.client, r.body
@@ -272,10 +317,10 @@ func (b *appendBatch) write(ctx context.Context, conn *pgxpool.Conn) error {
 		if m := r.msg; m != nil {
 			// A message inserted now is written in its final state,
 			// after the batch's own edits and deletes of it.
-			body[i], edited[i], hasEdit[i], deleted[i] = m.body, m.edited, m.hasEdit, m.deleted
+			body[i], edited[i], hasEdit[i], deleted[i], hidden[i] = m.body, m.edited, m.hasEdit, m.deleted, m.hidden
 		}
 	}
-	q.Queue(sqlInsertEvents, conv, seq, kind, sender, client, body, target, created, edited, hasEdit, deleted).
+	q.Queue(sqlInsertEvents, conv, seq, kind, sender, client, body, target, created, edited, hasEdit, deleted, hidden).
 		Exec(func(ct pgconn.CommandTag) error {
 			if ct.RowsAffected() != int64(n) {
 				return fmt.Errorf("inserted %d events of %d", ct.RowsAffected(), n)
@@ -289,10 +334,11 @@ func (b *appendBatch) write(ctx context.Context, conn *pgxpool.Conn) error {
 		if m.hasEdit {
 			edited = &m.edited
 		}
-		q.Queue(sqlUpdateMessage, k.conv, k.seq, m.body, edited, m.deleted)
+		q.Queue(sqlUpdateMessage, k.conv, k.seq, m.body, edited, m.deleted, m.hidden)
 	}
 	for _, k := range b.blank {
 		q.Queue(sqlBlankEdits, k.conv, k.seq)
+		q.Queue(sqlUnpin, k.conv, k.seq)
 	}
 	for _, id := range b.convIDs {
 		if c := b.convs[id]; c.locked && c.next-1 > c.last {
@@ -331,6 +377,9 @@ func (b *appendBatch) apply() {
 			}
 		case e.Kind == chat.EventDelete:
 			e.Body = ""
+		}
+		if e.Kind == chat.EventHide {
+			e.Sender, e.Body, e.ClientID = "", "", ""
 		}
 	}
 }

@@ -151,8 +151,9 @@ type msgState struct {
 	edited    int64
 	hasEdit   bool
 	deleted   bool
-	stored    bool // stored before this batch (else a row of b.rows)
-	dirty     bool // stored, and changed by this batch (listed in b.dirty)
+	hidden    int64 // the seq of the hide that hid it; 0: not hidden
+	stored    bool  // stored before this batch (else a row of b.rows)
+	dirty     bool  // stored, and changed by this batch (listed in b.dirty)
 }
 
 // eventRow is one events row the batch inserts.
@@ -213,7 +214,7 @@ func newAppendBatch(items []chat.AppendItem) *appendBatch {
 	for i := range items {
 		e := &items[i].Event
 		switch e.Kind {
-		case chat.EventMessage, chat.EventEdit, chat.EventDelete:
+		case chat.EventMessage, chat.EventEdit, chat.EventDelete, chat.EventHide:
 		default:
 			b.out[i].err = chat.Errorf(chat.CodeInvalidField, "unknown event kind %q", e.Kind)
 			continue
@@ -226,10 +227,12 @@ func newAppendBatch(items []chat.AppendItem) *appendBatch {
 			b.convs[e.Conv] = &convState{}
 			b.convIDs = append(b.convIDs, e.Conv)
 		}
-		pk := pairKey{e.Conv, e.Sender}
-		if _, ok := b.pairIdx[pk]; !ok {
-			b.pairIdx[pk] = len(b.pairs)
-			b.pairs = append(b.pairs, pk)
+		// A hide is a moderator's: no membership to look up.
+		if pk := (pairKey{e.Conv, e.Sender}); e.Kind != chat.EventHide {
+			if _, ok := b.pairIdx[pk]; !ok {
+				b.pairIdx[pk] = len(b.pairs)
+				b.pairs = append(b.pairs, pk)
+			}
 		}
 		switch {
 		case e.Kind == chat.EventMessage && e.ClientID != "":

@@ -102,7 +102,7 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 }
 
 // stmt returns base bound to the batch's transaction, binding it on first
-// use: a batch of plain messages needs three of the eight statements, and
+// use: a batch of plain messages needs three of the twelve statements, and
 // each binding costs allocations. The statement is already prepared on the
 // single write connection, so binding does not prepare it again.
 func (b *batch) stmt(bound **sql.Stmt, base *sql.Stmt) *sql.Stmt {
@@ -160,6 +160,8 @@ func kindArg(k chat.EventKind) any {
 		return "message"
 	case chat.EventEdit:
 		return "edit"
+	case chat.EventHide:
+		return "hide"
 	default:
 		return "delete"
 	}
@@ -175,6 +177,8 @@ func (b *batch) apply(it *chat.AppendItem) error {
 
 	switch e.Kind {
 	case chat.EventMessage, chat.EventEdit, chat.EventDelete:
+	case chat.EventHide:
+		return b.hide(it)
 	default:
 		it.Err = chat.Errorf(chat.CodeInvalidField, "unknown event kind %q", e.Kind)
 		return nil
@@ -263,7 +267,7 @@ func (b *batch) change(it *chat.AppendItem, c *convState, user, ts, clientID any
 	} else {
 		_, err = b.stmt(&b.st.applyDelete, b.base.applyDelete).ExecContext(b.ctx, c.idArg, e.Target)
 		if err == nil {
-			_, err = b.stmt(&b.st.blankEdits, b.base.blankEdits).ExecContext(b.ctx, c.idArg, e.Target)
+			err = b.erased(c, e.Target)
 		}
 	}
 	if err != nil {
@@ -295,4 +299,80 @@ func (b *batch) duplicate(it *chat.AppendItem) error {
 	}
 	it.Duplicate = true
 	return nil
+}
+
+// conv returns the index in b.convs of conversation id, reading its
+// last_seq on first use; -1 when it does not exist.
+func (b *batch) conv(id string) (int, error) {
+	for i := range b.convs {
+		if b.convs[i].id == id {
+			return i, nil
+		}
+	}
+	var last int64
+	err := b.stmt(&b.st.convSeq, b.base.convSeq).QueryRowContext(b.ctx, id).Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return -1, nil
+	case err != nil:
+		return -1, err
+	}
+	b.convs = append(b.convs, convState{id: id, idArg: id, last: last, next: last + 1})
+	return len(b.convs) - 1, nil
+}
+
+// hide inserts hide it as the next event of its conversation and erases
+// its target, or records why it is refused (see chat.AppendItem). The
+// caller checked the moderator's permission: no membership lookup.
+func (b *batch) hide(it *chat.AppendItem) error {
+	e := &it.Event
+	e.Sender, e.Body, e.ClientID = "", "", ""
+	ci, err := b.conv(e.Conv)
+	if err != nil {
+		return err
+	}
+	if ci < 0 || e.Target <= 0 {
+		it.Err = chat.ErrNotFound
+		return nil
+	}
+	c := &b.convs[ci]
+	var isMessage, deleted bool
+	var hidden int64
+	err = b.stmt(&b.st.findHidden, b.base.findHidden).QueryRowContext(b.ctx, c.idArg, e.Target).Scan(&isMessage, &deleted, &hidden)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && !isMessage):
+		it.Err = chat.ErrNotFound
+		return nil
+	case err != nil:
+		return err
+	case hidden > 0:
+		e.Seq, it.Duplicate = hidden, true
+		return nil
+	case deleted:
+		it.Err = chat.ErrDeleted
+		return nil
+	}
+	if _, err := b.stmt(&b.st.insertEvent, b.base.insertEvent).ExecContext(b.ctx,
+		c.idArg, c.next, kindArg(e.Kind), "", nil, "", e.Target, b.stamp(e)); err != nil {
+		return err
+	}
+	if _, err := b.stmt(&b.st.applyHide, b.base.applyHide).ExecContext(b.ctx, c.next, c.idArg, e.Target); err != nil {
+		return err
+	}
+	if err := b.erased(c, e.Target); err != nil {
+		return err
+	}
+	e.Seq = c.next
+	c.next++
+	return nil
+}
+
+// erased blanks the edits of message seq of c, just deleted or hidden,
+// and unpins it.
+func (b *batch) erased(c *convState, seq int64) error {
+	if _, err := b.stmt(&b.st.blankEdits, b.base.blankEdits).ExecContext(b.ctx, c.idArg, seq); err != nil {
+		return err
+	}
+	_, err := b.stmt(&b.st.unpin, b.base.unpin).ExecContext(b.ctx, c.idArg, seq)
+	return err
 }

@@ -25,6 +25,12 @@ type writeStmts struct {
 	applyDelete  *sql.Stmt
 	blankEdits   *sql.Stmt
 	setLastSeq   *sql.Stmt
+	// Hides (a moderator's, so no membership lookup) and what deletes
+	// and hides share.
+	convSeq    *sql.Stmt
+	findHidden *sql.Stmt
+	applyHide  *sql.Stmt
+	unpin      *sql.Stmt
 }
 
 const (
@@ -46,6 +52,12 @@ const (
 	// changed it either.
 	sqlBlankEdits = `UPDATE events SET body = '' WHERE conv_id = ? AND target_seq = ? AND kind = 'edit'`
 	sqlSetLastSeq = `UPDATE conversations SET last_seq = ? WHERE id = ?`
+	sqlConvSeq    = `SELECT last_seq FROM conversations WHERE id = ?`
+	sqlFindHidden = `SELECT kind = 'message', deleted, hidden FROM events
+		WHERE conv_id = ? AND seq = ?`
+	sqlApplyHide = `UPDATE events SET body = '', deleted = 1, hidden = ? WHERE conv_id = ? AND seq = ?`
+	// A deleted or hidden message is no longer pinned.
+	sqlUnpin = `DELETE FROM pins WHERE conv_id = ? AND seq = ?`
 )
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -67,6 +79,10 @@ func (s *Store) prepare(ctx context.Context) error {
 		applyDelete:  w(sqlApplyDelete),
 		blankEdits:   w(sqlBlankEdits),
 		setLastSeq:   w(sqlSetLastSeq),
+		convSeq:      w(sqlConvSeq),
+		findHidden:   w(sqlFindHidden),
+		applyHide:    w(sqlApplyHide),
+		unpin:        w(sqlUnpin),
 	}
 	if err != nil {
 		return internal("prepare", err)
@@ -86,5 +102,6 @@ func closeStmts(sts ...*sql.Stmt) error {
 
 func (w *writeStmts) close() error {
 	return closeStmts(w.memberSeq, w.insertEvent, w.findClientID, w.findTarget,
-		w.applyEdit, w.applyDelete, w.blankEdits, w.setLastSeq)
+		w.applyEdit, w.applyDelete, w.blankEdits, w.setLastSeq,
+		w.convSeq, w.findHidden, w.applyHide, w.unpin)
 }

@@ -12,7 +12,7 @@ import (
 
 const (
 	eventColumns = `e.seq, e.kind, e.sender_id, COALESCE(u.name, ''), COALESCE(e.client_id, ''),
-		e.body, COALESCE(e.target_seq, 0), e.created_at, e.edited_at, e.deleted
+		e.body, COALESCE(e.target_seq, 0), e.created_at, e.edited_at, e.deleted, e.hidden
 		FROM events e LEFT JOIN users u ON u.id = e.sender_id`
 	// Newest messages in (after, before), newest first; History reverses.
 	sqlHistoryDesc = `SELECT ` + eventColumns + `
@@ -62,8 +62,9 @@ func (s *Store) History(ctx context.Context, conv string, before, after int64, l
 // Each entry is returned as stored. Edit and delete entries carry their
 // Target and their own Body. A message entry shows the message's current
 // state, not the text first sent: the log keeps one row per message, and
-// when a message is deleted its text is erased everywhere, including the
-// edits that preceded the deletion (their Body becomes empty). Replaying the
+// when a message is deleted or hidden its text is erased everywhere,
+// including the edits that preceded the deletion (their Body becomes
+// empty). Replaying the
 // entries in order therefore ends in the same state History shows, which is
 // what a resuming client needs; intermediate states may differ from what
 // was on screen at the time.
@@ -86,14 +87,16 @@ func (s *Store) scanEvents(rows Rows, conv string, limit int, op string) ([]chat
 		e       chat.Event // scanned into, then copied: one allocation, not one per row
 		created int64
 		edited  sql.NullInt64
+		hidden  int64 // the hide's seq, 0 when not hidden
 	)
 	for rows.Next() {
 		e = chat.Event{Conv: conv}
 		if err := rows.Scan(&e.Seq, (*eventKind)(&e.Kind), &e.Sender, &e.Name, &e.ClientID, &e.Body,
-			&e.Target, &created, &edited, &e.Deleted); err != nil {
+			&e.Target, &created, &edited, &e.Deleted, &hidden); err != nil {
 			return nil, s.internal(op, err)
 		}
 		e.Time = FromNanos(created)
+		e.Hidden = hidden > 0
 		if edited.Valid {
 			t := FromNanos(edited.Int64)
 			e.EditedAt = &t
