@@ -298,6 +298,7 @@ func TestRoutesAndFrames(t *testing.T) {
 		"GET /api/rooms/{id}/pending":                "moderate",
 		"POST /api/rooms/{id}/pending/{pid}/approve": "moderate",
 		"POST /api/rooms/{id}/pending/{pid}/reject":  "moderate",
+		"POST /api/rooms/{id}/messages/{seq}/hide":   "moderate",
 		"GET /api/escalations":                       "view_escalations",
 		"GET /api/escalations/{id}":                  "view_escalations",
 		"POST /api/escalations/{id}/ack":             "handle_escalation",

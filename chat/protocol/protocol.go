@@ -40,6 +40,7 @@ const (
 	TypeMessage      = "message"
 	TypeEditEvent    = "edit"
 	TypeDeleteEvent  = "delete"
+	TypeHideEvent    = "hide"
 	TypeTypingEvent  = "typing"
 	TypePresence     = "presence"
 	TypeMember       = "member"
@@ -168,19 +169,21 @@ type Rejected struct {
 }
 
 // Event is a conversation log entry as sent to clients: type "message",
-// "edit" or "delete".
+// "edit", "delete" or "hide". A hide has no From (who hid a message is in
+// the audit log only); a message a moderator hid is Deleted and Hidden.
 type Event struct {
 	Type     string     `json:"type"`
 	Conv     string     `json:"conv"`
 	Seq      int64      `json:"seq"`
 	ID       string     `json:"id,omitempty"`
-	From     string     `json:"from"`
+	From     string     `json:"from,omitempty"`
 	Name     string     `json:"name,omitempty"`
 	Body     string     `json:"body,omitempty"`
 	Target   int64      `json:"target,omitempty"`
 	Time     time.Time  `json:"ts"`
 	EditedAt *time.Time `json:"edited_at,omitempty"`
 	Deleted  bool       `json:"deleted,omitempty"`
+	Hidden   bool       `json:"hidden,omitempty"`
 }
 
 // Typing says a member is typing in a conversation.
@@ -325,7 +328,7 @@ func EventFrame(e *chat.Event) Event {
 	return Event{
 		Type: string(e.Kind), Conv: e.Conv, Seq: e.Seq, ID: e.ClientID,
 		From: e.Sender, Name: e.Name, Body: e.Body, Target: e.Target,
-		Time: e.Time, EditedAt: e.EditedAt, Deleted: e.Deleted,
+		Time: e.Time, EditedAt: e.EditedAt, Deleted: e.Deleted, Hidden: e.Hidden,
 	}
 }
 

@@ -353,7 +353,7 @@ func (c *client) note(f frame) frame {
 }
 
 func isEvent(f frame) bool {
-	return f.Seq > 0 && f.Conv != "" && (f.Type == "message" || f.Type == "edit" || f.Type == "delete")
+	return f.Seq > 0 && f.Conv != "" && (f.Type == "message" || f.Type == "edit" || f.Type == "delete" || f.Type == "hide")
 }
 
 func (c *client) backlogTail() string {

@@ -40,6 +40,7 @@ func (s *Server) routes() {
 	s.moderationRoutes(m)
 	s.memberModRoutes(m)
 	s.premodRoutes(m)
+	s.messageModRoutes(m)
 	s.escalationRoutes(m)
 	s.oncallRoutes(m)
 	s.auditRoutes(m)

@@ -432,6 +432,10 @@ func (fx *permFixture) modCases() map[string]*permCase {
 				return map[string]any{"user": fx.modTarget(nil, u, false), "minutes": 0, "reason": "abuse"}
 			}},
 		"DELETE /api/rooms/{id}/bans/{user}": {path: fx.modPath("", true), body: noBody, ok: 200},
+		"POST /api/rooms/{id}/messages/{seq}/hide": {ok: 200, body: body(map[string]string{"reason": "off topic"}),
+			path: func(t *testing.T, u *permUser) string {
+				return fmt.Sprintf("/api/rooms/%s/messages/%d/hide", fx.rooms["mod"], fx.modMessage(t, "hide-"+u.ident.UserID))
+			}},
 	}
 }
 
@@ -469,6 +473,16 @@ func (fx *permFixture) newReport(t *testing.T) string {
 		t.Fatalf("fixture: report: %v", err)
 	}
 	return r.ID
+}
+
+// modMessage stores a message of subj's in the "mod" room, with client id
+// id, and returns its seq.
+func (fx *permFixture) modMessage(t *testing.T, id string) int64 {
+	items := []chat.AppendItem{{Event: chat.Event{Conv: fx.rooms["mod"], Kind: chat.EventMessage, Sender: "subj", ClientID: id, Body: "a message for moderators"}}}
+	if err := fx.e.store.Append(context.Background(), items); err != nil || items[0].Err != nil {
+		t.Fatalf("fixture: message %s: %v %v", id, err, items[0].Err)
+	}
+	return items[0].Event.Seq
 }
 
 // modTarget makes a peer of u's own a member of the "mod" room (banned

@@ -31,7 +31,7 @@ const (
 // frameTypes are the server frame types counted separately; any other
 // counts as "other".
 var frameTypes = []string{
-	"welcome", "ack", "message", "edit", "delete", "typing", "presence", "member",
+	"welcome", "ack", "message", "edit", "delete", "hide", "typing", "presence", "member",
 	"conversation", "left", "synced", "error", "pong", "member_list", "other",
 }
 
