@@ -33,7 +33,7 @@ const (
 	ActSetRoomSettings  Action = "set_room_settings" // change a room's visibility and history
 	ActAddMember        Action = "add_member"        // add someone to a room (how private rooms are joined)
 	ActSetMemberRole    Action = "set_member_role"   // name a room's moderators
-	ActModerate         Action = "moderate"          // mute, remove and ban a room's members; decide held messages; hide messages
+	ActModerate         Action = "moderate"          // mute, remove and ban a room's members; decide held messages; hide and pin messages
 	ActManageInvites    Action = "manage_invites"    // create, list and revoke a room's invite links
 	ActAcceptInvite     Action = "accept_invite"     // join a room through an invite link
 	ActAcceptGuidelines Action = "accept_guidelines" // accept a room's guidelines, before posting there
@@ -153,7 +153,7 @@ var permissions = [...]permission{
 		frames: []string{"leave"}, routes: []string{"POST /api/rooms/{id}/leave"}},
 	{act: ActReadHistory, what: "read a conversation's messages, including the catch-up a `hello` with `resume` replays",
 		need:   [4]Need{NeedMember, NeedMember, NeedMember, NeedMember},
-		routes: []string{"GET /api/conversations/{id}/messages"}},
+		routes: []string{"GET /api/conversations/{id}/messages", "GET /api/rooms/{id}/pins"}},
 	{act: ActListMembers, what: "list a conversation's members",
 		need:   [4]Need{NeedMember, NeedMember, NeedMember, NeedMember},
 		frames: []string{"members"}, routes: []string{"GET /api/conversations/{id}/members"}},
@@ -196,7 +196,7 @@ var permissions = [...]permission{
 	{act: ActSetMemberRole, what: "name a room's moderators, or make one a member again (never the owner)",
 		need:   [4]Need{NeedNever, NeedOwner, NeedAnyone, NeedAnyone},
 		routes: []string{"PUT /api/rooms/{id}/members/{user}/role"}},
-	{act: ActModerate, what: "mute, unmute, remove, ban and unban a room's members (the rules beside the table limit whom); list, approve and reject the messages pre-moderation holds; hide any message",
+	{act: ActModerate, what: "mute, unmute, remove, ban and unban a room's members (the rules beside the table limit whom); list, approve and reject the messages pre-moderation holds; hide any message; pin and unpin messages",
 		need: [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{
 			"POST /api/rooms/{id}/members/{user}/mute", "DELETE /api/rooms/{id}/members/{user}/mute",
@@ -204,6 +204,7 @@ var permissions = [...]permission{
 			"POST /api/rooms/{id}/bans", "DELETE /api/rooms/{id}/bans/{user}",
 			"GET /api/rooms/{id}/pending", "POST /api/rooms/{id}/pending/{pid}/approve", "POST /api/rooms/{id}/pending/{pid}/reject",
 			"POST /api/rooms/{id}/messages/{seq}/hide",
+			"PUT /api/rooms/{id}/pins/{seq}", "DELETE /api/rooms/{id}/pins/{seq}",
 		}},
 	{act: ActManageInvites, what: "create, list and revoke a room's invite links",
 		need: [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},

@@ -26,6 +26,17 @@ func untilText(until int64) string {
 
 func stamp(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339) }
 
+// Pin is a message pinned in a room (docs/moderation.md#pinned-messages):
+// its seq, who pinned it and when.
+type Pin struct {
+	Seq int64     `json:"seq"`
+	By  string    `json:"by"`
+	At  time.Time `json:"at"`
+}
+
+// MaxPins is how many messages a room may have pinned at once.
+const MaxPins = 50
+
 // Invite is a link into a room (docs/moderation.md#invite-links): its
 // Code is a random token the store looks up; it lets MaxUses people in
 // until ExpiresAt, unless revoked.

@@ -188,6 +188,19 @@ type Store interface {
 	// Any other move is CodeConflict; an id unknown in conv ErrNotFound.
 	DecidePending(ctx context.Context, conv, id string, to PendingState) (PendingMessage, int, error)
 
+	// Pin pins message seq of room conv for by, unless the room has
+	// max pins already (CodeConflict). Pinning a message already pinned
+	// changes nothing (pinned false). A deleted or hidden message is
+	// CodeConflict; a seq that is not a message of conv, a DM or an
+	// unknown room ErrNotFound. Deleting or hiding a message unpins it
+	// (see AppendItem.Unpinned).
+	Pin(ctx context.Context, conv string, seq int64, by string, max int) (pinned bool, err error)
+	// Unpin removes the pin of message seq of conv; unpinned is false
+	// when it was not pinned.
+	Unpin(ctx context.Context, conv string, seq int64) (unpinned bool, err error)
+	// Pins lists room conv's pins, newest first.
+	Pins(ctx context.Context, conv string) ([]Pin, error)
+
 	// RoomPolicy returns room conv's policy; a room never given one has
 	// the zero policy. Unknown conversations and DMs: ErrNotFound.
 	RoomPolicy(ctx context.Context, conv string) (RoomPolicy, error)
@@ -250,10 +263,13 @@ type Store interface {
 // ErrNotFound when Conv does not exist or Target is not a message of it,
 // ErrDeleted when its author deleted it. Hiding a message already hidden
 // writes nothing: Duplicate, with Event.Seq the hide that hid it.
+//
+// Unpinned: a committed delete or hide removed its target's pin.
 type AppendItem struct {
 	Event     Event
 	Duplicate bool
 	Err       error
+	Unpinned  bool
 }
 
 // RoomPolicy is what a room's moderators decided about it.

@@ -54,6 +54,7 @@ const (
 	TypeFlagged      = "flagged"
 	TypeEscalation   = "escalation"
 	TypeRoomAlert    = "room_alert"
+	TypePins         = "pins"
 	TypePending      = "pending"
 	TypePendingDone  = "pending_done"
 	TypeRejected     = "rejected"
@@ -315,6 +316,15 @@ type EscalationFrame struct {
 	Page       bool                   `json:"page"`
 	Step       escalation.Step        `json:"step"`
 	Escalation *escalation.Escalation `json:"escalation"`
+}
+
+// Pins is a room's pinned messages, all of them, newest first: sent to
+// the room after every change (a pin, an unpin, a pinned message deleted
+// or hidden).
+type Pins struct {
+	Type string     `json:"type"`
+	Conv string     `json:"conv"`
+	Pins []chat.Pin `json:"pins"`
 }
 
 // Pong answers a ping.

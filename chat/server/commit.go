@@ -206,6 +206,17 @@ func (s *Server) finish(ctx context.Context, r *commitReq) {
 	if !r.item.Duplicate {
 		s.published(ctx, &r.item.Event)
 	}
+	if r.item.Unpinned {
+		// A delete or hide took a pin: the room's new list, read off
+		// this goroutine (the committer does nothing slow). Shutdown
+		// waits for it: the committer stops before s.bg is waited on.
+		conv := r.item.Event.Conv
+		s.bg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			s.tellPins(ctx, conv)
+		})
+	}
 }
 
 // answer tells the writer of a stored write: an ack, or done.

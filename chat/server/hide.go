@@ -53,12 +53,8 @@ func pathSeq(r *http.Request) (int64, error) {
 // roomMessage returns message seq of room conv as stored (a room's, not
 // a DM's), or ErrNotFound.
 func (s *Server) roomMessage(ctx context.Context, conv string, seq int64) (chat.Event, error) {
-	c, err := s.store.Conversation(ctx, conv)
-	if err != nil {
+	if err := s.isRoom(ctx, conv); err != nil {
 		return chat.Event{}, err
-	}
-	if c.Kind != chat.KindRoom {
-		return chat.Event{}, chat.Errorf(chat.CodeNotFound, "messages are hidden and pinned in rooms only")
 	}
 	evs, err := s.store.History(ctx, conv, seq+1, seq-1, 1)
 	if err != nil {
@@ -68,6 +64,19 @@ func (s *Server) roomMessage(ctx context.Context, conv string, seq int64) (chat.
 		return chat.Event{}, chat.Errorf(chat.CodeNotFound, "no message %d in this room", seq)
 	}
 	return evs[0], nil
+}
+
+// isRoom is nil when conv is a room, ErrNotFound for a DM or no
+// conversation.
+func (s *Server) isRoom(ctx context.Context, conv string) error {
+	c, err := s.store.Conversation(ctx, conv)
+	if err != nil {
+		return err
+	}
+	if c.Kind != chat.KindRoom {
+		return chat.Errorf(chat.CodeNotFound, "messages are hidden and pinned in rooms only")
+	}
+	return nil
 }
 
 // hideWait bounds how long the hide route waits for the committer, which

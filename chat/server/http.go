@@ -41,6 +41,7 @@ func (s *Server) routes() {
 	s.memberModRoutes(m)
 	s.premodRoutes(m)
 	s.messageModRoutes(m)
+	s.pinRoutes(m)
 	s.escalationRoutes(m)
 	s.oncallRoutes(m)
 	s.auditRoutes(m)

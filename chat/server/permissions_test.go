@@ -342,6 +342,7 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 		"POST /api/rooms/{id}/join":            {path: path("/api/rooms/" + fx.rooms["join-route"] + "/join"), body: noBody, ok: 200},
 		"POST /api/rooms/{id}/leave":           {path: path("/api/rooms/" + fx.rooms["leave-route"] + "/leave"), body: noBody, ok: 200},
 		"GET /api/conversations/{id}/messages": {path: path("/api/conversations/" + fx.main + "/messages"), body: noBody, ok: 200},
+		"GET /api/rooms/{id}/pins":             {path: path("/api/rooms/" + fx.main + "/pins"), body: noBody, ok: 200},
 		"GET /api/conversations/{id}/members":  {path: path("/api/conversations/" + fx.main + "/members"), body: noBody, ok: 200},
 		"POST /api/dms":                        {path: path("/api/dms"), body: body(map[string]string{"user": "subj"}), ok: 200},
 		"GET /api/rooms/{id}/policy":           {path: path("/api/rooms/" + fx.main + "/policy"), body: noBody, ok: 200},
@@ -436,6 +437,16 @@ func (fx *permFixture) modCases() map[string]*permCase {
 			path: func(t *testing.T, u *permUser) string {
 				return fmt.Sprintf("/api/rooms/%s/messages/%d/hide", fx.rooms["mod"], fx.modMessage(t, "hide-"+u.ident.UserID))
 			}},
+		"PUT /api/rooms/{id}/pins/{seq}": {ok: 200, body: noBody, path: func(t *testing.T, u *permUser) string {
+			return fmt.Sprintf("/api/rooms/%s/pins/%d", fx.rooms["mod"], fx.modMessage(t, "pin-"+u.ident.UserID))
+		}},
+		"DELETE /api/rooms/{id}/pins/{seq}": {ok: 200, body: noBody, path: func(t *testing.T, u *permUser) string {
+			seq := fx.modMessage(t, "unpin-"+u.ident.UserID)
+			if _, err := fx.e.store.Pin(context.Background(), fx.rooms["mod"], seq, "founder", chat.MaxPins); err != nil {
+				t.Fatalf("fixture: pin %d: %v", seq, err)
+			}
+			return fmt.Sprintf("/api/rooms/%s/pins/%d", fx.rooms["mod"], seq)
+		}},
 	}
 }
 

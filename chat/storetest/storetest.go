@@ -58,6 +58,8 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"Hide", testHide},
 		{"HideRefused", testHideRefused},
 		{"HideInSameBatch", testHideInSameBatch},
+		{"Pins", testPins},
+		{"PinsErased", testPinsErased},
 		{"AppendAtomic", testAppendAtomic},
 		{"AppendConcurrent", testAppendConcurrent},
 		{"History", testHistory},

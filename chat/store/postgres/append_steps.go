@@ -171,7 +171,7 @@ func (b *appendBatch) decide() {
 		e := &b.items[i].Event
 		c := b.convs[e.Conv]
 		if e.Kind == chat.EventHide {
-			b.decideHide(o, e, c)
+			b.decideHide(o, e, c, i)
 			continue
 		}
 		// An unknown conversation is not locked, and has no members:
@@ -187,7 +187,7 @@ func (b *appendBatch) decide() {
 		if e.Kind == chat.EventMessage {
 			b.decideMessage(o, e, c, ts)
 		} else {
-			b.decideChange(o, e, c, ts)
+			b.decideChange(o, e, c, ts, i)
 		}
 	}
 }
@@ -218,7 +218,7 @@ func (b *appendBatch) decideMessage(o *outcome, e *chat.Event, c *convState, ts 
 
 // decideChange numbers edit or delete e and applies it to the state of
 // its target, or refuses it.
-func (b *appendBatch) decideChange(o *outcome, e *chat.Event, c *convState, ts int64) {
+func (b *appendBatch) decideChange(o *outcome, e *chat.Event, c *convState, ts int64, item int) {
 	m := b.msgs[msgKey{e.Conv, e.Target}]
 	switch {
 	case e.Target <= 0 || m == nil || !m.isMessage:
@@ -234,7 +234,7 @@ func (b *appendBatch) decideChange(o *outcome, e *chat.Event, c *convState, ts i
 	body := e.Body
 	if e.Kind == chat.EventDelete {
 		body = ""
-		b.erase(m, e.Conv, e.Target)
+		b.erase(m, e.Conv, e.Target, item)
 	} else {
 		m.body, m.edited, m.hasEdit = body, ts, true
 		b.touched(m, e.Conv, e.Target)
@@ -248,7 +248,7 @@ func (b *appendBatch) decideChange(o *outcome, e *chat.Event, c *convState, ts i
 
 // decideHide numbers hide e and erases its target, or refuses it (see
 // chat.AppendItem): a moderator's, so no membership or authorship check.
-func (b *appendBatch) decideHide(o *outcome, e *chat.Event, c *convState) {
+func (b *appendBatch) decideHide(o *outcome, e *chat.Event, c *convState, item int) {
 	m := b.msgs[msgKey{e.Conv, e.Target}]
 	switch {
 	case !c.locked || e.Target <= 0 || m == nil || !m.isMessage:
@@ -268,15 +268,15 @@ func (b *appendBatch) decideHide(o *outcome, e *chat.Event, c *convState) {
 	seq := c.next
 	c.next++
 	m.hidden = seq
-	b.erase(m, e.Conv, e.Target)
+	b.erase(m, e.Conv, e.Target, item)
 	b.rows = append(b.rows, eventRow{conv: e.Conv, kind: string(chat.EventHide), target: e.Target, seq: seq, created: ts})
 	o.seq, o.ts = seq, ts
 }
 
-// erase makes message m (seq of conv) a tombstone: its text, and that of
-// the edits of it (those this batch is about to insert here, the stored
-// ones in step 2), is blanked, and its pin removed.
-func (b *appendBatch) erase(m *msgState, conv string, seq int64) {
+// erase makes message m (seq of conv) a tombstone for item: its text, and
+// that of the edits of it (those this batch is about to insert here, the
+// stored ones in step 2), is blanked, and its pin removed.
+func (b *appendBatch) erase(m *msgState, conv string, seq int64, item int) {
 	m.body, m.deleted = "", true
 	for j := range b.rows {
 		r := &b.rows[j]
@@ -286,6 +286,7 @@ func (b *appendBatch) erase(m *msgState, conv string, seq int64) {
 	}
 	if m.stored {
 		b.blank = append(b.blank, msgKey{conv, seq})
+		b.blankBy = append(b.blankBy, item)
 	}
 	b.touched(m, conv, seq)
 }
@@ -336,9 +337,13 @@ func (b *appendBatch) write(ctx context.Context, conn *pgxpool.Conn) error {
 		}
 		q.Queue(sqlUpdateMessage, k.conv, k.seq, m.body, edited, m.deleted, m.hidden)
 	}
-	for _, k := range b.blank {
+	for i, k := range b.blank {
+		o := &b.out[b.blankBy[i]]
 		q.Queue(sqlBlankEdits, k.conv, k.seq)
-		q.Queue(sqlUnpin, k.conv, k.seq)
+		q.Queue(sqlUnpin, k.conv, k.seq).Exec(func(ct pgconn.CommandTag) error {
+			o.unpinned = ct.RowsAffected() > 0
+			return nil
+		})
 	}
 	for _, id := range b.convIDs {
 		if c := b.convs[id]; c.locked && c.next-1 > c.last {
@@ -359,7 +364,7 @@ func (b *appendBatch) write(ctx context.Context, conn *pgxpool.Conn) error {
 func (b *appendBatch) apply() {
 	for i := range b.items {
 		it, o := &b.items[i], &b.out[i]
-		it.Err, it.Duplicate = o.err, false
+		it.Err, it.Duplicate, it.Unpinned = o.err, false, o.unpinned
 		e := &it.Event
 		e.Seq = 0
 		if o.err != nil {

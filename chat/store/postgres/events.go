@@ -65,6 +65,7 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 				items[i].Event.Seq = 0
 				items[i].Duplicate = false
 				items[i].Err = nil
+				items[i].Unpinned = false
 			}
 		}
 	}()
@@ -166,14 +167,16 @@ type eventRow struct {
 // outcome is what Append reports for one item, applied to the items only
 // once the batch has committed.
 type outcome struct {
-	err     error
-	seq     int64
-	ts      int64
-	dup     bool
-	body    string // duplicates: the original's state when the item was met
-	edited  int64
-	hasEdit bool
-	deleted bool
+	err error
+	seq int64
+	ts  int64
+	dup bool
+	// unpinned: the delete or hide removed its target's pin (step 2).
+	unpinned bool
+	body     string // duplicates: the original's state when the item was met
+	edited   int64
+	hasEdit  bool
+	deleted  bool
 }
 
 // appendBatch is the state of one Append call.
@@ -195,7 +198,9 @@ type appendBatch struct {
 	now   int64
 	rows  []eventRow
 	dirty []msgKey // stored messages the batch edits or deletes
-	blank []msgKey // stored messages the batch deletes
+	blank []msgKey // stored messages the batch deletes or hides
+	// blankBy is, for each of blank, the item that erased it.
+	blankBy []int
 }
 
 // newAppendBatch validates items and gathers what step 1 must read.

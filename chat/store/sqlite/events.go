@@ -63,6 +63,7 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 				items[i].Event.Seq = 0
 				items[i].Duplicate = false
 				items[i].Err = nil
+				items[i].Unpinned = false
 			}
 		}
 	}()
@@ -172,6 +173,7 @@ func kindArg(k chat.EventKind) any {
 func (b *batch) apply(it *chat.AppendItem) error {
 	it.Duplicate = false
 	it.Err = nil
+	it.Unpinned = false
 	e := &it.Event
 	e.Seq = 0
 
@@ -267,7 +269,7 @@ func (b *batch) change(it *chat.AppendItem, c *convState, user, ts, clientID any
 	} else {
 		_, err = b.stmt(&b.st.applyDelete, b.base.applyDelete).ExecContext(b.ctx, c.idArg, e.Target)
 		if err == nil {
-			err = b.erased(c, e.Target)
+			err = b.erased(it, c)
 		}
 	}
 	if err != nil {
@@ -359,7 +361,7 @@ func (b *batch) hide(it *chat.AppendItem) error {
 	if _, err := b.stmt(&b.st.applyHide, b.base.applyHide).ExecContext(b.ctx, c.next, c.idArg, e.Target); err != nil {
 		return err
 	}
-	if err := b.erased(c, e.Target); err != nil {
+	if err := b.erased(it, c); err != nil {
 		return err
 	}
 	e.Seq = c.next
@@ -367,12 +369,18 @@ func (b *batch) hide(it *chat.AppendItem) error {
 	return nil
 }
 
-// erased blanks the edits of message seq of c, just deleted or hidden,
-// and unpins it.
-func (b *batch) erased(c *convState, seq int64) error {
+// erased blanks the edits of it's target, a message of c just deleted or
+// hidden, and unpins it.
+func (b *batch) erased(it *chat.AppendItem, c *convState) error {
+	seq := it.Event.Target
 	if _, err := b.stmt(&b.st.blankEdits, b.base.blankEdits).ExecContext(b.ctx, c.idArg, seq); err != nil {
 		return err
 	}
-	_, err := b.stmt(&b.st.unpin, b.base.unpin).ExecContext(b.ctx, c.idArg, seq)
+	res, err := b.stmt(&b.st.unpin, b.base.unpin).ExecContext(b.ctx, c.idArg, seq)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	it.Unpinned = n > 0
 	return err
 }
