@@ -40,6 +40,8 @@ const (
 	CodeReadOnly        Code = "read_only"
 	CodeSlowMode        Code = "slow_mode"
 	CodeRoomFull        Code = "room_full"
+	CodeDMNotAllowed    Code = "dm_not_allowed"
+	CodeBlocked         Code = "blocked"
 )
 
 // Error is an error a client is shown: a code to branch on, a sentence for a

@@ -231,6 +231,24 @@ type Store interface {
 	// already resolved (of concurrent resolves exactly one succeeds),
 	// CodeInvalidField for an unknown outcome.
 	ResolveReport(ctx context.Context, id, by string, outcome ReportOutcome, note string) (Report, error)
+	// Block records that blocker blocks blocked; blocking again keeps
+	// the first time. blocked must be a known user (ErrNotFound) other
+	// than blocker (CodeInvalidField).
+	Block(ctx context.Context, blocker, blocked string) error
+	// Unblock lifts blocker's block of blocked, reporting whether there
+	// was one.
+	Unblock(ctx context.Context, blocker, blocked string) (bool, error)
+	// Blocks lists whom blocker blocks, oldest block first, with each
+	// one's name and role (empty when unknown) and Since.
+	Blocks(ctx context.Context, blocker string) ([]Block, error)
+	// BlockedBy lists the IDs of the users who block user, for the
+	// server's checks; user is never shown it.
+	BlockedBy(ctx context.Context, user string) ([]string, error)
+	// Blocking reports whether a blocks b and whether b blocks a.
+	Blocking(ctx context.Context, a, b string) (aBlocksB, bBlocksA bool, err error)
+	// ShareRoom reports whether a and b are both members of at least
+	// one room (DMs do not count).
+	ShareRoom(ctx context.Context, a, b string) (bool, error)
 
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error

@@ -85,6 +85,8 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"Reports", testReports},
 		{"ReportsList", testReportsList},
 		{"ResolveReport", testResolveReport},
+		{"Blocks", testBlocks},
+		{"ShareRoom", testShareRoom},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,13 @@
+-- Blocks between users (docs/moderation.md#one-on-one-chats-and-blocking):
+-- blocker blocks blocked since created_at (unix nanoseconds). A personal
+-- safety setting, not moderation: nothing about it goes to the audit log.
+-- The index on blocked answers "who blocks this user", read when a
+-- session starts. (0011 to 0013 are left to changes made at the same
+-- time; versions apply as a set.)
+CREATE TABLE blocks (
+    blocker    TEXT NOT NULL,
+    blocked    TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (blocker, blocked)
+);
+CREATE INDEX blocks_blocked ON blocks (blocked);
