@@ -26,6 +26,7 @@ const (
 	ActDelete           Action = "delete"            // authorship is checked beside the table
 	ActFlag             Action = "flag"              // flag a message for the crisis team
 	ActOpenDM           Action = "open_dm"           // open (or reopen) a DM with someone
+	ActBlock            Action = "block"             // block and unblock someone, list one's blocks
 	ActRaiseConcern     Action = "raise_concern"     // a concern about a person
 	ActReport           Action = "report"            // report a message or a person to a room's moderators
 	ActViewRoomPolicy   Action = "view_room_policy"  // a room's crisis hold policy
@@ -175,6 +176,9 @@ var permissions = [...]permission{
 	{act: ActOpenDM, what: "open a direct conversation with someone",
 		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
 		frames: []string{"open_dm"}, routes: []string{"POST /api/dms"}},
+	{act: ActBlock, what: "block someone (no DMs either way, no presence of the blocker to them), unblock them, list one's blocks",
+		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
+		routes: []string{"PUT /api/blocks/{user}", "DELETE /api/blocks/{user}", "GET /api/blocks"}},
 	{act: ActRaiseConcern, what: "raise a concern about a person (naming a conversation also needs `read_history` there)",
 		need:   [4]Need{NeedNever, NeedAnyone, NeedAnyone, NeedAnyone},
 		frames: []string{"concern"}},

@@ -20,4 +20,4 @@ var ErrBlocked = &Error{Code: CodeBlocked, Message: "you can't message this pers
 
 // ErrDMNotAllowed is the refusal of a DM the one-on-one policy does not
 // allow.
-var ErrDMNotAllowed = &Error{Code: CodeDMNotAllowed, Message: "this person can't be messaged here; you can talk in a room you share, or with staff"}
+var ErrDMNotAllowed = &Error{Code: CodeDMNotAllowed, Message: "this person can't be messaged here"}

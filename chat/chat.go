@@ -66,6 +66,10 @@ type Conversation struct {
 	// docs/moderation.md#pre-moderation).
 	PremodMessages   int `json:"premod_messages,omitempty"`
 	ApprovedMessages int `json:"approved_messages,omitempty"`
+	// Peer is, in a DM, the other member's ID as the asking user sees
+	// it; Store.UserConversations fills it (and the server, in what it
+	// sends to each side).
+	Peer string `json:"peer,omitempty"`
 }
 
 // NeedsGuidelines reports whether a member whose accepted version is

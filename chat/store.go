@@ -60,7 +60,7 @@ type Store interface {
 	// LastSeq filled, Role set to the user's room role, JoinedSeq to
 	// where they joined (see MemberSince), and MutedUntil,
 	// GuidelinesAccepted and ApprovedMessages to the user's. For a DM,
-	// Name is the other user's display name.
+	// Name is the other user's display name and Peer their ID.
 	UserConversations(ctx context.Context, userID string) ([]Conversation, error)
 
 	// Join makes user a member of room conv (RoomMember). Joining twice is

@@ -46,7 +46,7 @@ func (c *conn) follow(ctx context.Context, cv chat.Conversation, from int64, ref
 		role = chat.RoomMember
 	}
 	st := &convState{role: role, mutedUntil: cv.MutedUntil, last: from, catchingUp: true,
-		presence: cv.Members <= c.srv.cfg.PresenceFanoutMax}
+		presence: cv.Members <= c.srv.cfg.PresenceFanoutMax, peer: cv.Peer}
 	st.rules.update(cv)
 	c.convs[conv] = st
 	c.mu.Unlock()
@@ -226,6 +226,11 @@ type userNews struct {
 	Type         string            `json:"type"`
 	Conv         string            `json:"conv"`
 	Conversation chat.Conversation `json:"conversation"`
+	// Blocks news (blocks.go); raw, so that no other frame's fields of
+	// the same names fail the decoding.
+	User    json.RawMessage `json:"user"`
+	Role    json.RawMessage `json:"role"`
+	Blocked json.RawMessage `json:"blocked"`
 }
 
 // userNewsLocked applies news on the user's channel to a conversation the
@@ -251,6 +256,8 @@ func (c *conn) userNewsLocked(data []byte) (userNews, bool) {
 		if st := c.convs[ev.Conv]; st != nil {
 			st.role = chat.RoomNone
 		}
+	case protocol.TypeBlocks, typeBlockedBy:
+		c.blockNewsLocked(&ev)
 	}
 	return ev, true
 }

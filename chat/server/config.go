@@ -92,6 +92,9 @@ type Config struct {
 	// N-member room about each of N members costs N² frames when a large
 	// room connects at once; larger rooms show presence in member lists.
 	PresenceFanoutMax int
+	// DMPolicy says who may open a one-on-one chat with whom (empty:
+	// DMSharedRoom).
+	DMPolicy DMPolicy
 }
 
 // DefaultConfig returns the default limits.
@@ -160,6 +163,9 @@ func (c *Config) fill() {
 	setDur(&c.HelloTimeout, d.HelloTimeout)
 	setDur(&c.WriteTimeout, d.WriteTimeout)
 	setDur(&c.EscalationTimeout, d.EscalationTimeout)
+	if c.DMPolicy == "" {
+		c.DMPolicy = DMSharedRoom
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

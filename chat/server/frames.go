@@ -131,7 +131,7 @@ func (c *conn) handlePing(f *protocol.ClientFrame) {
 // handleTyping passes a typing notice on: advisory, at most one a second
 // per session.
 func (c *conn) handleTyping(f *protocol.ClientFrame) {
-	if now := time.Now(); now.Sub(c.lastTyping) >= time.Second {
+	if now := time.Now(); now.Sub(c.lastTyping) >= time.Second && c.typingAllowed(f.Conv) {
 		c.lastTyping = now
 		c.srv.pub.frame(c.ctx, f.Conv, protocol.Typing{Type: protocol.TypeTypingEvent, Conv: f.Conv, From: c.ident.UserID, Name: c.ident.Name})
 	}
@@ -167,7 +167,7 @@ func (c *conn) handleOpenDM(f *protocol.ClientFrame) {
 }
 
 func (c *conn) handleMembers(f *protocol.ClientFrame) {
-	ms, err := c.srv.memberList(c.ctx, f.Conv)
+	ms, err := c.srv.memberList(c.ctx, f.Conv, c.hiddenUsers())
 	if err != nil {
 		c.reject(f.Ref, "", f.Conv, chat.AsError(err))
 		return

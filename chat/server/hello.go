@@ -38,6 +38,11 @@ func (c *conn) hello() bool {
 		c.refuse(protocol.CloseInternal, chat.AsError(err))
 		return false
 	}
+	if err := c.loadBlocks(c.ctx); err != nil {
+		s.log.Error("list blocks", "user", id.UserID, "err", err)
+		c.refuse(protocol.CloseInternal, chat.AsError(err))
+		return false
+	}
 	c.bucket = s.buckets.acquire(id.UserID)
 	c.expireWithToken()
 	s.metrics.connections.Inc()

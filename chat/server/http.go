@@ -46,6 +46,7 @@ func (s *Server) routes() {
 	s.oncallRoutes(m)
 	s.auditRoutes(m)
 	s.reportRoutes(m)
+	s.blockRoutes(m)
 	if s.cfg.Static != nil {
 		m.Handle("GET /", s.cfg.Static)
 	}
@@ -139,6 +140,8 @@ func statusOf(c chat.Code) int {
 	case chat.CodeInviteInvalid:
 		return http.StatusGone
 	case chat.CodeGuidelinesReq, chat.CodeReadOnly, chat.CodeRoomLocked:
+		return http.StatusForbidden
+	case chat.CodeDMNotAllowed, chat.CodeBlocked:
 		return http.StatusForbidden
 	case chat.CodeRoomFull:
 		return http.StatusConflict

@@ -178,7 +178,9 @@ func (fx *permFixture) newEscalation(t testing.TB, conv string) string {
 }
 
 func newPermFixture(t *testing.T) *permFixture {
-	e := newEscalatingEnv(t, noRateLimit, func(c *server.Config) { c.Detector = crisisDetector })
+	// The one-on-one policy (beside the table) would refuse a DM between
+	// two peers who share no room; TestDMPolicy covers it.
+	e := newEscalatingEnv(t, noRateLimit, func(c *server.Config) { c.Detector, c.DMPolicy = crisisDetector, server.DMAnyone })
 	fx := &permFixture{e: e, rooms: map[string]string{}}
 	fx.founder = e.token("founder", auth.RoleAdmin)
 	for _, r := range permGlobalRoles {
@@ -188,7 +190,8 @@ func newPermFixture(t *testing.T) *permFixture {
 		}
 	}
 	subj, rep, hto := e.token("subj", auth.RolePeer), e.token("rep", auth.RoleSpecialist), e.token("hto", auth.RoleSupervisor)
-	fx.must(t, "GET", "/api/me", hto, nil, http.StatusOK) // a known supervisor: handoffs and shifts name them
+	fx.must(t, "GET", "/api/me", hto, nil, http.StatusOK)                           // a known supervisor: handoffs and shifts name them
+	fx.must(t, "GET", "/api/me", e.token("blk", auth.RolePeer), nil, http.StatusOK) // someone known to block
 
 	// The rooms, each with every user in its role, written straight into
 	// the database in one transaction (joining and naming moderators one
@@ -364,6 +367,9 @@ func (fx *permFixture) permCases() (routes, frames map[string]*permCase) {
 		"POST /api/escalations/{id}/release": {path: path("/api/escalations/" + fx.held + "/release"), body: noBody, ok: 200},
 		"POST /api/escalations/{id}/dm":      {path: path(esc + "/dm"), body: noBody, ok: 200},
 		"GET /api/oncall/shifts":             {path: path("/api/oncall/shifts"), body: noBody, ok: 200},
+		"GET /api/blocks":                    {path: path("/api/blocks"), body: noBody, ok: 200},
+		"PUT /api/blocks/{user}":             {path: path("/api/blocks/blk"), body: noBody, ok: 200},
+		"DELETE /api/blocks/{user}":          {path: path("/api/blocks/blk"), body: noBody, ok: 200},
 		"GET /api/audit":                     {path: path("/api/audit"), body: noBody, ok: 200},
 		"POST /api/oncall/shifts": {path: path("/api/oncall/shifts"), ok: 201,
 			body: func(*permUser) any { return shift() }},

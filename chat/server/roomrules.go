@@ -63,6 +63,9 @@ func (c *conn) admitIn(h *frameHandler, f *protocol.ClientFrame) *chat.Error {
 	if !h.mutable || st == nil {
 		return nil
 	}
+	if st.peer != "" && len(c.blocks) > 0 && c.dmClosedLocked(st.peer) {
+		return chat.ErrBlocked
+	}
 	now := time.Now().UnixNano()
 	if st.mutedUntil > 0 && now < st.mutedUntil {
 		return chat.ErrMuted(st.mutedUntil)

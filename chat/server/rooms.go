@@ -117,29 +117,6 @@ func (s *Server) leaveRoom(ctx context.Context, id auth.Identity, room string) e
 	return nil
 }
 
-func (s *Server) openDM(ctx context.Context, id auth.Identity, other string) (chat.Conversation, error) {
-	if other == "" || other == id.UserID {
-		return chat.Conversation{}, chat.Errorf(chat.CodeInvalidField, "choose another user to talk with")
-	}
-	otherUser, err := s.store.User(ctx, other)
-	if err != nil {
-		return chat.Conversation{}, err
-	}
-	c, err := s.store.OpenDM(ctx, id.UserID, other)
-	if err != nil {
-		return c, err
-	}
-	// Each side sees the other's name as the conversation's name.
-	c.Role = chat.RoomMember
-	mine, theirs := c, c
-	mine.Name = otherUser.Name
-	theirs.Name = id.Name
-	s.pub.frame(ctx, userChannel(id.UserID), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: mine})
-	s.pub.frame(ctx, userChannel(other), protocol.ConversationEvent{Type: protocol.TypeConversation, Conversation: theirs})
-	s.announceOnline(ctx, c.ID, id.UserID, other)
-	return mine, nil
-}
-
 // announceOnline tells conv's members which of users are online: sessions
 // announce presence only to the conversations they had when they started,
 // so a new member would otherwise look offline until they reconnect.
@@ -155,8 +132,9 @@ func (s *Server) announceOnline(ctx context.Context, conv string, users ...strin
 	}
 }
 
-// memberList lists conv's members with presence.
-func (s *Server) memberList(ctx context.Context, conv string) ([]chat.Member, error) {
+// memberList lists conv's members with presence, except that of the
+// hidden users (those who block the asker), shown offline.
+func (s *Server) memberList(ctx context.Context, conv string, hidden map[string]bool) ([]chat.Member, error) {
 	ms, err := s.store.Members(ctx, conv)
 	if err != nil {
 		return nil, err
@@ -170,7 +148,7 @@ func (s *Server) memberList(ctx context.Context, conv string) ([]chat.Member, er
 		s.log.Warn("presence lookup failed", "conv", conv, "err", err)
 	}
 	for i := range ms {
-		ms[i].Online = online[ms[i].ID]
+		ms[i].Online = online[ms[i].ID] && !hidden[ms[i].ID]
 	}
 	return ms, nil
 }

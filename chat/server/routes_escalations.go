@@ -91,7 +91,7 @@ func (s *Server) escalationRoutes(m *http.ServeMux) {
 		return http.StatusOK, e, err
 	}))
 	m.HandleFunc("POST /api/escalations/{id}/dm", s.apiEsc(auth.ActHandleEscalation, func(r *http.Request, id auth.Identity, e *escalation.Escalation) (int, any, error) {
-		c, err := s.openDM(r.Context(), id, e.Subject)
+		c, err := s.openDutyDM(r.Context(), id, e.Subject)
 		if err != nil {
 			return 0, nil, err
 		}

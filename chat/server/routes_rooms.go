@@ -63,7 +63,11 @@ func (s *Server) roomRoutes(m *http.ServeMux) {
 		return http.StatusOK, c, err
 	}))
 	m.HandleFunc("GET /api/conversations/{id}/members", s.apiIn(auth.ActListMembers, func(r *http.Request, id auth.Identity) (int, any, error) {
-		ms, err := s.memberList(r.Context(), r.PathValue("id"))
+		hidden, err := s.hiddenFrom(r.Context(), id.UserID)
+		if err != nil {
+			return 0, nil, err
+		}
+		ms, err := s.memberList(r.Context(), r.PathValue("id"), hidden)
 		return http.StatusOK, map[string]any{"members": nonNil(ms)}, err
 	}))
 	m.HandleFunc("GET /api/conversations/{id}/messages", s.apiIn(auth.ActReadHistory, s.messages))

@@ -19,6 +19,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -73,6 +74,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if e := cfg.Escalation; e != nil && (e.Store == nil || e.Engine == nil || e.Pager == nil) {
 		return nil, errors.New("server: Escalation needs its Store, Engine and Pager (see NewEscalation)")
+	}
+	if _, err := ParseDMPolicy(string(cfg.DMPolicy)); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	cfg.fill()
 	s := &Server{

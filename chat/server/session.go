@@ -46,6 +46,11 @@ type conn struct {
 	closeReason string
 	convs       map[string]*convState
 	space       chan struct{} // signalled when the writer drains the queue
+	// blocks are the blocks between this session's user and others, by
+	// the other user (blockMine, blockTheirs, blockDuty: blocks.go); nil
+	// when there are none. hiders counts those who block this user.
+	blocks map[string]uint8
+	hiders int
 
 	strikes     int
 	strikeReset time.Time
@@ -84,6 +89,8 @@ type convState struct {
 	// presence is set when the conversation is small enough to be told
 	// when this user comes and goes (Config.PresenceFanoutMax).
 	presence bool
+	// peer is, in a DM, the other member, whose blocks close it.
+	peer string
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {

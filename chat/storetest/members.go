@@ -345,8 +345,11 @@ func testUserConversations(f *fixture) {
 	if c := byID[joined.ID]; c.Kind != chat.KindRoom || c.Name != "Joined" || c.LastSeq != 0 {
 		f.Errorf("Joined = %+v", c)
 	}
-	if c := byID[dm.ID]; c.Kind != chat.KindDM || c.Name != displayName("bob") || c.LastSeq != 1 {
-		f.Errorf("DM for alice = %+v, want Name %q and LastSeq 1", c, displayName("bob"))
+	if c := byID[dm.ID]; c.Kind != chat.KindDM || c.Name != displayName("bob") || c.LastSeq != 1 || c.Peer != bob {
+		f.Errorf("DM for alice = %+v, want Name %q, Peer %q and LastSeq 1", c, displayName("bob"), bob)
+	}
+	if c := byID[own.ID]; c.Peer != "" {
+		f.Errorf("a room has Peer %q", c.Peer)
 	}
 	// The other side sees the other name.
 	bobs, err := f.s.UserConversations(f.ctx, bob)
@@ -357,8 +360,8 @@ func testUserConversations(f *fixture) {
 	for _, c := range bobs {
 		if c.ID == dm.ID {
 			found = true
-			if c.Name != displayName("alice") {
-				f.Errorf("DM for bob is named %q, want %q", c.Name, displayName("alice"))
+			if c.Name != displayName("alice") || c.Peer != alice {
+				f.Errorf("DM for bob is named %q with peer %q, want %q and %q", c.Name, c.Peer, displayName("alice"), alice)
 			}
 		}
 	}

@@ -83,6 +83,7 @@ func TestBadFlagsAreRefused(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--no-such-flag"},
 		{"serve", "--log-format", "xml", "--data", t.TempDir()},
+		{"serve", "--dm-policy", "everyone", "--data", t.TempDir()},
 		{"token", "--role", "wizard", "--sub", "x", "--data", t.TempDir()},
 		{"token", "--data", t.TempDir()}, // no --sub
 		{"frobnicate"},
@@ -566,5 +567,34 @@ func TestInvokedAs(t *testing.T) {
 		if got := invokedAs(arg0); got != want {
 			t.Errorf("invokedAs(%q) = %q, want %q", arg0, got, want)
 		}
+	}
+}
+
+// --dm-policy reaches the server: by default two peers who share no room
+// cannot start a DM; with anyone they can.
+func TestServeDMPolicy(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want int
+	}{{nil, http.StatusForbidden}, {[]string{"--dm-policy", "anyone"}, http.StatusOK}} {
+		data := filepath.Join(t.TempDir(), "data")
+		pat := mintToken(t, "--data", data, "--sub", "pat", "--name", "Pat", "--role", "peer")
+		bob := mintToken(t, "--data", data, "--sub", "bob", "--name", "Bob", "--role", "peer")
+		url, stop := serveProcess(t, append([]string{"--data", data}, c.args...)...)
+		call := func(method, path, tok, body string) int {
+			req, _ := http.NewRequest(method, url+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		call("GET", "/api/me", bob, "") // known to the server
+		if st := call("POST", "/api/dms", pat, `{"user":"bob"}`); st != c.want {
+			t.Errorf("serve %v: a DM between peers who share no room: %d, want %d", c.args, st, c.want)
+		}
+		stop()
 	}
 }

@@ -37,6 +37,7 @@ type serveConfig struct {
 	ackHigh       time.Duration
 
 	origins   string
+	dmPolicy  string
 	idle      time.Duration
 	demo      bool
 	grace     time.Duration
@@ -82,6 +83,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err := cfg.keys.checkShared(cfg.cluster()); err != nil {
 		return nil, err
 	}
+	if _, err := server.ParseDMPolicy(cfg.dmPolicy); err != nil {
+		return nil, fmt.Errorf("--dm-policy: %w", err)
+	}
 	if cfg.webhookURL != "" && len(cfg.webhookSecret) < minWebhookSecret {
 		return nil, fmt.Errorf("--escalation-webhook-url needs %s (at least %d bytes) to sign deliveries", envWebhookSecret, minWebhookSecret)
 	}
@@ -104,6 +108,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	fs.StringVar(&c.supportFile, "crisis-support-file", "", "JSON file with what the sender of a crisis message is shown: {\"text\":...,\"resources\":[{\"name\",\"contact\",\"url\"}]} (default: the US 988 Lifeline)")
 	fs.StringVar(&c.origins, "allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
 	addLimitFlags(fs, &c.limits)
+	fs.StringVar(&c.dmPolicy, "dm-policy", string(server.DMSharedRoom), "who may start a one-on-one chat: shared-room (peers with peers who share a room), staff-only (peers with staff only) or anyone; anyone may always message staff, and staff anyone")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.grace, "shutdown-timeout", 10*time.Second, "how long shutdown waits for sessions to close")
@@ -218,6 +223,7 @@ func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, cr crisis
 		Detector: cr.detector, CrisisSupport: cr.support,
 		Verifier: verifier, Logger: logger, Static: static.Handler(cfg.idle),
 		AllowedOrigins:  splitList(cfg.origins),
+		DMPolicy:        server.DMPolicy(cfg.dmPolicy),
 		MaxFrameBytes:   cfg.limits.maxFrame,
 		MaxMessageBytes: cfg.limits.maxMsg,
 		SendRate:        cfg.limits.rate,

@@ -269,7 +269,9 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 			c.guidelines, c.guidelines_version, c.locked, c.read_only, c.slow_mode_seconds, c.max_members,
 			c.premod_messages,
 			me.role, me.joined_seq, CASE WHEN me.muted_until > {now} THEN me.muted_until ELSE 0 END,
-			me.guidelines_accepted, me.approved_messages
+			me.guidelines_accepted, me.approved_messages,
+			CASE c.kind WHEN 'dm' THEN COALESCE((SELECT o.user_id FROM members o
+				WHERE o.conv_id = c.id AND o.user_id <> me.user_id LIMIT 1), '') ELSE '' END
 		FROM members me JOIN conversations c ON c.id = me.conv_id
 		WHERE me.user_id = ? ORDER BY c.created_at, c.{ord}`, userID)
 	if err != nil {
@@ -279,9 +281,10 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 		var role string
 		var joined, muted, accepted int64
 		var approved int
-		c, err := scanConversation(r, &role, &joined, &muted, &accepted, &approved)
+		var peer string
+		c, err := scanConversation(r, &role, &joined, &muted, &accepted, &approved, &peer)
 		c.Role, c.JoinedSeq, c.MutedUntil, c.GuidelinesAccepted = chat.RoomRole(role), joined, muted, accepted
-		c.ApprovedMessages = approved
+		c.ApprovedMessages, c.Peer = approved, peer
 		return c, err
 	})
 	if err != nil {
