@@ -32,6 +32,7 @@ var wantNeeds = map[string][4]string{
 	"delete":            {"member", "member", "member", "member"},
 	"flag":              {"member", "member", "member", "member"},
 	"open_dm":           {"anyone", "anyone", "anyone", "anyone"},
+	"block":             {"anyone", "anyone", "anyone", "anyone"},
 	"raise_concern":     {"never", "anyone", "anyone", "anyone"},
 	"report":            {"member", "member", "member", "member"},
 	"view_room_policy":  {"member", "member", "anyone", "anyone"},
@@ -161,7 +162,7 @@ func TestPermissionsCoverAllActions(t *testing.T) {
 		ActViewOwn: "view_own", ActListRooms: "list_rooms", ActCreateRoom: "create_room",
 		ActJoinRoom: "join_room", ActLeaveRoom: "leave_room", ActReadHistory: "read_history",
 		ActListMembers: "list_members", ActTyping: "typing", ActSend: "send", ActEdit: "edit",
-		ActDelete: "delete", ActFlag: "flag", ActOpenDM: "open_dm", ActRaiseConcern: "raise_concern",
+		ActDelete: "delete", ActFlag: "flag", ActOpenDM: "open_dm", ActBlock: "block", ActRaiseConcern: "raise_concern",
 		ActViewRoomPolicy: "view_room_policy", ActSetRoomPolicy: "set_room_policy",
 		ActSetRoomSettings: "set_room_settings", ActAddMember: "add_member",
 		ActSetMemberRole: "set_member_role", ActModerate: "moderate", ActViewEscalations: "view_escalations",
@@ -319,6 +320,9 @@ func TestRoutesAndFrames(t *testing.T) {
 		"GET /api/rooms/{id}/reports":                "handle_reports",
 		"POST /api/reports/{id}/resolve":             "handle_reports",
 		"GET /api/reports":                           "view_reports",
+		"PUT /api/blocks/{user}":                     "block",
+		"DELETE /api/blocks/{user}":                  "block",
+		"GET /api/blocks":                            "block",
 	}
 	wantFrames := map[string]Action{
 		"send": "send", "edit": "edit", "delete": "delete", "typing": "typing",
