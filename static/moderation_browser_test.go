@@ -163,9 +163,11 @@ func TestFacilitatorMutesAMember(t *testing.T) {
 	n := startNode(t, 0, nil)
 	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
 	bobTok := n.user("bob", "Bob", auth.RolePeer)
+	catTok := n.user("cat", "Cat", auth.RolePeer)
 	sueTok := n.user("sue", "Sue", auth.RoleSupervisor)
 	room := n.createRoom(annTok, "Friday group", "")
 	n.join(bobTok, room.ID)
+	n.join(catTok, room.ID)
 
 	b := newBrowser(t)
 	ann := b.page("ann", 1280, 800)
@@ -175,14 +177,46 @@ func TestFacilitatorMutesAMember(t *testing.T) {
 	bob.signIn(n, bobTok)
 	bob.openNav()
 	bob.click(fmt.Sprintf(`#sidebar button[data-conv=%q]`, room.ID))
-	bob.write("Nobody here gets it.")
-	ann.waitSent("Nobody here gets it.")
+	const hostile = "You're all pathetic. Nobody here gets it."
+	bob.write(hostile)
+	ann.waitSent(hostile)
+
+	// Cat reports it; Ann finds it in the room's report queue at once.
+	cat := b.page("cat", 1280, 800)
+	cat.signIn(n, catTok)
+	cat.openConversation(room.ID)
+	cat.pick(cat.msgMenu(hostile), "Report to the moderators")
+	cat.waitJS("report dialog", `document.getElementById('complaint-dialog').open && document.activeElement?.name === 'complaint-category'`)
+	cat.click("#complaint-ok")
+	cat.waitJS("category asked for", `document.getElementById('complaint-error').textContent !== '' && document.getElementById('complaint-dialog').open`)
+	cat.do(chromedp.Click(`label[for="cat-harassment"]`), chromedp.SendKeys(chromedp.ID("complaint-reason"), "Third time tonight"))
+	cat.click("#complaint-ok")
+	cat.waitJS("reported", `!document.getElementById('complaint-dialog').open && document.getElementById('flash').textContent === 'Thank you. The moderators have your report.'`)
+	ann.waitJS("report news", `[...document.querySelectorAll('#announcer p')].some(p => p.textContent === 'New report in Friday group.')`)
+	ann.pick("#room-menu", "Reports (1 open)")
+	ann.waitJS("the report in the queue", `document.getElementById('reports-dialog').open && (() => {
+		const li = document.querySelector('#reports-list li');
+		return li && li.querySelector('.report-cat').textContent === 'Harassment' && li.textContent.includes('A message by Bob') &&
+			li.querySelector('.report-quote')?.textContent.startsWith('“You') && li.querySelector('.queue-reason').textContent === 'Cat: “Third time tonight”';
+	})()`)
+	ann.click("#reports-dialog [data-close]")
 
 	ann.click("#members-open")
-	ann.waitJS("member list", `document.querySelectorAll('#members-list li').length === 2`)
+	ann.waitJS("member list", `document.querySelectorAll('#members-list li').length === 3`)
 	if got := strings.Join(ann.menuItems(memberMenu("bob")), "|"); got != "Raise a concern|Make a moderator|Mute…|Unmute|Remove from the group…|Ban…" {
 		t.Errorf("the owner's menu for a member offers %q", got)
 	}
+	// The menu works from the keyboard, and Escape closes the menu, not
+	// the dialog around it; a click elsewhere closes it too.
+	ann.do(chromedp.Focus(memberMenu("bob")), chromedp.KeyEvent(kb.ArrowDown))
+	ann.waitJS("menu open on its first item", `document.activeElement?.getAttribute('role') === 'menuitem' && document.activeElement.textContent === 'Raise a concern'`)
+	ann.do(chromedp.KeyEvent(kb.ArrowUp))
+	ann.waitJS("wrapped to the last item", `document.activeElement?.textContent === 'Ban…' && document.activeElement.classList.contains('danger-item')`)
+	ann.do(chromedp.KeyEvent(kb.Escape))
+	ann.waitJS("menu closed, dialog open", `!document.querySelector('[role="menu"]') && document.getElementById('members-dialog').open && document.activeElement?.dataset.memberMenu === 'bob' && document.activeElement.getAttribute('aria-expanded') === 'false'`)
+	ann.openMenu(memberMenu("bob"))
+	ann.do(chromedp.Click("#members-dialog-title"))
+	ann.waitJS("closed by a click elsewhere", `!document.querySelector('[role="menu"]') && document.getElementById('members-dialog').open`)
 	ann.pick(memberMenu("bob"), "Mute…")
 	ann.waitJS("mute dialog", `document.getElementById('action-dialog').open && document.getElementById('action-title').textContent === 'Mute Bob?' && document.activeElement?.name === 'action-choice'`)
 	ann.do(chromedp.Click(`label[for="action-choice-1"]`))
@@ -191,6 +225,19 @@ func TestFacilitatorMutesAMember(t *testing.T) {
 	ann.waitJS("muted", `!document.getElementById('action-dialog').open && document.getElementById('flash').textContent === 'Bob is muted for 1 hour.'`)
 
 	bob.waitJS("muted state with its end", mutedUntilShown(60)+` && `+composerOff)
+
+	// The report is resolved with what was done.
+	ann.click("#members-dialog [data-close]")
+	ann.pick("#room-menu", "Reports (1 open)")
+	ann.click(`#reports-list button[data-resolve]`)
+	ann.waitJS("resolve dialog", `document.getElementById('action-dialog').open && document.getElementById('action-choice-legend').textContent === 'Outcome'`)
+	ann.do(chromedp.Click(`label[for="action-choice-3"]`))
+	ann.click("#action-ok")
+	ann.waitJS("resolved, focus kept", `document.getElementById('reports-status').textContent === 'Report resolved. No open reports.' && document.getElementById('reports-dialog').contains(document.activeElement)`)
+	ann.click(`#reports-dialog button[data-status="resolved"]`)
+	ann.waitJS("in the resolved list", `[...document.querySelectorAll('#reports-list li')].some(li => li.querySelector('.queue-outcome')?.textContent.startsWith('Muted the person'))`)
+	ann.click("#reports-dialog [data-close]")
+	ann.click("#members-open")
 	bob.noSideScroll(360, "muted")
 	bob.screenshot("muted-phone.png")
 

@@ -56,7 +56,8 @@ export class Moderation {
       out.push({ id: 'flag', label: 'Ask a supervisor for help', dialog: true });
     } else {
       out.push({ id: 'flag', label: 'Flag for the crisis team', dialog: true });
-      if (f.reports) out.push({ id: 'report', label: 'Report to the moderators', dialog: true });
+      // Moderators act themselves rather than report to each other.
+      if (f.reports && !moderates(this.me, conv)) out.push({ id: 'report', label: 'Report to the moderators', dialog: true });
     }
     if (moderates(this.me, conv)) {
       if (f.pins) out.push(conv.pins.has(m.seq) ? { id: 'unpin', label: 'Unpin' } : { id: 'pin', label: 'Pin' });
@@ -90,7 +91,7 @@ export class Moderation {
     if (!me || m.id === me.id) return [];
     const out = [];
     if (CAN_RAISE_CONCERNS.has(me.role)) out.push({ id: 'concern', label: 'Raise a concern', dialog: true });
-    if (f.reports && conv.kind === 'room') out.push({ id: 'report-person', label: 'Report to the moderators', dialog: true });
+    if (f.reports && conv.kind === 'room' && !moderates(me, conv)) out.push({ id: 'report-person', label: 'Report to the moderators', dialog: true });
     if (f.blocks) {
       out.push(this.ctx.isBlocked(m.id) ? { id: 'unblock', label: 'Unblock' } : { id: 'block', label: 'Block', dialog: true });
     }

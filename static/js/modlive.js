@@ -245,5 +245,7 @@ export class ModLive {
     this.waiting.clear();
     this.pins.clear();
     this.complaint.clear();
+    this.reports.clear();
+    this.pending.clear();
   }
 }

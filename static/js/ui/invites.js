@@ -52,6 +52,13 @@ export class InvitesDialog {
     await this.load();
   }
 
+  clear() {
+    this.list.replaceChildren();
+    this.status.textContent = '';
+    this.error.textContent = '';
+    $('invite-link').value = '';
+  }
+
   async load() {
     const conv = this.conv;
     if (!conv) return;

@@ -44,6 +44,13 @@ export class PendingDialog {
     }
   }
 
+  clear() {
+    this.items.clear();
+    this.list.replaceChildren();
+    this.status.textContent = '';
+    this.error.textContent = '';
+  }
+
   // news applies a pending (added) or pending_done (gone) frame.
   news(f) {
     if (!this.conv || f.conv !== this.conv.id) return;

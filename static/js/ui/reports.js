@@ -49,8 +49,8 @@ export class ReportsDialog {
       const r = b && this.reports.get(b.dataset.resolve);
       if (r && await this.hooks.resolve(r)) {
         this.reports.delete(r.id);
+        this.done = 'Report resolved.';
         this.render();
-        this.status.textContent = 'Report resolved.';
       }
       // The button may be gone: keep focus in the dialog.
       if (this.dialog.open && !this.dialog.contains(document.activeElement)) this.dialog.querySelector('.segmented button[aria-pressed="true"]').focus();
@@ -74,6 +74,7 @@ export class ReportsDialog {
   async show(status) {
     const conv = this.conv;
     this.filter = status;
+    this.done = '';
     for (const b of this.dialog.querySelectorAll('.segmented button')) b.setAttribute('aria-pressed', String(b.dataset.status === status));
     this.error.textContent = '';
     this.status.textContent = 'Loading reports…';
@@ -90,6 +91,13 @@ export class ReportsDialog {
     }
   }
 
+  clear() {
+    this.reports.clear();
+    this.list.replaceChildren();
+    this.status.textContent = '';
+    this.error.textContent = '';
+  }
+
   // news applies a report_news frame to the open queue.
   news(r) {
     if (!this.conv || r.conv !== this.conv.id) return;
@@ -102,7 +110,8 @@ export class ReportsDialog {
     const conv = this.conv;
     const items = [...this.reports.values()].sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
     if (this.filter === 'resolved') items.reverse();
-    this.status.textContent = items.length ? plural(items.length, `${this.filter} report`, `${this.filter} reports`) : `No ${this.filter} reports.`;
+    const count = items.length ? `${plural(items.length, `${this.filter} report`, `${this.filter} reports`)}.` : `No ${this.filter} reports.`;
+    this.status.textContent = this.done ? `${this.done} ${count}` : count;
     const focused = document.activeElement && this.list.contains(document.activeElement) ? document.activeElement.dataset.resolve : null;
     this.list.replaceChildren(...items.map((r) => {
       const about = r.user ? this.hooks.name(conv, r.user) : 'someone';

@@ -130,5 +130,6 @@ export class RoomTools {
     this.shownGuidelines.clear();
     this.state.clear();
     this.guidelines.clear();
+    this.invites.clear();
   }
 }
