@@ -781,7 +781,7 @@ func TestEditAndDeleteOwnMessages(t *testing.T) {
 
 	bob.write("I relapsed on Friday")
 	ann.waitSent("I relapsed on Friday")
-	if got := strings.Join(ann.menuItems(ann.msgMenu("I relapsed on Friday")), "|"); got != "Flag for the crisis team" {
+	if got := strings.Join(ann.menuItems(ann.msgMenu("I relapsed on Friday")), "|"); got != "Flag for the crisis team|Pin|Hide from the group" {
 		t.Errorf("Ann's menu on Bob's message offers %q", got)
 	}
 	if got := strings.Join(bob.menuItems(bob.msgMenu("I relapsed on Friday")), "|"); got != "Edit|Delete|Ask a supervisor for help" {

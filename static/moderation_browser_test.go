@@ -156,10 +156,14 @@ func mutedUntilShown(minutes int) string {
 	})()`, minutes)
 }
 
-// A facilitator mutes a member from the member list; the member's message
-// box says until when, in local time, and is disabled until the mute is
-// lifted. A supervisor finds the mute, with its reason, in the audit log.
-func TestFacilitatorMutesAMember(t *testing.T) {
+// A facilitator mutes a member and hides a message, and the member's view
+// shows both: the message box says until when, in local time, and is
+// disabled until the mute is lifted, and the hidden message reads
+// "Removed by a moderator", also after a reload. On the way: a member
+// reports the message and the facilitator works through the report queue;
+// a pinned welcome shows under the header; a supervisor finds the mute,
+// with its reason, in the audit log.
+func TestFacilitatorMutesAndHidesAndTheMemberSeesBoth(t *testing.T) {
 	n := startNode(t, 0, nil)
 	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
 	bobTok := n.user("bob", "Bob", auth.RolePeer)
@@ -177,6 +181,16 @@ func TestFacilitatorMutesAMember(t *testing.T) {
 	bob.signIn(n, bobTok)
 	bob.openNav()
 	bob.click(fmt.Sprintf(`#sidebar button[data-conv=%q]`, room.ID))
+
+	// A pinned welcome shows to everyone under the header.
+	const welcome = "Welcome, all. Please keep to the guidelines tonight."
+	ann.write(welcome)
+	ann.waitSent(welcome)
+	ann.pick(ann.msgMenu(welcome), "Pin")
+	bob.waitJS("pinned strip", `!document.getElementById('pins').hidden && document.getElementById('pins-toggle').textContent === '1 pinned message'`)
+	bob.click("#pins-toggle")
+	bob.waitJS("pins unfolded", fmt.Sprintf(`document.getElementById('pins-toggle').getAttribute('aria-expanded') === 'true' && document.getElementById('pins-list').textContent.includes(%s)`, js(welcome)))
+	bob.click("#pins-toggle")
 	const hostile = "You're all pathetic. Nobody here gets it."
 	bob.write(hostile)
 	ann.waitSent(hostile)
@@ -200,6 +214,19 @@ func TestFacilitatorMutesAMember(t *testing.T) {
 			li.querySelector('.report-quote')?.textContent.startsWith('“You') && li.querySelector('.queue-reason').textContent === 'Cat: “Third time tonight”';
 	})()`)
 	ann.click("#reports-dialog [data-close]")
+
+	// Ann hides the message; everyone sees it removed.
+	if got := strings.Join(ann.menuItems(ann.msgMenu(hostile)), "|"); got != "Flag for the crisis team|Pin|Hide from the group" {
+		t.Errorf("the owner's menu on a member's message offers %q", got)
+	}
+	ann.pick(ann.msgMenu(hostile), "Hide from the group")
+	ann.waitJS("hide dialog", `document.getElementById('action-dialog').open && document.activeElement?.id === 'action-reason'`)
+	ann.do(chromedp.SendKeys(chromedp.ID("action-reason"), "Insulting the group"))
+	ann.click("#action-ok")
+	removed := `[...document.querySelectorAll('#message-list li.msg.hidden-msg')].some(li => li.querySelector('.msg-body').textContent === 'Removed by a moderator') && !document.getElementById('message-list').textContent.includes('pathetic')`
+	ann.waitJS("hidden", `!document.getElementById('action-dialog').open && `+removed)
+	bob.waitJS("removed by a moderator", removed)
+	cat.waitJS("removed by a moderator", removed)
 
 	ann.click("#members-open")
 	ann.waitJS("member list", `document.querySelectorAll('#members-list li').length === 3`)
@@ -225,6 +252,12 @@ func TestFacilitatorMutesAMember(t *testing.T) {
 	ann.waitJS("muted", `!document.getElementById('action-dialog').open && document.getElementById('flash').textContent === 'Bob is muted for 1 hour.'`)
 
 	bob.waitJS("muted state with its end", mutedUntilShown(60)+` && `+composerOff)
+	// Both hold after a reload (from the server's replay and history).
+	bob.do(chromedp.Reload())
+	bob.waitJS("connected", `document.getElementById('conn-status').dataset.state === 'connected'`)
+	bob.waitJS("both after a reload", removed+` && `+mutedUntilShown(60)+` && `+composerOff)
+	bob.noSideScroll(360, "muted, with a hidden message")
+	bob.screenshot("muted-phone.png")
 
 	// The report is resolved with what was done.
 	ann.click("#members-dialog [data-close]")
@@ -238,8 +271,6 @@ func TestFacilitatorMutesAMember(t *testing.T) {
 	ann.waitJS("in the resolved list", `[...document.querySelectorAll('#reports-list li')].some(li => li.querySelector('.queue-outcome')?.textContent.startsWith('Muted the person'))`)
 	ann.click("#reports-dialog [data-close]")
 	ann.click("#members-open")
-	bob.noSideScroll(360, "muted")
-	bob.screenshot("muted-phone.png")
 
 	ann.pick(memberMenu("bob"), "Unmute")
 	ann.waitJS("unmute dialog", `document.getElementById('action-dialog').open && document.getElementById('action-choices').hidden`)

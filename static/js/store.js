@@ -34,7 +34,7 @@ function fromHistory(m) {
   const from = m.from || m.sender || '';
   return {
     seq: m.seq, id: m.id || m.client_id || '', from, name: m.name || from,
-    body: m.body || '', ts: time(m.ts), editedAt: time(m.edited_at), deleted: Boolean(m.deleted), rev: 0,
+    body: m.body || '', ts: time(m.ts), editedAt: time(m.edited_at), deleted: Boolean(m.deleted), hidden: Boolean(m.hidden), rev: 0,
   };
 }
 
