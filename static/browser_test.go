@@ -544,6 +544,22 @@ func TestDirectMessageFromMemberList(t *testing.T) {
 	bob.waitJS("unread cleared", `!document.querySelector('#dm-list .badge')`)
 	bob.write("Better than last week, thank you.")
 	ann.waitSent("Better than last week, thank you.")
+
+	// Bob blocks Ann from the chat's details: her next message is refused
+	// in plain words, until he unblocks her.
+	bob.click("#members-open")
+	bob.waitJS("details", `document.getElementById('members-dialog').open && document.querySelectorAll('#members-list li').length === 2`)
+	bob.pick(memberMenu("ann"), "Block")
+	bob.waitJS("block dialog", `document.getElementById('action-dialog').open && document.getElementById('action-title').textContent === 'Block Ann?' && document.getElementById('action-reason').hidden`)
+	bob.click("#action-ok")
+	bob.waitJS("blocked", `!document.getElementById('action-dialog').open && document.getElementById('flash').textContent === 'You blocked Ann.'`)
+	ann.write("Are you still there?")
+	ann.waitJS("refused in words", `[...document.querySelectorAll('#message-list li.msg.failed')].some(li => li.textContent.includes('Are you still there?') && li.querySelector('.msg-state').textContent === 'Not sent. You can’t message this person.')`)
+	if got := strings.Join(bob.menuItems(memberMenu("ann")), "|"); got != "Unblock" {
+		t.Errorf("after blocking, the menu offers %q", got)
+	}
+	bob.pick(memberMenu("ann"), "Unblock")
+	bob.waitJS("unblocked", `document.getElementById('flash').textContent === 'You unblocked Ann.'`)
 }
 
 // Refused actions are explained: a message over the size limit, and

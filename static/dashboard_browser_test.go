@@ -289,7 +289,7 @@ func TestRaiseAConcern(t *testing.T) {
 	bob.openConversation(room.ID)
 	bob.click("#members-open")
 	bob.waitJS("member list", `document.querySelectorAll('#members-list li').length === 2`)
-	if got := strings.Join(bob.menuItems(memberMenu("ann")), "|"); got != "Report to the moderators" {
+	if got := strings.Join(bob.menuItems(memberMenu("ann")), "|"); got != "Report to the moderators|Block" {
 		t.Errorf("a peer's menu about a member offers %q (no concern)", got)
 	}
 

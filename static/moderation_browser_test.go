@@ -230,7 +230,7 @@ func TestFacilitatorMutesAndHidesAndTheMemberSeesBoth(t *testing.T) {
 
 	ann.click("#members-open")
 	ann.waitJS("member list", `document.querySelectorAll('#members-list li').length === 3`)
-	if got := strings.Join(ann.menuItems(memberMenu("bob")), "|"); got != "Raise a concern|Make a moderator|Mute…|Unmute|Remove from the group…|Ban…" {
+	if got := strings.Join(ann.menuItems(memberMenu("bob")), "|"); got != "Raise a concern|Block|Make a moderator|Mute…|Unmute|Remove from the group…|Ban…" {
 		t.Errorf("the owner's menu for a member offers %q", got)
 	}
 	// The menu works from the keyboard, and Escape closes the menu, not

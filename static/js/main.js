@@ -86,7 +86,7 @@ class App {
     this.mod = new ModApi(this.api);
     this.actions = new ActionDialog(s);
     // Parts of moderation whose server routes may not be there yet.
-    this.features = { reports: true, hide: true, pins: true, premod: true, blocks: false };
+    this.features = { reports: true, hide: true, pins: true, premod: true, blocks: true };
     this.live = new ModLive({
       store: s,
       mod: this.mod,

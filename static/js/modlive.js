@@ -198,6 +198,11 @@ export class ModLive {
       case 'pins':
         s.setPins(f.conv, f.pins);
         return true;
+      case 'blocks':
+        // Blocked or unblocked from any of this person's sessions.
+        if (f.blocked) this.blocked.add(f.user);
+        else this.blocked.delete(f.user);
+        return true;
       case 'report_news': {
         const r = f.report;
         if (!r) return true;
