@@ -26,10 +26,10 @@ import { Store } from './store.js';
 import { announce, announceUrgent, clearAnnouncements } from './ui/announcer.js';
 import { Composer } from './ui/composer.js';
 import { Dashboard } from './ui/dashboard.js';
-import { closeAllDialogs, closeDialog, openDialog, setupDialogs } from './ui/dialogs.js';
+import { closeAllDialogs, closeDialog, confirmDialog, openDialog, setupDialogs } from './ui/dialogs.js';
 import { MembersDialog } from './ui/members.js';
 import { MessageView } from './ui/messages.js';
-import { ReportDialog } from './ui/report.js';
+import { flagMessage, raiseConcern, ReportDialog } from './ui/report.js';
 import { CreateRoomDialog, RoomsDialog } from './ui/rooms.js';
 import { Sidebar } from './ui/sidebar.js';
 
@@ -550,7 +550,7 @@ class App {
 
   async deleteMessage(m) {
     const conv = this.store.active;
-    const ok = await this.confirm('Delete this message?', 'Everyone in the conversation will see “message deleted” instead.', 'Delete message');
+    const ok = await confirmDialog('Delete this message?', 'Everyone in the conversation will see “message deleted” instead.', 'Delete message');
     if (!ok) return;
     try {
       await this.request({ type: 'delete', conv: conv.id, seq: m.seq });
@@ -565,43 +565,21 @@ class App {
 
   // --- asking a supervisor to look ------------------------------------
 
-  async flagMessage(m) {
+  flagMessage(m) {
     const conv = this.store.active;
-    if (!conv) return;
-    if (this.store.me && m.from === this.store.me.id) {
-      // One's own message: a way to ask for help.
-      const asked = await this.report.open({
-        title: 'Ask a supervisor for help?',
-        text: 'A supervisor from your support team will be told and will reach out to you. If you are in danger right now, please call your local emergency number.',
-        quote: m.body,
-        label: 'Anything you’d like them to know? (optional)',
-        okLabel: 'Ask for help',
-        send: (reason) => this.request({ type: 'flag', conv: conv.id, seq: m.seq, reason }),
-      });
-      if (asked) this.showFlash('Thank you for asking. A supervisor has been told and will reach out to you.');
-      return;
-    }
-    const sent = await this.report.open({
-      title: 'Flag this message for a supervisor?',
-      text: `A supervisor will be asked to look at ${m.name}’s message and check in if needed. Flag a message when you’re worried about someone’s safety.`,
-      quote: m.body,
-      label: 'Anything the supervisor should know? (optional)',
-      okLabel: 'Flag message',
+    if (!conv) return null;
+    const mine = Boolean(this.store.me && m.from === this.store.me.id);
+    return flagMessage(this.report, m, mine, {
       send: (reason) => this.request({ type: 'flag', conv: conv.id, seq: m.seq, reason }),
+      flash: (text) => this.showFlash(text),
     });
-    if (sent) this.showFlash('Thank you. A supervisor has been told and will take it from here.');
   }
 
-  async raiseConcern(member, conv) {
-    const sent = await this.report.open({
-      title: `Raise a concern about ${member.name}?`,
-      text: `A supervisor will be told that you are worried about ${member.name} and will follow up.`,
-      label: 'What worries you?',
-      required: true,
-      okLabel: 'Raise concern',
+  raiseConcern(member, conv) {
+    return raiseConcern(this.report, member, {
       send: (reason) => this.request({ type: 'concern', user: member.id, conv: conv ? conv.id : undefined, reason }),
+      flash: (text) => this.showFlash(text),
     });
-    if (sent) this.showFlash(`Thank you. A supervisor has been told about your concern for ${member.name}.`);
   }
 
   showFlash(text) {
@@ -779,7 +757,7 @@ class App {
     const conv = this.store.active;
     if (!conv || conv.kind !== 'room') return;
     closeDialog($('members-dialog'));
-    const ok = await this.confirm(`Leave ${conv.name}?`, 'You can join again later from “Browse groups”.', 'Leave group');
+    const ok = await confirmDialog(`Leave ${conv.name}?`, 'You can join again later from “Browse groups”.', 'Leave group');
     if (!ok) return;
     try {
       await this.request({ type: 'leave', conv: conv.id });
@@ -872,28 +850,6 @@ class App {
     queueMicrotask(() => {
       this.marksQueued = false;
       if (this.token && this.store.me) saveMarks(this.store.marksSnapshot());
-    });
-  }
-
-  confirm(title, text, okLabel) {
-    const dialog = $('confirm-dialog');
-    $('confirm-title').textContent = title;
-    $('confirm-text').textContent = text;
-    $('confirm-ok').textContent = okLabel;
-    return new Promise((resolve) => {
-      let result = false;
-      const form = $('confirm-form');
-      const onSubmit = (ev) => {
-        ev.preventDefault();
-        result = true;
-        closeDialog(dialog);
-      };
-      form.addEventListener('submit', onSubmit);
-      dialog.addEventListener('close', () => {
-        form.removeEventListener('submit', onSubmit);
-        resolve(result);
-      }, { once: true });
-      openDialog(dialog, 'button[data-close]');
     });
   }
 

@@ -2,6 +2,8 @@
 // rest of the page inert, and closes on Escape. Focus goes back to what
 // opened the dialog.
 
+import { $ } from '../dom.js';
+
 const openers = new WeakMap();
 
 export function openDialog(dialog, focusSelector) {
@@ -44,4 +46,28 @@ export function setupDialogs() {
       if (opener && opener.isConnected && typeof opener.focus === 'function') opener.focus();
     });
   }
+}
+
+// confirmDialog asks to confirm something that cannot be undone; it
+// resolves to true when confirmed.
+export function confirmDialog(title, text, okLabel) {
+  const dialog = $('confirm-dialog');
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-ok').textContent = okLabel;
+  return new Promise((resolve) => {
+    let result = false;
+    const form = $('confirm-form');
+    const onSubmit = (ev) => {
+      ev.preventDefault();
+      result = true;
+      closeDialog(dialog);
+    };
+    form.addEventListener('submit', onSubmit);
+    dialog.addEventListener('close', () => {
+      form.removeEventListener('submit', onSubmit);
+      resolve(result);
+    }, { once: true });
+    openDialog(dialog, 'button[data-close]');
+  });
 }

@@ -103,3 +103,43 @@ export class ReportDialog {
     $('report-quote').textContent = '';
   }
 }
+
+// flagMessage asks a supervisor to look at message m: someone else's
+// (flag it), or one's own (a way to ask for help). how: send(reason) ->
+// Promise, flash(text).
+export async function flagMessage(dialog, m, mine, how) {
+  if (mine) {
+    const asked = await dialog.open({
+      title: 'Ask a supervisor for help?',
+      text: 'A supervisor from your support team will be told and will reach out to you. If you are in danger right now, please call your local emergency number.',
+      quote: m.body,
+      label: 'Anything you’d like them to know? (optional)',
+      okLabel: 'Ask for help',
+      send: how.send,
+    });
+    if (asked) how.flash('Thank you for asking. A supervisor has been told and will reach out to you.');
+    return;
+  }
+  const sent = await dialog.open({
+    title: 'Flag this message for a supervisor?',
+    text: `A supervisor will be asked to look at ${m.name}’s message and check in if needed. Flag a message when you’re worried about someone’s safety.`,
+    quote: m.body,
+    label: 'Anything the supervisor should know? (optional)',
+    okLabel: 'Flag message',
+    send: how.send,
+  });
+  if (sent) how.flash('Thank you. A supervisor has been told and will take it from here.');
+}
+
+// raiseConcern tells a supervisor one is worried about member (staff).
+export async function raiseConcern(dialog, member, how) {
+  const sent = await dialog.open({
+    title: `Raise a concern about ${member.name}?`,
+    text: `A supervisor will be told that you are worried about ${member.name} and will follow up.`,
+    label: 'What worries you?',
+    required: true,
+    okLabel: 'Raise concern',
+    send: how.send,
+  });
+  if (sent) how.flash(`Thank you. A supervisor has been told about your concern for ${member.name}.`);
+}
