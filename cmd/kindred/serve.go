@@ -123,7 +123,7 @@ func addLimitFlags(fs *flagSet, l *limits) {
 	fs.IntVar(&l.maxFrame, "max-frame-bytes", def.MaxFrameBytes, "largest client frame; larger ones are refused with frame_too_large")
 	fs.IntVar(&l.maxMsg, "max-message-bytes", def.MaxMessageBytes, "largest message body in bytes")
 	fs.Float64Var(&l.rate, "send-rate", def.SendRate, "sends per second per user (token bucket refill); negative turns off every per-user rate limit (load generation)")
-	fs.Float64Var(&l.memberRate, "membership-rate", def.MembershipRate, "joins, leaves and DMs opened per second per user over the WebSocket (token bucket refill)")
+	fs.Float64Var(&l.memberRate, "membership-rate", def.MembershipRate, "joins, leaves and DMs opened per second per user, by frame or HTTP route alike (token bucket refill)")
 	fs.IntVar(&l.memberBurst, "membership-burst", def.MembershipBurst, "joins, leaves and DMs opened in a burst")
 	fs.IntVar(&l.reportsPerHour, "reports-per-hour", def.ReportsPerHour, "flags, concerns and reports per user per node: bursts of this many, refilled at this many an hour")
 	fs.IntVar(&l.burst, "send-burst", def.SendBurst, "token bucket size: sends allowed in a burst")
