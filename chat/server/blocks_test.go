@@ -178,6 +178,7 @@ func TestBlockPresence(t *testing.T) {
 	e := fx.e
 	fx.block(fx.pat, "bob")
 	fx.fence(fx.b, "f0")
+	fx.b.backlog = nil // what came before the block (pat's presence when the DM opened)
 
 	// pat goes offline and comes back; then types in the room.
 	fx.p.ws.CloseNow()
