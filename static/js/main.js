@@ -127,6 +127,7 @@ class App {
       openConversation: (id) => this.openConversation(id, {}),
       focusComposer: () => $('composer-input').focus(),
       leave: () => this.leave(),
+      rerender: () => this.messages.render({}),
       extraEntries: (conv) => this.live.roomEntries(conv),
       extraPick: (id, conv) => this.live.roomPick(id, conv),
     });

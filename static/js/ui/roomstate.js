@@ -35,7 +35,7 @@ export function slowWait(conv, now = Date.now()) {
 }
 
 export class RoomState {
-  // hooks: showGuidelines()
+  // hooks: showGuidelines(), muteEnded()
   constructor(store, hooks) {
     this.store = store;
     this.hooks = hooks;
@@ -52,6 +52,7 @@ export class RoomState {
   clear() {
     clearTimeout(this.timer);
     this.sig = '';
+    this.muted = false;
     this.box.replaceChildren();
     this.box.hidden = true;
     this.setBlocked(false);
@@ -100,6 +101,10 @@ export class RoomState {
     const conv = this.store.active;
     const now = Date.now();
     const { out, blocked, tick } = this.lines(conv, now);
+    // A mute that just ended gives back what the message menus offer.
+    const muted = isMuted(conv, now);
+    if (this.muted && !muted && this.hooks.muteEnded) this.hooks.muteEnded();
+    this.muted = muted;
     const sig = JSON.stringify(out) + blocked;
     if (sig !== this.sig) {
       this.sig = sig;

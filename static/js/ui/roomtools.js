@@ -15,13 +15,17 @@ import { SettingsDialog } from './settings.js';
 
 export class RoomTools {
   // ctx: store, mod (ModApi), features, flash(text), notice(text),
-  // openConversation(id), focusComposer(), leave(), extraEntries(conv)
+  // openConversation(id), focusComposer(), leave(), rerender() (the
+  // messages, whose menus changed), extraEntries(conv)
   // -> menu entries, extraPick(id, conv)
   constructor(ctx) {
     this.ctx = ctx;
     const s = ctx.store;
     this.shownGuidelines = new Set(); // rooms whose guidelines popped up once
-    this.state = new RoomState(s, { showGuidelines: () => this.guidelines.open(s.active) });
+    this.state = new RoomState(s, {
+      showGuidelines: () => this.guidelines.open(s.active),
+      muteEnded: () => ctx.rerender(),
+    });
     this.guidelines = new GuidelinesDialog(s, {
       accept: (conv, version) => ctx.mod.acceptGuidelines(conv.id, version),
       exempt: (conv) => moderates(s.me, conv),
