@@ -290,6 +290,7 @@ func TestRoutesAndFrames(t *testing.T) {
 		"DELETE /api/rooms/{id}/members/{user}/mute": "moderate",
 		"DELETE /api/rooms/{id}/members/{user}":      "moderate",
 		"POST /api/rooms/{id}/bans":                  "moderate",
+		"GET /api/rooms/{id}/bans":                   "moderate",
 		"POST /api/rooms/{id}/invites":               "manage_invites",
 		"GET /api/rooms/{id}/invites":                "manage_invites",
 		"DELETE /api/rooms/{id}/invites/{invite}":    "manage_invites",

@@ -208,6 +208,23 @@ type Member struct {
 	RoomRole RoomRole  `json:"room_role"`
 	JoinedAt time.Time `json:"joined_at"`
 	Online   bool      `json:"online"`
+	// MutedUntil is the member's mute in the room as
+	// Conversation.MutedUntil has it (0 when not muted or the mute is
+	// over). The server shows it only to those who may moderate the room.
+	MutedUntil int64 `json:"muted_until,omitempty"`
+}
+
+// Ban is a ban in force from a room (Store.Bans).
+type Ban struct {
+	User string `json:"user"`
+	// Name is the banned user's display name, "" when the store has
+	// never seen them.
+	Name string `json:"name"`
+	// Until is when the ban ends; nil for a ban for good.
+	Until *time.Time `json:"until,omitempty"`
+	// By is who banned them, At when.
+	By string    `json:"by"`
+	At time.Time `json:"at"`
 }
 
 // EventKind is the kind of an entry in a conversation's log.

@@ -95,6 +95,11 @@ type Store interface {
 	// Unban lifts user's ban from room conv (ErrNotFound when there is
 	// none in force).
 	Unban(ctx context.Context, conv, userID string) error
+	// Bans lists the bans from room conv still in force (a ban that is
+	// over is not listed), newest first, with the banned user's name
+	// (Ban.Until nil for a ban for good). An unknown conversation or one
+	// without bans gives an empty list.
+	Bans(ctx context.Context, conv string) ([]Ban, error)
 	// CreateInvite stores an invite to room inv.Conv by inv.CreatedBy,
 	// good for inv.MaxUses (at least 1) joins until inv.ExpiresAt (in the
 	// future), and returns it with ID, Code (128 random bits) and
@@ -134,8 +139,10 @@ type Store interface {
 	// non-members and unknown conversations. Readers clamp History and
 	// EventsAfter to it, which do not look at membership themselves.
 	MemberSince(ctx context.Context, conv, userID string) (int64, error)
-	// Members lists conv's members, oldest membership first. Online is
-	// left false: presence is not the store's business.
+	// Members lists conv's members, oldest membership first, each with
+	// MutedUntil as MutedUntil returns it (0 when not muted or the mute
+	// is over). Online is left false: presence is not the store's
+	// business.
 	Members(ctx context.Context, conv string) ([]Member, error)
 
 	// Append stores a batch of events in one transaction, so that many

@@ -167,7 +167,7 @@ func (c *conn) handleOpenDM(f *protocol.ClientFrame) {
 }
 
 func (c *conn) handleMembers(f *protocol.ClientFrame) {
-	ms, err := c.srv.memberList(c.ctx, f.Conv, c.hiddenUsers())
+	ms, err := c.srv.memberList(c.ctx, c.ident, f.Conv, c.hiddenUsers())
 	if err != nil {
 		c.reject(f.Ref, "", f.Conv, chat.AsError(err))
 		return

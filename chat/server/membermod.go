@@ -55,6 +55,11 @@ func (s *Server) memberModRoutes(m *http.ServeMux) {
 	m.HandleFunc("DELETE /api/rooms/{id}/members/{user}", s.modRoute(auth.ActModerate, s.removeMember))
 	m.HandleFunc("POST /api/rooms/{id}/bans", s.modRoute(auth.ActModerate, s.ban))
 	m.HandleFunc("DELETE /api/rooms/{id}/bans/{user}", s.modRoute(auth.ActModerate, s.unban))
+	// Reading the ban list is not an action: it is not audited.
+	m.HandleFunc("GET /api/rooms/{id}/bans", s.apiIn(auth.ActModerate, func(r *http.Request, _ auth.Identity) (int, any, error) {
+		bs, err := s.store.Bans(r.Context(), r.PathValue("id"))
+		return http.StatusOK, map[string]any{"bans": nonNil(bs)}, err
+	}))
 }
 
 // modAction is one moderation action on room's member target by id.

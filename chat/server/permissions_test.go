@@ -439,6 +439,7 @@ func (fx *permFixture) modCases() map[string]*permCase {
 				return map[string]any{"user": fx.modTarget(nil, u, false), "minutes": 0, "reason": "abuse"}
 			}},
 		"DELETE /api/rooms/{id}/bans/{user}": {path: fx.modPath("", true), body: noBody, ok: 200},
+		"GET /api/rooms/{id}/bans":           {path: func(*testing.T, *permUser) string { return bans }, body: noBody, ok: 200},
 		"POST /api/rooms/{id}/messages/{seq}/hide": {ok: 200, body: body(map[string]string{"reason": "off topic"}),
 			path: func(t *testing.T, u *permUser) string {
 				return fmt.Sprintf("/api/rooms/%s/messages/%d/hide", fx.rooms["mod"], fx.modMessage(t, "hide-"+u.ident.UserID))

@@ -132,23 +132,33 @@ func (s *Server) announceOnline(ctx context.Context, conv string, users ...strin
 	}
 }
 
-// memberList lists conv's members with presence, except that of the
-// hidden users (those who block the asker), shown offline.
-func (s *Server) memberList(ctx context.Context, conv string, hidden map[string]bool) ([]chat.Member, error) {
+// memberList lists conv's members, as id may see them, with presence,
+// except that of the hidden users (those who block the asker), shown
+// offline. Mutes are shown only to those who may moderate the room, by
+// the room role the list itself gives id.
+func (s *Server) memberList(ctx context.Context, id auth.Identity, conv string, hidden map[string]bool) ([]chat.Member, error) {
 	ms, err := s.store.Members(ctx, conv)
 	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(ms))
+	role := chat.RoomNone
 	for i := range ms {
 		ids[i] = ms[i].ID
+		if ms[i].ID == id.UserID {
+			role = ms[i].RoomRole
+		}
 	}
 	online, err := s.presence.Online(ctx, ids)
 	if err != nil {
 		s.log.Warn("presence lookup failed", "conv", conv, "err", err)
 	}
+	mayModerate := auth.Permit(id, role, auth.ActModerate) == nil
 	for i := range ms {
 		ms[i].Online = online[ms[i].ID] && !hidden[ms[i].ID]
+		if !mayModerate {
+			ms[i].MutedUntil = 0
+		}
 	}
 	return ms, nil
 }

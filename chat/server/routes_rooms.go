@@ -67,7 +67,7 @@ func (s *Server) roomRoutes(m *http.ServeMux) {
 		if err != nil {
 			return 0, nil, err
 		}
-		ms, err := s.memberList(r.Context(), r.PathValue("id"), hidden)
+		ms, err := s.memberList(r.Context(), id, r.PathValue("id"), hidden)
 		return http.StatusOK, map[string]any{"members": nonNil(ms)}, err
 	}))
 	m.HandleFunc("GET /api/conversations/{id}/messages", s.apiIn(auth.ActReadHistory, s.messages))

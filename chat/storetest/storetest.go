@@ -74,6 +74,8 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"SetMemberRole", testSetMemberRole},
 		{"Mute", testMute},
 		{"Ban", testBan},
+		{"Bans", testBans},
+		{"MembersMuted", testMembersMuted},
 		{"Invites", testInvites},
 		{"InviteConcurrent", testInviteConcurrent},
 		{"RoomRules", testRoomRules},

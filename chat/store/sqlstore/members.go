@@ -157,13 +157,14 @@ func (s *Store) MemberSince(ctx context.Context, conv, userID string) (int64, er
 	return since, nil
 }
 
-// Members lists conv's members, oldest membership first. Users the store
-// has never seen appear with their ID only.
+// Members lists conv's members, oldest membership first, with their mute
+// in force. Users the store has never seen appear with their ID only.
 func (s *Store) Members(ctx context.Context, conv string) ([]chat.Member, error) {
 	if !s.d.StoresText(conv) {
 		return []chat.Member{}, nil
 	}
-	rows, err := s.reads().query(ctx, `SELECT m.user_id, COALESCE(u.name, ''), COALESCE(u.role, ''), m.role, m.joined_at
+	rows, err := s.reads().query(ctx, `SELECT m.user_id, COALESCE(u.name, ''), COALESCE(u.role, ''), m.role, m.joined_at,
+			CASE WHEN m.muted_until > {now} THEN m.muted_until ELSE 0 END
 		FROM members m LEFT JOIN users u ON u.id = m.user_id
 		WHERE m.conv_id = ? ORDER BY m.joined_at, m.{ord}`, conv)
 	if err != nil {
@@ -171,7 +172,7 @@ func (s *Store) Members(ctx context.Context, conv string) ([]chat.Member, error)
 	}
 	out, err := collect(rows, func(r Row) (m chat.Member, err error) {
 		var joined int64
-		err = r.Scan(&m.ID, &m.Name, &m.Role, &m.RoomRole, &joined)
+		err = r.Scan(&m.ID, &m.Name, &m.Role, &m.RoomRole, &joined, &m.MutedUntil)
 		m.JoinedAt = FromNanos(joined)
 		return m, err
 	})

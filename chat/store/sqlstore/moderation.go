@@ -110,3 +110,30 @@ func (s *Store) Unban(ctx context.Context, conv, userID string) error {
 	}
 	return nil
 }
+
+// Bans lists the bans from room conv in force, newest first.
+func (s *Store) Bans(ctx context.Context, conv string) ([]chat.Ban, error) {
+	if !s.d.StoresText(conv) {
+		return []chat.Ban{}, nil
+	}
+	rows, err := s.reads().query(ctx, `SELECT b.user_id, COALESCE(u.name, ''), b.until, b.banned_by, b.banned_at
+		FROM room_bans b LEFT JOIN users u ON u.id = b.user_id
+		WHERE b.conv_id = ? AND b.until > {now} ORDER BY b.banned_at DESC, b.user_id`, conv)
+	if err != nil {
+		return nil, s.internal("bans", err)
+	}
+	out, err := collect(rows, func(r Row) (b chat.Ban, err error) {
+		var until, at int64
+		err = r.Scan(&b.User, &b.Name, &until, &b.By, &at)
+		if until != chat.MutedForever {
+			t := FromNanos(until)
+			b.Until = &t
+		}
+		b.At = FromNanos(at)
+		return b, err
+	})
+	if err != nil {
+		return nil, s.internal("bans", err)
+	}
+	return out, nil
+}
