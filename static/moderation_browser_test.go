@@ -230,7 +230,7 @@ func TestFacilitatorMutesAndHidesAndTheMemberSeesBoth(t *testing.T) {
 
 	ann.click("#members-open")
 	ann.waitJS("member list", `document.querySelectorAll('#members-list li').length === 3`)
-	if got := strings.Join(ann.menuItems(memberMenu("bob")), "|"); got != "Raise a concern|Block|Make a moderator|Mute…|Unmute|Remove from the group…|Ban…" {
+	if got := strings.Join(ann.menuItems(memberMenu("bob")), "|"); got != "Raise a concern|Block|Make a moderator|Mute…|Remove from the group…|Ban…" {
 		t.Errorf("the owner's menu for a member offers %q", got)
 	}
 	// The menu works from the keyboard, and Escape closes the menu, not
@@ -250,6 +250,18 @@ func TestFacilitatorMutesAndHidesAndTheMemberSeesBoth(t *testing.T) {
 	ann.do(chromedp.SendKeys(chromedp.ID("action-reason"), "Cooling off after a heated exchange"))
 	ann.click("#action-ok")
 	ann.waitJS("muted", `!document.getElementById('action-dialog').open && document.getElementById('flash').textContent === 'Bob is muted for 1 hour.'`)
+	// The facilitator's list says until when, and offers Unmute only.
+	ann.waitJS("muted in the member list", memberMutedShown("bob", 60))
+	if got := strings.Join(ann.menuItems(memberMenu("bob")), "|"); got != "Raise a concern|Block|Make a moderator|Unmute|Remove from the group…|Ban…" {
+		t.Errorf("the owner's menu for a muted member offers %q", got)
+	}
+	// A member's list does not say who is muted.
+	cat.click("#members-open")
+	cat.waitJS("cat's member list", `document.querySelectorAll('#members-list li').length === 3`)
+	if eval[bool](cat, `!!document.querySelector('#members-list .muted-tag')`) {
+		t.Error("a member sees who is muted")
+	}
+	cat.click("#members-dialog [data-close]")
 
 	bob.waitJS("muted state with its end", mutedUntilShown(60)+` && `+composerOff)
 	// Both hold after a reload (from the server's replay and history).

@@ -41,6 +41,11 @@ export class ModApi {
     return this.req('DELETE', `${room(conv)}/bans/${enc(user)}`, { reason });
   }
 
+  // bans lists the bans in force, newest first.
+  bans(conv) {
+    return this.req('GET', `${room(conv)}/bans`).then((d) => d.bans || []);
+  }
+
   // --- the room ----------------------------------------------------------
 
   settings(conv, changes) {

@@ -6,6 +6,7 @@
 // (perm.js); the server decides again.
 
 import { mayActOn, moderates } from './perm.js';
+import { memberMuted } from './ui/members.js';
 import { isMuted } from './ui/roomstate.js';
 
 const CAN_RAISE_CONCERNS = new Set(['specialist', 'supervisor', 'admin']);
@@ -102,8 +103,8 @@ export class Moderation {
         : { id: 'make-moderator', label: 'Make a moderator', dialog: true });
     }
     if (mayActOn(me, conv, m, 'moderate')) {
-      out.push({ id: 'mute', label: 'Mute…', dialog: true });
-      out.push({ id: 'unmute', label: 'Unmute', dialog: true });
+      // A moderator's list says who is muted: offer what applies.
+      out.push(memberMuted(m) ? { id: 'unmute', label: 'Unmute', dialog: true } : { id: 'mute', label: 'Mute…', dialog: true });
       out.push({ id: 'remove', label: 'Remove from the group…', dialog: true, danger: true });
       out.push({ id: 'ban', label: 'Ban…', dialog: true, danger: true });
     }

@@ -68,7 +68,9 @@ function applyRoom(conv, c) {
 // mutedUntil converts the wire's unix nanoseconds to milliseconds;
 // Infinity until a moderator lifts it (the largest int64, which JSON
 // numbers round up), 0 when not muted.
-function mutedUntil(ns) {
+// mutedUntil turns a muted_until (unix ns) into ms since the epoch,
+// Infinity until lifted, 0 when not muted.
+export function mutedUntil(ns) {
   if (!ns) return 0;
   if (ns >= 9.2e18) return Infinity;
   return Math.floor(ns / 1e6);

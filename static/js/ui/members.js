@@ -6,10 +6,24 @@
 
 import { $, el, plural, roleLabel } from '../dom.js';
 import { describe } from '../errors.js';
+import { mutedUntil } from '../store.js';
 import { openDialog } from './dialogs.js';
 import { menuButton, menuKeydown, openMenu } from './menu.js';
+import { untilText } from './roomstate.js';
 
 const ROOM_ROLE = { owner: 'Owner', moderator: 'Moderator' };
+
+// memberMuted is when m's mute ends (ms; Infinity until lifted), 0 when
+// not muted. Only moderators' lists carry muted_until.
+export function memberMuted(m, now = Date.now()) {
+  const until = mutedUntil(m.muted_until);
+  return until > now ? until : 0;
+}
+
+// mutedText: "muted until 14:05" (local time), or "muted" until lifted.
+function mutedText(until) {
+  return until === Infinity ? 'muted' : `muted ${untilText(until)}`;
+}
 
 export class MembersDialog {
   // hooks: fetch(convId) -> Promise, openDM(user) -> Promise,
@@ -95,11 +109,13 @@ export class MembersDialog {
         buttons.push(el('span', { class: 'menu-wrap' }, menuButton(`More for ${m.name}`, { 'data-member-menu': m.id })));
       }
       const roomRole = conv.kind === 'room' ? ROOM_ROLE[m.room_role] : '';
+      const muted = conv.kind === 'room' ? memberMuted(m) : 0;
       return el('li', { class: 'member', 'data-member': m.id },
         el('span', { class: `presence ${m.online ? 'on' : 'off'}`, 'aria-hidden': 'true' }),
         el('span', { class: 'member-name' }, isMe ? `${m.name} (you)` : m.name,
           role ? el('span', { class: 'role-tag', text: role }) : null,
-          roomRole ? el('span', { class: 'role-tag room-role', text: roomRole }) : null),
+          roomRole ? el('span', { class: 'role-tag room-role', text: roomRole }) : null,
+          muted ? el('span', { class: 'role-tag muted-tag', text: mutedText(muted) }) : null),
         el('span', { class: 'member-status', text: m.online ? 'Online' : 'Offline' }),
         buttons.length ? el('span', { class: 'member-actions' }, ...buttons) : null);
     }));

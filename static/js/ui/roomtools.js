@@ -1,5 +1,5 @@
 // The room's own tools: the "Group options" menu in the header (the
-// guidelines, settings and invite links, and the queues moderators work
+// guidelines, settings, invite links and bans, and the queues moderators work
 // through), the state shown above the message box, the guidelines a
 // member accepts before posting, and invite links opened from the
 // address (/#invite=<code>).
@@ -7,6 +7,7 @@
 import { $ } from '../dom.js';
 import { describe } from '../errors.js';
 import { moderates, setsSettings } from '../perm.js';
+import { BansDialog } from './bans.js';
 import { GuidelinesDialog } from './guidelines.js';
 import { InvitesDialog } from './invites.js';
 import { menuKeydown, openMenu } from './menu.js';
@@ -48,6 +49,10 @@ export class RoomTools {
       create: (conv, minutes, uses) => ctx.mod.createInvite(conv.id, minutes, uses),
       revoke: (conv, id) => ctx.mod.revokeInvite(conv.id, id),
     });
+    this.bans = new BansDialog(s, {
+      list: (conv) => ctx.mod.bans(conv.id),
+      unban: (conv, user) => ctx.mod.unban(conv.id, user),
+    });
     const btn = $('room-menu');
     btn.addEventListener('click', () => this.openRoomMenu(false));
     btn.addEventListener('keydown', (ev) => menuKeydown(ev, (_b, last) => this.openRoomMenu(last)));
@@ -60,6 +65,7 @@ export class RoomTools {
     if (conv.guidelines) out.push({ id: 'guidelines', label: 'Guidelines', dialog: true });
     if (setsSettings(me, conv)) out.push({ id: 'settings', label: 'Settings', dialog: true });
     if (moderates(me, conv)) out.push({ id: 'invites', label: 'Invite links', dialog: true });
+    if (conv.kind === 'room' && moderates(me, conv)) out.push({ id: 'bans', label: 'Banned people', dialog: true });
     out.push(...this.ctx.extraEntries(conv));
     if (conv.kind === 'room') out.push({ id: 'leave', label: 'Leave this group', dialog: true });
     return out;
@@ -72,6 +78,7 @@ export class RoomTools {
       if (id === 'guidelines') this.guidelines.open(conv);
       else if (id === 'settings') this.settings.open(conv);
       else if (id === 'invites') this.invites.open(conv);
+      else if (id === 'bans') this.bans.open(conv);
       else if (id === 'leave') this.ctx.leave();
       else this.ctx.extraPick(id, conv);
     }, { last });
@@ -135,5 +142,6 @@ export class RoomTools {
     this.state.clear();
     this.guidelines.clear();
     this.invites.clear();
+    this.bans.clear();
   }
 }
