@@ -1,0 +1,273 @@
+package signaling
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// newFixture returns a session with waiting room on: host "h" (the
+// starter) and participant "p" in, "w" then "w2" waiting; "x" is a
+// stranger. The clock advances one second per reading.
+func newFixture(t *testing.T) *Session {
+	t.Helper()
+	s := NewSession("s1", "c1", "h", true)
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	mustJoin(t, s, "h", true)
+	mustJoin(t, s, "p", false)
+	if err := s.Admit("h", "p"); err != nil {
+		t.Fatalf("Admit p: %v", err)
+	}
+	mustJoin(t, s, "w", false)
+	mustJoin(t, s, "w2", false)
+	return s
+}
+
+func mustJoin(t *testing.T, s *Session, user string, want bool) {
+	t.Helper()
+	got, err := s.Join(user, "Name "+user, false)
+	if err != nil || got != want {
+		t.Fatalf("Join(%s) = %v, %v; want %v, nil", user, got, err, want)
+	}
+}
+
+func users(s *Session) (in, waiting []string) {
+	for _, p := range s.Participants() {
+		in = append(in, p.User)
+	}
+	for _, w := range s.Waiting() {
+		waiting = append(waiting, w.User)
+	}
+	return in, waiting
+}
+
+func TestSessionMethods(t *testing.T) {
+	tests := []struct {
+		name        string
+		op          func(s *Session) error
+		want        error
+		in, waiting []string
+	}{
+		{"admit by host", func(s *Session) error { return s.Admit("h", "w") }, nil, []string{"h", "p", "w"}, []string{"w2"}},
+		{"admit by participant", func(s *Session) error { return s.Admit("p", "w") }, ErrNotHost, []string{"h", "p"}, []string{"w", "w2"}},
+		{"admit by waiting", func(s *Session) error { return s.Admit("w", "w2") }, ErrNotParticipant, []string{"h", "p"}, []string{"w", "w2"}},
+		{"admit by stranger", func(s *Session) error { return s.Admit("x", "w") }, ErrNotParticipant, []string{"h", "p"}, []string{"w", "w2"}},
+		{"admit not waiting", func(s *Session) error { return s.Admit("h", "x") }, ErrNotWaiting, []string{"h", "p"}, []string{"w", "w2"}},
+		{"admit participant", func(s *Session) error { return s.Admit("h", "p") }, ErrNotWaiting, []string{"h", "p"}, []string{"w", "w2"}},
+		{"deny by host", func(s *Session) error { return s.Deny("h", "w") }, nil, []string{"h", "p"}, []string{"w2"}},
+		{"deny by participant", func(s *Session) error { return s.Deny("p", "w") }, ErrNotHost, []string{"h", "p"}, []string{"w", "w2"}},
+		{"deny by stranger", func(s *Session) error { return s.Deny("x", "w") }, ErrNotParticipant, []string{"h", "p"}, []string{"w", "w2"}},
+		{"deny not waiting", func(s *Session) error { return s.Deny("h", "p") }, ErrNotWaiting, []string{"h", "p"}, []string{"w", "w2"}},
+		{"leave participant", func(s *Session) error { return s.Leave("p") }, nil, []string{"h"}, []string{"w", "w2"}},
+		{"leave host keeps session", func(s *Session) error { return s.Leave("h") }, nil, []string{"p"}, []string{"w", "w2"}},
+		{"leave waiting", func(s *Session) error { return s.Leave("w") }, nil, []string{"h", "p"}, []string{"w2"}},
+		{"leave stranger", func(s *Session) error { return s.Leave("x") }, ErrNotParticipant, []string{"h", "p"}, []string{"w", "w2"}},
+		{"remove by host", func(s *Session) error { return s.Remove("h", "p") }, nil, []string{"h"}, []string{"w", "w2"}},
+		{"remove by participant", func(s *Session) error { return s.Remove("p", "h") }, ErrNotHost, []string{"h", "p"}, []string{"w", "w2"}},
+		{"remove by waiting", func(s *Session) error { return s.Remove("w", "p") }, ErrNotParticipant, []string{"h", "p"}, []string{"w", "w2"}},
+		{"remove waiting", func(s *Session) error { return s.Remove("h", "w") }, ErrNotParticipant, []string{"h", "p"}, []string{"w", "w2"}},
+		{"remove stranger", func(s *Session) error { return s.Remove("h", "x") }, ErrNotParticipant, []string{"h", "p"}, []string{"w", "w2"}},
+		{"end by participant", func(s *Session) error { return s.End("p") }, ErrNotHost, []string{"h", "p"}, []string{"w", "w2"}},
+		{"end by waiting", func(s *Session) error { return s.End("w") }, ErrNotParticipant, []string{"h", "p"}, []string{"w", "w2"}},
+		{"end by stranger", func(s *Session) error { return s.End("x") }, ErrNotParticipant, []string{"h", "p"}, []string{"w", "w2"}},
+		{"end by host", func(s *Session) error { return s.End("h") }, nil, nil, nil},
+		{"join participant again", func(s *Session) error { _, err := s.Join("p", "P", false); return err }, ErrAlreadyIn, []string{"h", "p"}, []string{"w", "w2"}},
+		{"join waiting again keeps place", func(s *Session) error { _, err := s.Join("w", "W", false); return err }, nil, []string{"h", "p"}, []string{"w", "w2"}},
+		{"join host-capable skips waiting", func(s *Session) error { _, err := s.Join("w2", "W2", true); return err }, nil, []string{"h", "p", "w2"}, []string{"w"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFixture(t)
+			if err := tt.op(s); err != tt.want {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			in, waiting := users(s)
+			if !reflect.DeepEqual(in, tt.in) || !reflect.DeepEqual(waiting, tt.waiting) {
+				t.Fatalf("in %v waiting %v; want %v, %v", in, waiting, tt.in, tt.waiting)
+			}
+		})
+	}
+}
+
+func TestMuteAndStopVideo(t *testing.T) {
+	tests := []struct {
+		name, by, user string
+		video          bool // StopVideo, else MuteAudio
+		want           error
+	}{
+		{"host mutes participant", "h", "p", false, nil},
+		{"host stops participant camera", "h", "p", true, nil},
+		{"participant mutes self", "p", "p", false, nil},
+		{"participant stops own camera", "p", "p", true, nil},
+		{"host mutes self", "h", "h", false, nil},
+		{"participant mutes host", "p", "h", false, ErrNotHost},
+		{"participant stops host camera", "p", "h", true, ErrNotHost},
+		{"waiting mutes self", "w", "w", false, ErrNotParticipant},
+		{"stranger mutes participant", "x", "p", false, ErrNotParticipant},
+		{"host mutes waiting", "h", "w", false, ErrNotParticipant},
+		{"host stops stranger camera", "h", "x", true, ErrNotParticipant},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFixture(t)
+			op := s.MuteAudio
+			if tt.video {
+				op = s.StopVideo
+			}
+			if err := op(tt.by, tt.user); err != tt.want {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			for _, p := range s.Participants() {
+				changed := tt.want == nil && p.User == tt.user
+				if p.AudioMuted != (changed && !tt.video) || p.VideoStopped != (changed && tt.video) {
+					t.Fatalf("%s: muted %v stopped %v", p.User, p.AudioMuted, p.VideoStopped)
+				}
+			}
+		})
+	}
+}
+
+func TestJoinWithoutWaitingRoom(t *testing.T) {
+	s := NewSession("s1", "c1", "h", false)
+	for i := 0; i < DefaultMaxParticipants; i++ {
+		user := fmt.Sprintf("u%02d", i)
+		if ok, err := s.Join(user, user, false); !ok || err != nil {
+			t.Fatalf("Join(%s) = %v, %v; want true, nil", user, ok, err)
+		}
+	}
+	if ok, err := s.Join("late", "Late", false); ok || err != ErrFull {
+		t.Fatalf("13th Join = %v, %v; want false, ErrFull", ok, err)
+	}
+	if ok, err := s.Join("h", "Host", false); ok || err != ErrFull {
+		t.Fatalf("host Join when full = %v, %v; want false, ErrFull", ok, err)
+	}
+	if n := len(s.Participants()); n != DefaultMaxParticipants {
+		t.Fatalf("%d participants, want %d", n, DefaultMaxParticipants)
+	}
+}
+
+func TestLimitCountsHost(t *testing.T) {
+	s := NewSession("s1", "c1", "h", true)
+	if ok, err := s.Join("h", "Host", false); !ok || err != nil {
+		t.Fatalf("starter Join = %v, %v; want true, nil", ok, err)
+	}
+	var want []string
+	for i := 0; i < 15; i++ {
+		user := fmt.Sprintf("u%02d", i)
+		if ok, err := s.Join(user, user, false); ok || err != nil {
+			t.Fatalf("Join(%s) = %v, %v; want false, nil", user, ok, err)
+		}
+		if i < DefaultMaxParticipants-1 {
+			want = append(want, user)
+		}
+	}
+	admitted, err := s.AdmitAll("h")
+	if err != ErrFull || !reflect.DeepEqual(admitted, want) {
+		t.Fatalf("AdmitAll = %v, %v; want %v, ErrFull", admitted, err, want)
+	}
+	_, waiting := users(s)
+	if !reflect.DeepEqual(waiting, []string{"u11", "u12", "u13", "u14"}) {
+		t.Fatalf("still waiting %v", waiting)
+	}
+	if err := s.Admit("h", "u11"); err != ErrFull {
+		t.Fatalf("Admit when full = %v, want ErrFull", err)
+	}
+	if ok, err := s.Join("co", "Co-host", true); ok || err != ErrFull {
+		t.Fatalf("host-role Join when full = %v, %v; want false, ErrFull", ok, err)
+	}
+	if err := s.Leave("u00"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Admit("h", "u12"); err != nil {
+		t.Fatalf("Admit after a leave = %v", err)
+	}
+	if n := len(s.Participants()); n != DefaultMaxParticipants {
+		t.Fatalf("%d participants, want %d", n, DefaultMaxParticipants)
+	}
+}
+
+func TestAdmitAllEmptiesWaitingList(t *testing.T) {
+	s := newFixture(t)
+	admitted, err := s.AdmitAll("h")
+	if err != nil || !reflect.DeepEqual(admitted, []string{"w", "w2"}) {
+		t.Fatalf("AdmitAll = %v, %v; want [w w2], nil", admitted, err)
+	}
+	if _, err := s.AdmitAll("p"); err != ErrNotHost {
+		t.Fatalf("AdmitAll by participant = %v, want ErrNotHost", err)
+	}
+	in, waiting := users(s)
+	if !reflect.DeepEqual(in, []string{"h", "p", "w", "w2"}) || waiting != nil {
+		t.Fatalf("in %v waiting %v", in, waiting)
+	}
+	for _, p := range s.Participants() {
+		if p.Host != (p.User == "h") {
+			t.Fatalf("%s Host = %v", p.User, p.Host)
+		}
+	}
+}
+
+func TestRemovedUserWaitsAgain(t *testing.T) {
+	s := newFixture(t)
+	if err := s.Remove("h", "p"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Join("p", "Name p", false); ok || err != nil {
+		t.Fatalf("Join after Remove = %v, %v; want false, nil", ok, err)
+	}
+	in, waiting := users(s)
+	if !reflect.DeepEqual(in, []string{"h"}) || !reflect.DeepEqual(waiting, []string{"w", "w2", "p"}) {
+		t.Fatalf("in %v waiting %v", in, waiting)
+	}
+}
+
+func TestEverythingRefusesAfterEnd(t *testing.T) {
+	s := newFixture(t)
+	if err := s.End("h"); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Ended() {
+		t.Fatal("Ended() = false after End")
+	}
+	calls := map[string]func() error{
+		"Join host":  func() error { _, err := s.Join("h", "H", true); return err },
+		"Join other": func() error { _, err := s.Join("x", "X", false); return err },
+		"Admit":      func() error { return s.Admit("h", "w") },
+		"AdmitAll":   func() error { _, err := s.AdmitAll("h"); return err },
+		"Deny":       func() error { return s.Deny("h", "w") },
+		"Leave":      func() error { return s.Leave("p") },
+		"Remove":     func() error { return s.Remove("h", "p") },
+		"MuteAudio":  func() error { return s.MuteAudio("h", "p") },
+		"StopVideo":  func() error { return s.StopVideo("p", "p") },
+		"End":        func() error { return s.End("h") },
+	}
+	for name, call := range calls {
+		if err := call(); err != ErrEnded {
+			t.Errorf("%s after End = %v, want ErrEnded", name, err)
+		}
+	}
+	if len(s.Participants()) != 0 || len(s.Waiting()) != 0 {
+		t.Fatalf("snapshots after End: %v %v", s.Participants(), s.Waiting())
+	}
+}
+
+func TestSnapshotsAreCopiesInOrder(t *testing.T) {
+	s := newFixture(t)
+	ps := s.Participants()
+	ps[0].Host = false
+	if !s.Participants()[0].Host {
+		t.Fatal("Participants() shares state with the session")
+	}
+	ws := s.Waiting()
+	if ws[0].Name != "Name w" || !ws[0].Since.Before(ws[1].Since) {
+		t.Fatalf("Waiting() = %+v", ws)
+	}
+	ws[0].User = "changed"
+	if s.Waiting()[0].User != "w" {
+		t.Fatal("Waiting() shares state with the session")
+	}
+	if ErrFull.Code != "video_full" || ErrEnded.Error() != "video_no_session: the session has ended" {
+		t.Fatalf("codes: %q %q", ErrFull.Code, ErrEnded.Error())
+	}
+}
