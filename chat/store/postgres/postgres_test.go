@@ -187,49 +187,13 @@ func TestReopen(t *testing.T) {
 // TestRoleMigration: a schema made by version 3 gets room roles when a
 // Store opens it (see storetest.RunRoleMigration).
 func TestRoleMigration(t *testing.T) {
-	storetest.RunRoleMigration(t, func(t *testing.T) storetest.Legacy {
-		url := storetestenv.PostgresURL(t)
-		schema := storetestenv.FreshSchema(t, url)
-		old := openTest(t, url, schema, func(o *options) { o.upto = 3 })
-		return storetest.Legacy{
-			Exec: func(ctx context.Context, q string) error {
-				_, err := old.pool.Exec(ctx, q)
-				return err
-			},
-			Open: func(t *testing.T) chat.Store {
-				old.Close()
-				s := openTest(t, url, schema)
-				if want := migrationsAfter(t, 3); s.migrated != want {
-					t.Errorf("Open applied %d migrations to a version 3 schema, want %d", s.migrated, want)
-				}
-				return s
-			},
-		}
-	})
+	storetest.RunRoleMigration(t, legacyAt(3))
 }
 
 // TestSettingsMigration: a schema made by version 4 gets room settings and
 // join points when a Store opens it (see storetest.RunSettingsMigration).
 func TestSettingsMigration(t *testing.T) {
-	storetest.RunSettingsMigration(t, func(t *testing.T) storetest.Legacy {
-		url := storetestenv.PostgresURL(t)
-		schema := storetestenv.FreshSchema(t, url)
-		old := openTest(t, url, schema, func(o *options) { o.upto = 4 })
-		return storetest.Legacy{
-			Exec: func(ctx context.Context, q string) error {
-				_, err := old.pool.Exec(ctx, q)
-				return err
-			},
-			Open: func(t *testing.T) chat.Store {
-				old.Close()
-				s := openTest(t, url, schema)
-				if want := migrationsAfter(t, 4); s.migrated != want {
-					t.Errorf("Open applied %d migrations to a version 4 schema, want %d", s.migrated, want)
-				}
-				return s
-			},
-		}
-	})
+	storetest.RunSettingsMigration(t, legacyAt(4))
 }
 
 // migrationsAfter is how many embedded migrations follow version v.
@@ -245,4 +209,29 @@ func migrationsAfter(t *testing.T, v int) int {
 		}
 	}
 	return n
+}
+
+// legacyAt makes a schema at version v for the migration suites: Exec runs
+// statements on it as that version left it, Open opens it with a Store,
+// which must apply every later migration.
+func legacyAt(v int) func(t *testing.T) storetest.Legacy {
+	return func(t *testing.T) storetest.Legacy {
+		url := storetestenv.PostgresURL(t)
+		schema := storetestenv.FreshSchema(t, url)
+		old := openTest(t, url, schema, func(o *options) { o.upto = v })
+		return storetest.Legacy{
+			Exec: func(ctx context.Context, q string) error {
+				_, err := old.pool.Exec(ctx, q)
+				return err
+			},
+			Open: func(t *testing.T) chat.Store {
+				old.Close()
+				s := openTest(t, url, schema)
+				if want := migrationsAfter(t, v); s.migrated != want {
+					t.Errorf("Open applied %d migrations to a version %d schema, want %d", s.migrated, v, want)
+				}
+				return s
+			},
+		}
+	}
 }

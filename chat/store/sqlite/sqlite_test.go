@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -233,60 +234,14 @@ func TestOpenRejectsMemory(t *testing.T) {
 // TestRoleMigration: a database made by schema version 3 gets room roles
 // when a Store opens it (see storetest.RunRoleMigration).
 func TestRoleMigration(t *testing.T) {
-	storetest.RunRoleMigration(t, func(t *testing.T) storetest.Legacy {
-		path := filepath.Join(t.TempDir(), "v3.db")
-		old, err := open(t.Context(), path, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { old.Close() })
-		return storetest.Legacy{
-			Exec: func(ctx context.Context, q string) error {
-				_, err := old.w.ExecContext(ctx, q)
-				return err
-			},
-			Open: func(t *testing.T) chat.Store {
-				if err := old.Close(); err != nil {
-					t.Fatal(err)
-				}
-				s := openTest(t, path)
-				if want := migrationsAfter(t, 3); s.migrated != want {
-					t.Errorf("Open applied %d migrations to a version 3 database, want %d", s.migrated, want)
-				}
-				return s
-			},
-		}
-	})
+	storetest.RunRoleMigration(t, legacyAt(3))
 }
 
 // TestSettingsMigration: a database made by schema version 4 gets room
 // settings and join points when a Store opens it (see
 // storetest.RunSettingsMigration).
 func TestSettingsMigration(t *testing.T) {
-	storetest.RunSettingsMigration(t, func(t *testing.T) storetest.Legacy {
-		path := filepath.Join(t.TempDir(), "v4.db")
-		old, err := open(t.Context(), path, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { old.Close() })
-		return storetest.Legacy{
-			Exec: func(ctx context.Context, q string) error {
-				_, err := old.w.ExecContext(ctx, q)
-				return err
-			},
-			Open: func(t *testing.T) chat.Store {
-				if err := old.Close(); err != nil {
-					t.Fatal(err)
-				}
-				s := openTest(t, path)
-				if want := migrationsAfter(t, 4); s.migrated != want {
-					t.Errorf("Open applied %d migrations to a version 4 database, want %d", s.migrated, want)
-				}
-				return s
-			},
-		}
-	})
+	storetest.RunSettingsMigration(t, legacyAt(4))
 }
 
 // migrationsAfter is how many embedded migrations follow version v.
@@ -319,5 +274,35 @@ func TestAuditLogAppendOnly(t *testing.T) {
 	}
 	if got, _ := s.Audit(ctx, chat.AuditFilter{}); len(got) != 1 || got[0].Actor != "ann" {
 		t.Fatalf("audit log after the attempts: %+v", got)
+	}
+}
+
+// legacyAt makes a database at schema version v for the migration suites:
+// Exec runs statements on it as that version left it, Open opens it with
+// a Store, which must apply every later migration.
+func legacyAt(v int) func(t *testing.T) storetest.Legacy {
+	return func(t *testing.T) storetest.Legacy {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("v%d.db", v))
+		old, err := open(t.Context(), path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { old.Close() })
+		return storetest.Legacy{
+			Exec: func(ctx context.Context, q string) error {
+				_, err := old.w.ExecContext(ctx, q)
+				return err
+			},
+			Open: func(t *testing.T) chat.Store {
+				if err := old.Close(); err != nil {
+					t.Fatal(err)
+				}
+				s := openTest(t, path)
+				if want := migrationsAfter(t, v); s.migrated != want {
+					t.Errorf("Open applied %d migrations to a version %d database, want %d", s.migrated, v, want)
+				}
+				return s
+			},
+		}
 	}
 }
