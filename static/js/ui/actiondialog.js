@@ -5,31 +5,19 @@
 
 import { $, el } from '../dom.js';
 import { describe } from '../errors.js';
-import { closeDialog, openDialog } from './dialogs.js';
+import { FormDialog } from './dialogs.js';
 
-export class ActionDialog {
+export class ActionDialog extends FormDialog {
   constructor(store) {
+    super({ dialog: 'action-dialog', form: 'action-form', error: 'action-error', ok: 'action-ok' });
     this.store = store;
-    this.dialog = $('action-dialog');
-    this.form = $('action-form');
-    this.error = $('action-error');
-    this.current = null;
-    this.form.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      this.submit();
-    });
-    this.dialog.addEventListener('close', () => {
-      const c = this.current;
-      this.current = null;
-      if (c) c.resolve(c.done);
-    });
   }
 
   // open resolves to true once send succeeded. opts: title, text, okLabel,
   // danger, choices [{value, label}] with choiceLabel, reasonLabel
   // (default: the audit-log wording), send({choice, reason}) -> Promise.
   open(opts) {
-    if (this.current || this.dialog.open) return Promise.resolve(false);
+    if (this.taken()) return Promise.resolve(false);
     $('action-title').textContent = opts.title;
     $('action-text').textContent = opts.text || '';
     $('action-text').hidden = !opts.text;
@@ -46,34 +34,17 @@ export class ActionDialog {
     $('action-reason-hint').textContent = opts.reasonHint ?? 'Only moderators and supervisors see it; the member doesn’t.';
     $('action-reason').value = '';
     for (const id of ['action-reason-label', 'action-reason', 'action-reason-hint']) $(id).hidden = Boolean(opts.noReason);
-    const ok = $('action-ok');
-    ok.textContent = opts.okLabel;
-    ok.className = opts.danger ? 'danger' : 'primary';
-    this.error.textContent = '';
-    return new Promise((resolve) => {
-      this.current = { ...opts, resolve, done: false };
-      openDialog(this.dialog, opts.choices ? 'input[name="action-choice"]:checked' : opts.noReason ? '[data-close]' : '#action-reason');
-    });
+    this.ok.textContent = opts.okLabel;
+    this.ok.className = opts.danger ? 'danger' : 'primary';
+    return this.show(opts, opts.choices ? 'input[name="action-choice"]:checked' : opts.noReason ? '[data-close]' : '#action-reason');
   }
 
-  async submit() {
+  submit() {
+    if (!this.ready()) return;
     const c = this.current;
-    if (!c || this.form.getAttribute('aria-busy')) return;
     const picked = this.form.querySelector('input[name="action-choice"]:checked');
     const values = { choice: picked ? picked.value : '', reason: $('action-reason').value.trim() };
-    this.form.setAttribute('aria-busy', 'true');
-    $('action-ok').disabled = true;
-    this.error.textContent = '';
-    try {
-      await c.send(values);
-      c.done = true;
-      closeDialog(this.dialog);
-    } catch (e) {
-      this.error.textContent = describe(e, this.store.limits);
-    } finally {
-      this.form.removeAttribute('aria-busy');
-      $('action-ok').disabled = false;
-    }
+    return this.run(() => c.send(values), (e) => describe(e, this.store.limits));
   }
 
   clear() {

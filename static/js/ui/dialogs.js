@@ -71,3 +71,62 @@ export function confirmDialog(title, text, okLabel) {
     openDialog(dialog, 'button[data-close]');
   });
 }
+
+// FormDialog is a dialog with a form whose submission sends something:
+// show() resolves to true once a send succeeded, false when the dialog
+// closed without one; run() sends while the form is busy and shows a
+// refusal in the dialog instead of closing it.
+export class FormDialog {
+  // ids: { dialog, form, error, ok }.
+  constructor(ids) {
+    this.dialog = $(ids.dialog);
+    this.form = $(ids.form);
+    this.error = $(ids.error);
+    this.ok = $(ids.ok);
+    this.current = null;
+    this.form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.submit();
+    });
+    this.dialog.addEventListener('close', () => {
+      const c = this.current;
+      this.current = null;
+      if (c) c.resolve(c.done);
+    });
+  }
+
+  // taken: the dialog is showing already (a second open resolves false).
+  taken() {
+    return Boolean(this.current) || this.dialog.open;
+  }
+
+  // ready: there is something to send and no send under way.
+  ready() {
+    return Boolean(this.current) && !this.form.getAttribute('aria-busy');
+  }
+
+  show(opts, focusSelector) {
+    this.error.textContent = '';
+    return new Promise((resolve) => {
+      this.current = { ...opts, resolve, done: false };
+      openDialog(this.dialog, focusSelector);
+    });
+  }
+
+  async run(send, explain) {
+    const c = this.current;
+    this.error.textContent = '';
+    this.form.setAttribute('aria-busy', 'true');
+    this.ok.disabled = true;
+    try {
+      await send();
+      c.done = true;
+      closeDialog(this.dialog);
+    } catch (e) {
+      this.error.textContent = explain(e);
+    } finally {
+      this.form.removeAttribute('aria-busy');
+      this.ok.disabled = false;
+    }
+  }
+}

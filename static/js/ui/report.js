@@ -5,7 +5,7 @@
 
 import { $ } from '../dom.js';
 import { describe } from '../errors.js';
-import { closeDialog, openDialog } from './dialogs.js';
+import { FormDialog } from './dialogs.js';
 
 function excerpt(body) {
   const s = body.replace(/\s+/g, ' ').trim();
@@ -32,48 +32,32 @@ function explain(e) {
   }
 }
 
-export class ReportDialog {
+export class ReportDialog extends FormDialog {
   constructor() {
-    this.dialog = $('report-dialog');
-    this.form = $('report-form');
+    super({ dialog: 'report-dialog', form: 'report-form', error: 'report-error', ok: 'report-ok' });
     this.input = $('report-reason');
-    this.error = $('report-error');
-    this.current = null;
-    this.form.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      this.submit();
-    });
-    this.dialog.addEventListener('close', () => {
-      const c = this.current;
-      this.current = null;
-      if (c) c.resolve(c.done);
-    });
   }
 
   // open shows the dialog; it resolves to true once the report was sent.
   // opts: title, text, quote, label, required, okLabel, send(reason).
   open(opts) {
-    if (this.current || this.dialog.open) return Promise.resolve(false);
+    if (this.taken()) return Promise.resolve(false);
     $('report-title').textContent = opts.title;
     $('report-text').textContent = opts.text;
     const quote = $('report-quote');
     quote.textContent = opts.quote ? `“${excerpt(opts.quote)}”` : '';
     quote.hidden = !opts.quote;
     $('report-label').textContent = opts.label;
-    $('report-ok').textContent = opts.okLabel;
+    this.ok.textContent = opts.okLabel;
     this.input.value = '';
     this.input.required = Boolean(opts.required);
     this.input.removeAttribute('aria-invalid');
-    this.error.textContent = '';
-    return new Promise((resolve) => {
-      this.current = { ...opts, resolve, done: false };
-      openDialog(this.dialog, opts.required ? '#report-reason' : 'button[data-close]');
-    });
+    return this.show(opts, opts.required ? '#report-reason' : 'button[data-close]');
   }
 
-  async submit() {
+  submit() {
+    if (!this.ready()) return;
     const c = this.current;
-    if (!c || this.form.getAttribute('aria-busy')) return;
     const reason = this.input.value.trim();
     if (c.required && !reason) {
       this.error.textContent = 'Please say briefly what worries you, so the supervisor knows what to look for.';
@@ -82,19 +66,7 @@ export class ReportDialog {
       return;
     }
     this.input.removeAttribute('aria-invalid');
-    this.error.textContent = '';
-    this.form.setAttribute('aria-busy', 'true');
-    $('report-ok').disabled = true;
-    try {
-      await c.send(reason);
-      c.done = true;
-      closeDialog(this.dialog);
-    } catch (e) {
-      this.error.textContent = explain(e);
-    } finally {
-      this.form.removeAttribute('aria-busy');
-      $('report-ok').disabled = false;
-    }
+    return this.run(() => c.send(reason), explain);
   }
 
   clear() {
