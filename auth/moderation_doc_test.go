@@ -15,6 +15,7 @@ var moderationActions = []Action{
 	ActSend, ActAcceptGuidelines, ActAddMember, ActModerate, ActManageInvites,
 	ActSetMemberRole, ActSetRoomSettings, ActSetRoomPolicy, ActAcceptInvite, ActViewAudit,
 	ActReport, ActHandleReports, ActViewReports,
+	ActStartVideo, ActJoinVideo, ActHostVideo,
 }
 
 const (

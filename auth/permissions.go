@@ -46,6 +46,9 @@ const (
 	ActViewOncall       Action = "view_oncall"       // read the on-call rota
 	ActManageOncall     Action = "manage_oncall"     // change the on-call rota
 	ActViewAudit        Action = "view_audit"        // read the audit log
+	ActStartVideo       Action = "start_video"       // start a conversation's video session
+	ActJoinVideo        Action = "join_video"        // ask to join a video session, take part once admitted
+	ActHostVideo        Action = "host_video"        // admit, deny, mute, stop cameras, remove, end: a session's hosts
 )
 
 // Need is what a global role needs in a conversation to perform an action.
@@ -253,6 +256,16 @@ var permissions = [...]permission{
 	{act: ActViewAudit, what: "read the audit log (every moderation action, setting change, report, escalation step and supervisor read)",
 		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/audit"}},
+	// Video: staff who belong to the conversation, and a room's owner,
+	// start sessions; in a DM (two members, no owner) only a staff
+	// member can. Hosting adds the room's moderators, so a peer who
+	// moderates a group can run its waiting room.
+	{act: ActStartVideo, what: "start a video session in a conversation, as its host (a room's owner; staff who are members, in a DM too)",
+		need: [4]Need{NeedOwner, NeedMember, NeedMember, NeedMember}},
+	{act: ActJoinVideo, what: "ask to join a conversation's video session and, once admitted, take part: send media, mute oneself, turn one's camera off, leave",
+		need: [4]Need{NeedMember, NeedMember, NeedMember, NeedMember}},
+	{act: ActHostVideo, what: "host a conversation's video sessions: admit one or all from the waiting room, deny, mute a microphone, stop a camera, remove someone, end the session",
+		need: [4]Need{NeedModerator, NeedMember, NeedMember, NeedMember}},
 }
 
 // byAction indexes permissions.

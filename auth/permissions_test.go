@@ -52,6 +52,9 @@ var wantNeeds = map[string][4]string{
 	"view_oncall":       {"never", "never", "anyone", "anyone"},
 	"manage_oncall":     {"never", "never", "never", "anyone"},
 	"view_audit":        {"never", "never", "anyone", "anyone"},
+	"start_video":       {"owner", "member", "member", "member"},
+	"join_video":        {"member", "member", "member", "member"},
+	"host_video":        {"moderator", "member", "member", "member"},
 }
 
 var (
@@ -170,6 +173,7 @@ func TestPermissionsCoverAllActions(t *testing.T) {
 		ActViewOncall: "view_oncall", ActManageOncall: "manage_oncall", ActViewAudit: "view_audit",
 		ActManageInvites: "manage_invites", ActAcceptInvite: "accept_invite", ActAcceptGuidelines: "accept_guidelines",
 		ActReport: "report", ActHandleReports: "handle_reports", ActViewReports: "view_reports",
+		ActStartVideo: "start_video", ActJoinVideo: "join_video", ActHostVideo: "host_video",
 	} {
 		if string(c) != s {
 			t.Errorf("constant for %s is %q", s, c)
