@@ -90,6 +90,24 @@ type ClientFrame struct {
 	Reason string `json:"reason,omitempty"`
 	// report: what kind of problem (chat.ReportCategory).
 	Category string `json:"category,omitempty"`
+
+	// Video frames (video.go). Conv names the conversation of a
+	// video_start; the others name a Session.
+	Session     string `json:"session,omitempty"`
+	WaitingRoom bool   `json:"waiting_room,omitempty"`
+	// video_offer, video_answer: the session description; Labels maps
+	// an offer's media ids to "audio", "camera" or "screen".
+	SDP    string            `json:"sdp,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// video_candidate, as the browser's RTCIceCandidateInit; an empty
+	// Candidate ends gathering.
+	Candidate     string  `json:"candidate,omitempty"`
+	SDPMid        *string `json:"sdp_mid,omitempty"`
+	SDPMLineIndex *uint16 `json:"sdp_mline_index,omitempty"`
+	// video_admit: everyone waiting instead of User.
+	All bool `json:"all,omitempty"`
+	// video_control: mute, unmute, stop_camera, start_camera or remove.
+	Action string `json:"action,omitempty"`
 }
 
 // Reset clears f for reuse by the next decode.
@@ -102,6 +120,9 @@ type Limits struct {
 	SendRate        float64 `json:"send_rate"`
 	SendBurst       int     `json:"send_burst"`
 	MaxRooms        int     `json:"max_rooms"`
+	// MaxVideoFrameBytes is the largest video_offer or video_answer
+	// frame; absent when the node has no video.
+	MaxVideoFrameBytes int `json:"max_video_frame_bytes,omitempty"`
 }
 
 // Welcome answers a successful hello.
