@@ -4,10 +4,10 @@
 // frames (video_start, video_join, video_admit, video_control, ...),
 // relays them here, and delivers the answers through its outbox.
 //
-// This is step 2 of the decision's order of work, taken first because it
-// needs no media: a session's membership state (host, waiting room,
-// participants, host controls, the participant limit and the error codes).
-// The SFU, peers, forwarding and packet cache will come next, and the
-// session goroutine that owns each Session will be the only caller of its
-// methods.
+// An SFU (signaling.go) holds the live sessions of a node. Each live
+// session is a call (call.go, members.go): its membership state (Session,
+// session.go), a peer per participant (peer.go) whose owner goroutine
+// alone touches its PeerConnection, and a forwarder per published track
+// (forward.go) whose reader goroutine writes each packet to every
+// subscriber. api.go is what chat/server calls.
 package signaling

@@ -43,7 +43,9 @@ type Participant struct {
 	User         string
 	Name         string
 	Host         bool // may admit, deny, mute, stop cameras, remove, end
-	AudioMuted   bool
+	AudioOff     bool // turned off by the person
+	VideoOff     bool
+	AudioMuted   bool // held off by a host: the person cannot turn it on
 	VideoStopped bool
 	Joined       time.Time
 }
@@ -276,26 +278,69 @@ func (s *Session) control(by, user string) (*Participant, error) {
 	return target, nil
 }
 
-// MuteAudio mutes user's microphone (the SFU stops forwarding it): a host
-// on anyone, a participant on themselves. Muting the muted is no error.
-func (s *Session) MuteAudio(by, user string) error {
+// The control actions (the wire's video_control `action`).
+const (
+	ActionMute        = "mute"
+	ActionUnmute      = "unmute"
+	ActionStopCamera  = "stop_camera"
+	ActionStartCamera = "start_camera"
+	ActionRemove      = "remove" // Remove; not a Control action
+)
+
+// ErrBadAction: an action Control does not know.
+var ErrBadAction = &Error{"video_not_allowed", "unknown control action"}
+
+// Control turns user's microphone or camera off or on. A participant acts
+// on themselves: their own switch (AudioOff, VideoOff), which cannot lift
+// a host's hold. A host acting on someone else sets or lifts the hold
+// (AudioMuted, VideoStopped): "unmute" and "start_camera" from a host only
+// allow the person to turn it back on. A host acting on themselves uses
+// their own switch. Repeating an action is no error.
+func (s *Session) Control(by, user, action string) error {
 	p, err := s.control(by, user)
 	if err != nil {
 		return err
 	}
-	p.AudioMuted = true
+	self := by == user
+	switch action {
+	case ActionMute, ActionUnmute:
+		if self {
+			p.AudioOff = action == ActionMute
+		} else {
+			p.AudioMuted = action == ActionMute
+		}
+	case ActionStopCamera, ActionStartCamera:
+		if self {
+			p.VideoOff = action == ActionStopCamera
+		} else {
+			p.VideoStopped = action == ActionStopCamera
+		}
+	default:
+		return ErrBadAction
+	}
 	return nil
 }
 
-// StopVideo stops user's camera: a host on anyone, a participant on
-// themselves. Stopping the stopped is no error.
-func (s *Session) StopVideo(by, user string) error {
-	p, err := s.control(by, user)
-	if err != nil {
-		return err
+// Terminate ends the session without a host: the node shuts down or the
+// session stayed empty. Idempotent.
+func (s *Session) Terminate() {
+	s.ended = true
+	s.participants = make(map[string]*Participant)
+	s.waiting = nil
+}
+
+// Participant returns a copy of user's entry.
+func (s *Session) Participant(user string) (Participant, bool) {
+	p, ok := s.participants[user]
+	if !ok {
+		return Participant{}, false
 	}
-	p.VideoStopped = true
-	return nil
+	return *p, true
+}
+
+// Empty reports whether nobody is in or waiting.
+func (s *Session) Empty() bool {
+	return len(s.participants) == 0 && len(s.waiting) == 0
 }
 
 // End ends the session for everyone; by must be a host. Afterwards every
@@ -304,9 +349,7 @@ func (s *Session) End(by string) error {
 	if err := s.checkHost(by); err != nil {
 		return err
 	}
-	s.ended = true
-	s.participants = make(map[string]*Participant)
-	s.waiting = nil
+	s.Terminate()
 	return nil
 }
 

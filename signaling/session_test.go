@@ -91,41 +91,65 @@ func TestSessionMethods(t *testing.T) {
 	}
 }
 
-func TestMuteAndStopVideo(t *testing.T) {
+func TestControl(t *testing.T) {
+	type flags struct{ audioOff, videoOff, audioMuted, videoStopped bool }
 	tests := []struct {
-		name, by, user string
-		video          bool // StopVideo, else MuteAudio
-		want           error
+		name, by, user, action string
+		want                   error
+		flags                  flags // the target's flags after the action
 	}{
-		{"host mutes participant", "h", "p", false, nil},
-		{"host stops participant camera", "h", "p", true, nil},
-		{"participant mutes self", "p", "p", false, nil},
-		{"participant stops own camera", "p", "p", true, nil},
-		{"host mutes self", "h", "h", false, nil},
-		{"participant mutes host", "p", "h", false, ErrNotHost},
-		{"participant stops host camera", "p", "h", true, ErrNotHost},
-		{"waiting mutes self", "w", "w", false, ErrNotParticipant},
-		{"stranger mutes participant", "x", "p", false, ErrNotParticipant},
-		{"host mutes waiting", "h", "w", false, ErrNotParticipant},
-		{"host stops stranger camera", "h", "x", true, ErrNotParticipant},
+		{"host mutes participant", "h", "p", ActionMute, nil, flags{audioMuted: true}},
+		{"host stops participant camera", "h", "p", ActionStopCamera, nil, flags{videoStopped: true}},
+		{"participant mutes self", "p", "p", ActionMute, nil, flags{audioOff: true}},
+		{"participant stops own camera", "p", "p", ActionStopCamera, nil, flags{videoOff: true}},
+		{"host mutes self", "h", "h", ActionMute, nil, flags{audioOff: true}},
+		{"participant mutes host", "p", "h", ActionMute, ErrNotHost, flags{}},
+		{"participant stops host camera", "p", "h", ActionStopCamera, ErrNotHost, flags{}},
+		{"waiting mutes self", "w", "w", ActionMute, ErrNotParticipant, flags{}},
+		{"stranger mutes participant", "x", "p", ActionMute, ErrNotParticipant, flags{}},
+		{"host mutes waiting", "h", "w", ActionMute, ErrNotParticipant, flags{}},
+		{"host stops stranger camera", "h", "x", ActionStopCamera, ErrNotParticipant, flags{}},
+		{"unknown action", "h", "p", "explode", ErrBadAction, flags{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newFixture(t)
-			op := s.MuteAudio
-			if tt.video {
-				op = s.StopVideo
-			}
-			if err := op(tt.by, tt.user); err != tt.want {
+			if err := s.Control(tt.by, tt.user, tt.action); err != tt.want {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 			for _, p := range s.Participants() {
-				changed := tt.want == nil && p.User == tt.user
-				if p.AudioMuted != (changed && !tt.video) || p.VideoStopped != (changed && tt.video) {
-					t.Fatalf("%s: muted %v stopped %v", p.User, p.AudioMuted, p.VideoStopped)
+				want := flags{}
+				if p.User == tt.user {
+					want = tt.flags
+				}
+				got := flags{p.AudioOff, p.VideoOff, p.AudioMuted, p.VideoStopped}
+				if got != want {
+					t.Fatalf("%s: flags %+v, want %+v", p.User, got, want)
 				}
 			}
 		})
+	}
+}
+
+// A host's hold is the host's to lift: the person's own "unmute" turns
+// their switch on but the hold stays until a host lifts it.
+func TestHostHoldOutlastsSelfUnmute(t *testing.T) {
+	s := newFixture(t)
+	mustNil(t, s.Control("h", "p", ActionMute))
+	mustNil(t, s.Control("p", "p", ActionUnmute))
+	if p, _ := s.Participant("p"); !p.AudioMuted || p.AudioOff {
+		t.Fatalf("after self-unmute under a hold: %+v", p)
+	}
+	mustNil(t, s.Control("h", "p", ActionUnmute))
+	if p, _ := s.Participant("p"); p.AudioMuted || p.AudioOff {
+		t.Fatalf("after the host lifts the hold: %+v", p)
+	}
+}
+
+func mustNil(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -231,16 +255,16 @@ func TestEverythingRefusesAfterEnd(t *testing.T) {
 		t.Fatal("Ended() = false after End")
 	}
 	calls := map[string]func() error{
-		"Join host":  func() error { _, err := s.Join("h", "H", true); return err },
-		"Join other": func() error { _, err := s.Join("x", "X", false); return err },
-		"Admit":      func() error { return s.Admit("h", "w") },
-		"AdmitAll":   func() error { _, err := s.AdmitAll("h"); return err },
-		"Deny":       func() error { return s.Deny("h", "w") },
-		"Leave":      func() error { return s.Leave("p") },
-		"Remove":     func() error { return s.Remove("h", "p") },
-		"MuteAudio":  func() error { return s.MuteAudio("h", "p") },
-		"StopVideo":  func() error { return s.StopVideo("p", "p") },
-		"End":        func() error { return s.End("h") },
+		"Join host":   func() error { _, err := s.Join("h", "H", true); return err },
+		"Join other":  func() error { _, err := s.Join("x", "X", false); return err },
+		"Admit":       func() error { return s.Admit("h", "w") },
+		"AdmitAll":    func() error { _, err := s.AdmitAll("h"); return err },
+		"Deny":        func() error { return s.Deny("h", "w") },
+		"Leave":       func() error { return s.Leave("p") },
+		"Remove":      func() error { return s.Remove("h", "p") },
+		"Control":     func() error { return s.Control("h", "p", ActionMute) },
+		"Control own": func() error { return s.Control("p", "p", ActionStopCamera) },
+		"End":         func() error { return s.End("h") },
 	}
 	for name, call := range calls {
 		if err := call(); err != ErrEnded {

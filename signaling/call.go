@@ -1,0 +1,200 @@
+package signaling
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// call is a live session at run time: its membership state (Session),
+// a peer per participant, the waiting people's Senders and the tracks
+// being forwarded. mu guards all of it and is never held across I/O or
+// a Sender call: events are gathered in a deliveries list under mu and
+// sent after it is released.
+type call struct {
+	sfu          *SFU
+	id           string
+	conversation string
+	hostName     string
+	started      time.Time
+	log          *slog.Logger
+
+	mu      sync.Mutex
+	st      *Session
+	peers   map[string]*peer  // participants, by user
+	waiters map[string]Sender // the waiting room, by user
+	tracks  []*track          // every published track
+	empty   *time.Timer       // armed while nobody is in or waiting
+	ended   bool
+}
+
+// delivery is an event to send once mu is released.
+type delivery struct {
+	to Sender
+	ev Event
+}
+
+type deliveries []delivery
+
+func (d *deliveries) add(to Sender, ev Event) {
+	if to != nil {
+		*d = append(*d, delivery{to, ev})
+	}
+}
+
+func (d deliveries) send() {
+	for _, x := range d {
+		x.to(x.ev)
+	}
+}
+
+func newCall(s *SFU, st *Session, hostName string) *call {
+	return &call{
+		sfu:          s,
+		id:           st.ID,
+		conversation: st.Conversation,
+		hostName:     hostName,
+		started:      time.Now(),
+		log:          s.log.With("session", st.ID),
+		st:           st,
+		peers:        make(map[string]*peer),
+		waiters:      make(map[string]Sender),
+	}
+}
+
+// info is the session's fixed description (no participant count).
+func (c *call) info() SessionInfo {
+	return SessionInfo{ID: c.id, Conversation: c.conversation, Host: c.st.Host, HostName: c.hostName,
+		WaitingRoom: c.st.WaitingRoom, Started: c.started}
+}
+
+func (c *call) snapshot() SessionInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := c.info()
+	i.Participants = len(c.peers)
+	return i
+}
+
+// participantInfo is what others see of p. Called with mu held.
+func (c *call) participantInfo(p Participant) ParticipantInfo {
+	pi := ParticipantInfo{User: p.User, Name: p.Name, Host: p.Host, Joined: p.Joined,
+		Audio: mediaState(p.AudioOff, p.AudioMuted), Video: mediaState(p.VideoOff, p.VideoStopped), Screen: StateOff}
+	if pr := c.peers[p.User]; pr != nil {
+		pi.Stream = pr.stream
+	}
+	for _, t := range c.tracks {
+		if t.pub.user == p.User && t.label == LabelScreen {
+			pi.Screen = StateOn
+		}
+	}
+	return pi
+}
+
+func mediaState(off, held bool) string {
+	switch {
+	case held:
+		return StateOffByHost
+	case off:
+		return StateOff
+	}
+	return StateOn
+}
+
+func (c *call) participantInfos() []ParticipantInfo {
+	ps := c.st.Participants()
+	out := make([]ParticipantInfo, len(ps))
+	for i, p := range ps {
+		out[i] = c.participantInfo(p)
+	}
+	return out
+}
+
+// toAll queues ev for every participant but skip. Called with mu held.
+func (c *call) toAll(d *deliveries, ev Event, skip string) {
+	for user, p := range c.peers {
+		if user != skip {
+			d.add(p.send, ev)
+		}
+	}
+}
+
+// changed tells everyone about user's (new) state. Called with mu held.
+func (c *call) changed(d *deliveries, user string) {
+	p, ok := c.st.Participant(user)
+	if !ok {
+		return
+	}
+	pi := c.participantInfo(p)
+	c.toAll(d, Event{Type: EvParticipant, Session: c.id, Participant: &pi}, "")
+}
+
+// left tells everyone but user that user has gone. Called with mu held.
+func (c *call) left(d *deliveries, user string) {
+	c.toAll(d, Event{Type: EvParticipant, Session: c.id, Left: true,
+		Participant: &ParticipantInfo{User: user}}, user)
+}
+
+// waitingChanged sends the waiting list to the hosts. Called with mu held.
+func (c *call) waitingChanged(d *deliveries) {
+	list := c.st.Waiting()
+	for _, p := range c.st.Participants() {
+		if p.Host {
+			d.add(c.peers[p.User].send, Event{Type: EvWaitingList, Session: c.id, Waiting: list})
+		}
+	}
+}
+
+// armEmpty starts the empty timer when nobody is in or waiting, and
+// stops it otherwise. Called with mu held (or before the call is shared).
+func (c *call) armEmpty() {
+	if !c.st.Empty() {
+		if c.empty != nil {
+			c.empty.Stop()
+			c.empty = nil
+		}
+		return
+	}
+	if c.empty != nil || c.ended {
+		return
+	}
+	c.empty = time.AfterFunc(c.sfu.cfg.EmptyGrace, func() {
+		c.mu.Lock()
+		still := c.st.Empty() && !c.ended
+		c.mu.Unlock()
+		if still {
+			c.terminate(ReasonEmpty)
+		}
+	})
+}
+
+// terminate ends the call for everyone: each person is told, every peer
+// is stopped (no media flows once it returns) and the SFU forgets it.
+func (c *call) terminate(reason string) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	c.st.Terminate()
+	if c.empty != nil {
+		c.empty.Stop()
+	}
+	var d deliveries
+	peers := make([]*peer, 0, len(c.peers))
+	for _, p := range c.peers {
+		peers = append(peers, p)
+		d.add(p.send, Event{Type: EvEnded, Session: c.id, Reason: reason})
+	}
+	for _, send := range c.waiters {
+		d.add(send, Event{Type: EvEnded, Session: c.id, Reason: reason})
+	}
+	c.peers, c.waiters, c.tracks = map[string]*peer{}, map[string]Sender{}, nil
+	c.mu.Unlock()
+	for _, p := range peers {
+		p.stop()
+	}
+	d.send()
+	c.sfu.forget(c, reason)
+}

@@ -1,0 +1,298 @@
+package signaling
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// loopback keeps a test's ICE on 127.0.0.1, for the SFU and its clients.
+func loopback(se *webrtc.SettingEngine) {
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+}
+
+func newTestSFU(t *testing.T, cfg Config) *SFU {
+	t.Helper()
+	if cfg.Configure == nil {
+		cfg.Configure = loopback
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// testClient is a participant played by a pion PeerConnection: the
+// polite side of perfect negotiation, as the browser client is. Its
+// events goroutine applies the server's offers, answers and candidates;
+// every other event goes to others for the test to read.
+type testClient struct {
+	t       *testing.T
+	sfu     *SFU
+	session string
+	user    string
+	events  chan Event
+	others  chan Event
+	pc      *webrtc.PeerConnection
+	audio   *webrtc.TrackLocalStaticRTP
+	video   *webrtc.TrackLocalStaticRTP
+
+	mu       sync.Mutex
+	plis     int // key-frame requests the server sent us
+	remotes  map[string]*webrtc.TrackRemote
+	received map[string]int // "stream/label" -> packets read
+	payloads map[string]string
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// join asks to join; the client publishes once it is admitted (start).
+func join(t *testing.T, s *SFU, session, user string, host bool) (*testClient, bool) {
+	t.Helper()
+	c := &testClient{t: t, sfu: s, session: session, user: user,
+		events: make(chan Event, 1024), others: make(chan Event, 1024),
+		received: map[string]int{}, remotes: map[string]*webrtc.TrackRemote{}, payloads: map[string]string{}, stop: make(chan struct{})}
+	admitted, err := s.Join(session, Person{User: user, Name: "Name of " + user}, host, func(ev Event) {
+		select {
+		case c.events <- ev:
+		default:
+			t.Errorf("%s: event queue full", user)
+		}
+	})
+	if err != nil {
+		t.Fatalf("%s join: %v", user, err)
+	}
+	c.wg.Add(1)
+	go c.loop()
+	t.Cleanup(c.close)
+	return c, admitted
+}
+
+func (c *testClient) close() {
+	select {
+	case <-c.stop:
+		return
+	default:
+	}
+	close(c.stop)
+	c.wg.Wait()
+	if c.pc != nil {
+		_ = c.pc.Close()
+	}
+}
+
+// start makes the PeerConnection, publishes audio and video, and offers.
+func (c *testClient) start() {
+	c.t.Helper()
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		c.t.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	loopback(&se)
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.pc = pc
+	c.audio, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "a", "s")
+	c.video, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "v", "s")
+	for _, tr := range []*webrtc.TrackLocalStaticRTP{c.audio, c.video} {
+		sender, err := pc.AddTrack(tr)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		go c.readRTCP(sender)
+	}
+	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
+		if ic == nil {
+			return
+		}
+		j := ic.ToJSON()
+		_ = c.sfu.Candidate(c.session, c.user, Candidate{Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex})
+	})
+	pc.OnTrack(c.read)
+	c.offer()
+	c.wg.Add(1)
+	go c.publish()
+}
+
+func (c *testClient) offer() {
+	offer, err := c.pc.CreateOffer(nil)
+	if err == nil {
+		err = c.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		c.t.Errorf("%s offer: %v", c.user, err)
+		return
+	}
+	if err := c.sfu.Offer(c.session, c.user, c.pc.LocalDescription().SDP, nil); err != nil {
+		c.t.Errorf("%s Offer: %v", c.user, err)
+	}
+}
+
+// loop applies negotiation events in order, politely.
+func (c *testClient) loop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case ev := <-c.events:
+			c.apply(ev)
+		}
+	}
+}
+
+func (c *testClient) apply(ev Event) {
+	var err error
+	switch ev.Type {
+	case EvAnswer:
+		err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ev.SDP})
+	case EvOffer:
+		if c.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+			err = c.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
+		}
+		if err == nil {
+			err = c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: ev.SDP})
+		}
+		var answer webrtc.SessionDescription
+		if err == nil {
+			answer, err = c.pc.CreateAnswer(nil)
+		}
+		if err == nil {
+			err = c.pc.SetLocalDescription(answer)
+		}
+		if err == nil {
+			err = c.sfu.Answer(c.session, c.user, answer.SDP)
+		}
+	case EvCandidate:
+		if ev.Candidate.Candidate != "" {
+			err = c.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: ev.Candidate.Candidate,
+				SDPMid: ev.Candidate.SDPMid, SDPMLineIndex: ev.Candidate.SDPMLineIndex})
+		}
+	default:
+		c.others <- ev
+	}
+	select {
+	case <-c.stop:
+	default:
+		if err != nil {
+			c.t.Errorf("%s %s: %v", c.user, ev.Type, err)
+		}
+	}
+}
+
+// publish sends synthetic RTP every 20 ms: the payload names the user, so
+// a receiver can tell whose packet it read.
+func (c *testClient) publish() {
+	defer c.wg.Done()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for seq := uint16(0); ; seq++ {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+		// A VP8 key frame's first bytes (S=1, PID 0; P bit clear).
+		vp8 := append([]byte{0x10, 0x00, 0x9d, 0x01, 0x2a}, c.user...)
+		_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true}, Payload: vp8})
+		_ = c.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}, Payload: append([]byte{0xfc}, c.user...)})
+	}
+}
+
+// read counts a remote track's packets and keeps the last payload.
+func (c *testClient) read(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	key := tr.StreamID() + "/" + tr.ID()
+	c.mu.Lock()
+	c.remotes[key] = tr
+	c.mu.Unlock()
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		body := pkt.Payload
+		if tr.Kind() == webrtc.RTPCodecTypeVideo && len(body) >= 5 {
+			body = body[5:]
+		} else if len(body) >= 1 {
+			body = body[1:]
+		}
+		c.mu.Lock()
+		c.received[key]++
+		c.payloads[key] = string(body)
+		c.mu.Unlock()
+	}
+}
+
+// count returns packets read so far from stream's track label.
+func (c *testClient) count(stream, label string) (int, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := stream + "/" + label
+	return c.received[k], c.payloads[k]
+}
+
+// waitEvent returns the next non-negotiation event of type typ, skipping
+// others, or fails after d.
+func (c *testClient) waitEvent(typ string, d time.Duration) Event {
+	c.t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case ev := <-c.others:
+			if ev.Type == typ {
+				return ev
+			}
+		case <-deadline:
+			c.t.Fatalf("%s: no %s event within %v", c.user, typ, d)
+		}
+	}
+}
+
+// readRTCP counts the PLIs the server sends for one of our tracks.
+func (c *testClient) readRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if _, ok := p.(*rtcp.PictureLossIndication); ok {
+				c.mu.Lock()
+				c.plis++
+				c.mu.Unlock()
+			}
+		}
+	}
+}
+
+func (c *testClient) pliCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.plis
+}
+
+// sendPLI asks the server for a key frame on the remote track key.
+func (c *testClient) sendPLI(key string) {
+	c.mu.Lock()
+	tr := c.remotes[key]
+	c.mu.Unlock()
+	if tr == nil {
+		c.t.Fatalf("%s: no remote track %s", c.user, key)
+	}
+	if err := c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}}); err != nil {
+		c.t.Fatal(err)
+	}
+}

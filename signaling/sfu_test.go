@@ -1,0 +1,270 @@
+package signaling
+
+import (
+	"testing"
+	"time"
+)
+
+// streams returns each participant's stream id by user, from an event
+// list of participants.
+func streams(ps []ParticipantInfo) map[string]string {
+	out := map[string]string{}
+	for _, p := range ps {
+		out[p.User] = p.Stream
+	}
+	return out
+}
+
+// streamIDs reads each participant's stream id from the session's
+// participant list, as a client sees it in video_joined.
+func streamIDs(t *testing.T, s *SFU, session string) map[string]string {
+	t.Helper()
+	c := s.call(session)
+	if c == nil {
+		t.Fatal("no such session")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return streams(c.participantInfos())
+}
+
+// eventually polls cond until it holds or d passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Three participants publish audio and video; each reads the other two's
+// packets, on tracks named by the publisher's stream, carrying that
+// publisher's payload.
+func TestThreeParticipantsForward(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, err := s.Start("conv1", Person{User: "h", Name: "Host"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := []string{"h", "a", "b"}
+	clients := map[string]*testClient{}
+	for _, u := range users {
+		c, admitted := join(t, s, info.ID, u, u == "h")
+		if !admitted {
+			t.Fatalf("%s not admitted without a waiting room", u)
+		}
+		c.waitEvent(EvJoined, 5*time.Second)
+		c.start()
+		clients[u] = c
+	}
+	ids := streamIDs(t, s, info.ID)
+	for _, rx := range users {
+		for _, tx := range users {
+			if rx == tx {
+				continue
+			}
+			for _, label := range []string{LabelAudio, LabelCamera} {
+				eventually(t, 10*time.Second, rx+" reads "+tx+"'s "+label, func() bool {
+					n, body := clients[rx].count(ids[tx], label)
+					return n >= 5 && body == tx
+				})
+			}
+		}
+		if n, _ := clients[rx].count(ids[rx], LabelAudio); n != 0 {
+			t.Errorf("%s received its own audio (%d packets)", rx, n)
+		}
+	}
+}
+
+// call starts a session hosted by "h" with the given waiting room and
+// brings in users (admitted by the host when they wait); each publishes.
+func startCall(t *testing.T, s *SFU, waitingRoom bool, users ...string) (SessionInfo, map[string]*testClient) {
+	t.Helper()
+	info, err := s.Start("conv-"+t.Name(), Person{User: "h", Name: "Host"}, waitingRoom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := map[string]*testClient{}
+	for _, u := range append([]string{"h"}, users...) {
+		c, admitted := join(t, s, info.ID, u, u == "h")
+		if !admitted {
+			c.waitEvent(EvWaiting, 5*time.Second)
+			if err := s.Admit(info.ID, "h", u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.waitEvent(EvJoined, 5*time.Second)
+		c.start()
+		clients[u] = c
+	}
+	return info, clients
+}
+
+// flowing waits until rx reads tx's label track.
+func flowing(t *testing.T, clients map[string]*testClient, ids map[string]string, rx, tx, label string) {
+	t.Helper()
+	eventually(t, 10*time.Second, rx+" reads "+tx+"'s "+label, func() bool {
+		n, _ := clients[rx].count(ids[tx], label)
+		return n >= 3
+	})
+}
+
+// A host mute stops forwarding within 200 ms, everyone hears of it, and
+// the person's own unmute does not lift it.
+func TestHostMuteStopsForwarding(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, clients := startCall(t, s, false, "a", "b")
+	ids := streamIDs(t, s, info.ID)
+	flowing(t, clients, ids, "b", "a", LabelAudio)
+	if err := s.Control(info.ID, "a", "b", ActionMute); err != ErrNotHost {
+		t.Fatalf("participant muting another = %v, want ErrNotHost", err)
+	}
+	if err := s.Control(info.ID, "h", "a", ActionMute); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"h", "a", "b"} {
+		eventuallyEvent(t, clients[u], func(ev Event) bool {
+			return ev.Type == EvParticipant && ev.Participant.User == "a" && ev.Participant.Audio == StateOffByHost
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	before, _ := clients["b"].count(ids["a"], LabelAudio)
+	_ = s.Control(info.ID, "a", "a", ActionUnmute) // cannot lift the host's hold
+	time.Sleep(400 * time.Millisecond)
+	if after, _ := clients["b"].count(ids["a"], LabelAudio); after != before {
+		t.Fatalf("a's audio still forwarded 200 ms after the mute: %d -> %d packets", before, after)
+	}
+	if n0, _ := clients["b"].count(ids["a"], LabelCamera); n0 == 0 {
+		t.Fatal("a's camera stopped with the microphone")
+	}
+	if err := s.Control(info.ID, "h", "a", ActionUnmute); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "audio forwarded again", func() bool {
+		n, _ := clients["b"].count(ids["a"], LabelAudio)
+		return n > before+3
+	})
+}
+
+// The waiting room: the host sees who waits by name, admits one, denies
+// another; the denied person is told and gets no media.
+func TestWaitingRoomAdmitDeny(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, clients := startCall(t, s, true)
+	host := clients["h"]
+	p, admitted := join(t, s, info.ID, "p", false)
+	if admitted {
+		t.Fatal("peer admitted without the host")
+	}
+	p.waitEvent(EvWaiting, 2*time.Second)
+	eventuallyEvent(t, host, func(ev Event) bool {
+		return ev.Type == EvWaitingList && len(ev.Waiting) == 1 && ev.Waiting[0].User == "p" && ev.Waiting[0].Name == "Name of p"
+	})
+	q, _ := join(t, s, info.ID, "q", false)
+	q.waitEvent(EvWaiting, 2*time.Second)
+	if err := s.Admit(info.ID, "p", "q"); err != ErrNotParticipant {
+		t.Fatalf("a waiting person admitting = %v", err)
+	}
+	if err := s.Deny(info.ID, "h", "q"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := q.waitEvent(EvDenied, 2*time.Second); ev.Reason != ReasonHostDenied {
+		t.Fatalf("denied reason %q", ev.Reason)
+	}
+	if err := s.Admit(info.ID, "h", "p"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitEvent(EvJoined, 2*time.Second)
+	p.start()
+	clients["p"] = p
+	flowing(t, clients, streamIDs(t, s, info.ID), "p", "h", LabelCamera)
+	if s.call(info.ID).snapshot().Participants != 2 {
+		t.Fatal("the denied person is in")
+	}
+}
+
+// A participant who leaves disappears from the others' sessions: they are
+// told, and the leaver's tracks stop.
+func TestLeaveRemovesTracks(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, clients := startCall(t, s, false, "a", "b")
+	ids := streamIDs(t, s, info.ID)
+	flowing(t, clients, ids, "b", "a", LabelCamera)
+	if err := s.Leave(info.ID, "a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"h", "b"} {
+		eventuallyEvent(t, clients[u], func(ev Event) bool {
+			return ev.Type == EvParticipant && ev.Left && ev.Participant.User == "a"
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	before, _ := clients["b"].count(ids["a"], LabelCamera)
+	time.Sleep(300 * time.Millisecond)
+	if after, _ := clients["b"].count(ids["a"], LabelCamera); after != before {
+		t.Fatalf("b still reads a's camera after a left: %d -> %d", before, after)
+	}
+	flowing(t, clients, ids, "b", "h", LabelCamera)
+}
+
+// A subscriber's PLI reaches the publisher; two at once become one.
+func TestPLIReachesPublisher(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, clients := startCall(t, s, false, "a")
+	ids := streamIDs(t, s, info.ID)
+	flowing(t, clients, ids, "a", "h", LabelCamera)
+	time.Sleep(keyframeInterval + 100*time.Millisecond)
+	before := clients["h"].pliCount()
+	clients["a"].sendPLI(ids["h"] + "/" + LabelCamera)
+	clients["a"].sendPLI(ids["h"] + "/" + LabelCamera)
+	eventually(t, 2*time.Second, "the publisher gets a PLI", func() bool { return clients["h"].pliCount() > before })
+	time.Sleep(200 * time.Millisecond)
+	if got := clients["h"].pliCount() - before; got != 1 {
+		t.Fatalf("two PLIs within 500 ms reached the publisher as %d", got)
+	}
+}
+
+// End tells everyone, in and waiting, and the session is gone.
+func TestEndTellsEveryone(t *testing.T) {
+	var ended []string
+	done := make(chan struct{})
+	s := newTestSFU(t, Config{OnEnded: func(i SessionInfo, reason string) { ended = append(ended, reason); close(done) }})
+	info, clients := startCall(t, s, true, "a")
+	w, _ := join(t, s, info.ID, "w", false)
+	if err := s.End(info.ID, "a"); err != ErrNotHost {
+		t.Fatalf("End by a participant = %v", err)
+	}
+	if err := s.End(info.ID, "h"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*testClient{clients["h"], clients["a"], w} {
+		if ev := c.waitEvent(EvEnded, 2*time.Second); ev.Reason != ReasonHostEnded {
+			t.Fatalf("%s: reason %q", c.user, ev.Reason)
+		}
+	}
+	<-done
+	if _, ok := s.Live(info.Conversation); ok || len(ended) != 1 || ended[0] != ReasonHostEnded {
+		t.Fatalf("after End: live %v, OnEnded %v", ok, ended)
+	}
+	if _, err := s.Join(info.ID, Person{User: "x"}, false, func(Event) {}); err != ErrEnded {
+		t.Fatalf("join after end = %v", err)
+	}
+}
+
+func eventuallyEvent(t *testing.T, c *testClient, match func(Event) bool) {
+	t.Helper()
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case ev := <-c.others:
+			if match(ev) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s: the expected event did not come", c.user)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package signaling
+
+import (
+	"slices"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// onTrack is pion telling a peer that its client publishes a track: it
+// becomes a forwarder, which every other participant subscribes to.
+func (p *peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	mid := ""
+	for _, tr := range p.pc.GetTransceivers() {
+		if tr.Receiver() == recv {
+			mid = tr.Mid()
+		}
+	}
+	t := newTrack(p, remote, "")
+	if !p.call.published(t, mid) {
+		return
+	}
+	go t.run()
+}
+
+// published adds t to the call and subscribes everyone else to it; false
+// if its publisher is no longer in (the track is then left unread and
+// dies with the PeerConnection).
+func (c *call) published(t *track, mid string) bool {
+	var d deliveries
+	defer func() { d.send() }()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended || c.peers[t.pub.user] != t.pub {
+		return false
+	}
+	haveCamera := false
+	for _, x := range c.tracks {
+		if x.pub == t.pub && x.label == LabelCamera {
+			haveCamera = true
+		}
+	}
+	t.label = t.pub.label(mid, t.kind, haveCamera)
+	c.tracks = append(c.tracks, t)
+	c.applyPauses(t.pub.user)
+	for user, q := range c.peers {
+		if user != t.pub.user {
+			q.subscribe(t)
+		}
+	}
+	if t.label == LabelScreen {
+		c.changed(&d, t.pub.user)
+	}
+	return true
+}
+
+// unpublished takes an ended track out of the call.
+func (c *call) unpublished(t *track) {
+	var d deliveries
+	defer func() { d.send() }()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range c.tracks {
+		if x != t {
+			continue
+		}
+		c.tracks = append(c.tracks[:i], c.tracks[i+1:]...)
+		for user, q := range c.peers {
+			if user != t.pub.user {
+				q.unsubscribe(t)
+			}
+		}
+		if t.label == LabelScreen {
+			c.changed(&d, t.pub.user)
+		}
+		return
+	}
+}
+
+// subscribe gives the peer a local track fed by t, then renegotiates.
+// Before the client's first offer is answered the track waits, so that
+// the server's tracks get m-lines of their own rather than the client's.
+func (p *peer) subscribe(t *track) {
+	p.box.post(func() {
+		if !p.started {
+			p.later = append(p.later, t)
+			return
+		}
+		p.addSubscription(t)
+		p.negotiate()
+	})
+}
+
+// addSubscription runs on the owner; the caller negotiates.
+func (p *peer) addSubscription(t *track) {
+	if p.pc == nil || p.subs[t] != nil {
+		return
+	}
+	local, err := webrtc.NewTrackLocalStaticRTP(t.codec, t.label, t.pub.stream)
+	if err != nil {
+		return
+	}
+	sender, err := p.pc.AddTrack(local)
+	if err != nil {
+		p.call.log.Warn("video: add track", "err", err)
+		return
+	}
+	s := &subscriber{t: t, owner: p, local: local, sender: sender}
+	p.subs[t] = s
+	t.addSubscriber(s)
+	go s.readRTCP()
+	t.requestKeyframe()
+	p.pending = true
+}
+
+// unsubscribe stops forwarding t to the peer and renegotiates.
+func (p *peer) unsubscribe(t *track) {
+	p.box.post(func() {
+		p.later = slices.DeleteFunc(p.later, func(x *track) bool { return x == t })
+		s := p.subs[t]
+		if s == nil {
+			return
+		}
+		delete(p.subs, t)
+		t.removeSubscriber(s)
+		if err := p.pc.RemoveTrack(s.sender); err != nil {
+			p.call.log.Debug("video: remove track", "err", err)
+		}
+		p.pending = true
+		p.negotiate()
+	})
+}
