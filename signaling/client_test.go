@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -51,6 +52,11 @@ type testClient struct {
 	plis     int // key-frame requests the server sent us
 	remotes  map[string]*webrtc.TrackRemote
 	received map[string]int // "stream/label" -> packets read
+	seqs     map[string]map[uint16]bool
+	// interceptors, when set, registers the client's interceptors (the
+	// default: none, so no NACKs).
+	interceptors func(*webrtc.MediaEngine, *interceptor.Registry)
+	settings     func(*webrtc.SettingEngine)
 	payloads map[string]string
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -61,7 +67,7 @@ func join(t *testing.T, s *SFU, session, user string, host bool) (*testClient, b
 	t.Helper()
 	c := &testClient{t: t, sfu: s, session: session, user: user,
 		events: make(chan Event, 1024), others: make(chan Event, 1024),
-		received: map[string]int{}, remotes: map[string]*webrtc.TrackRemote{}, payloads: map[string]string{}, stop: make(chan struct{})}
+		received: map[string]int{}, seqs: map[string]map[uint16]bool{}, remotes: map[string]*webrtc.TrackRemote{}, payloads: map[string]string{}, stop: make(chan struct{})}
 	admitted, err := s.Join(session, Person{User: user, Name: "Name of " + user}, host, func(ev Event) {
 		select {
 		case c.events <- ev:
@@ -100,7 +106,15 @@ func (c *testClient) start() {
 	}
 	se := webrtc.SettingEngine{}
 	loopback(&se)
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if c.settings != nil {
+		c.settings(&se)
+	}
+	reg := &interceptor.Registry{}
+	if c.interceptors != nil {
+		c.interceptors(m, reg)
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -230,6 +244,10 @@ func (c *testClient) read(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			body = body[1:]
 		}
 		c.mu.Lock()
+		if c.seqs[key] == nil {
+			c.seqs[key] = map[uint16]bool{}
+		}
+		c.seqs[key][pkt.SequenceNumber] = true
 		c.received[key]++
 		c.payloads[key] = string(body)
 		c.mu.Unlock()

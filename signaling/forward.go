@@ -23,8 +23,12 @@ type track struct {
 
 	subsMu sync.Mutex
 	subs   atomic.Pointer[[]*subscriber]
-	paused atomic.Bool  // muted: read, but written to nobody
-	pli    atomic.Int64 // unix nanoseconds of the last key-frame request sent
+	paused atomic.Bool // muted: read, but written to nobody
+
+	// Video only: the packets subscribers' NACKs are answered from, and
+	// the key-frame requests coalesced toward the publisher.
+	cache *packetCache
+	kf    *keyframeLimiter
 }
 
 // subscriber is one participant receiving a track: its own local track
@@ -37,14 +41,14 @@ type subscriber struct {
 	sender *webrtc.RTPSender
 }
 
-// keyframeInterval is the least time between two key-frame requests sent
-// to a publisher, however many subscribers ask (Galène: 500 ms too).
-const keyframeInterval = 500 * time.Millisecond
-
 func newTrack(pub *peer, remote *webrtc.TrackRemote, label string) *track {
 	t := &track{pub: pub, label: label, codec: remote.Codec().RTPCodecCapability,
 		kind: remote.Kind(), remote: remote}
 	t.subs.Store(&[]*subscriber{})
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		t.cache = newPacketCache(defaultPacketCacheSize)
+		t.kf = newKeyframeLimiter(defaultKeyframeInterval)
+	}
 	return t
 }
 
@@ -58,10 +62,16 @@ func (t *track) run() {
 		if err != nil {
 			return
 		}
-		if t.paused.Load() {
+		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
 		}
-		if pkt.Unmarshal(buf[:n]) != nil {
+		if t.cache != nil {
+			t.cache.store(pkt.SequenceNumber, buf[:n])
+			if t.kf.pending() && t.kf.due(time.Now()) {
+				t.sendPLI()
+			}
+		}
+		if t.paused.Load() {
 			continue
 		}
 		for _, s := range *t.subs.Load() {
@@ -115,32 +125,42 @@ func (t *track) dropSubscriber(owner *peer) {
 	t.subs.Store(&next)
 }
 
-// requestKeyframe asks the publisher for a key frame (PLI), at most once
-// per keyframeInterval.
+// requestKeyframe asks the publisher for a key frame (PLI): at once, or
+// when the limiter's interval is over (the reader sends it then), unless
+// a key frame comes first.
 func (t *track) requestKeyframe() {
-	if t.kind != webrtc.RTPCodecTypeVideo {
-		return
+	if t.kf != nil && t.kf.want(time.Now()) {
+		t.sendPLI()
 	}
-	now := time.Now().UnixNano()
-	last := t.pli.Load()
-	if now-last < int64(keyframeInterval) || !t.pli.CompareAndSwap(last, now) {
-		return
-	}
+}
+
+func (t *track) sendPLI() {
 	_ = t.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
 }
 
 // readRTCP reads the subscriber's feedback until its sender stops: key
-// frame requests go to the publisher (rate-limited).
+// frame requests go to the publisher (coalesced), NACKs are answered from
+// the track's cache on the original SSRC (no RTX).
 func (s *subscriber) readRTCP() {
+	var buf [packetCacheMTU]byte
+	resend := func(seq uint16) {
+		if n, ok := s.t.cache.get(seq, buf[:]); ok {
+			_, _ = s.local.Write(buf[:n])
+		}
+	}
 	for {
 		pkts, _, err := s.sender.ReadRTCP()
 		if err != nil {
 			return
 		}
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				s.t.requestKeyframe()
+			case *rtcp.TransportLayerNack:
+				if s.t.cache != nil {
+					nackSeqs(p, resend)
+				}
 			}
 		}
 	}

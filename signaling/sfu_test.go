@@ -216,7 +216,7 @@ func TestPLIReachesPublisher(t *testing.T) {
 	info, clients := startCall(t, s, false, "a")
 	ids := streamIDs(t, s, info.ID)
 	flowing(t, clients, ids, "a", "h", LabelCamera)
-	time.Sleep(keyframeInterval + 100*time.Millisecond)
+	time.Sleep(defaultKeyframeInterval + 100*time.Millisecond)
 	before := clients["h"].pliCount()
 	clients["a"].sendPLI(ids["h"] + "/" + LabelCamera)
 	clients["a"].sendPLI(ids["h"] + "/" + LabelCamera)

@@ -1,0 +1,100 @@
+package signaling
+
+import (
+	"encoding/binary"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/webrtc/v4"
+)
+
+// dropper loses the first copy of every incoming video packet whose
+// sequence number is 7 mod 50, as a lossy network would. Registered
+// before the NACK generator, so the generator sees the gap and asks the
+// SFU to resend.
+type dropper struct {
+	interceptor.NoOp
+	mu      sync.Mutex
+	dropped map[uint16]bool // seq -> dropped once
+}
+
+func (d *dropper) NewInterceptor(string) (interceptor.Interceptor, error) { return d, nil }
+
+func (d *dropper) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
+	if info.MimeType != webrtc.MimeTypeVP8 {
+		return r
+	}
+	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		for {
+			n, attr, err := r.Read(b, a)
+			if err != nil || n < 4 {
+				return n, attr, err
+			}
+			seq := binary.BigEndian.Uint16(b[2:4])
+			d.mu.Lock()
+			drop := seq%50 == 7 && !d.dropped[seq]
+			if drop {
+				d.dropped[seq] = true
+			}
+			d.mu.Unlock()
+			if !drop {
+				return n, attr, err
+			}
+		}
+	})
+}
+
+func (d *dropper) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.dropped)
+}
+
+// A packet lost between the SFU and a subscriber is retransmitted from
+// the SFU's cache when the subscriber's NACK arrives.
+func TestLostPacketResentOnNACK(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, clients := startCall(t, s, false)
+	d := &dropper{dropped: map[uint16]bool{}}
+	rx, _ := join(t, s, info.ID, "rx", false)
+	rx.waitEvent(EvJoined, 5*time.Second)
+	rx.interceptors = func(m *webrtc.MediaEngine, reg *interceptor.Registry) {
+		reg.Add(d)
+		gen, err := nack.NewGeneratorInterceptor(nack.GeneratorInterval(20 * time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg.Add(gen)
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	}
+	// The loss is simulated after SRTP has seen the packet, so the
+	// resent copy would be refused as a replay; on a real network the
+	// lost packet never reaches SRTP.
+	rx.settings = func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) }
+	rx.start()
+	clients["rx"] = rx
+	key := streamIDs(t, s, info.ID)["h"] + "/" + LabelCamera
+	eventually(t, 10*time.Second, "two packets lost and resent", func() bool {
+		if d.count() < 2 {
+			return false
+		}
+		d.mu.Lock()
+		lost := make([]uint16, 0, len(d.dropped))
+		for seq := range d.dropped {
+			lost = append(lost, seq)
+		}
+		d.mu.Unlock()
+		rx.mu.Lock()
+		defer rx.mu.Unlock()
+		got := 0
+		for _, seq := range lost {
+			if rx.seqs[key][seq] {
+				got++
+			}
+		}
+		return got >= 2
+	})
+}
