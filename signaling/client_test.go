@@ -57,9 +57,9 @@ type testClient struct {
 	// default: none, so no NACKs).
 	interceptors func(*webrtc.MediaEngine, *interceptor.Registry)
 	settings     func(*webrtc.SettingEngine)
-	payloads map[string]string
-	stop     chan struct{}
-	wg       sync.WaitGroup
+	payloads     map[string]string
+	stop         chan struct{}
+	wg           sync.WaitGroup
 }
 
 // join asks to join; the client publishes once it is admitted (start).

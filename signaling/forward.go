@@ -67,6 +67,10 @@ func (t *track) run() {
 		}
 		if t.cache != nil {
 			t.cache.store(pkt.SequenceNumber, buf[:n])
+			if isKeyframe(t.codec.MimeType, pkt.Payload) {
+				t.cache.markKeyframe(pkt.SequenceNumber)
+				t.kf.got()
+			}
 			if t.kf.pending() && t.kf.due(time.Now()) {
 				t.sendPLI()
 			}
