@@ -1,0 +1,294 @@
+package signaling
+
+import (
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+// Every test here stays on loopback: the node listens on 127.0.0.1 and the
+// client peers gather loopback candidates only.
+
+const arrive = 15 * time.Second // generous: did it arrive at all
+
+func listenTest(t *testing.T, cfg NetworkConfig) *Network {
+	t.Helper()
+	if cfg.ListenIP == "" {
+		cfg.ListenIP = "127.0.0.1"
+	}
+	n, err := ListenNetwork(cfg, nil)
+	if err != nil {
+		t.Fatalf("ListenNetwork: %v", err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// serverPeer is a PeerConnection of the node, set up by n.Configure as the
+// SFU will set up its own.
+func serverPeer(t *testing.T, n *Network) *webrtc.PeerConnection {
+	t.Helper()
+	var se webrtc.SettingEngine
+	n.Configure(&se)
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc
+}
+
+// clientPeer is a browser stand-in restricted to loopback and to types.
+func clientPeer(t *testing.T, cfg webrtc.Configuration, types ...webrtc.NetworkType) *webrtc.PeerConnection {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes(types)
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc
+}
+
+// negotiate has client offer a data channel to server (non-trickle) and
+// returns the channel the server receives messages on.
+func negotiate(t *testing.T, client, server *webrtc.PeerConnection) (*webrtc.DataChannel, <-chan string) {
+	t.Helper()
+	got := make(chan string, 4)
+	server.OnDataChannel(func(dc *webrtc.DataChannel) {
+		dc.OnMessage(func(m webrtc.DataChannelMessage) { got <- string(m.Data) })
+	})
+	dc, err := client.CreateDataChannel("probe", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer, err := client.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := webrtc.GatheringCompletePromise(client)
+	if err := client.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err := server.SetRemoteDescription(*client.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := server.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done = webrtc.GatheringCompletePromise(server)
+	if err := server.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err := client.SetRemoteDescription(*server.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	return dc, got
+}
+
+// exchange connects client to server and checks that a message crosses,
+// then returns the server's selected candidate pair.
+func exchange(t *testing.T, client, server *webrtc.PeerConnection) *webrtc.ICECandidatePair {
+	t.Helper()
+	dc, got := negotiate(t, client, server)
+	opened := make(chan struct{})
+	dc.OnOpen(func() { close(opened) })
+	select {
+	case <-opened:
+	case <-time.After(arrive):
+		t.Fatalf("data channel never opened (client ICE %s)", client.ICEConnectionState())
+	}
+	if err := dc.SendText("hello"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		if m != "hello" {
+			t.Fatalf("server got %q", m)
+		}
+	case <-time.After(arrive):
+		t.Fatal("message never arrived")
+	}
+	pair, err := server.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("no selected pair: %v", err)
+	}
+	return pair
+}
+
+func port(a net.Addr) int {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.Port
+	case *net.TCPAddr:
+		return a.Port
+	}
+	return -1
+}
+
+func TestNetworkPeersShareTheUDPPort(t *testing.T) {
+	n := listenTest(t, NetworkConfig{TCPPort: -1})
+	for i := range 3 {
+		server := serverPeer(t, n)
+		pair := exchange(t, clientPeer(t, webrtc.Configuration{}, webrtc.NetworkTypeUDP4), server)
+		if pair.Local.Protocol != webrtc.ICEProtocolUDP || int(pair.Local.Port) != port(n.UDPAddr()) {
+			t.Fatalf("peer %d: server's local candidate %s, want UDP port %d", i, pair.Local, port(n.UDPAddr()))
+		}
+		for _, c := range candidates(server) {
+			if !strings.Contains(c, " "+portString(n.UDPAddr())+" typ host") {
+				t.Errorf("peer %d: candidate off the mux port: %s", i, c)
+			}
+		}
+	}
+}
+
+func TestNetworkICETCPFallback(t *testing.T) {
+	n := listenTest(t, NetworkConfig{})
+	server := serverPeer(t, n)
+	pair := exchange(t, clientPeer(t, webrtc.Configuration{}, webrtc.NetworkTypeTCP4), server)
+	if pair.Local.Protocol != webrtc.ICEProtocolTCP || int(pair.Local.Port) != port(n.TCPAddr()) {
+		t.Fatalf("server's local candidate %s, want TCP port %d", pair.Local, port(n.TCPAddr()))
+	}
+	if pair.Local.TCPType != "passive" {
+		t.Fatalf("server's TCP candidate is %q, want passive", pair.Local.TCPType)
+	}
+}
+
+func TestNetworkNAT1To1(t *testing.T) {
+	const public = "203.0.113.7" // TEST-NET-3: only read in the SDP, never dialled
+	n := listenTest(t, NetworkConfig{PublicIPs: []string{public}})
+	server := serverPeer(t, n)
+	client := clientPeer(t, webrtc.Configuration{}, webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4)
+	negotiate(t, client, server)
+	got := candidates(server)
+	if len(got) == 0 {
+		t.Fatal("server gathered no candidate")
+	}
+	udp, tcp := false, false
+	for _, c := range got {
+		if !strings.Contains(c, " "+public+" ") || strings.Contains(c, "127.0.0.1") {
+			t.Errorf("candidate without the public IP instead of the local one: %s", c)
+		}
+		udp = udp || strings.Contains(c, " udp ") && strings.Contains(c, " "+portString(n.UDPAddr())+" ")
+		tcp = tcp || strings.Contains(c, " tcp ") && strings.Contains(c, " "+portString(n.TCPAddr())+" ")
+	}
+	if !udp || !tcp {
+		t.Errorf("want the public IP on both the UDP and the TCP port, got %q", got)
+	}
+}
+
+func TestNetworkCloseReleasesPorts(t *testing.T) {
+	n, err := ListenNetwork(NetworkConfig{ListenIP: "127.0.0.1", BuiltinTURN: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := serverPeer(t, n)
+	exchange(t, clientPeer(t, webrtc.Configuration{}, webrtc.NetworkTypeUDP4), server)
+	server.Close()
+	again := NetworkConfig{
+		ListenIP: "127.0.0.1", UDPPort: port(n.UDPAddr()), TCPPort: port(n.TCPAddr()),
+		BuiltinTURN: true, BuiltinTURNPort: port(n.TURNAddr()),
+	}
+	if err := n.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	n2, err := ListenNetwork(again, nil)
+	if err != nil {
+		t.Fatalf("listen again on the same ports: %v", err)
+	}
+	n2.Close()
+}
+
+func TestNetworkAllInterfaces(t *testing.T) {
+	// Only listens (one socket per local address); no packet is sent.
+	n, err := ListenNetwork(NetworkConfig{TCPPort: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if port(n.UDPAddr()) <= 0 {
+		t.Fatalf("UDPAddr %v", n.UDPAddr())
+	}
+}
+
+func TestNetworkConfigRefused(t *testing.T) {
+	for name, cfg := range map[string]NetworkConfig{
+		"listen IP":          {ListenIP: "localhost"},
+		"UDP port":           {ListenIP: "127.0.0.1", UDPPort: 70000},
+		"TCP port":           {ListenIP: "127.0.0.1", TCPPort: -2},
+		"TTL":                {ListenIP: "127.0.0.1", TURNTTL: -time.Second},
+		"public IP":          {ListenIP: "127.0.0.1", PublicIPs: []string{"example.org"}},
+		"public pair":        {ListenIP: "127.0.0.1", PublicIPs: []string{"203.0.113.7/nope"}},
+		"stun scheme":        {ListenIP: "127.0.0.1", STUN: []string{"turn:turn.example.org"}},
+		"turn scheme":        {ListenIP: "127.0.0.1", TURN: []string{"stun:stun.example.org"}, TURNSecret: "s"},
+		"turn no secret":     {ListenIP: "127.0.0.1", TURN: []string{"turn:turn.example.org"}},
+		"builtin no address": {BuiltinTURN: true, TCPPort: -1},
+	} {
+		if n, err := ListenNetwork(cfg, nil); err == nil {
+			n.Close()
+			t.Errorf("%s: %+v accepted", name, cfg)
+		}
+	}
+}
+
+func TestNetworkICEServers(t *testing.T) {
+	n := listenTest(t, NetworkConfig{
+		STUN:       []string{"stun:stun.example.org:3478"},
+		TURN:       []string{"turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"},
+		TURNSecret: "shared", TURNTTL: time.Hour, BuiltinTURN: true,
+	})
+	now := time.Unix(1_800_000_000, 0)
+	n.now = func() time.Time { return now }
+	got := n.ICEServers("u1")
+	if len(got) != 3 {
+		t.Fatalf("got %d ICE servers, want STUN, external TURN, built-in TURN: %+v", len(got), got)
+	}
+	if !slices.Equal(got[0].URLs, []string{"stun:stun.example.org:3478"}) || got[0].Username != "" {
+		t.Errorf("STUN entry %+v", got[0])
+	}
+	wantUser := "1800003600:u1"
+	for _, s := range got[1:] {
+		if s.Username != wantUser || s.Credential != turnRESTPassword("shared", wantUser) {
+			t.Errorf("TURN entry %+v, want username %s and its HMAC", s, wantUser)
+		}
+	}
+	tp := portString(n.TURNAddr())
+	want := []string{"turn:127.0.0.1:" + tp + "?transport=udp", "turn:127.0.0.1:" + tp + "?transport=tcp"}
+	if !slices.Equal(got[2].URLs, want) {
+		t.Errorf("built-in URLs %q, want %q", got[2].URLs, want)
+	}
+	if none := listenTest(t, NetworkConfig{}).ICEServers("u1"); len(none) != 0 {
+		t.Errorf("no servers configured, got %+v", none)
+	}
+}
+
+// candidates are the a=candidate lines of pc's local description.
+func candidates(pc *webrtc.PeerConnection) []string {
+	var out []string
+	for _, l := range strings.Split(pc.LocalDescription().SDP, "\n") {
+		if strings.HasPrefix(l, "a=candidate:") {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return out
+}
+
+func portString(a net.Addr) string {
+	_, p, _ := net.SplitHostPort(a.String())
+	return p
+}

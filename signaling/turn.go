@@ -1,0 +1,117 @@
+package signaling
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/pion/stun/v4"
+	"github.com/pion/turn/v5"
+)
+
+// builtinTURN is the optional pion TURN server, for a deployment without
+// coturn. It checks the same TURN REST credentials as coturn would, and it
+// relays only to this node's own media addresses: it exists so that
+// clients behind strict firewalls reach the SFU, not as an open relay into
+// the node's network.
+type builtinTURN struct {
+	server *turn.Server
+	udp    net.PacketConn
+	tcp    net.Listener
+	host   string // the relay IP, as clients dial it
+	port   int
+}
+
+type turnSetup struct {
+	listenIP  string // "" = all interfaces
+	port      int    // 0 = any free port (tests)
+	relayIP   net.IP // advertised in XOR-RELAYED-ADDRESS and dialled by clients
+	realm     string
+	secret    string
+	allowPeer func(net.IP) bool
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// startTURN listens on UDP and TCP (the same port number) and serves TURN
+// until Close.
+func startTURN(c turnSetup) (*builtinTURN, error) {
+	fam, anyIP := "4", "0.0.0.0"
+	if c.relayIP.To4() == nil {
+		fam, anyIP = "6", "::"
+	}
+	udp, err := net.ListenPacket("udp"+fam, net.JoinHostPort(c.listenIP, strconv.Itoa(c.port)))
+	if err != nil {
+		return nil, fmt.Errorf("built-in TURN: %w", err)
+	}
+	port := udp.LocalAddr().(*net.UDPAddr).Port // with port 0, TCP takes the number UDP got
+	tcp, err := net.Listen("tcp"+fam, net.JoinHostPort(c.listenIP, strconv.Itoa(port)))
+	if err != nil {
+		udp.Close()
+		return nil, fmt.Errorf("built-in TURN: %w", err)
+	}
+	bind := c.listenIP
+	if bind == "" {
+		bind = anyIP
+	}
+	perm := func(_ net.Addr, peer net.IP) bool { return c.allowPeer(peer) }
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:         c.realm,
+		AuthHandler:   turnAuth(c.secret, c.now),
+		LoggerFactory: netLogFactory{c.log.With("part", "turn")},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            udp,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: c.relayIP, Address: bind},
+			PermissionHandler:     perm,
+		}},
+		ListenerConfigs: []turn.ListenerConfig{{
+			Listener:              tcp,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: c.relayIP, Address: bind},
+			PermissionHandler:     perm,
+		}},
+	})
+	if err != nil {
+		udp.Close()
+		tcp.Close()
+		return nil, fmt.Errorf("built-in TURN: %w", err)
+	}
+	return &builtinTURN{server: srv, udp: udp, tcp: tcp, host: c.relayIP.String(), port: port}, nil
+}
+
+// urls are the built-in server's URLs as handed to clients: UDP first,
+// TCP for networks that block UDP.
+func (t *builtinTURN) urls() []string {
+	hp := net.JoinHostPort(t.host, strconv.Itoa(t.port))
+	return []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
+}
+
+// Close stops the server and its listeners (turn.Server.Close closes the
+// PacketConns and Listeners it was given) and the relays it allocated.
+func (t *builtinTURN) Close() error { return t.server.Close() }
+
+// turnAuth checks TURN REST credentials under secret. An expired username
+// may not allocate; it may still refresh an allocation, add permissions and
+// bind channels, which act only on an allocation already tied to the
+// client's own address, so a call outlasting its credential keeps its
+// relay while a leaked credential buys nothing new after its expiry.
+func turnAuth(secret string, now func() time.Time) turn.AuthHandler {
+	return func(ra *turn.RequestAttributes) (string, []byte, bool) {
+		expires, ok := turnRESTExpiry(ra.Username)
+		if !ok {
+			return "", nil, false
+		}
+		if !now().Before(expires) && !turnOnExisting(ra.Method) {
+			return "", nil, false
+		}
+		password := turnRESTPassword(secret, ra.Username)
+		return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, password), true
+	}
+}
+
+// turnOnExisting reports whether a TURN method only acts on an existing
+// allocation of the same 5-tuple.
+func turnOnExisting(m stun.Method) bool {
+	return m == stun.MethodRefresh || m == stun.MethodCreatePermission || m == stun.MethodChannelBind
+}
