@@ -292,3 +292,35 @@ func portString(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
 }
+
+// The SFU set up by a Network: joiners are handed its ICE servers, and two
+// participants read each other's packets through the shared UDP port.
+func TestSFUOverNetwork(t *testing.T) {
+	n := listenTest(t, NetworkConfig{BuiltinTURN: true})
+	s := newTestSFU(t, Config{Configure: n.Configure, ICEServers: n.ICEServers})
+	info, err := s.Start("conv1", Person{User: "h", Name: "Host"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := map[string]*testClient{}
+	for _, u := range []string{"h", "a"} {
+		c, _ := join(t, s, info.ID, u, u == "h")
+		joined := c.waitEvent(EvJoined, arrive)
+		if len(joined.ICEServers) != 1 || !strings.HasSuffix(joined.ICEServers[0].Username, ":"+u) {
+			t.Fatalf("%s joined with ICE servers %+v, want the built-in TURN with its credential", u, joined.ICEServers)
+		}
+		c.start()
+		clients[u] = c
+	}
+	ids := streamIDs(t, s, info.ID)
+	for rx, tx := range map[string]string{"h": "a", "a": "h"} {
+		eventually(t, arrive, rx+" reads "+tx+"'s camera", func() bool {
+			got, body := clients[rx].count(ids[tx], LabelCamera)
+			return got >= 5 && body == tx
+		})
+		pair, err := clients[rx].pc.GetSenders()[0].Transport().ICETransport().GetSelectedCandidatePair()
+		if err != nil || pair == nil || int(pair.Remote.Port) != port(n.UDPAddr()) {
+			t.Errorf("%s reaches the SFU at %v (%v), want the mux port %d", rx, pair, err, port(n.UDPAddr()))
+		}
+	}
+}
