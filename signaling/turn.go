@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/pion/stun/v4"
@@ -57,9 +59,12 @@ func startTURN(c turnSetup) (*builtinTURN, error) {
 		bind = anyIP
 	}
 	perm := func(_ net.Addr, peer net.IP) bool { return c.allowPeer(peer) }
+	quota := &turnQuota{live: map[string]int{}}
 	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm:         c.realm,
 		AuthHandler:   turnAuth(c.secret, c.now),
+		QuotaHandler:  quota.allow,
+		EventHandler:  turn.EventHandler{OnAllocationCreated: quota.created, OnAllocationDeleted: quota.deleted},
 		LoggerFactory: netLogFactory{c.log.With("part", "turn")},
 		PacketConnConfigs: []turn.PacketConnConfig{{
 			PacketConn:            udp,
@@ -106,7 +111,8 @@ func turnAuth(secret string, now func() time.Time) turn.AuthHandler {
 			return "", nil, false
 		}
 		password := turnRESTPassword(secret, ra.Username)
-		return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, password), true
+		_, user, _ := strings.Cut(ra.Username, ":") // the quota counts people, not credentials
+		return user, turn.GenerateAuthKey(ra.Username, ra.Realm, password), true
 	}
 }
 
@@ -114,4 +120,37 @@ func turnAuth(secret string, now func() time.Time) turn.AuthHandler {
 // allocation of the same 5-tuple.
 func turnOnExisting(m stun.Method) bool {
 	return m == stun.MethodRefresh || m == stun.MethodCreatePermission || m == stun.MethodChannelBind
+}
+
+// maxRelaysPerUser caps one person's live relays on the built-in server. A
+// browser takes one per TURN URL and local interface, a few more across
+// ICE restarts; the cap keeps one participant from exhausting the node's
+// ports.
+const maxRelaysPerUser = 16
+
+// turnQuota counts live relays per user (the user part of the username,
+// so joining again for a fresh credential does not reset it).
+type turnQuota struct {
+	mu   sync.Mutex
+	live map[string]int
+}
+
+func (q *turnQuota) allow(user, _ string, _ net.Addr) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.live[user] < maxRelaysPerUser
+}
+
+func (q *turnQuota) created(_, _ net.Addr, _, user, _ string, _ net.Addr, _ int) {
+	q.mu.Lock()
+	q.live[user]++
+	q.mu.Unlock()
+}
+
+func (q *turnQuota) deleted(_, _ net.Addr, _, user, _ string) {
+	q.mu.Lock()
+	if q.live[user]--; q.live[user] <= 0 {
+		delete(q.live, user)
+	}
+	q.mu.Unlock()
 }

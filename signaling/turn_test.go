@@ -131,3 +131,21 @@ func TestRelayOnlyClientReachesTheNode(t *testing.T) {
 		t.Errorf("server's local candidate %s, want the mux port %d", pair.Local, port(n.UDPAddr()))
 	}
 }
+
+func TestBuiltinTURNQuotaPerUser(t *testing.T) {
+	n := listenTest(t, NetworkConfig{BuiltinTURN: true, TCPPort: -1})
+	for i := range maxRelaysPerUser {
+		s := n.ICEServers("u1")[0] // a fresh credential each time: the quota is per person
+		if _, err := turnClient(t, n, s.Username, s.Credential).Allocate(); err != nil {
+			t.Fatalf("relay %d of u1 refused: %v", i+1, err)
+		}
+	}
+	s := n.ICEServers("u1")[0]
+	if _, err := turnClient(t, n, s.Username, s.Credential).Allocate(); err == nil {
+		t.Fatalf("relay %d of u1 allocated, over the quota", maxRelaysPerUser+1)
+	}
+	s = n.ICEServers("u2")[0]
+	if _, err := turnClient(t, n, s.Username, s.Credential).Allocate(); err != nil {
+		t.Fatalf("u2 refused for u1's relays: %v", err)
+	}
+}
