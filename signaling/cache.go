@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 
@@ -122,8 +123,46 @@ func (c *packetCache) newest() (uint16, bool) {
 // markKeyframe records that a key frame begins at seq (the packet the
 // reader found isKeyframe true for), called after store(seq). Writer
 // only.
+//
+// isKeyframe can be true for several packets of one frame: H.264 sends
+// SPS and PPS before the IDR, and Chrome's encoder cuts an IDR picture
+// into slices of one packet each. A mark in the same frame as the
+// current one (same RTP timestamp) therefore keeps the earlier of the
+// two, so a replay starts with the SPS, not the last slice; a mark for a
+// different, older frame (a late resend) is ignored.
 func (c *packetCache) markKeyframe(seq uint16) {
+	if old := c.keyframe.Load(); old&seqSet != 0 {
+		prev := uint16(old)
+		if c.sameFrame(prev, seq) {
+			if seqNewer(prev, seq) {
+				c.keyframe.Store(seqSet | uint32(seq))
+			}
+			return
+		}
+		if !seqNewer(seq, prev) {
+			return
+		}
+	}
 	c.keyframe.Store(seqSet | uint32(seq))
+}
+
+// sameFrame reports whether the packets a and b are both in the cache
+// with the same RTP timestamp.
+func (c *packetCache) sameFrame(a, b uint16) bool {
+	ta, okA := c.timestamp(a)
+	tb, okB := c.timestamp(b)
+	return okA && okB && ta == tb
+}
+
+// timestamp reads the RTP timestamp (header bytes 4-7) of packet seq.
+func (c *packetCache) timestamp(seq uint16) (uint32, bool) {
+	s := &c.slots[seq&c.mask]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.valid || s.seq != seq || s.n < 12 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(s.buf[4:8]), true
 }
 
 // lastKeyframe returns where the last key frame began, so a new

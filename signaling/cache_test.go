@@ -165,6 +165,42 @@ func TestPacketCacheKeyframe(t *testing.T) {
 	}
 }
 
+// TestPacketCacheKeyframeFirstOfFrame: H.264 marks several packets of
+// one key frame (SPS/PPS, then each IDR slice); the replay must start at
+// the first of them, even when they arrive out of order, and a late
+// packet of an older key frame must not move the mark back.
+func TestPacketCacheKeyframeFirstOfFrame(t *testing.T) {
+	c := newPacketCache(64)
+	put := func(seq uint16, ts uint32, key bool) {
+		raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts}, Payload: []byte{1}}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.store(seq, raw)
+		if key {
+			c.markKeyframe(seq)
+		}
+	}
+	wantKey := func(want uint16) {
+		t.Helper()
+		if k, ok := c.lastKeyframe(); !ok || k != want {
+			t.Fatalf("lastKeyframe() = %d, %v; want %d", k, ok, want)
+		}
+	}
+	put(10, 9000, true) // STAP-A with SPS and PPS
+	put(11, 9000, true) // IDR slice
+	put(12, 9000, true) // IDR slice
+	wantKey(10)
+	put(13, 12000, false)
+	put(21, 90000, true) // the next key frame: its second slice first
+	put(20, 90000, true) // reordered: the first packet of that frame
+	wantKey(20)
+	put(9, 6000, true) // a late resend of an older key frame
+	wantKey(20)
+	put(40, 180000, true)
+	wantKey(40)
+}
+
 // TestPacketCacheConcurrent runs the one writer against readers answering
 // NACKs; under -race it checks the locking, and every packet a reader
 // gets must be whole and the one asked for.

@@ -5,10 +5,12 @@ import "strings"
 // isKeyframe reports whether an RTP payload of the codec mime (as in
 // webrtc.RTPCodecCapability.MimeType, any case) starts a key frame: the
 // packet the cache marks (markKeyframe), where a new subscriber's replay
-// and a simulcast switch may begin. It reads only the payload descriptor
-// and headers, never decodes, and returns false for anything it cannot
-// parse, for audio and for unknown codecs: a false "no" costs a PLI, a
-// false "yes" starts a subscriber on a frame it cannot decode.
+// and a simulcast switch may begin. For H.264 it is true for each packet
+// of a key frame's SPS and IDR slices (markKeyframe keeps the first of
+// one frame). It reads only the payload descriptor and headers, never
+// decodes, and returns false for anything it cannot parse, for audio and
+// for unknown codecs: a false "no" costs a PLI, a false "yes" starts a
+// subscriber on a frame it cannot decode.
 func isKeyframe(mime string, payload []byte) bool {
 	switch {
 	case strings.EqualFold(mime, "video/VP8"):
