@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,12 +25,15 @@ const defaultKeyframeInterval = 500 * time.Millisecond
 // (every interval, or while pending() is true) calls due(now) and sends a
 // PLI when it returns true. Time is passed in so tests need no clock.
 // Safe for concurrent use; the mutex guards a few words and no I/O.
+// waiting is written under mu but read without it, so the reader's check
+// on every packet (pending, or due and got when nothing waits) is one
+// atomic load.
 type keyframeLimiter struct {
 	interval time.Duration
 
 	mu      sync.Mutex
-	sent    time.Time // when the last PLI was allowed; zero: never
-	waiting bool      // a request arrived inside the interval
+	sent    time.Time   // when the last PLI was allowed; zero: never
+	waiting atomic.Bool // a request arrived inside the interval
 }
 
 // newKeyframeLimiter returns a limiter allowing one PLI per interval;
@@ -48,40 +52,44 @@ func (k *keyframeLimiter) want(now time.Time) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.open(now) {
-		k.sent, k.waiting = now, false
+		k.sent = now
+		k.waiting.Store(false)
 		return true
 	}
-	k.waiting = true
+	k.waiting.Store(true)
 	return false
 }
 
 // due reports whether a waiting request may be sent at now; when it
 // returns true the caller must send the PLI, and the interval restarts.
 func (k *keyframeLimiter) due(now time.Time) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if !k.waiting || !k.open(now) {
+	if !k.waiting.Load() {
 		return false
 	}
-	k.sent, k.waiting = now, false
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.waiting.Load() || !k.open(now) {
+		return false
+	}
+	k.sent = now
+	k.waiting.Store(false)
 	return true
 }
 
 // got records that a key frame arrived: it answers every waiting request,
 // so none is sent. The interval is not reset; it limits PLIs, not frames.
 func (k *keyframeLimiter) got() {
+	if !k.waiting.Load() {
+		return
+	}
 	k.mu.Lock()
-	k.waiting = false
+	k.waiting.Store(false)
 	k.mu.Unlock()
 }
 
 // pending reports whether a request is waiting for due, so the reader
 // can run its timer only then.
-func (k *keyframeLimiter) pending() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.waiting
-}
+func (k *keyframeLimiter) pending() bool { return k.waiting.Load() }
 
 // open reports whether a PLI may be sent at now. A now before sent is not
 // open: callers read the clock before taking mu, so two subscribers' times

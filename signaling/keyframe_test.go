@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -114,5 +115,44 @@ func TestKeyframeLimiterConcurrent(t *testing.T) {
 	}
 	if !k.pending() || !k.due(ms(600)) {
 		t.Fatal("the other 10 requests were not kept for due")
+	}
+}
+
+// TestKeyframeLimiterReaderAndSubscribers runs the reader's per-packet
+// calls (pending, due, got) against subscribers' requests under -race;
+// whatever the interleaving, no more than one PLI goes out per interval.
+func TestKeyframeLimiterReaderAndSubscribers(t *testing.T) {
+	k := newKeyframeLimiter(0)
+	var mu sync.Mutex
+	var sentAt []time.Time
+	send := func(at time.Time) { mu.Lock(); sentAt = append(sentAt, at); mu.Unlock() }
+	var wg sync.WaitGroup
+	for sub := 0; sub < 4; sub++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i += 7 {
+				if k.want(ms(i)) {
+					send(ms(i))
+				}
+			}
+		}()
+	}
+	for i := 0; i < 2000; i++ { // the reader: a packet per ms
+		if k.pending() && k.due(ms(i)) {
+			send(ms(i))
+		}
+		if i%300 == 0 {
+			k.got()
+		}
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	slices.SortFunc(sentAt, func(a, b time.Time) int { return a.Compare(b) })
+	for i := 1; i < len(sentAt); i++ {
+		if d := sentAt[i].Sub(sentAt[i-1]); d < defaultKeyframeInterval {
+			t.Fatalf("PLIs %v apart, want at least %v", d, defaultKeyframeInterval)
+		}
 	}
 }
