@@ -9,6 +9,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -57,9 +58,16 @@ type testClient struct {
 	// default: none, so no NACKs).
 	interceptors func(*webrtc.MediaEngine, *interceptor.Registry)
 	settings     func(*webrtc.SettingEngine)
-	payloads     map[string]string
-	stop         chan struct{}
-	wg           sync.WaitGroup
+	// simulcast publishes the camera as three RID layers, q, h and f,
+	// whose payloads are 100, 400 and 1000 bytes.
+	simulcast bool
+	layers    []*webrtc.TrackLocalStaticRTP
+	midExt    uint8
+	ridExt    uint8
+	order     map[string][]uint16 // "stream/label" -> sequence numbers in arrival order
+	payloads  map[string]string
+	stop      chan struct{}
+	wg        sync.WaitGroup
 }
 
 // join asks to join; the client publishes once it is admitted (start).
@@ -67,7 +75,7 @@ func join(t *testing.T, s *SFU, session, user string, host bool) (*testClient, b
 	t.Helper()
 	c := &testClient{t: t, sfu: s, session: session, user: user,
 		events: make(chan Event, 1024), others: make(chan Event, 1024),
-		received: map[string]int{}, seqs: map[string]map[uint16]bool{}, remotes: map[string]*webrtc.TrackRemote{}, payloads: map[string]string{}, stop: make(chan struct{})}
+		received: map[string]int{}, seqs: map[string]map[uint16]bool{}, order: map[string][]uint16{}, remotes: map[string]*webrtc.TrackRemote{}, payloads: map[string]string{}, stop: make(chan struct{})}
 	admitted, err := s.Join(session, Person{User: user, Name: "Name of " + user}, host, func(ev Event) {
 		select {
 		case c.events <- ev:
@@ -104,6 +112,11 @@ func (c *testClient) start() {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		c.t.Fatal(err)
 	}
+	if c.simulcast {
+		if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+			c.t.Fatal(err)
+		}
+	}
 	se := webrtc.SettingEngine{}
 	loopback(&se)
 	if c.settings != nil {
@@ -120,13 +133,20 @@ func (c *testClient) start() {
 	}
 	c.pc = pc
 	c.audio, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "a", "s")
-	c.video, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "v", "s")
+	var opts []func(*webrtc.TrackLocalStaticRTP)
+	if c.simulcast {
+		opts = append(opts, webrtc.WithRTPStreamID("q"))
+	}
+	c.video, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "v", "s", opts...)
 	for _, tr := range []*webrtc.TrackLocalStaticRTP{c.audio, c.video} {
 		sender, err := pc.AddTrack(tr)
 		if err != nil {
 			c.t.Fatal(err)
 		}
 		go c.readRTCP(sender)
+		if tr == c.video && c.simulcast {
+			c.addLayers(sender)
+		}
 	}
 	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
 		if ic == nil {
@@ -219,8 +239,13 @@ func (c *testClient) publish() {
 			return
 		case <-tick.C:
 		}
-		// A VP8 key frame's first bytes (S=1, PID 0; P bit clear).
-		vp8 := append([]byte{0x10, 0x00, 0x9d, 0x01, 0x2a}, c.user...)
+		if c.simulcast {
+			c.publishLayers(seq)
+		}
+		vp8 := append(testVP8Key(), c.user...)
+		if c.simulcast {
+			continue
+		}
 		_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true}, Payload: vp8})
 		_ = c.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}, Payload: append([]byte{0xfc}, c.user...)})
 	}
@@ -238,8 +263,8 @@ func (c *testClient) read(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			return
 		}
 		body := pkt.Payload
-		if tr.Kind() == webrtc.RTPCodecTypeVideo && len(body) >= 5 {
-			body = body[5:]
+		if tr.Kind() == webrtc.RTPCodecTypeVideo && len(body) >= len(testVP8Key()) {
+			body = body[len(testVP8Key()):]
 		} else if len(body) >= 1 {
 			body = body[1:]
 		}
@@ -248,6 +273,9 @@ func (c *testClient) read(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			c.seqs[key] = map[uint16]bool{}
 		}
 		c.seqs[key][pkt.SequenceNumber] = true
+		if len(c.order[key]) < 4096 {
+			c.order[key] = append(c.order[key], pkt.SequenceNumber)
+		}
 		c.received[key]++
 		c.payloads[key] = string(body)
 		c.mu.Unlock()
@@ -314,3 +342,63 @@ func (c *testClient) sendPLI(key string) {
 		c.t.Fatal(err)
 	}
 }
+
+// addLayers makes the camera a simulcast sender: q (the video track
+// itself), h and f.
+func (c *testClient) addLayers(sender *webrtc.RTPSender) {
+	c.layers = []*webrtc.TrackLocalStaticRTP{c.video}
+	for _, rid := range []string{"h", "f"} {
+		l, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "v", "s", webrtc.WithRTPStreamID(rid))
+		if err := sender.AddEncoding(l); err != nil {
+			c.t.Fatal(err)
+		}
+		c.layers = append(c.layers, l)
+	}
+}
+
+// publishLayers sends packet seq of each layer, its payload "user:rid"
+// padded to the layer's size, with the MID and RID header extensions.
+func (c *testClient) publishLayers(seq uint16) {
+	mid := ""
+	for _, tr := range c.pc.GetTransceivers() {
+		if tr.Sender() != nil && tr.Sender().Track() == c.video {
+			mid = tr.Mid()
+			// The extension ids are known once negotiated.
+			for _, ext := range tr.Sender().GetParameters().HeaderExtensions {
+				switch ext.URI {
+				case sdp.SDESMidURI:
+					c.midExt = uint8(ext.ID)
+				case sdp.SDESRTPStreamIDURI:
+					c.ridExt = uint8(ext.ID)
+				}
+			}
+		}
+	}
+	if c.midExt == 0 || c.ridExt == 0 {
+		return
+	}
+	for i, l := range c.layers {
+		body := append(testVP8Key(), c.user+":"+l.RID()+"|"...)
+		body = append(body, make([]byte, []int{100, 400, 1000}[i])...)
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq + uint16(i)*10000, Timestamp: uint32(seq)*3000 + uint32(i)*777, Marker: true}, Payload: body}
+		_ = pkt.Header.SetExtension(c.midExt, []byte(mid))
+		_ = pkt.Header.SetExtension(c.ridExt, []byte(l.RID()))
+		_ = l.WriteRTP(pkt)
+	}
+}
+
+// sendREMB tells the server our estimate for the remote track key.
+func (c *testClient) sendREMB(key string, bps float32) {
+	c.mu.Lock()
+	tr := c.remotes[key]
+	c.mu.Unlock()
+	if tr == nil {
+		c.t.Fatalf("%s: no remote track %s", c.user, key)
+	}
+	_ = c.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: bps, SSRCs: []uint32{uint32(tr.SSRC())}}})
+}
+
+// testVP8Key is the start of a VP8 key frame's first packet: the payload
+// descriptor (S=1, PID 0), a frame tag with the P bit clear, the start
+// code.
+func testVP8Key() []byte { return []byte{0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a} }

@@ -10,162 +10,234 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// track is one published (incoming) track and its forwarder: one reader
-// goroutine (run) reads each packet once and writes it to every
-// subscriber's local track. Subscribers are an immutable slice swapped
-// under subsMu, so the reader never takes a lock per packet.
+// track is one published media source (one MID of a publisher): its
+// layers (one, or one per simulcast RID, each read by its own goroutine)
+// and its subscribers. Subscribers and layers are immutable slices
+// swapped under mu, so readers take no lock per packet.
 type track struct {
-	pub    *peer
-	label  string
-	codec  webrtc.RTPCodecCapability
-	kind   webrtc.RTPCodecType
-	remote *webrtc.TrackRemote
+	pub   *peer
+	mid   string
+	label string
+	codec webrtc.RTPCodecCapability
+	kind  webrtc.RTPCodecType
 
-	subsMu sync.Mutex
+	mu     sync.Mutex
 	subs   atomic.Pointer[[]*subscriber]
-	paused atomic.Bool // muted: read, but written to nobody
+	layers atomic.Pointer[[]*layer]
+	paused atomic.Bool // muted: read, but neither cached nor written
+}
 
-	// Video only: the packets subscribers' NACKs are answered from, and
-	// the key-frame requests coalesced toward the publisher.
-	cache *packetCache
-	kf    *keyframeLimiter
+// layer is one incoming RTP stream of a track, with the packets
+// subscribers' NACKs are answered from (video) and the key-frame requests
+// coalesced toward the publisher.
+type layer struct {
+	t      *track
+	idx    int32
+	rid    string
+	remote *webrtc.TrackRemote
+	cache  *packetCache
+	kf     *keyframeLimiter
+	bits   atomic.Uint64 // bits received in the current second
+	rate   atomic.Uint64 // bits per second over the last whole second
 }
 
 // subscriber is one participant receiving a track: its own local track
-// (SSRC and payload type are rewritten per subscriber by pion) and the
-// RTPSender whose RTCP it reads.
+// (pion rewrites SSRC and payload type), the RTPSender whose RTCP it
+// reads, and the numbering of what it receives.
 type subscriber struct {
 	t      *track
 	owner  *peer
 	local  *webrtc.TrackLocalStaticRTP
 	sender *webrtc.RTPSender
+
+	mu       sync.Mutex // held only to choose and number a packet
+	rw       seqRewriter
+	cur      atomic.Int32  // layer index being forwarded; -1 before the first
+	want     atomic.Int32  // layer index chosen (simulcast.go)
+	estimate atomic.Uint64 // the subscriber's REMB, bits/s; 0 unknown
+	lastSent atomic.Int64  // unix nanoseconds of the last forwarded packet
 }
 
-func newTrack(pub *peer, remote *webrtc.TrackRemote, label string) *track {
-	t := &track{pub: pub, label: label, codec: remote.Codec().RTPCodecCapability,
-		kind: remote.Kind(), remote: remote}
+func newTrack(pub *peer, mid string, remote *webrtc.TrackRemote) *track {
+	t := &track{pub: pub, mid: mid, codec: remote.Codec().RTPCodecCapability, kind: remote.Kind()}
 	t.subs.Store(&[]*subscriber{})
-	if t.kind == webrtc.RTPCodecTypeVideo {
-		t.cache = newPacketCache(defaultPacketCacheSize)
-		t.kf = newKeyframeLimiter(defaultKeyframeInterval)
-	}
+	t.layers.Store(&[]*layer{})
 	return t
 }
 
-// run forwards until the publisher's track ends, then tells the call.
-func (t *track) run() {
-	defer t.pub.call.unpublished(t)
-	buf := make([]byte, 1500)
+// addLayer adds an incoming stream; the caller starts its reader.
+func (t *track) addLayer(remote *webrtc.TrackRemote) *layer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.layers.Load()
+	l := &layer{t: t, idx: int32(len(old)), rid: remote.RID(), remote: remote}
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		l.cache = newPacketCache(defaultPacketCacheSize)
+		l.kf = newKeyframeLimiter(defaultKeyframeInterval)
+	}
+	next := append(append(make([]*layer, 0, len(old)+1), old...), l)
+	t.layers.Store(&next)
+	return l
+}
+
+func (t *track) layer(i int32) *layer {
+	ls := *t.layers.Load()
+	if i < 0 || int(i) >= len(ls) {
+		return nil
+	}
+	return ls[i]
+}
+
+// run forwards one layer until the publisher's stream ends; the first
+// layer's end ends the track.
+func (l *layer) run() {
+	if l.idx == 0 {
+		defer l.t.pub.call.unpublished(l.t)
+	}
+	buf := make([]byte, packetCacheMTU)
 	var pkt rtp.Packet
+	second := time.Now()
 	for {
-		n, _, err := t.remote.Read(buf)
+		n, _, err := l.remote.Read(buf)
 		if err != nil {
 			return
 		}
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
 		}
-		if t.cache != nil {
-			t.cache.store(pkt.SequenceNumber, buf[:n])
-			if isKeyframe(t.codec.MimeType, pkt.Payload) {
-				t.cache.markKeyframe(pkt.SequenceNumber)
-				t.kf.got()
-			}
-			if t.kf.pending() && t.kf.due(time.Now()) {
-				t.sendPLI()
-			}
+		now := time.Now()
+		l.bits.Add(uint64(n) * 8)
+		if now.Sub(second) >= time.Second {
+			l.rate.Store(l.bits.Swap(0))
+			second = now
+			l.t.chooseAll()
 		}
-		if t.paused.Load() {
-			continue
-		}
-		for _, s := range *t.subs.Load() {
-			_ = s.local.WriteRTP(&pkt)
-		}
+		l.forward(&pkt, buf[:n], now)
 	}
 }
 
+// forward handles one packet: cached, checked for a key frame, then
+// written to every subscriber on this layer (or switching to it).
+func (l *layer) forward(pkt *rtp.Packet, raw []byte, now time.Time) {
+	t := l.t
+	if t.paused.Load() {
+		// Not cached either: nothing said while muted can be resent.
+		for _, s := range *t.subs.Load() {
+			s.mu.Lock()
+			if s.cur.Load() == l.idx {
+				s.rw.drop(pkt.SequenceNumber)
+			}
+			s.mu.Unlock()
+		}
+		return
+	}
+	key := false
+	if l.cache != nil {
+		l.cache.store(pkt.SequenceNumber, raw)
+		if key = isKeyframe(t.codec.MimeType, pkt.Payload); key {
+			l.cache.markKeyframe(pkt.SequenceNumber)
+			l.kf.got()
+		} else if l.kf.pending() && l.kf.due(now) {
+			l.sendPLI()
+		}
+	}
+	seq, ts := pkt.SequenceNumber, pkt.Timestamp
+	single := len(*t.layers.Load()) == 1
+	for _, s := range *t.subs.Load() {
+		out, outTS, ok := s.number(l.idx, seq, ts, key || single, now)
+		if !ok {
+			continue
+		}
+		pkt.SequenceNumber, pkt.Timestamp = out, outTS
+		_ = s.local.WriteRTP(pkt)
+	}
+	pkt.SequenceNumber, pkt.Timestamp = seq, ts
+}
+
+// number decides whether layer idx's packet goes to s, switching s to
+// that layer at a key frame (canSwitch) when it is the one wanted, and
+// gives the packet's numbers as s sees them. The check and the rewrite
+// are one step under s.mu, so a packet from the layer s just left is not
+// numbered as if from the new one (another reader may be at it); the
+// write itself is outside the lock.
+func (s *subscriber) number(idx int32, seq uint16, ts uint32, canSwitch bool, now time.Time) (uint16, uint32, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.cur.Load()
+	switched := false
+	if cur != idx {
+		if s.want.Load() != idx || !canSwitch {
+			return 0, 0, false
+		}
+		switched = cur >= 0
+		s.cur.Store(idx)
+	}
+	out, outTS, ok := s.rw.rewrite(seq, ts, switched, s.elapsed(now, s.t.codec.ClockRate))
+	if ok {
+		s.lastSent.Store(now.UnixNano())
+	}
+	return out, outTS, ok
+}
+
+// elapsed is the clock ticks since the last packet forwarded to s.
+func (s *subscriber) elapsed(now time.Time, clock uint32) uint32 {
+	last := s.lastSent.Load()
+	if last == 0 || clock == 0 {
+		return 0
+	}
+	return uint32(now.Sub(time.Unix(0, last)).Seconds() * float64(clock))
+}
+
 func (t *track) setPaused(on bool) {
-	if t.paused.Swap(on) && !on && t.kind == webrtc.RTPCodecTypeVideo {
-		t.requestKeyframe() // the subscribers need a key frame to resume
+	if t.paused.Swap(on) && !on {
+		for _, l := range *t.layers.Load() {
+			l.requestKeyframe() // the subscribers need a key frame to resume
+		}
 	}
 }
 
 func (t *track) addSubscriber(s *subscriber) {
-	t.subsMu.Lock()
-	defer t.subsMu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	old := *t.subs.Load()
-	next := make([]*subscriber, len(old), len(old)+1)
-	copy(next, old)
-	next = append(next, s)
+	next := append(append(make([]*subscriber, 0, len(old)+1), old...), s)
+	t.subs.Store(&next)
+}
+
+// removeSubscribers removes the subscriptions for which drop is true, at
+// once, so nothing more is written to them.
+func (t *track) removeSubscribers(drop func(*subscriber) bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.subs.Load()
+	next := make([]*subscriber, 0, len(old))
+	for _, x := range old {
+		if !drop(x) {
+			next = append(next, x)
+		}
+	}
 	t.subs.Store(&next)
 }
 
 func (t *track) removeSubscriber(s *subscriber) {
-	t.subsMu.Lock()
-	defer t.subsMu.Unlock()
-	old := *t.subs.Load()
-	next := make([]*subscriber, 0, len(old))
-	for _, x := range old {
-		if x != s {
-			next = append(next, x)
-		}
-	}
-	t.subs.Store(&next)
+	t.removeSubscribers(func(x *subscriber) bool { return x == s })
 }
 
-// dropSubscriber removes every subscription of owner at once, so nothing
-// more is written to a participant who is leaving (their owner closes the
-// PeerConnection afterwards).
+// dropSubscriber removes every subscription of owner, a participant who
+// is leaving (their owner closes the PeerConnection afterwards).
 func (t *track) dropSubscriber(owner *peer) {
-	t.subsMu.Lock()
-	defer t.subsMu.Unlock()
-	old := *t.subs.Load()
-	next := make([]*subscriber, 0, len(old))
-	for _, x := range old {
-		if x.owner != owner {
-			next = append(next, x)
-		}
-	}
-	t.subs.Store(&next)
+	t.removeSubscribers(func(x *subscriber) bool { return x.owner == owner })
 }
 
-// requestKeyframe asks the publisher for a key frame (PLI): at once, or
-// when the limiter's interval is over (the reader sends it then), unless
-// a key frame comes first.
-func (t *track) requestKeyframe() {
-	if t.kf != nil && t.kf.want(time.Now()) {
-		t.sendPLI()
+// requestKeyframe asks the publisher for a key frame on this layer (PLI):
+// at once, or when the limiter's interval is over (the reader sends it
+// then), unless a key frame comes first.
+func (l *layer) requestKeyframe() {
+	if l != nil && l.kf != nil && l.kf.want(time.Now()) {
+		l.sendPLI()
 	}
 }
 
-func (t *track) sendPLI() {
-	_ = t.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
-}
-
-// readRTCP reads the subscriber's feedback until its sender stops: key
-// frame requests go to the publisher (coalesced), NACKs are answered from
-// the track's cache on the original SSRC (no RTX).
-func (s *subscriber) readRTCP() {
-	var buf [packetCacheMTU]byte
-	resend := func(seq uint16) {
-		if n, ok := s.t.cache.get(seq, buf[:]); ok {
-			_, _ = s.local.Write(buf[:n])
-		}
-	}
-	for {
-		pkts, _, err := s.sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				s.t.requestKeyframe()
-			case *rtcp.TransportLayerNack:
-				if s.t.cache != nil {
-					nackSeqs(p, resend)
-				}
-			}
-		}
-	}
+func (l *layer) sendPLI() {
+	_ = l.t.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(l.remote.SSRC())}})
 }

@@ -6,8 +6,10 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// onTrack is pion telling a peer that its client publishes a track: it
-// becomes a forwarder, which every other participant subscribes to.
+// onTrack is pion telling a peer that its client publishes a stream: a
+// new track, which every other participant subscribes to, or another
+// simulcast layer of a track already published under that MID (pion
+// fires OnTrack for each layer, concurrently).
 func (p *peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	mid := ""
 	for _, tr := range p.pc.GetTransceivers() {
@@ -15,42 +17,46 @@ func (p *peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			mid = tr.Mid()
 		}
 	}
-	t := newTrack(p, remote, "")
-	if !p.call.published(t, mid) {
-		return
+	if l := p.call.published(p, mid, remote); l != nil {
+		go l.run()
 	}
-	go t.run()
 }
 
-// published adds t to the call and subscribes everyone else to it; false
-// if its publisher is no longer in (the track is then left unread and
-// dies with the PeerConnection).
-func (c *call) published(t *track, mid string) bool {
+// published adds remote to pub's track for mid, creating the track and
+// subscribing everyone else to it if it is new. It returns nil if pub is
+// no longer in (the stream is then left unread and dies with the
+// PeerConnection).
+func (c *call) published(pub *peer, mid string, remote *webrtc.TrackRemote) *layer {
 	var d deliveries
 	defer func() { d.send() }()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended || c.peers[t.pub.user] != t.pub {
-		return false
+	if c.ended || c.peers[pub.user] != pub {
+		return nil
 	}
 	haveCamera := false
 	for _, x := range c.tracks {
-		if x.pub == t.pub && x.label == LabelCamera {
+		if x.pub == pub && x.mid == mid {
+			return x.addLayer(remote)
+		}
+		if x.pub == pub && x.label == LabelCamera {
 			haveCamera = true
 		}
 	}
-	t.label = t.pub.label(mid, t.kind, haveCamera)
+	t := newTrack(pub, mid, remote)
+	l := t.addLayer(remote)
+	t.label = pub.label(mid, t.kind, haveCamera)
 	c.tracks = append(c.tracks, t)
-	c.applyPauses(t.pub.user)
+	c.applyPauses(pub.user)
 	for user, q := range c.peers {
-		if user != t.pub.user {
+		if user != pub.user {
 			q.subscribe(t)
 		}
 	}
 	if t.label == LabelScreen {
-		c.changed(&d, t.pub.user)
+		c.changed(&d, pub.user)
 	}
-	return true
+	return l
 }
 
 // unpublished takes an ended track out of the call.
@@ -105,10 +111,12 @@ func (p *peer) addSubscription(t *track) {
 		return
 	}
 	s := &subscriber{t: t, owner: p, local: local, sender: sender}
+	s.cur.Store(-1)
+	t.choose(s)
 	p.subs[t] = s
 	t.addSubscriber(s)
 	go s.readRTCP()
-	t.requestKeyframe()
+	t.layer(s.want.Load()).requestKeyframe()
 	p.pending = true
 }
 
