@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/logging"
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 )
@@ -142,7 +140,7 @@ func (n *Network) listenUDP(logs netLogFactory) error {
 		if len(n.udpAddrs) == 0 {
 			return errors.New("video UDP port: no usable local address (set --video-listen-ip)")
 		}
-		return nil
+		return ambiguousNAT(n.udpAddrs, n.cfg.PublicIPs)
 	}
 	conn, err := net.ListenPacket("udp", net.JoinHostPort(n.cfg.ListenIP, strconv.Itoa(n.cfg.UDPPort)))
 	if err != nil {
@@ -282,6 +280,28 @@ func (n *Network) ownIP() func(net.IP) bool {
 	return func(ip net.IP) bool { return own[ip.String()] }
 }
 
+// ambiguousNAT refuses a public IP without its private address when the
+// node listens on several addresses of that family (a cloud VM with a
+// Docker bridge, say). pion then advertises the public address once, for
+// the first local address only, and media that the NAT forwards to
+// another would find no session there.
+func ambiguousNAT(local []net.Addr, public []string) error {
+	count := map[bool]int{} // by "is IPv4"
+	for _, a := range local {
+		count[a.(*net.UDPAddr).IP.To4() != nil]++
+	}
+	for _, p := range public {
+		if strings.Contains(p, "/") {
+			continue
+		}
+		if v4 := net.ParseIP(p).To4() != nil; count[v4] > 1 {
+			return fmt.Errorf("video public IP %s: this node has %d local addresses of its family; "+
+				"set --video-listen-ip to the one the NAT forwards to, or write public/private", p, count[v4])
+		}
+	}
+	return nil
+}
+
 // publicPart is the public address of a PublicIPs entry ("public" or
 // "public/private").
 func publicPart(s string) string {
@@ -349,31 +369,3 @@ func checkICEURL(u string, schemes ...string) error {
 	}
 	return nil
 }
-
-// netLogFactory hands pion's loggers to slog. pion's Info is per
-// connection chatter, so it goes to Debug; formatting waits until the
-// level is known to be on, since pion traces on hot paths.
-type netLogFactory struct{ log *slog.Logger }
-
-func (f netLogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return netLogger{f.log.With("scope", scope)}
-}
-
-type netLogger struct{ log *slog.Logger }
-
-func (l netLogger) logf(level slog.Level, format string, args ...any) {
-	if l.log.Enabled(context.Background(), level) {
-		l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
-	}
-}
-
-func (l netLogger) Trace(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
-func (l netLogger) Tracef(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
-func (l netLogger) Debug(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
-func (l netLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
-func (l netLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
-func (l netLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
-func (l netLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
-func (l netLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
-func (l netLogger) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }
-func (l netLogger) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args...) }

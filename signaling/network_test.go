@@ -226,6 +226,31 @@ func TestNetworkAllInterfaces(t *testing.T) {
 	}
 }
 
+func TestAmbiguousNAT(t *testing.T) {
+	addrs := func(ips ...string) []net.Addr {
+		var out []net.Addr
+		for _, ip := range ips {
+			out = append(out, &net.UDPAddr{IP: net.ParseIP(ip), Port: 8443})
+		}
+		return out
+	}
+	if err := ambiguousNAT(addrs("10.0.0.5", "172.17.0.1"), []string{"203.0.113.7"}); err == nil {
+		t.Error("a public IP for two private IPv4 addresses accepted")
+	}
+	for _, ok := range []struct {
+		local  []net.Addr
+		public []string
+	}{
+		{addrs("10.0.0.5", "172.17.0.1"), []string{"203.0.113.7/10.0.0.5"}},
+		{addrs("10.0.0.5", "fd00::2"), []string{"203.0.113.7", "2001:db8::7"}},
+		{addrs("10.0.0.5", "172.17.0.1"), nil},
+	} {
+		if err := ambiguousNAT(ok.local, ok.public); err != nil {
+			t.Errorf("%v with %q: %v", ok.local, ok.public, err)
+		}
+	}
+}
+
 func TestNetworkConfigRefused(t *testing.T) {
 	for name, cfg := range map[string]NetworkConfig{
 		"listen IP":          {ListenIP: "localhost"},

@@ -1,0 +1,37 @@
+package signaling
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/pion/logging"
+)
+
+// netLogFactory hands pion's loggers to slog. pion's Info is per
+// connection chatter, so it goes to Debug; formatting waits until the
+// level is known to be on, since pion traces on hot paths.
+type netLogFactory struct{ log *slog.Logger }
+
+func (f netLogFactory) NewLogger(scope string) logging.LeveledLogger {
+	return netLogger{f.log.With("scope", scope)}
+}
+
+type netLogger struct{ log *slog.Logger }
+
+func (l netLogger) logf(level slog.Level, format string, args ...any) {
+	if l.log.Enabled(context.Background(), level) {
+		l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
+	}
+}
+
+func (l netLogger) Trace(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
+func (l netLogger) Tracef(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
+func (l netLogger) Debug(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
+func (l netLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
+func (l netLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
+func (l netLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
+func (l netLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
+func (l netLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
+func (l netLogger) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }
+func (l netLogger) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args...) }
