@@ -13,6 +13,10 @@
 // machine's clock), and per-receiver sequence tracking for lost and doubled
 // messages. See run.sh beside this file for a one-command run against a
 // fresh local node.
+//
+// `kindred-bench video [flags]` is a subcommand of its own: pion WebRTC
+// participants that sign in, join video sessions, publish synthetic VP8
+// and Opus and subscribe to each other through the node's SFU (video.go).
 package main
 
 import (
@@ -42,6 +46,14 @@ func main() {
 // serves as one worker process of a parent's run over stdin and stdout.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stderr = &syncWriter{w: stderr}
+	if len(args) > 0 && args[0] == "video" {
+		// A subcommand of its own: pion participants against the SFU.
+		err := runVideo(ctx, args[1:], stdout, stderr)
+		if errors.Is(err, errHelp) {
+			return nil
+		}
+		return err
+	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, errHelp) {
