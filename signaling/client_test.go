@@ -51,6 +51,8 @@ type testClient struct {
 
 	mu       sync.Mutex
 	plis     int // key-frame requests the server sent us
+	tccs     int // transport-wide feedback reports the server sent us
+	withExt  int // forwarded packets that carried header extensions
 	remotes  map[string]*webrtc.TrackRemote
 	received map[string]int // "stream/label" -> packets read
 	seqs     map[string]map[uint16]bool
@@ -273,6 +275,9 @@ func (c *testClient) read(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			c.seqs[key] = map[uint16]bool{}
 		}
 		c.seqs[key][pkt.SequenceNumber] = true
+		if pkt.Header.Extension {
+			c.withExt++
+		}
 		if len(c.order[key]) < 4096 {
 			c.order[key] = append(c.order[key], pkt.SequenceNumber)
 		}
@@ -315,11 +320,14 @@ func (c *testClient) readRTCP(sender *webrtc.RTPSender) {
 			return
 		}
 		for _, p := range pkts {
-			if _, ok := p.(*rtcp.PictureLossIndication); ok {
-				c.mu.Lock()
+			c.mu.Lock()
+			switch p.(type) {
+			case *rtcp.PictureLossIndication:
 				c.plis++
-				c.mu.Unlock()
+			case *rtcp.TransportLayerCC:
+				c.tccs++
 			}
+			c.mu.Unlock()
 		}
 	}
 }

@@ -1,9 +1,8 @@
 package signaling
 
 import (
-	"encoding/binary"
-
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 )
 
 // readRTCP reads one subscriber's feedback until its sender stops:
@@ -35,19 +34,23 @@ func (s *subscriber) readRTCP() {
 // it: mapped back to the source packet in the current layer's cache and
 // rewritten as it was first sent.
 func (s *subscriber) resend(out uint16, buf []byte) {
+	s.mu.Lock() // the layer and the mapping must agree (no switch between)
 	l := s.t.layer(s.cur.Load())
-	if l == nil || l.cache == nil {
-		return
-	}
 	src, tsOff, ok := s.rw.source(out)
-	if !ok {
+	s.mu.Unlock()
+	if !ok || l == nil || l.cache == nil {
 		return
 	}
 	n, ok := l.cache.get(src, buf)
-	if !ok || n < 12 {
+	if !ok {
 		return
 	}
-	binary.BigEndian.PutUint16(buf[2:4], out)
-	binary.BigEndian.PutUint32(buf[4:8], binary.BigEndian.Uint32(buf[4:8])-tsOff)
-	_, _ = s.local.Write(buf[:n])
+	var pkt rtp.Packet
+	if pkt.Unmarshal(buf[:n]) != nil {
+		return
+	}
+	stripExtensions(&pkt)
+	pkt.SequenceNumber = out
+	pkt.Timestamp -= tsOff
+	_ = s.local.WriteRTP(&pkt)
 }

@@ -141,6 +141,7 @@ func (l *layer) forward(pkt *rtp.Packet, raw []byte, now time.Time) {
 			l.sendPLI()
 		}
 	}
+	stripExtensions(pkt)
 	seq, ts := pkt.SequenceNumber, pkt.Timestamp
 	single := len(*t.layers.Load()) == 1
 	for _, s := range *t.subs.Load() {
@@ -240,4 +241,14 @@ func (l *layer) requestKeyframe() {
 
 func (l *layer) sendPLI() {
 	_ = l.t.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(l.remote.SSRC())}})
+}
+
+// stripExtensions drops the publisher's header extensions before a packet
+// is forwarded: their ids were negotiated with the publisher and would
+// mean other things to a subscriber (and MID, RID and transport-wide
+// numbers belong to the publisher's transport).
+func stripExtensions(pkt *rtp.Packet) {
+	pkt.Header.Extension = false
+	pkt.Header.Extensions = pkt.Header.Extensions[:0]
+	pkt.Header.ExtensionProfile = 0
 }

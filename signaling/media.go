@@ -3,6 +3,8 @@ package signaling
 import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -37,6 +39,30 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// configureUplinkTWCC has the server send transport-wide congestion
+// control feedback for what publishers send it, so each publisher's
+// browser runs its own send-side estimate and adapts its uplink (and
+// its simulcast layers). The header extension is offered only on what
+// the server receives (recvonly): toward subscribers it forwards without
+// it, so their browsers estimate on their side and send REMB, which
+// simulcast.go reads, and the server runs no congestion controller per
+// subscriber (docs/decisions/0002, "Interceptors").
+func configureUplinkTWCC(m *webrtc.MediaEngine, reg *interceptor.Registry) error {
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind,
+			webrtc.RTPTransceiverDirectionRecvonly); err != nil {
+			return err
+		}
+	}
+	gen, err := twcc.NewSenderInterceptor()
+	if err != nil {
+		return err
+	}
+	reg.Add(gen)
 	return nil
 }
 

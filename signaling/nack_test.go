@@ -98,3 +98,37 @@ func TestLostPacketResentOnNACK(t *testing.T) {
 		return got >= 2
 	})
 }
+
+// The server sends transport-wide congestion feedback for what a
+// publisher sends (so the publisher's browser adapts its uplink), and
+// forwards packets without the publisher's header extensions (their ids
+// mean nothing to a subscriber).
+func TestUplinkFeedbackAndCleanForwarding(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, err := s.Start("conv-twcc", Person{User: "h", Name: "Host"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := join(t, s, info.ID, "h", true)
+	pub.waitEvent(EvJoined, 5*time.Second)
+	pub.interceptors = func(m *webrtc.MediaEngine, reg *interceptor.Registry) {
+		if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub.start()
+	sub, _ := join(t, s, info.ID, "a", false)
+	sub.waitEvent(EvJoined, 5*time.Second)
+	sub.start()
+	eventually(t, 10*time.Second, "the publisher gets transport-wide feedback", func() bool {
+		pub.mu.Lock()
+		defer pub.mu.Unlock()
+		return pub.tccs > 0
+	})
+	flowing(t, map[string]*testClient{"a": sub}, streamIDs(t, s, info.ID), "a", "h", LabelCamera)
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.withExt != 0 {
+		t.Fatalf("%d forwarded packets carried the publisher's header extensions", sub.withExt)
+	}
+}

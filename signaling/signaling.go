@@ -151,7 +151,7 @@ func New(cfg Config) (*SFU, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	api, err := newAPI(cfg.Configure)
+	api, err := newAPI(cfg.Configure, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func New(cfg Config) (*SFU, error) {
 }
 
 // newAPI builds the pion API every PeerConnection shares.
-func newAPI(configure func(*webrtc.SettingEngine)) (*webrtc.API, error) {
+func newAPI(configure func(*webrtc.SettingEngine), log *slog.Logger) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
 		return nil, err
@@ -191,7 +191,10 @@ func newAPI(configure func(*webrtc.SettingEngine)) (*webrtc.API, error) {
 	if err := configureNackGenerator(m, reg); err != nil {
 		return nil, err
 	}
-	se := webrtc.SettingEngine{}
+	if err := configureUplinkTWCC(m, reg); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{LoggerFactory: netLogFactory{log.With("component", "webrtc")}}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // a server has a real address
 	if configure != nil {
 		configure(&se)
