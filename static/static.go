@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-//go:embed index.html app.css moderation.css icon.svg js
+//go:embed index.html app.css moderation.css video.css icon.svg js
 var files embed.FS
 
 // DefaultIdleTimeout is how long a signed-in browser may stay unused before

@@ -32,6 +32,7 @@ import { MessageView } from './ui/messages.js';
 import { flagMessage, raiseConcern, ReportDialog } from './ui/report.js';
 import { CreateRoomDialog, RoomsDialog } from './ui/rooms.js';
 import { Sidebar } from './ui/sidebar.js';
+import { Video } from './video/video.js';
 
 const DEFAULT_IDLE_MS = 30 * 60 * 1000;
 const STATE_TEXT = {
@@ -167,6 +168,7 @@ class App {
       join: (id) => this.request({ type: 'join', conv: id }),
       open: (id) => this.openConversation(id, {}),
     });
+    this.video = new Video({ store: s, request: (frame) => this.request(frame), send: (frame) => Boolean(this.conn && this.conn.send(frame)) });
     this.create = new CreateRoomDialog(s, {
       create: (name, topic) => this.api.createRoom(name, topic),
       open: (id, conv) => {
@@ -308,6 +310,7 @@ class App {
     this.audit.clear();
     this.tools.clear();
     this.live.clear();
+    this.video.clear();
     this.pendingInvite = null;
     $('no-conv-note').textContent = '';
     $('no-conv-error').textContent = '';
@@ -364,6 +367,7 @@ class App {
       if (this.members.isOpen) this.fetchMembers(s.active.id).catch(() => {});
     }
     this.restoreActive = null;
+    this.video.welcome();
     if (this.pendingInvite) {
       // An invite link opened this tab: join its room now.
       const code = this.pendingInvite;
@@ -403,6 +407,7 @@ class App {
         const was = s.convs.get(f.conv);
         const open = s.activeId === f.conv;
         s.leftConversation(f.conv);
+        this.video.left(f.conv);
         if (!s.active) this.showNoConversation();
         // Not asked for here: left in another tab, or removed by a moderator.
         if (open && was && !f.ref) $('no-conv-note').textContent = `You are no longer a member of ${was.name}.`;
@@ -434,7 +439,8 @@ class App {
         this.refused(f);
         break;
       default:
-        this.live.frame(f); // moderation news; pong and unknown types do nothing
+        // Video sessions, else moderation news; pong and unknown types do nothing.
+        if (!this.video.frame(f)) this.live.frame(f);
         break;
     }
   }
@@ -704,6 +710,7 @@ class App {
       }
     }
     this.live.opened(conv);
+    this.video.render();
     // Guidelines waiting to be accepted come up once, over the room.
     this.tools.opened(conv);
   }

@@ -1,0 +1,538 @@
+// Video sessions in the client: takes the video_* frames, keeps which
+// conversations have a live session, and runs the one session this tab
+// takes part in (docs/protocol.md "Video sessions"), from asking to join
+// through the waiting room to the end. The parts: entry.js (start and
+// join from a conversation), panel.js (the panel and its screens),
+// grid.js (tiles), controls.js (buttons, waiting list), media.js (camera,
+// microphone, screen) and call.js (the RTCPeerConnection).
+
+import { $, el } from '../dom.js';
+import { announce } from '../ui/announcer.js';
+import { confirmDialog } from '../ui/dialogs.js';
+import { Call } from './call.js';
+import { Controls } from './controls.js';
+import { Entry, mayStart } from './entry.js';
+import { Grid } from './grid.js';
+import { LocalMedia, MediaError } from './media.js';
+import { Panel } from './panel.js';
+import { CALL_STATE, explain, MEDIA_NOTE, MEDIA_PROBLEM, reason } from './words.js';
+
+export class Video {
+  // ctx: store, request(frame) -> Promise, send(frame) -> bool.
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.live = new Map(); // conv id -> its video_session frame, while live
+    this.cur = null; // the session this tab is in, waiting for or joining
+    this.media = new LocalMedia();
+    this.grid = new Grid(el('ul', { id: 'video-grid', class: 'video-grid', 'aria-label': 'People in the video session' }), {
+      amHost: () => Boolean(this.cur && this.cur.me && this.cur.me.host),
+      hostAction: (user, action, name) => this.hostAction(user, action, name),
+    });
+    this.controls = new Controls({
+      mic: () => this.toggleMic(),
+      camera: () => this.toggleCamera(),
+      screen: () => this.toggleScreen(),
+      chat: () => this.toggleChat(),
+      leave: () => this.leave(),
+      end: () => this.endForAll(),
+      admit: (user) => this.hostRequest(user ? { type: 'video_admit', user } : { type: 'video_admit', all: true }),
+      deny: (user) => this.hostRequest({ type: 'video_deny', user }),
+    });
+    this.panel = new Panel(this.controls, this.grid.root, {
+      cancel: () => this.leave(),
+      retry: () => this.prepare(false),
+      watch: () => this.prepare(true),
+      close: () => this.close(),
+      chat: () => this.toggleChat(),
+    });
+    this.entry = new Entry({
+      start: (conv, waitingRoom) => this.start(conv, waitingRoom),
+      join: (live) => this.join(live.session, live.conv),
+      explain: (e) => explain(e, this.ctx.store.limits, true),
+    });
+    this.panel.mount();
+    this.entry.mount();
+  }
+
+  get store() {
+    return this.ctx.store;
+  }
+
+  request(frame) {
+    return this.ctx.request(frame);
+  }
+
+  // frame takes a server frame; false if it is not about video.
+  frame(f) {
+    if (typeof f.type !== 'string' || !f.type.startsWith('video_')) return false;
+    if (f.type === 'video_session') {
+      this.sessionNews(f);
+      return true;
+    }
+    const cur = this.cur;
+    if (!cur || f.session !== cur.session || cur.phase === 'ended') return true;
+    switch (f.type) {
+      case 'video_joined': this.joined(f); break;
+      case 'video_waiting': this.waiting(); break;
+      case 'video_waiting_list': this.waitingList(f.waiting || []); break;
+      case 'video_participant': this.participant(f); break;
+      case 'video_speaking': this.grid.speaking(f.user); break;
+      case 'video_offer':
+      case 'video_answer':
+      case 'video_candidate':
+        if (cur.call) cur.call.handle(f);
+        break;
+      case 'video_removed':
+        // Our own fresh join replaced our earlier place: expected.
+        if (f.reason === 'replaced' && cur.rejoining) break;
+        this.finish(reason(f));
+        break;
+      case 'video_denied':
+      case 'video_ended':
+        this.finish(reason(f));
+        break;
+      default:
+        break; // video_ok answers a request
+    }
+    return true;
+  }
+
+  sessionNews(f) {
+    if (f.state === 'live') this.live.set(f.conv, f);
+    else if (this.live.get(f.conv) && this.live.get(f.conv).session === f.session) this.live.delete(f.conv);
+    const cur = this.cur;
+    if (f.state === 'ended' && cur && cur.session === f.session && cur.phase !== 'ended') {
+      this.finish(reason({ type: 'video_ended', reason: f.reason }));
+    }
+    if (f.state === 'live' && this.store.activeId === f.conv && !(cur && cur.session === f.session)) {
+      announce(`A video session is live here${f.host_name ? `, hosted by ${f.host_name}` : ''}.`);
+    }
+    this.render();
+  }
+
+  // --- entry: start and join -------------------------------------------
+
+  async start(conv, waitingRoom) {
+    const ok = await this.request({ type: 'video_start', conv: conv.id, waiting_room: waitingRoom });
+    const me = this.store.me;
+    if (!this.live.has(conv.id)) this.live.set(conv.id, { session: ok.session, conv: conv.id, host: me.id, host_name: me.name, state: 'live' });
+    this.join(ok.session, conv.id);
+  }
+
+  join(session, conv) {
+    if (this.cur && this.cur.phase !== 'ended') return;
+    if (this.cur) this.close();
+    const c = this.store.convs.get(conv);
+    this.cur = {
+      session, conv, convName: c ? c.name : '', phase: 'media', me: null, call: null, rejoining: false,
+      people: new Map(), byStream: new Map(), early: [], waitingList: [], remote: new Map(), sharing: false,
+    };
+    this.render();
+    this.prepare(false);
+  }
+
+  // prepare gets camera and microphone (or, with watch, nothing), then
+  // asks to join.
+  async prepare(watch) {
+    const cur = this.cur;
+    if (!cur) return;
+    cur.phase = 'media';
+    this.panel.show('stage', cur.convName);
+    this.panel.setStatus('Getting your camera and microphone ready…');
+    let note = '';
+    try {
+      if (watch) this.media.watchOnly();
+      else note = MEDIA_NOTE[await this.media.acquire()] || '';
+    } catch (e) {
+      if (this.cur !== cur) return;
+      cur.phase = 'problem';
+      $('video-problem-text').textContent = MEDIA_PROBLEM[e instanceof MediaError ? e.reason : 'unsupported'];
+      this.panel.show('problem', cur.convName);
+      this.panel.focusScreen();
+      announce($('video-problem-text').textContent);
+      return;
+    }
+    if (this.cur !== cur) {
+      this.media.release();
+      return;
+    }
+    cur.note = note;
+    this.ask(cur);
+  }
+
+  async ask(cur) {
+    cur.phase = 'joining';
+    this.panel.setStatus(cur.rejoining ? CALL_STATE.reconnecting : 'Joining…');
+    try {
+      await this.request({ type: 'video_join', session: cur.session });
+    } catch (e) {
+      if (this.cur === cur && cur.phase === 'joining') this.finish(explain(e, this.store.limits));
+    }
+  }
+
+  // rejoin joins afresh after the connection to the node or the media
+  // was lost: the server forgot our place, or ICE could not recover.
+  rejoin() {
+    const cur = this.cur;
+    if (!cur || cur.phase === 'ended' || cur.phase === 'problem' || cur.phase === 'media') return;
+    if (cur.call) cur.call.close();
+    cur.call = null;
+    cur.rejoining = true;
+    for (const user of cur.people.keys()) if (!this.isMe(user)) this.grid.remove(user);
+    cur.people.clear();
+    cur.byStream.clear();
+    cur.remote.clear();
+    this.ask(cur);
+  }
+
+  // --- the session -------------------------------------------------------
+
+  joined(f) {
+    const cur = this.cur;
+    const first = !cur.rejoining;
+    cur.phase = 'joined';
+    cur.rejoining = false;
+    cur.call = this.newCall(cur, f.ice_servers);
+    for (const p of f.participants || []) this.person(p, false);
+    this.publish(cur);
+    this.panel.show('stage', cur.convName);
+    this.panel.setStatus(CALL_STATE.connecting);
+    if (first) {
+      this.panel.focusScreen();
+      announce(`You joined the video session.${cur.note ? ` ${cur.note}` : ''}`);
+    }
+    this.render();
+  }
+
+  newCall(cur, iceServers) {
+    return new Call({
+      session: cur.session,
+      iceServers,
+      send: (frame) => this.ctx.send(frame),
+      request: (frame) => this.request(frame),
+      onTrack: (t) => this.remoteTrack(cur, t),
+      onState: (state) => {
+        if (this.cur === cur) this.panel.setStatus(CALL_STATE[state] ?? '');
+      },
+      onRejoin: () => {
+        if (this.cur === cur) this.rejoin();
+      },
+      onFailed: (e) => {
+        if (this.cur === cur) this.finish(explain(e, this.store.limits));
+      },
+    });
+  }
+
+  // publish sends our tracks, and tells the session what we had switched
+  // off before a rejoin (the server starts everyone with both on).
+  publish(cur) {
+    const m = this.media;
+    const stream = m.stream;
+    if (m.audio) cur.call.addTrack(m.audio, 'audio', stream);
+    if (m.camera) cur.call.addTrack(m.camera, 'camera', stream);
+    if (m.screenTrack) cur.call.addTrack(m.screenTrack, 'screen', m.screen);
+    if (!m.audio && !m.camera) cur.call.watchOnly();
+    const me = this.store.me;
+    const quiet = () => {}; // shown in the status line already
+    if (!m.audio || !m.audio.enabled) this.control(me.id, 'mute').catch(quiet);
+    if (!m.camera || !m.camera.enabled) this.control(me.id, 'stop_camera').catch(quiet);
+  }
+
+  isMe(user) {
+    return Boolean(this.store.me && user === this.store.me.id);
+  }
+
+  // person records participant p and shows them; announce says so.
+  person(p, announceIt) {
+    const cur = this.cur;
+    const isNew = !cur.people.has(p.user);
+    cur.people.set(p.user, p);
+    if (p.stream) cur.byStream.set(p.stream, p.user);
+    const self = this.isMe(p.user);
+    if (self) {
+      cur.me = p;
+      this.applyHolds(p);
+    }
+    this.grid.person(p, self);
+    if (self) {
+      if (this.media.camera) this.grid.setVideo(p.user, p.name, 'camera', new MediaStream([this.media.camera]));
+      if (this.media.screenTrack) this.grid.setVideo(p.user, p.name, 'screen', this.media.screen);
+    }
+    const waiting = cur.early.filter((t) => t.stream === p.stream);
+    cur.early = cur.early.filter((t) => t.stream !== p.stream);
+    for (const t of waiting) this.attach(cur, p.user, t);
+    if (isNew && announceIt && !self) announce(`${p.name} joined the video session.`);
+    this.renderControls();
+  }
+
+  participant(f) {
+    const cur = this.cur;
+    if (cur.phase !== 'joined') return;
+    if (f.left) {
+      const p = cur.people.get(f.user);
+      cur.people.delete(f.user);
+      if (p && p.stream) cur.byStream.delete(p.stream);
+      this.grid.remove(f.user);
+      if (p) announce(`${p.name} left the video session.`);
+      return;
+    }
+    const before = cur.people.get(f.user);
+    const { type: _t, session: _s, left: _l, ...p } = f;
+    this.person(p, true);
+    if (this.isMe(f.user) && before) this.announceHolds(before, p);
+  }
+
+  // applyHolds keeps a held microphone or camera off here too.
+  applyHolds(p) {
+    if (p.audio === 'off_by_host' && this.media.audio) this.media.audio.enabled = false;
+    if (p.video === 'off_by_host' && this.media.camera) this.media.camera.enabled = false;
+  }
+
+  announceHolds(before, p) {
+    if (p.audio === 'off_by_host' && before.audio !== 'off_by_host') announce('A host muted your microphone.');
+    if (before.audio === 'off_by_host' && p.audio !== 'off_by_host') announce('A host allowed your microphone again. Turn it on when you want to speak.');
+    if (p.video === 'off_by_host' && before.video !== 'off_by_host') announce('A host stopped your camera.');
+    if (before.video === 'off_by_host' && p.video !== 'off_by_host') announce('A host allowed your camera again.');
+  }
+
+  remoteTrack(cur, t) {
+    if (this.cur !== cur) return;
+    const user = cur.byStream.get(t.stream);
+    if (user) this.attach(cur, user, t);
+    else cur.early.push(t);
+  }
+
+  attach(cur, user, t) {
+    const p = cur.people.get(user);
+    if (!p || this.isMe(user)) return;
+    const stream = new MediaStream([t.track]);
+    if (t.label === 'audio' || t.track.kind === 'audio') this.grid.setAudio(user, stream);
+    else this.grid.setVideo(user, p.name, t.label === 'screen' ? 'screen' : 'camera', stream);
+  }
+
+  waiting() {
+    const cur = this.cur;
+    const again = cur.phase === 'waiting';
+    cur.phase = 'waiting';
+    cur.rejoining = false;
+    this.panel.show('waiting', cur.convName);
+    this.panel.setStatus('');
+    if (!again) {
+      this.panel.focusScreen();
+      announce('You are in the waiting room. The host will let you in.');
+    }
+    this.render();
+  }
+
+  waitingList(list) {
+    const cur = this.cur;
+    const known = new Set(cur.waitingList.map((w) => w.user));
+    cur.waitingList = list;
+    const amHost = Boolean(cur.me && cur.me.host);
+    if (amHost) {
+      for (const w of list) if (!known.has(w.user)) announce(`${w.name || w.user} is waiting to join the video session.`);
+    }
+    this.controls.renderWaiting(list, amHost);
+  }
+
+  // --- the person's own controls -----------------------------------------
+
+  control(user, action) {
+    const cur = this.cur;
+    return this.request({ type: 'video_control', session: cur.session, user, action }).catch((e) => {
+      if (this.cur === cur) this.panel.setStatus(explain(e, this.store.limits));
+      throw e;
+    });
+  }
+
+  async toggleMic() {
+    const cur = this.cur;
+    const a = this.media.audio;
+    if (!cur || !cur.me || !a || cur.me.audio === 'off_by_host') return;
+    const on = cur.me.audio !== 'on';
+    // Off at once here, whatever the server does with it.
+    a.enabled = on;
+    cur.me = { ...cur.me, audio: on ? 'on' : 'off' };
+    this.grid.person(cur.me, true);
+    this.renderControls();
+    announce(on ? 'Microphone on.' : 'Microphone off.');
+    await this.control(cur.me.user, on ? 'unmute' : 'mute').catch(() => {});
+  }
+
+  async toggleCamera() {
+    const cur = this.cur;
+    const v = this.media.camera;
+    if (!cur || !cur.me || !v || cur.me.video === 'off_by_host') return;
+    const on = cur.me.video !== 'on';
+    v.enabled = on;
+    cur.me = { ...cur.me, video: on ? 'on' : 'off' };
+    this.grid.person(cur.me, true);
+    this.renderControls();
+    announce(on ? 'Camera on.' : 'Camera off.');
+    await this.control(cur.me.user, on ? 'start_camera' : 'stop_camera').catch(() => {});
+  }
+
+  async toggleScreen() {
+    const cur = this.cur;
+    if (!cur || !cur.call) return;
+    if (cur.sharing) {
+      this.stopShare(cur);
+      return;
+    }
+    let track;
+    try {
+      track = await this.media.shareScreen(() => this.stopShare(cur));
+    } catch {
+      this.panel.setStatus('This browser can’t share a screen.');
+      return;
+    }
+    if (!track || this.cur !== cur || !cur.call) {
+      if (track) this.media.stopScreen();
+      return;
+    }
+    cur.sharing = true;
+    cur.call.addTrack(track, 'screen', this.media.screen);
+    if (cur.me) this.grid.setVideo(cur.me.user, cur.me.name, 'screen', this.media.screen);
+    announce('You are sharing your screen.');
+    this.renderControls();
+  }
+
+  stopShare(cur) {
+    if (!cur.sharing) return;
+    cur.sharing = false;
+    if (cur.call) cur.call.removeTrack('screen');
+    this.media.stopScreen();
+    if (cur.me) this.grid.removeScreen(cur.me.user);
+    announce('You stopped sharing your screen.');
+    this.renderControls();
+  }
+
+  toggleChat() {
+    const open = !this.panel.chatOpen;
+    this.panel.setChat(open);
+    if (open && !$('conv').hidden) $('composer-input').focus();
+    else this.controls.chat.focus();
+  }
+
+  async leave() {
+    const cur = this.cur;
+    if (!cur) return;
+    if (cur.phase !== 'media' && cur.phase !== 'problem' && cur.phase !== 'ended') {
+      this.request({ type: 'video_leave', session: cur.session }).catch(() => {});
+    }
+    this.teardown();
+    this.cur = null;
+    this.panel.hide();
+    announce('You left the video session.');
+    this.render();
+    this.refocus();
+  }
+
+  async endForAll() {
+    const cur = this.cur;
+    const ok = await confirmDialog('End the video session for everyone?', 'Everyone in it leaves at once, and the conversation is told it ended.', 'End for everyone');
+    if (!ok || this.cur !== cur) return;
+    this.request({ type: 'video_end', session: cur.session }).catch((e) => this.panel.setStatus(explain(e, this.store.limits)));
+  }
+
+  // --- host actions ------------------------------------------------------
+
+  hostRequest(frame) {
+    const cur = this.cur;
+    if (!cur) return;
+    this.request({ ...frame, session: cur.session }).catch((e) => {
+      if (this.cur === cur) this.panel.setStatus(explain(e, this.store.limits));
+    });
+  }
+
+  async hostAction(user, action, name) {
+    if (action === 'remove') {
+      const ok = await confirmDialog(`Remove ${name} from the video session?`, 'They leave the video at once. They stay a member of the conversation.', 'Remove');
+      if (!ok) return;
+    }
+    this.hostRequest({ type: 'video_control', user, action });
+  }
+
+  // --- the end -------------------------------------------------------------
+
+  finish(text) {
+    const cur = this.cur;
+    if (!cur) return;
+    cur.phase = 'ended';
+    this.teardown();
+    $('video-ended-text').textContent = text;
+    this.panel.show('ended', cur.convName);
+    this.panel.setStatus('');
+    this.panel.focusScreen();
+    announce(text);
+    this.render();
+  }
+
+  close() {
+    this.cur = null;
+    this.panel.hide();
+    this.render();
+    this.refocus();
+  }
+
+  refocus() {
+    if (!$('video-join').closest('[hidden]')) $('video-join').focus();
+    else if (!$('conv').hidden) $('composer-input').focus();
+  }
+
+  teardown() {
+    const cur = this.cur;
+    if (cur && cur.call) cur.call.close();
+    if (cur) cur.call = null;
+    this.media.release();
+    this.grid.clear();
+    this.controls.renderWaiting([], false);
+  }
+
+  // --- hooks from the app --------------------------------------------------
+
+  // welcome: the WebSocket (re)connected. Live sessions are told again
+  // right after it; the place this tab had in one was lost with the old
+  // connection, so join again.
+  welcome() {
+    this.live.clear();
+    if (this.cur && this.cur.phase !== 'ended') this.rejoin();
+    this.render();
+  }
+
+  // left: this person is no longer a member of conversation conv.
+  left(conv) {
+    this.live.delete(conv);
+    if (this.cur && this.cur.conv === conv && this.cur.phase !== 'ended') {
+      this.finish('You are no longer a member of this conversation, so you left its video session.');
+    }
+    this.render();
+  }
+
+  // clear forgets everything (sign-out): the server drops our place when
+  // the connection closes.
+  clear() {
+    this.teardown();
+    this.cur = null;
+    this.live.clear();
+    this.panel.hide();
+    this.entry.clear();
+  }
+
+  render() {
+    const s = this.store;
+    const conv = s.active;
+    const limits = s.limits;
+    const hasVideo = Boolean(limits && limits.max_video_frame_bytes > 0);
+    const mine = this.cur && this.cur.phase !== 'ended' ? this.cur.session : null;
+    this.entry.render(conv, conv ? this.live.get(conv.id) || null : null, mine, hasVideo && mayStart(s.me, conv));
+    this.renderControls();
+  }
+
+  renderControls() {
+    const cur = this.cur;
+    const m = this.media;
+    const has = { audio: Boolean(m.audio), camera: Boolean(m.camera), screen: Boolean(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia) };
+    this.controls.render(cur && cur.me, has, Boolean(cur && cur.sharing), Boolean(cur && cur.me && cur.me.host));
+  }
+}
