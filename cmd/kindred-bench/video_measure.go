@@ -27,6 +27,8 @@ type trackTally struct {
 	videoFull                  int64 // video tracks with packets in every second of it
 	videoPackets, audioPackets int64 // the whole run
 	videoLost, audioLost, dups int64
+	videoLate, audioLate       int64
+	connect                    *hist // join → media connected (ICE and DTLS), per participant
 	perTrack, firstKey         *hist // join → first packet / first key frame, per remote video track
 	firstAny, firstAll         *hist // join → first packet of the first / of the last remote video track
 	joinMissing, joinSamples   int64 // remote video tracks that never came / participants measured
@@ -34,7 +36,7 @@ type trackTally struct {
 
 func (r *videoRun) tally(w window) *trackTally {
 	from, to := w.seconds(r.epoch)
-	tt := &trackTally{perTrack: newHist(latSub), firstKey: newHist(latSub), firstAny: newHist(latSub), firstAll: newHist(latSub)}
+	tt := &trackTally{connect: newHist(latSub), perTrack: newHist(latSub), firstKey: newHist(latSub), firstAny: newHist(latSub), firstAll: newHist(latSub)}
 	for _, p := range r.parts {
 		p.mu.Lock()
 		tracks := append([]*rtrack(nil), p.tracks...)
@@ -52,6 +54,7 @@ func (r *videoRun) tally(w window) *trackTally {
 				tt.videoSeconds += active
 				tt.videoPackets += s.packets
 				tt.videoLost += s.lost()
+				tt.videoLate += s.late
 				if active > 0 {
 					tt.videoAny++
 				}
@@ -65,6 +68,7 @@ func (r *videoRun) tally(w window) *trackTally {
 				tt.audioSeconds += active
 				tt.audioPackets += s.packets
 				tt.audioLost += s.lost()
+				tt.audioLate += s.late
 				if active > 0 {
 					tt.audioAny++
 				}
@@ -84,6 +88,9 @@ func (r *videoRun) tallyJoin(tt *trackTally, p *participant, byPub map[int]track
 	joined := p.joinSent.Load()
 	if joined == 0 {
 		return
+	}
+	if c := p.connected.Load(); c > 0 {
+		tt.connect.record((c - joined) / 1000)
 	}
 	var first, last int64 = math.MaxInt64, 0
 	n := 0

@@ -26,6 +26,7 @@ type trackStats struct {
 	keyNs   int64 // first key frame (video)
 	packets int64
 	dups    int64
+	late    int64   // after a higher sequence number: reordered, or retransmitted on NACK
 	perSec  []int32 // packets by second since the run's epoch
 	base    uint64  // extended sequence number of the first packet
 	highest uint64
@@ -82,6 +83,7 @@ func (t *rtrack) observe(seq uint16, now int64, epoch time.Time, secs int) {
 		case t.seen[ext%seqWindow/64]&(1<<(ext%64)) != 0:
 			t.dups++
 		default:
+			t.late++
 			t.mark(ext)
 		}
 		t.base = min(t.base, ext)

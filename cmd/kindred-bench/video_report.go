@@ -49,6 +49,7 @@ type videoReport struct {
 
 	Join struct {
 		Participants int64     `json:"participants"`
+		Connected    latReport `json:"media_connected_ms"`
 		FirstVideo   latReport `json:"first_remote_video_ms"`
 		AllVideo     latReport `json:"all_remote_video_ms"`
 		PerTrack     latReport `json:"each_remote_video_ms"`
@@ -63,6 +64,8 @@ type videoReport struct {
 		AudioReceived int64 `json:"audio_received"`
 		VideoLost     int64 `json:"video_lost"`
 		AudioLost     int64 `json:"audio_lost"`
+		VideoLate     int64 `json:"video_late"`
+		AudioLate     int64 `json:"audio_late"`
 		Duplicates    int64 `json:"duplicates"`
 		Keyframes     int64 `json:"keyframes_sent"`
 		KeyRequests   int64 `json:"keyframe_requests_received"`
@@ -128,12 +131,13 @@ func (r *videoRun) report(w window, before, start, end sample, toolCPU float64, 
 	}
 	j := &rep.Join
 	j.Participants, j.Missing = tt.joinSamples, tt.joinMissing
-	for dst, h := range map[*latReport]*hist{&j.FirstVideo: tt.firstAny, &j.AllVideo: tt.firstAll, &j.PerTrack: tt.perTrack, &j.FirstKey: tt.firstKey} {
+	for dst, h := range map[*latReport]*hist{&j.Connected: tt.connect, &j.FirstVideo: tt.firstAny, &j.AllVideo: tt.firstAll, &j.PerTrack: tt.perTrack, &j.FirstKey: tt.firstKey} {
 		s := h.snapshot()
 		*dst = latencyOf(&s)
 	}
 	pk := &rep.Packets
 	pk.VideoReceived, pk.AudioReceived, pk.VideoLost, pk.AudioLost, pk.Duplicates = tt.videoPackets, tt.audioPackets, tt.videoLost, tt.audioLost, tt.dups
+	pk.VideoLate, pk.AudioLate = tt.videoLate, tt.audioLate
 	for _, p := range r.parts {
 		if p.pub != nil {
 			pk.VideoSent += p.pub.videoPkts.Load()
@@ -198,7 +202,7 @@ func printVideoReport(w io.Writer, rep *videoReport) error {
 	for _, l := range []struct {
 		k string
 		v latReport
-	}{{"first remote video track", j.FirstVideo}, {"all remote video tracks", j.AllVideo}, {"each remote video track", j.PerTrack}, {"each first key frame", j.FirstKey}} {
+	}{{"media connected (ICE, DTLS)", j.Connected}, {"first remote video track", j.FirstVideo}, {"all remote video tracks", j.AllVideo}, {"each remote video track", j.PerTrack}, {"each first key frame", j.FirstKey}} {
 		row(l.k, "p50 %.1f / p99 %.1f / max %.1f ms (%d)", l.v.P50, l.v.P99, l.v.Max, l.v.Count)
 	}
 	row("remote video never received", "%d", j.Missing)
@@ -206,6 +210,7 @@ func printVideoReport(w io.Writer, rep *videoReport) error {
 	row("sent video / audio", "%d / %d (%d key frames, %d key-frame requests)", pk.VideoSent, pk.AudioSent, pk.Keyframes, pk.KeyRequests)
 	row("received video / audio", "%d / %d", pk.VideoReceived, pk.AudioReceived)
 	row("lost video / audio (gaps)", "%d / %d (%d duplicates)", pk.VideoLost, pk.AudioLost, pk.Duplicates)
+	row("late video / audio", "%d / %d (reordered, or resent on NACK)", pk.VideoLate, pk.AudioLate)
 	fmt.Fprintln(tw, "tool and machine")
 	row("tool CPU", "%.2f s (%.3f cores)", rep.Tool.CPUSeconds, rep.Tool.Cores)
 	if h := rep.Host; h != nil {
