@@ -261,11 +261,14 @@ var permissions = [...]permission{
 	// member can. Hosting adds the room's moderators, so a peer who
 	// moderates a group can run its waiting room.
 	{act: ActStartVideo, what: "start a video session in a conversation, as its host (a room's owner; staff who are members, in a DM too)",
-		need: [4]Need{NeedOwner, NeedMember, NeedMember, NeedMember}},
+		need:   [4]Need{NeedOwner, NeedMember, NeedMember, NeedMember},
+		frames: []string{"video_start"}},
 	{act: ActJoinVideo, what: "ask to join a conversation's video session and, once admitted, take part: send media, mute oneself, turn one's camera off, leave",
-		need: [4]Need{NeedMember, NeedMember, NeedMember, NeedMember}},
+		need:   [4]Need{NeedMember, NeedMember, NeedMember, NeedMember},
+		frames: []string{"video_join", "video_leave", "video_offer", "video_answer", "video_candidate", "video_control"}},
 	{act: ActHostVideo, what: "host a conversation's video sessions: admit one or all from the waiting room, deny, mute a microphone, stop a camera, remove someone, end the session",
-		need: [4]Need{NeedModerator, NeedMember, NeedMember, NeedMember}},
+		need:   [4]Need{NeedModerator, NeedMember, NeedMember, NeedMember},
+		frames: []string{"video_admit", "video_deny", "video_end"}},
 }
 
 // byAction indexes permissions.

@@ -333,7 +333,10 @@ func TestRoutesAndFrames(t *testing.T) {
 		"send": "send", "edit": "edit", "delete": "delete", "typing": "typing",
 		"join": "join_room", "leave": "leave_room", "open_dm": "open_dm",
 		"members": "list_members", "flag": "flag", "concern": "raise_concern", "ping": "view_own",
-		"report": "report",
+		"report": "report", "video_start": "start_video",
+		"video_join": "join_video", "video_leave": "join_video", "video_offer": "join_video",
+		"video_answer": "join_video", "video_candidate": "join_video", "video_control": "join_video",
+		"video_admit": "host_video", "video_deny": "host_video", "video_end": "host_video",
 	}
 	if got := Routes(); !mapsEqual(got, wantRoutes) {
 		t.Errorf("Routes() = %v\nwant %v", got, wantRoutes)

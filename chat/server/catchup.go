@@ -70,6 +70,10 @@ func (c *conn) unsubscribe(ctx context.Context, conv string) {
 	if ok {
 		_ = c.srv.hub.Unsubscribe(ctx, conv, c)
 	}
+	if c.srv.video != nil {
+		// No longer a member: out of the conversation's video session.
+		c.leaveVideos(conv)
+	}
 }
 
 // roomRole is the session's role in conv, RoomNone when it does not

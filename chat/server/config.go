@@ -9,6 +9,7 @@ import (
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/crisis"
 	"github.com/kindred-health/kindred/chat/protocol"
+	"github.com/kindred-health/kindred/signaling"
 )
 
 // Config holds a node's dependencies and limits. The caller builds every
@@ -30,6 +31,13 @@ type Config struct {
 	// supervisor and on-call API answers unavailable. The server runs the
 	// engine and the webhook sender until Shutdown.
 	Escalation *Escalation
+
+	// Video is the node's SFU for video sessions; nil: none, and video
+	// frames are refused with video_unavailable. Set its Config.OnEnded
+	// to this server's VideoEnded. Shutdown closes it before the
+	// WebSocket sessions, so participants hear video_ended with reason
+	// node_shutdown.
+	Video *signaling.SFU
 
 	// AllowedOrigins are the host patterns (path.Match syntax, for example
 	// "chat.example.org" or "*.example.org") whose pages may open a

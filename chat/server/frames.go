@@ -30,6 +30,9 @@ type frameHandler struct {
 	// order, so that the reader's stack stays small for the session's
 	// whole life.
 	store bool
+	// video marks video frames, whose refusals for missing membership
+	// are video_not_member (the SFU's code) instead of not_member.
+	video bool
 }
 
 // frames is every client frame after hello, by type: the one place that
@@ -50,6 +53,20 @@ func init() {
 		protocol.TypeConcern: {act: auth.ActRaiseConcern, check: checkConcern, limit: (*bucket).takeReport, run: (*conn).handleConcern, store: true},
 		protocol.TypeReport:  {act: auth.ActReport, check: checkReport, limit: (*bucket).takeReport, run: (*conn).handleReport, store: true},
 		protocol.TypePing:    {run: (*conn).handlePing},
+
+		// Video (video.go): a frame naming a session is checked against
+		// the role in that session's conversation. None reads the store.
+		protocol.TypeVideoStart:     {act: auth.ActStartVideo, check: checkVideoStart, run: (*conn).handleVideoStart, video: true},
+		protocol.TypeVideoJoin:      {act: auth.ActJoinVideo, check: videoCheck(noFields), run: (*conn).handleVideoJoin, video: true},
+		protocol.TypeVideoLeave:     {act: auth.ActJoinVideo, check: videoCheck(noFields), run: (*conn).handleVideoLeave, video: true},
+		protocol.TypeVideoOffer:     {act: auth.ActJoinVideo, check: videoCheck(needSDP), run: (*conn).handleVideoOffer, video: true},
+		protocol.TypeVideoAnswer:    {act: auth.ActJoinVideo, check: videoCheck(needSDP), run: (*conn).handleVideoAnswer, video: true},
+		protocol.TypeVideoCandidate: {act: auth.ActJoinVideo, check: videoCheck(noFields), run: (*conn).handleVideoCandidate, video: true},
+		protocol.TypeVideoControl:   {act: auth.ActJoinVideo, check: videoCheck(needControl), run: (*conn).handleVideoControl, video: true},
+		protocol.TypeVideoAdmit:     {act: auth.ActHostVideo, check: videoCheck(needAdmitted), run: (*conn).handleVideoAdmit, video: true},
+		protocol.TypeVideoDeny:      {act: auth.ActHostVideo, check: videoCheck(needVideoUser), run: (*conn).handleVideoDeny, video: true},
+		protocol.TypeVideoEnd:       {act: auth.ActHostVideo, check: videoCheck(noFields), run: (*conn).handleVideoEnd, video: true},
+
 		protocol.TypeHello: {check: func(*conn, *protocol.ClientFrame) *chat.Error {
 			return &chat.Error{Code: chat.CodeAlreadyHello, Message: "this session is already signed in"}
 		}},
@@ -67,8 +84,11 @@ func (c *conn) handle(f *protocol.ClientFrame) {
 		}
 		return
 	}
+	// A video frame's check puts its session's conversation in f.Conv;
+	// a refusal echoes only what the client sent.
+	conv := f.Conv
 	if err := c.admit(&h, f); err != nil {
-		c.reject(f.Ref, f.ID, f.Conv, err)
+		c.reject(f.Ref, f.ID, conv, err)
 		return
 	}
 	if !h.store {
@@ -95,6 +115,9 @@ func (c *conn) admit(h *frameHandler, f *protocol.ClientFrame) *chat.Error {
 	}
 	if h.act != "" {
 		if err := c.admitIn(h, f); err != nil {
+			if h.video && err.Code == chat.CodeNotMember {
+				return errVideoNotMember
+			}
 			return err
 		}
 	}

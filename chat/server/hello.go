@@ -52,12 +52,14 @@ func (c *conn) hello() bool {
 		Limits: protocol.Limits{
 			MaxFrameBytes: s.cfg.MaxFrameBytes, MaxMessageBytes: s.cfg.MaxMessageBytes,
 			SendRate: s.cfg.SendRate, SendBurst: s.cfg.SendBurst, MaxRooms: s.cfg.MaxRoomsPerUser,
+			MaxVideoFrameBytes: s.videoFrameBytes(),
 		},
 	}))
 	if !c.subscribeAll(convs, f.Resume) {
 		c.close(protocol.CloseInternal, "subscription failed")
 		return false
 	}
+	c.announceVideo(convs)
 	if err := s.presence.Connect(c.ctx, id.UserID, c.id); err != nil {
 		s.log.Warn("presence connect", "user", id.UserID, "err", err)
 	}

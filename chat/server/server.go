@@ -30,6 +30,7 @@ import (
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/hub"
 	"github.com/kindred-health/kindred/chat/protocol"
+	"github.com/kindred-health/kindred/signaling"
 )
 
 // Server is one Kindred node.
@@ -47,6 +48,7 @@ type Server struct {
 	alerts   *alerter
 	premod   *holder
 	esc      *Escalation // nil when escalation is not configured
+	video    *signaling.SFU
 	buckets  *buckets
 	mux      *http.ServeMux
 	pub      publisher
@@ -79,6 +81,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	cfg.fill()
+	if cfg.Video != nil {
+		cfg.HardFrameBytes = max(cfg.HardFrameBytes, MaxVideoFrameBytes)
+	}
 	s := &Server{
 		cfg:      cfg,
 		store:    cfg.Store,
@@ -87,6 +92,7 @@ func New(cfg Config) (*Server, error) {
 		verifier: cfg.Verifier,
 		log:      cfg.Logger,
 		esc:      cfg.Escalation,
+		video:    cfg.Video,
 		metrics:  newMetrics(),
 		conns:    make(map[*conn]struct{}),
 		buckets: newBuckets(limits{
@@ -155,6 +161,11 @@ func (s *Server) Handler() http.Handler { return s.mux }
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.stopping.Swap(true) {
 		return nil
+	}
+	if s.video != nil {
+		// Its sessions end first, while their participants' connections
+		// can still carry video_ended (node_shutdown).
+		s.video.Close()
 	}
 	s.mu.Lock()
 	for c := range s.conns {

@@ -45,7 +45,10 @@ type conn struct {
 	closeCode   websocket.StatusCode
 	closeReason string
 	convs       map[string]*convState
-	space       chan struct{} // signalled when the writer drains the queue
+	// videos are the video sessions this connection joined or waits in,
+	// by session id (video_conn.go); nil until its first video_join.
+	videos map[string]*videoPlace
+	space  chan struct{} // signalled when the writer drains the queue
 	// blocks are the blocks between this session's user and others, by
 	// the other user (blockMine, blockTheirs, blockDuty: blocks.go); nil
 	// when there are none. hiders counts those who block this user.
@@ -171,6 +174,11 @@ func (c *conn) run() {
 			c.reject("", "", "", chat.Errorf(chat.CodeBadJSON, "the frame is not a JSON object"))
 			continue
 		}
+		if len(buf) > s.cfg.MaxFrameBytes && !bigFrame(f.Type) {
+			// Read up to the video limit, which only SDP frames may use.
+			c.reject(f.Ref, "", "", chat.Errorf(chat.CodeFrameTooLarge, "frames may have at most %d bytes", s.cfg.MaxFrameBytes))
+			continue
+		}
 		c.handle(&f)
 		// Keep a large frame's buffer only while frames stay large.
 		if cap(buf) > 4096 && len(buf) < 1024 {
@@ -191,7 +199,7 @@ func (c *conn) readFrame(buf []byte) ([]byte, error) {
 	if err != nil {
 		return buf, err
 	}
-	max := c.srv.cfg.MaxFrameBytes
+	max := c.srv.frameLimit()
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -273,6 +281,9 @@ func (c *conn) teardown() {
 	s := c.srv
 	if c.expiry != nil {
 		c.expiry.Stop()
+	}
+	if s.video != nil {
+		c.leaveVideos("")
 	}
 	c.close(websocket.StatusNormalClosure, "")
 	c.wg.Wait()
