@@ -7,11 +7,61 @@ package static_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/chat/server"
+	"github.com/kindred-health/kindred/signaling"
+	"github.com/pion/webrtc/v4"
 )
+
+// newMediaBrowser is newBrowser with fake media devices, and the
+// permission prompt answered "allow" (as a person would).
+func newMediaBrowser(t *testing.T) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("browser tests need %s: %v", chromiumPath, err)
+		}
+		t.Skipf("skipping browser test: %s not found (install chromium; CI=true makes this a failure)", chromiumPath)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		// See loopbackICE.
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return &browser{t: t, ctx: ctx}
+}
+
+// quietLogger keeps the SFU's logs out of the test output.
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // The grid adapts from 1 to 12 tiles (1, 2, 2x2, 3x3, 3x4), names each
 // person, shows who is muted and by whom, outlines the speaker, and gives
@@ -98,4 +148,174 @@ func TestVideoGridAdaptsFromOneToTwelve(t *testing.T) {
 	if fmt.Sprint(st) != fmt.Sprint(want) {
 		t.Errorf("tiles\n got %+v\nwant %+v", st, want)
 	}
+}
+
+// framesDecoded sums the video frames decoded by the page's peer
+// connections. It finds them through DevTools (Runtime.queryObjects), so
+// the client needs no test hook that exposes its connection.
+func framesDecoded(p *page) int {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	proto, err := chromedp.Call(ctx, runtime.Evaluate, runtime.EvaluateParams{Expression: "RTCPeerConnection.prototype"})
+	if err != nil || proto.Result == nil {
+		p.t.Fatalf("%s: RTCPeerConnection.prototype: %v", p.name, err)
+	}
+	objs, err := chromedp.Call(ctx, runtime.QueryObjects, runtime.QueryObjectsParams{PrototypeObjectID: proto.Result.ObjectID})
+	if err != nil || objs.Objects == nil {
+		p.t.Fatalf("%s: query peer connections: %v", p.name, err)
+	}
+	yes := true
+	res, err := chromedp.Call(ctx, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
+		ObjectID: objs.Objects.ObjectID, AwaitPromise: &yes, ReturnByValue: &yes,
+		FunctionDeclaration: `async function () {
+			let n = 0;
+			for (const pc of this) {
+				if (pc.connectionState === 'closed') continue;
+				(await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded || 0; });
+			}
+			return n;
+		}`,
+	})
+	if err != nil || res.Result == nil || res.ExceptionDetails != nil {
+		p.t.Fatalf("%s: getStats: %v %+v", p.name, err, res.ExceptionDetails)
+	}
+	var frames int
+	if err := json.Unmarshal([]byte(res.Result.Value), &frames); err != nil {
+		p.t.Fatalf("%s: framesDecoded %s: %v", p.name, res.Result.Value, err)
+	}
+	return frames
+}
+
+// loopbackICE keeps the media on 127.0.0.1, like the WebSocket. Chromium
+// leaves loopback addresses out of ICE unless started with
+// --allow-loopback-in-peer-connection, and pion leaves them out unless
+// told to include them; with both, the SFU offers 127.0.0.1 alone and the
+// test needs no network interface but lo. (Without them it also works
+// where the machine has another address, eth0 here: Chromium shows its
+// real host addresses, not mDNS names, once the page may use the camera,
+// and pion's default candidates are those addresses. But that depends on
+// the machine's interfaces and firewall.)
+func loopbackICE(se *webrtc.SettingEngine) {
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+}
+
+// startVideoNode is startNode with an SFU.
+func startVideoNode(t *testing.T) *node {
+	t.Helper()
+	sfu, err := signaling.New(signaling.Config{Logger: quietLogger(), Configure: loopbackICE})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sfu.Close)
+	return startNode(t, 0, func(c *server.Config) { c.Video = sfu })
+}
+
+// waitFrames waits until the page has decoded more video frames than
+// before.
+func (p *page) waitFrames(before int) {
+	p.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for framesDecoded(p) <= before {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: no video frame decoded after %d\n%s", p.name, before, p.state())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// seesVideoOf waits until the page plays user's camera: the <video> has
+// a size, its time advances, and getStats counts frames decoded rising.
+func (p *page) seesVideoOf(user string) {
+	p.t.Helper()
+	v := fmt.Sprintf(`document.querySelector('.tile.camera[data-user=%q] video')`, user)
+	p.waitJS(user+"'s video has a size", v+`?.videoWidth > 0 && `+v+`.videoHeight > 0`)
+	t0 := eval[float64](p, v+`.currentTime`)
+	p.waitJS(user+"'s video plays", fmt.Sprintf(`%s.currentTime > %f + 0.5`, v, t0))
+	p.waitFrames(framesDecoded(p))
+}
+
+// A specialist starts a video session with the waiting room on; a peer
+// asks to join and waits; the host sees them in the waiting list (and it
+// is announced), admits them, and each page plays the other's video. Then
+// the host mutes the peer, who cannot unmute, and ends the session.
+func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
+	n := startVideoNode(t)
+	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
+	bobTok := n.user("bob", "Bob", auth.RolePeer)
+	room := n.createRoom(annTok, "Thursday video circle", "")
+	n.join(bobTok, room.ID)
+
+	b := newMediaBrowser(t)
+	ann := b.page("ann", 1280, 800)
+	bob := b.page("bob", 375, 740) // a phone
+	ann.signIn(n, annTok)
+	ann.openConversation(room.ID)
+	bob.signIn(n, bobTok)
+	bob.click("#nav-toggle")
+	bob.waitJS("list open", `document.getElementById('sidebar').getBoundingClientRect().left === 0`)
+	bob.openConversation(room.ID)
+	if eval[bool](bob, `!document.getElementById('video-start').hidden`) {
+		t.Error("a peer who does not own the room is offered to start a video session")
+	}
+
+	ann.click("#video-start")
+	ann.waitJS("start dialog, waiting room on", `document.getElementById('video-start-dialog').open && document.getElementById('video-start-waiting').checked`)
+	ann.click("#video-start-ok")
+	ann.waitJS("host in the session", `!document.getElementById('video-stage').hidden && document.querySelector('.tile.self video')?.videoWidth > 0`)
+
+	bob.waitJS("live banner", `!document.getElementById('video-banner').hidden && document.getElementById('video-banner-text').textContent.includes('Ann')`)
+	bob.click("#video-join")
+	bob.waitJS("waiting room", `!document.getElementById('video-waiting-room').hidden && document.activeElement?.id === 'video-waiting-title'`)
+	ann.waitJS("Bob in the waiting list, announced", `[...document.querySelectorAll('#video-wl li')].some((li) => li.textContent.includes('Bob')) && [...document.querySelectorAll('#announcer p')].some((p) => p.textContent === 'Bob is waiting to join the video session.')`)
+	ann.click(`#video-wl button[data-act="admit"][data-user="bob"]`)
+	bob.waitJS("admitted", `!document.getElementById('video-stage').hidden && document.getElementById('video-waiting-room').hidden`)
+	ann.waitJS("waiting list empty", `document.getElementById('video-waiting-list').hidden`)
+
+	ann.seesVideoOf("bob")
+	bob.seesVideoOf("ann")
+	ann.screenshot("video-desktop.png")
+
+	// On the phone the video fills the screen, the chat one tap away.
+	bob.waitJS("video over the chat", `!document.getElementById('main').checkVisibility() && document.getElementById('video-grid').getBoundingClientRect().height > 300`)
+	if w := eval[int](bob, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("the phone's page is %dpx wide at a 375px viewport", w)
+	}
+	bob.screenshot("video-phone.png")
+	bob.click("#video-chat")
+	bob.waitJS("chat shown, video a strip", `document.getElementById('main').checkVisibility() && !document.getElementById('video-grid').checkVisibility() && document.activeElement?.id === 'composer-input'`)
+	bob.write("Can you hear me?")
+	ann.waitSent("Can you hear me?")
+	bob.screenshot("video-phone-chat.png")
+	bob.click("#video-back")
+	bob.waitJS("video again", `!document.getElementById('main').checkVisibility() && document.getElementById('video-grid').checkVisibility()`)
+
+	// Bob mutes himself: Ann's tile of him says so; he unmutes.
+	bobMic := `document.querySelector('.tile.camera[data-user="bob"] .tile-mic')`
+	bob.click("#video-mic")
+	bob.waitJS("mic off", `document.getElementById('video-mic').getAttribute('aria-pressed') === 'false'`)
+	ann.waitJS("Bob shown muted", `!`+bobMic+`.hidden && `+bobMic+`.textContent === 'Microphone off'`)
+	bob.click("#video-mic")
+	ann.waitJS("Bob shown unmuted", bobMic+`.hidden`)
+
+	// Ann, the host, mutes Bob: he is told, and his microphone stays off.
+	ann.pick(`button[data-tile-menu="bob"]`, "Mute microphone")
+	ann.waitJS("Bob shown muted by the host", bobMic+`.textContent === 'Muted by the host'`)
+	bob.waitJS("held", `document.getElementById('video-hold').textContent === 'Muted by the host.' && document.getElementById('video-mic').getAttribute('aria-disabled') === 'true' && document.getElementById('video-mic').getAttribute('aria-pressed') === 'false'`)
+	bob.click("#video-mic")
+	if eval[string](bob, `document.getElementById('video-mic').getAttribute('aria-pressed')`) != "false" {
+		t.Error("a held microphone was switched on")
+	}
+
+	// Ann ends the session for everyone.
+	ann.click("#video-end")
+	ann.waitJS("confirmation", `document.getElementById('confirm-dialog').open`)
+	ann.click("#confirm-ok")
+	for _, p := range []*page{ann, bob} {
+		p.waitJS("ended in words", `!document.getElementById('video-ended').hidden && document.getElementById('video-ended-text').textContent === 'The host ended the video session.'`)
+	}
+	bob.click("#video-close")
+	bob.waitJS("panel closed", `document.getElementById('video').hidden && !document.getElementById('layout').classList.contains('video-on')`)
 }

@@ -125,7 +125,7 @@ export class Video {
     const c = this.store.convs.get(conv);
     this.cur = {
       session, conv, convName: c ? c.name : '', phase: 'media', me: null, call: null, rejoining: false,
-      people: new Map(), byStream: new Map(), early: [], waitingList: [], remote: new Map(), sharing: false,
+      people: new Map(), byStream: new Map(), early: [], waitingList: [], sharing: false, selfView: null,
     };
     this.render();
     this.prepare(false);
@@ -181,7 +181,6 @@ export class Video {
     for (const user of cur.people.keys()) if (!this.isMe(user)) this.grid.remove(user);
     cur.people.clear();
     cur.byStream.clear();
-    cur.remote.clear();
     this.ask(cur);
   }
 
@@ -255,7 +254,9 @@ export class Video {
     }
     this.grid.person(p, self);
     if (self) {
-      if (this.media.camera) this.grid.setVideo(p.user, p.name, 'camera', new MediaStream([this.media.camera]));
+      // One stream for the self view, so that updates do not restart it.
+      if (this.media.camera && !cur.selfView) cur.selfView = new MediaStream([this.media.camera]);
+      if (cur.selfView) this.grid.setVideo(p.user, p.name, 'camera', cur.selfView);
       if (this.media.screenTrack) this.grid.setVideo(p.user, p.name, 'screen', this.media.screen);
     }
     const waiting = cur.early.filter((t) => t.stream === p.stream);
