@@ -40,8 +40,9 @@ func TestMain(m *testing.M) {
 
 // startNode runs a real node in-process, as chat/server's tests do: SQLite
 // in a temp dir, the memory broker, and the secret of a fresh data
-// directory, which is returned for --data. Sends are not rate limited.
-func startNode(t *testing.T) (url, dataDir string) {
+// directory, which is returned for --data. Sends are not rate limited;
+// mods change the configuration (the video test adds its SFU).
+func startNode(t *testing.T, mods ...func(*server.Config)) (url, dataDir string) {
 	t.Helper()
 	t.Setenv("KINDRED_JWT_SECRET", "") // the data directory's secret must be the one used
 	dataDir = t.TempDir()
@@ -58,11 +59,15 @@ func startNode(t *testing.T) (url, dataDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		Store: st, Broker: memory.NewBroker(), Presence: memory.NewPresence(), Verifier: v,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SendRate: -1, QueueSize: 1 << 16,
-	})
+	}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
