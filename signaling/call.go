@@ -26,6 +26,9 @@ type call struct {
 	tracks  []*track          // every published track
 	empty   *time.Timer       // armed while nobody is in or waiting
 	ended   bool
+
+	spk  *speakers     // fed by the audio readers, read by speakLoop
+	quit chan struct{} // closed by terminate: stops speakLoop
 }
 
 // delivery is an event to send once mu is released.
@@ -59,6 +62,35 @@ func newCall(s *SFU, st *Session, hostName string) *call {
 		st:           st,
 		peers:        make(map[string]*peer),
 		waiters:      make(map[string]Sender),
+		spk:          newSpeakers(),
+		quit:         make(chan struct{}),
+	}
+}
+
+// speakInterval is how often the call asks who is speaking; speaking.go
+// reports a change at most every 300 ms.
+const speakInterval = 100 * time.Millisecond
+
+// speakLoop tells everyone when the speaker changes, until terminate.
+func (c *call) speakLoop() {
+	defer c.sfu.wg.Done()
+	tick := time.NewTicker(speakInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.quit:
+			return
+		case now := <-tick.C:
+			user, changed := c.spk.loudest(now)
+			if !changed {
+				continue
+			}
+			var d deliveries
+			c.mu.Lock()
+			c.toAll(&d, Event{Type: EvSpeaking, Session: c.id, User: user}, "")
+			c.mu.Unlock()
+			d.send()
+		}
 	}
 }
 
@@ -177,6 +209,7 @@ func (c *call) terminate(reason string) {
 		return
 	}
 	c.ended = true
+	close(c.quit)
 	c.st.Terminate()
 	if c.empty != nil {
 		c.empty.Stop()

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +61,9 @@ type testClient struct {
 	// default: none, so no NACKs).
 	interceptors func(*webrtc.MediaEngine, *interceptor.Registry)
 	settings     func(*webrtc.SettingEngine)
+	// level, when set, is sent as every audio packet's audio level
+	// (RFC 6464: 0 loudest, 127 silence), with the voice flag.
+	level uint8
 	// simulcast publishes the camera as three RID layers, q, h and f,
 	// whose payloads are 100, 400 and 1000 bytes.
 	simulcast bool
@@ -116,6 +120,11 @@ func (c *testClient) start() {
 	}
 	if c.simulcast {
 		if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	if c.level != 0 {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 			c.t.Fatal(err)
 		}
 	}
@@ -210,7 +219,7 @@ func (c *testClient) apply(ev Event) {
 			err = c.pc.SetLocalDescription(answer)
 		}
 		if err == nil {
-			err = c.sfu.Answer(c.session, c.user, answer.SDP)
+			err = c.sfu.Answer(c.session, c.user, browserAnswer(answer.SDP))
 		}
 	case EvCandidate:
 		if ev.Candidate.Candidate != "" {
@@ -249,7 +258,11 @@ func (c *testClient) publish() {
 			continue
 		}
 		_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true}, Payload: vp8})
-		_ = c.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}, Payload: append([]byte{0xfc}, c.user...)})
+		audio := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}, Payload: append([]byte{0xfc}, c.user...)}
+		if id := c.audioLevelID(); id != 0 {
+			_ = audio.Header.SetExtension(id, []byte{0x80 | c.level})
+		}
+		_ = c.audio.WriteRTP(audio)
 	}
 }
 
@@ -410,3 +423,38 @@ func (c *testClient) sendREMB(key string, bps float32) {
 // descriptor (S=1, PID 0), a frame tag with the P bit clear, the start
 // code.
 func testVP8Key() []byte { return []byte{0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a} }
+
+// browserAnswer drops the "recv" RID lines pion's answerer copies from
+// the offer into its own sending section (beside its "send" ones), which
+// a browser's answer does not carry; left in, the server's next offer
+// would list each received RID twice (pion collects every a=rid of the
+// remote section), and so on at every renegotiation.
+func browserAnswer(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\r\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if strings.HasPrefix(l, "a=rid:") && strings.Contains(l, " recv") || strings.HasPrefix(l, "a=simulcast:recv") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "")
+}
+
+// audioLevelID is the negotiated audio-level extension id, 0 if none.
+func (c *testClient) audioLevelID() uint8 {
+	if c.level == 0 {
+		return 0
+	}
+	for _, tr := range c.pc.GetTransceivers() {
+		if tr.Sender() == nil || tr.Sender().Track() != c.audio {
+			continue
+		}
+		for _, ext := range tr.Sender().GetParameters().HeaderExtensions {
+			if ext.URI == sdp.AudioLevelURI {
+				return uint8(ext.ID)
+			}
+		}
+	}
+	return 0
+}

@@ -37,6 +37,7 @@ type layer struct {
 	remote *webrtc.TrackRemote
 	cache  *packetCache
 	kf     *keyframeLimiter
+	level  uint8         // audio: the negotiated audio-level extension id; 0 none
 	bits   atomic.Uint64 // bits received in the current second
 	rate   atomic.Uint64 // bits per second over the last whole second
 }
@@ -130,6 +131,11 @@ func (l *layer) forward(pkt *rtp.Packet, raw []byte, now time.Time) {
 			s.mu.Unlock()
 		}
 		return
+	}
+	if l.level != 0 {
+		if b := pkt.GetExtension(l.level); len(b) > 0 {
+			t.pub.call.spk.observe(t.pub.user, b[0]&0x7f, b[0]&0x80 != 0, now)
+		}
 	}
 	key := false
 	if l.cache != nil {

@@ -172,22 +172,29 @@ func direction(attrs []sdp.Attribute, dflt string) string {
 }
 
 // layersWithin reports whether the section asks for at most MaxRIDs
-// simulcast layers, counted both as a=rid lines and as the streams of
-// a=simulcast (RFC 8853: "send 1;2,3 recv 4": ';' separates streams and
-// ',' alternatives of one, counted too since each names a RID), and at
-// most maxSectionSSRCs distinct SSRCs.
+// simulcast layers in each direction, counted both as a=rid lines ("q
+// send") and as the streams of a=simulcast (RFC 8853: "send 1;2,3 recv
+// 4": ';' separates streams and ',' alternatives of one, counted too
+// since each names a RID), and at most maxSectionSSRCs distinct SSRCs.
+// Directions are counted apart: pion's answer to an offer that receives
+// simulcast repeats the offer's "recv" RIDs beside its own "send" ones.
 func layersWithin(attrs []sdp.Attribute) bool {
-	rids, simulcast := 0, 0
+	var rids, simulcast [2]int // send, recv
 	var ssrcs [maxSectionSSRCs]string
 	nssrc := 0
 	for _, a := range attrs {
 		switch a.Key {
 		case "rid":
-			rids++
+			_, dir, _ := strings.Cut(a.Value, " ")
+			rids[ridDirection(dir)]++
 		case "simulcast":
+			d := 0
 			for _, f := range strings.Fields(a.Value) {
-				if f != "send" && f != "recv" {
-					simulcast += 1 + strings.Count(f, ";") + strings.Count(f, ",")
+				switch f {
+				case "send", "recv":
+					d = ridDirection(f)
+				default:
+					simulcast[d] += 1 + strings.Count(f, ";") + strings.Count(f, ",")
 				}
 			}
 		case "ssrc":
@@ -201,7 +208,15 @@ func layersWithin(attrs []sdp.Attribute) bool {
 			}
 		}
 	}
-	return rids <= MaxRIDs && simulcast <= MaxRIDs
+	return max(rids[0], rids[1], simulcast[0], simulcast[1]) <= MaxRIDs
+}
+
+// ridDirection is 1 for "recv" (and what follows it), else 0.
+func ridDirection(dir string) int {
+	if strings.HasPrefix(dir, "recv") {
+		return 1
+	}
+	return 0
 }
 
 func contains(list []string, s string) bool {

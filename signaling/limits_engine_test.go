@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,7 @@ func TestCheckOfferMatchesMediaEngine(t *testing.T) {
 	if err := base.UnmarshalString(string(raw)); err != nil {
 		t.Fatal(err)
 	}
-	api, err := newAPI(nil)
+	api, err := newAPI(nil, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

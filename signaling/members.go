@@ -64,6 +64,7 @@ func (c *call) dropPeer(d *deliveries, user string) {
 		return
 	}
 	delete(c.peers, user)
+	c.spk.forget(user)
 	kept := c.tracks[:0]
 	for _, t := range c.tracks {
 		if t.pub == pr {
@@ -180,6 +181,9 @@ func (c *call) applyPauses(user string) {
 		switch t.label {
 		case LabelAudio:
 			t.setPaused(p.AudioOff || p.AudioMuted)
+			if p.AudioOff || p.AudioMuted {
+				c.spk.forget(user) // a muted person is not the speaker
+			}
 		case LabelCamera:
 			t.setPaused(p.VideoOff || p.VideoStopped)
 		}

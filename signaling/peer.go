@@ -3,6 +3,7 @@ package signaling
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -41,6 +42,10 @@ type peer struct {
 
 	labelsMu sync.Mutex
 	labels   map[string]string // mid -> label, from the client's offers
+
+	// sections is the media section count of the client's last offer or
+	// answer, against which its candidates' sdpMLineIndex is checked.
+	sections atomic.Int32
 }
 
 func newPeer(c *call, user string, send Sender) *peer {
@@ -48,6 +53,7 @@ func newPeer(c *call, user string, send Sender) *peer {
 		quit: make(chan struct{}), done: make(chan struct{}), subs: make(map[*track]*subscriber),
 		labels: make(map[string]string)}
 	p.box.init()
+	p.sections.Store(-1)
 	go p.run()
 	return p
 }
@@ -122,6 +128,9 @@ func (p *peer) onCandidate(c *webrtc.ICECandidate) {
 // offer answers the client's offer, unless it collides with the server's
 // own (impolite: ignored, with its candidates).
 func (p *peer) offer(sdp string, labels map[string]string) error {
+	if err := p.check(sdp, webrtc.SDPTypeOffer); err != nil {
+		return err
+	}
 	return p.do(func() error {
 		if p.pc == nil {
 			return errPeerGone
@@ -156,6 +165,9 @@ func (p *peer) offer(sdp string, labels map[string]string) error {
 
 // answer applies the client's answer to the server's offer.
 func (p *peer) answer(sdp string) error {
+	if err := p.check(sdp, webrtc.SDPTypeAnswer); err != nil {
+		return err
+	}
 	return p.do(func() error {
 		if p.pc == nil || p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
 			return &Error{"video_bad_sdp", "no offer from the server is waiting for an answer"}
@@ -172,6 +184,9 @@ func (p *peer) answer(sdp string) error {
 // candidate adds one of the client's ICE candidates; before a remote
 // description they wait, and after an ignored offer they are dropped.
 func (p *peer) candidate(c Candidate) error {
+	if err := checkCandidate(c, int(p.sections.Load())); err != nil {
+		return err
+	}
 	init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex}
 	return p.do(func() error {
 		switch {
@@ -191,6 +206,17 @@ func (p *peer) candidate(c Candidate) error {
 		}
 		return nil
 	})
+}
+
+// check refuses a description the session cannot take (limits.go) before
+// pion sees it, and remembers its section count for the candidates.
+func (p *peer) check(sdp string, kind webrtc.SDPType) error {
+	sd, err := checkOffer(sdp, kind, p.call.st.MaxParticipants)
+	if err != nil {
+		return err
+	}
+	p.sections.Store(int32(len(sd.MediaDescriptions)))
+	return nil
 }
 
 func (p *peer) flushEarly() {

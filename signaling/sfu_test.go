@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -268,4 +270,62 @@ func eventuallyEvent(t *testing.T, c *testClient, match func(Event) bool) {
 			t.Fatalf("%s: the expected event did not come", c.user)
 		}
 	}
+}
+
+// Bad signaling gets its documented code and leaves the session as it
+// was: media keeps flowing both ways.
+func TestBadSignalingLeavesSessionIntact(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, clients := startCall(t, s, false, "a")
+	ids := streamIDs(t, s, info.ID)
+	flowing(t, clients, ids, "a", "h", LabelCamera)
+	huge := strings.Repeat("x", MaxCandidateBytes+1)
+	for name, tt := range map[string]struct {
+		err  error
+		code string
+	}{
+		"garbage offer":    {s.Offer(info.ID, "a", "\x00\x01 not sdp", nil), "video_bad_sdp"},
+		"oversized offer":  {s.Offer(info.ID, "a", strings.Repeat("v=0\r\n", MaxSDPBytes/5+1), nil), "video_bad_sdp"},
+		"answer unasked":   {s.Answer(info.ID, "a", "v=0\r\n"), "video_bad_sdp"},
+		"huge candidate":   {s.Candidate(info.ID, "a", Candidate{Candidate: huge}), "video_bad_candidate"},
+		"broken candidate": {s.Candidate(info.ID, "a", Candidate{Candidate: "candidate:1 1 UDP nonsense", SDPMid: new(string)}), "video_bad_candidate"},
+		"stranger's offer": {s.Offer(info.ID, "x", "v=0\r\n", nil), "video_not_member"},
+	} {
+		var e *Error
+		if !errors.As(tt.err, &e) || e.Code != tt.code {
+			t.Errorf("%s: %v, want code %s", name, tt.err, tt.code)
+		}
+	}
+	before, _ := clients["a"].count(ids["h"], LabelCamera)
+	beforeH, _ := clients["h"].count(ids["a"], LabelAudio)
+	eventually(t, 5*time.Second, "media still flows both ways", func() bool {
+		n, _ := clients["a"].count(ids["h"], LabelCamera)
+		m, _ := clients["h"].count(ids["a"], LabelAudio)
+		return n > before+5 && m > beforeH+5
+	})
+}
+
+// Everyone learns who is speaking from the audio level the publishers
+// send; a host mute takes the floor away.
+func TestSpeakerAnnounced(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, err := s.Start("conv-speak", Person{User: "h", Name: "Host"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := map[string]*testClient{}
+	for _, u := range []string{"h", "a", "b"} {
+		c, _ := join(t, s, info.ID, u, u == "h")
+		c.waitEvent(EvJoined, 5*time.Second)
+		c.level = map[string]uint8{"h": 120, "a": 10, "b": 110}[u] // a is loud
+		c.start()
+		clients[u] = c
+	}
+	for _, u := range []string{"h", "a", "b"} {
+		eventuallyEvent(t, clients[u], func(ev Event) bool { return ev.Type == EvSpeaking && ev.User == "a" })
+	}
+	if err := s.Control(info.ID, "h", "a", ActionMute); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyEvent(t, clients["b"], func(ev Event) bool { return ev.Type == EvSpeaking && ev.User != "a" })
 }

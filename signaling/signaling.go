@@ -216,6 +216,8 @@ func (s *SFU) Start(conversation string, host Person, waitingRoom bool) (Session
 	st := NewSession(newID(), conversation, host.User, waitingRoom)
 	st.MaxParticipants = s.cfg.MaxParticipants
 	c := newCall(s, st, host.Name)
+	s.wg.Add(1)
+	go c.speakLoop()
 	s.calls[st.ID] = c
 	s.live[conversation] = st.ID
 	c.armEmpty()

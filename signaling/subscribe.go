@@ -3,6 +3,7 @@ package signaling
 import (
 	"slices"
 
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -18,6 +19,13 @@ func (p *peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		}
 	}
 	if l := p.call.published(p, mid, remote); l != nil {
+		if remote.Kind() == webrtc.RTPCodecTypeAudio {
+			for _, ext := range recv.GetParameters().HeaderExtensions {
+				if ext.URI == sdp.AudioLevelURI {
+					l.level = uint8(ext.ID)
+				}
+			}
+		}
 		go l.run()
 	}
 }
