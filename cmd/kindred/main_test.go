@@ -106,7 +106,7 @@ func serveProcess(t *testing.T, args ...string) (string, func()) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, args...), nil, pw, io.Discard)
+		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn", "--video-udp-port", "0", "--video-tcp-port", "0"}, args...), nil, pw, io.Discard)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
@@ -435,7 +435,7 @@ func serveFirstRun(t *testing.T, args ...string) (url, printed string) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, args...), nil, &out, io.Discard)
+		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn", "--video-udp-port", "0", "--video-tcp-port", "0"}, args...), nil, &out, io.Discard)
 	}()
 	t.Cleanup(func() {
 		cancel()

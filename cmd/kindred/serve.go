@@ -19,6 +19,7 @@ import (
 	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/protocol"
 	"github.com/kindred-health/kindred/chat/server"
+	"github.com/kindred-health/kindred/signaling"
 	"github.com/kindred-health/kindred/static"
 )
 
@@ -29,6 +30,7 @@ type serveConfig struct {
 	backend backendFlags
 	crisis  crisisFlags
 	limits  limits
+	video   videoFlags
 
 	supportFile   string
 	webhookURL    string
@@ -86,6 +88,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if _, err := server.ParseDMPolicy(cfg.dmPolicy); err != nil {
 		return nil, fmt.Errorf("--dm-policy: %w", err)
 	}
+	if err := cfg.video.check(); err != nil {
+		return nil, err
+	}
 	if cfg.webhookURL != "" && len(cfg.webhookSecret) < minWebhookSecret {
 		return nil, fmt.Errorf("--escalation-webhook-url needs %s (at least %d bytes) to sign deliveries", envWebhookSecret, minWebhookSecret)
 	}
@@ -108,6 +113,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	fs.StringVar(&c.supportFile, "crisis-support-file", "", "JSON file with what the sender of a crisis message is shown: {\"text\":...,\"resources\":[{\"name\",\"contact\",\"url\"}]} (default: the US 988 Lifeline)")
 	fs.StringVar(&c.origins, "allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
 	addLimitFlags(fs, &c.limits)
+	c.video = addVideoFlags(fs)
 	fs.StringVar(&c.dmPolicy, "dm-policy", string(server.DMSharedRoom), "who may start a one-on-one chat: shared-room (peers with peers who share a room), staff-only (peers with staff only) or anyone; anyone may always message staff, and staff anyone")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -157,10 +163,17 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(cfg, be, esc, cr, verifier, logger)
+	video, err := startVideo(cfg.video, logger)
 	if err != nil {
 		return err
 	}
+	// After the server's Shutdown, which ends the sessions first.
+	defer video.close()
+	srv, err := newServer(cfg, be, esc, cr, video.SFU(), verifier, logger)
+	if err != nil {
+		return err
+	}
+	video.attach(srv)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
@@ -217,9 +230,9 @@ func newEscalation(cfg *serveConfig, be *backends, logger *slog.Logger) (*server
 
 // newServer builds the node's chat server from what serve has opened and
 // built: the server constructs none of its dependencies.
-func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, cr crisisSetup, verifier *auth.Verifier, logger *slog.Logger) (*server.Server, error) {
+func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, cr crisisSetup, video *signaling.SFU, verifier *auth.Verifier, logger *slog.Logger) (*server.Server, error) {
 	return server.New(server.Config{
-		Store: be.store, Broker: be.broker, Presence: be.presence, Escalation: esc,
+		Store: be.store, Broker: be.broker, Presence: be.presence, Escalation: esc, Video: video,
 		Detector: cr.detector, CrisisSupport: cr.support,
 		Verifier: verifier, Logger: logger, Static: static.Handler(cfg.idle),
 		AllowedOrigins:  splitList(cfg.origins),
