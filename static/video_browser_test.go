@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -24,9 +25,10 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// newMediaBrowser is newBrowser with fake media devices, and the
-// permission prompt answered "allow" (as a person would).
-func newMediaBrowser(t *testing.T) *browser {
+// newMediaBrowser is newBrowser with fake media devices; with allow, the
+// permission prompt is answered "allow" (as a person would), without it
+// the page decides (see deny).
+func newMediaBrowser(t *testing.T, allow bool) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -43,7 +45,7 @@ func newMediaBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", allow),
 		// See loopbackICE.
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.UserDataDir(t.TempDir()),
@@ -248,7 +250,7 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	room := n.createRoom(annTok, "Thursday video circle", "")
 	n.join(bobTok, room.ID)
 
-	b := newMediaBrowser(t)
+	b := newMediaBrowser(t, true)
 	ann := b.page("ann", 1280, 800)
 	bob := b.page("bob", 375, 740) // a phone
 	ann.signIn(n, annTok)
@@ -270,6 +272,8 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	bob.click("#video-join")
 	bob.waitJS("waiting room", `!document.getElementById('video-waiting-room').hidden && document.activeElement?.id === 'video-waiting-title'`)
 	ann.waitJS("Bob in the waiting list, announced", `[...document.querySelectorAll('#video-wl li')].some((li) => li.textContent.includes('Bob')) && [...document.querySelectorAll('#announcer p')].some((p) => p.textContent === 'Bob is waiting to join the video session.')`)
+	ann.screenshot("video-waiting-list.png")
+	bob.screenshot("video-waiting-room-phone.png")
 	ann.click(`#video-wl button[data-act="admit"][data-user="bob"]`)
 	bob.waitJS("admitted", `!document.getElementById('video-stage').hidden && document.getElementById('video-waiting-room').hidden`)
 	ann.waitJS("waiting list empty", `document.getElementById('video-waiting-list').hidden`)
@@ -309,6 +313,15 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 		t.Error("a held microphone was switched on")
 	}
 
+	// Ann shares her screen: a second video track, offered mid-session;
+	// Bob gets a tile for it. When she stops, it goes.
+	ann.click("#video-screen")
+	annScreen := `document.querySelector('.tile.screen[data-user="ann"] video')`
+	bob.waitJS("Ann's screen plays", annScreen+`?.videoWidth > 0`)
+	ann.waitJS("sharing", `document.getElementById('video-screen').getAttribute('aria-pressed') === 'true'`)
+	ann.click("#video-screen")
+	bob.waitJS("Ann's screen gone", `!`+annScreen)
+
 	// Ann ends the session for everyone.
 	ann.click("#video-end")
 	ann.waitJS("confirmation", `document.getElementById('confirm-dialog').open`)
@@ -318,4 +331,62 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	}
 	bob.click("#video-close")
 	bob.waitJS("panel closed", `document.getElementById('video').hidden && !document.getElementById('layout').classList.contains('video-on')`)
+}
+
+// deny refuses the page's origin the camera and microphone, as a person
+// who clicked "Block" in the browser's prompt.
+func (p *page) deny(n *node) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	id := chromedp.FromContext(p.ctx).BrowserContextID
+	for _, name := range []string{"camera", "microphone"} {
+		if _, err := chromedp.Call(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: name}, Setting: cdpbrowser.PermissionSettingDenied,
+			Origin: n.url, BrowserContextID: id,
+		}); err != nil {
+			p.t.Fatalf("%s: deny %s: %v", p.name, name, err)
+		}
+	}
+}
+
+// Without a waiting room members join straight away. Someone who signs in
+// after the session started sees it is live; with the camera and
+// microphone refused they are told so in words, join to watch and listen,
+// see the host's video, and show up muted with their camera off. When they
+// leave, the host's page says so.
+func TestVideoPermissionDeniedWatchOnly(t *testing.T) {
+	n := startVideoNode(t)
+	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
+	cyTok := n.user("cy", "Cy", auth.RolePeer)
+	room := n.createRoom(annTok, "Open video circle", "")
+	n.join(cyTok, room.ID)
+
+	b := newMediaBrowser(t, true)
+	ann := b.page("ann", 1280, 800)
+	ann.signIn(n, annTok)
+	ann.openConversation(room.ID)
+	ann.click("#video-start")
+	ann.waitJS("start dialog", `document.getElementById('video-start-dialog').open`)
+	ann.do(chromedp.Click(chromedp.ID("video-start-waiting")))
+	ann.click("#video-start-ok")
+	ann.waitJS("host in the session", `!document.getElementById('video-stage').hidden && document.querySelector('.tile.self video')?.videoWidth > 0`)
+
+	// Another browser: in this one the fake prompt would say yes.
+	cy := newMediaBrowser(t, false).page("cy", 1280, 800)
+	cy.deny(n)
+	cy.signIn(n, cyTok)
+	cy.openConversation(room.ID)
+	cy.waitJS("live banner after sign-in", `!document.getElementById('video-banner').hidden`)
+	cy.click("#video-join")
+	cy.waitJS("told the camera is refused", `!document.getElementById('video-problem').hidden && document.getElementById('video-problem-text').textContent.includes('isn’t allowed to use your camera') && document.activeElement?.id === 'video-problem-title'`)
+	cy.click("#video-watch")
+	cy.waitJS("in without media", `!document.getElementById('video-stage').hidden && document.getElementById('video-mic').getAttribute('aria-disabled') === 'true' && document.getElementById('video-cam').getAttribute('aria-disabled') === 'true'`)
+	cy.seesVideoOf("ann")
+	cyTile := `document.querySelector('.tile.camera[data-user="cy"]')`
+	ann.waitJS("Cy shown muted, camera off", cyTile+`?.querySelector('.tile-mic').textContent === 'Microphone off' && `+cyTile+`.classList.contains('cam-off') && `+cyTile+`.querySelector('.tile-avatar').textContent === 'C'`)
+
+	cy.click("#video-leave")
+	cy.waitJS("left, banner back", `document.getElementById('video').hidden && !document.getElementById('video-banner').hidden`)
+	ann.waitJS("Cy gone, announced", `!`+cyTile+` && [...document.querySelectorAll('#announcer p')].some((p) => p.textContent === 'Cy left the video session.')`)
 }
