@@ -9,6 +9,12 @@
 # /readyz, runs kindred-bench with the arguments given (--url and --data are
 # filled in), prints its report, and stops the node.
 #
+# With `video` first, it runs the video subcommand instead, against a node
+# whose media ports listen on 127.0.0.1 (so it offers loopback candidates,
+# as the tool's participants do) on a free UDP port, without ICE-TCP:
+#
+#   cmd/kindred-bench/run.sh video --sessions 1 --people 12 --duration 20s
+#
 # Environment:
 #   KINDRED_BENCH_SERVER_ARGS  extra flags for `kindred serve`, e.g. "--queue-size 1024"
 #   KINDRED_BENCH_KINDRED      a kindred binary to run instead of building one
@@ -25,6 +31,14 @@ fi
 # Every connection is a descriptor on both ends; the soft limit is often
 # 1024 while the hard limit allows far more. Both processes inherit this.
 ulimit -n "$(ulimit -Hn)"
+
+mode=()
+mode_server_args=()
+if [ "${1:-}" = video ]; then
+  shift
+  mode=(video)
+  mode_server_args=(--video-listen-ip 127.0.0.1 --video-udp-port 0 --video-tcp-port -1)
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kindred-bench.XXXXXX")
 server_pid=
@@ -55,6 +69,7 @@ go -C "$root" build -o "$tmp/kindred-bench" ./cmd/kindred-bench
 # shellcheck disable=SC2086 # KINDRED_BENCH_SERVER_ARGS is a list of flags
 "$tmp/kindred" serve --addr 127.0.0.1:0 --data "$tmp/data" \
   --send-rate -1 --max-rooms 1000 --queue-size 65536 --log-level warn \
+  ${mode_server_args[@]+"${mode_server_args[@]}"} \
   ${KINDRED_BENCH_SERVER_ARGS:-} >"$tmp/server.out" 2>"$tmp/server.log" &
 server_pid=$!
 
@@ -77,10 +92,10 @@ if [ -z "$url" ]; then
   cat "$tmp/server.log" >&2
   exit 1
 fi
-echo "server $url (pid $server_pid), open-file limit $(ulimit -n)" >&2
+echo "server $url (pid $server_pid), open-file limit $(ulimit -n), load average $(cut -d" " -f1-3 /proc/loadavg 2>/dev/null)" >&2
 
 status=0
-"$tmp/kindred-bench" --url "$url" --data "$tmp/data" "$@" || status=$?
+"$tmp/kindred-bench" ${mode[@]+"${mode[@]}"} --url "$url" --data "$tmp/data" "$@" || status=$?
 # The node's own series (commit times, batch sizes, …) as the run left them.
 curl -fsS -o "$tmp/metrics.txt" "$url/metrics" 2>/dev/null || true
 
