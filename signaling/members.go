@@ -142,6 +142,25 @@ func (c *call) leave(user string) error {
 	return nil
 }
 
+// failed takes out a participant whose connection failed (ICE gave up
+// after the client's restarts, or the client vanished with its
+// WebSocket still open elsewhere, as when its node died): the others
+// stop sending to nobody, and the person, if still listening, is told so
+// they can join again.
+func (c *call) failed(p *peer) {
+	var d deliveries
+	defer func() { d.send() }()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.peers[p.user] != p {
+		return // already gone, or replaced by a new connection
+	}
+	d.add(p.send, Event{Type: EvRemoved, Session: c.id, Reason: ReasonConnFailed})
+	_ = c.st.Leave(p.user)
+	c.dropPeer(&d, p.user)
+	c.armEmpty()
+}
+
 // control applies a host's or a person's own mute, unmute, camera stop or
 // start, or a host's removal, and tells everyone.
 func (c *call) control(by, user, action string) error {

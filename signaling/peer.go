@@ -71,6 +71,13 @@ func (p *peer) run() {
 	p.pc = pc
 	pc.OnICECandidate(p.onCandidate)
 	pc.OnTrack(p.onTrack)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		// Failed: ICE gave up. Closed: the client's DTLS said goodbye
+		// (or we closed it, and then p is already out of the call).
+		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+			go p.call.failed(p) // not on pion's goroutine: failed stops p
+		}
+	})
 	for {
 		select {
 		case <-p.quit:

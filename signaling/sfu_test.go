@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // streams returns each participant's stream id by user, from an event
@@ -328,4 +330,26 @@ func TestSpeakerAnnounced(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventuallyEvent(t, clients["b"], func(ev Event) bool { return ev.Type == EvSpeaking && ev.User != "a" })
+}
+
+// A participant whose connection dies without leaving (a phone that lost
+// its network, a node that crashed with the WebSocket) is taken out once
+// ICE gives up: the others are told, and so is the person.
+func TestFailedConnectionLeaves(t *testing.T) {
+	s := newTestSFU(t, Config{Configure: func(se *webrtc.SettingEngine) {
+		loopback(se)
+		se.SetICETimeouts(300*time.Millisecond, 700*time.Millisecond, 100*time.Millisecond)
+	}})
+	info, clients := startCall(t, s, false, "a")
+	flowing(t, clients, streamIDs(t, s, info.ID), "h", "a", LabelCamera)
+	_ = clients["a"].pc.Close() // no Leave: the client is simply gone
+	eventuallyEvent(t, clients["h"], func(ev Event) bool {
+		return ev.Type == EvParticipant && ev.Left && ev.Participant.User == "a"
+	})
+	eventuallyEvent(t, clients["a"], func(ev Event) bool {
+		return ev.Type == EvRemoved && ev.Reason == ReasonConnFailed
+	})
+	if n := s.call(info.ID).snapshot().Participants; n != 1 {
+		t.Fatalf("%d participants after a's connection failed, want 1", n)
+	}
 }

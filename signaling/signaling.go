@@ -54,7 +54,7 @@ const (
 	EvWaiting     = "waiting"      // in the waiting room
 	EvWaitingList = "waiting_list" // to hosts: Waiting, the whole list, on every change
 	EvDenied      = "denied"       // Reason: host_denied or session_ended
-	EvRemoved     = "removed"      // Reason: host_removed or replaced
+	EvRemoved     = "removed"      // Reason: host_removed, replaced or connection_failed
 	EvParticipant = "participant"  // Participant joined or changed; Left when gone
 	EvOffer       = "offer"        // SDP: the server's offer; reply with Answer
 	EvAnswer      = "answer"       // SDP: the answer to the client's offer
@@ -68,6 +68,7 @@ const (
 	ReasonHostDenied   = "host_denied"
 	ReasonHostRemoved  = "host_removed"
 	ReasonReplaced     = "replaced"
+	ReasonConnFailed   = "connection_failed"
 	ReasonHostEnded    = "host_ended"
 	ReasonEmpty        = "empty"
 	ReasonNodeShutdown = "node_shutdown"
