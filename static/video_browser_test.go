@@ -322,6 +322,16 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	ann.click("#video-screen")
 	bob.waitJS("Ann's screen gone", `!`+annScreen)
 
+	// Ann's connection to the node drops and comes back: her place went
+	// with it, so her page joins again (a host goes straight in) and Bob
+	// plays her new tracks.
+	ann.setOffline(true)
+	bob.waitJS("Ann left with her connection", `!document.querySelector('.tile.camera[data-user="ann"]')`)
+	ann.setOffline(false)
+	ann.waitJS("back in the session", `document.getElementById('conn-status').dataset.state === 'connected' && !document.getElementById('video-stage').hidden && document.getElementById('video-status').textContent === ''`)
+	bob.seesVideoOf("ann")
+	ann.seesVideoOf("bob")
+
 	// Ann ends the session for everyone.
 	ann.click("#video-end")
 	ann.waitJS("confirmation", `document.getElementById('confirm-dialog').open`)
