@@ -33,6 +33,8 @@ var (
 	errVideoNotMember   = &chat.Error{Code: codeVideoNotMember, Message: "you are not a member of this conversation"}
 	errVideoNoSession   = &chat.Error{Code: codeVideoNoSession, Message: "no such video session"}
 	errVideoNotJoined   = &chat.Error{Code: codeVideoNotAdmitted, Message: "this connection has not joined the session"}
+	// A DM a block closes has no video either, whoever blocked whom.
+	errVideoBlocked = &chat.Error{Code: chat.CodeBlocked, Message: "you can't call this person"}
 )
 
 // videoError words an SFU error for the wire.

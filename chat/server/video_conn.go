@@ -105,6 +105,10 @@ func (c *conn) joined(f *protocol.ClientFrame) bool {
 }
 
 func (c *conn) handleVideoStart(f *protocol.ClientFrame) {
+	if !c.typingAllowed(f.Conv) { // not in a DM a block closes
+		c.reject(f.Ref, "", f.Conv, errVideoBlocked)
+		return
+	}
 	info, err := c.srv.video.Start(f.Conv, c.person(), f.WaitingRoom)
 	if err != nil {
 		c.reject(f.Ref, "", f.Conv, videoError(err))
@@ -117,6 +121,10 @@ func (c *conn) handleVideoStart(f *protocol.ClientFrame) {
 // handleVideoJoin joins or waits; whether the SFU counts the user as a
 // host is the table's host_video in the conversation now.
 func (c *conn) handleVideoJoin(f *protocol.ClientFrame) {
+	if !c.typingAllowed(f.Conv) { // not in a DM a block closes
+		c.reject(f.Ref, "", "", errVideoBlocked)
+		return
+	}
 	host := auth.Permit(c.ident, c.roomRole(f.Conv), auth.ActHostVideo) == nil
 	p := &videoPlace{session: f.Session, conv: f.Conv}
 	c.mu.Lock()

@@ -210,3 +210,29 @@ func TestVideoEnd(t *testing.T) {
 	// A new session may start at once.
 	r.ann.vok("again", map[string]any{"type": "video_start", "conv": r.room})
 }
+
+// In a DM the staff member starts; a block that closes the DM closes its
+// video too.
+func TestVideoDMAndBlocks(t *testing.T) {
+	r := newVideoRoom(t)
+	r.ann.send(map[string]any{"type": "open_dm", "user": "bo", "ref": "dm"})
+	dm := r.ann.take(func(f frame) bool { return f.Ref == "dm" }).Conversation.ID
+	r.bo.expectSynced(dm)
+	if v := r.bo.vreq("bo-start", map[string]any{"type": "video_start", "conv": dm}); v.Code != "forbidden" {
+		t.Fatalf("a peer starting in a DM: %s, want forbidden", v.raw)
+	}
+	s := r.ann.vok("start", map[string]any{"type": "video_start", "conv": dm}).Session
+	r.bo.vexpect("video_session", s, nil)
+	if st := r.e.api("PUT", "/api/blocks/bo", r.annT, nil, nil); st != http.StatusOK {
+		t.Fatalf("block: %d", st)
+	}
+	r.ann.expect("blocks")
+	if v := r.ann.vreq("ann-join", map[string]any{"type": "video_join", "session": s}); v.Code != "blocked" {
+		t.Fatalf("joining a call in a DM one closed: %s, want blocked", v.raw)
+	}
+	// A new session of bo's knows the block from its hello.
+	bo := r.e.dial(r.boT, nil)
+	if v := bo.vreq("bo-join", map[string]any{"type": "video_join", "session": s}); v.Code != "blocked" {
+		t.Fatalf("joining a call in a DM the other closed: %s, want blocked", v.raw)
+	}
+}
