@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"time"
 )
 
 // Store keeps users, conversations, memberships and every conversation's
@@ -256,6 +257,35 @@ type Store interface {
 	// ShareRoom reports whether a and b are both members of at least
 	// one room (DMs do not count).
 	ShareRoom(ctx context.Context, a, b string) (bool, error)
+
+	// ClaimVideoSession records v as the live session of conversation
+	// v.Conv, hosted by node v.Node until v.LeaseUntil (v.Started
+	// defaults to now). If the conversation already has a session whose
+	// lease has not lapsed at now, nothing changes and it returns that
+	// one with an error of code CodeConflict (of concurrent claims for
+	// one conversation exactly one wins); a lapsed one is replaced. A
+	// retried claim that had in fact been recorded gets that conflict
+	// too, with its own ID and Node in the session returned.
+	// An unknown conversation is ErrNotFound; an empty ID, Conv or Node,
+	// a LeaseUntil not after now, text a column cannot hold, or an ID
+	// already recording another conversation's session CodeInvalidField.
+	// Times are the nodes' clocks (see VideoSession).
+	ClaimVideoSession(ctx context.Context, v VideoSession, now time.Time) (VideoSession, error)
+	// RenewVideoSession extends session id's lease to until if node
+	// still holds it (even after a lapse nobody acted on); false if the
+	// record is gone or another node's: someone took over after a lapse,
+	// and the caller ends its session.
+	RenewVideoSession(ctx context.Context, id, node string, until time.Time) (bool, error)
+	// EndVideoSession removes session id's record if node holds it;
+	// otherwise, and again, it does nothing.
+	EndVideoSession(ctx context.Context, id, node string) error
+	// VideoSessionByID returns session id if its lease has not lapsed
+	// at now (ok false otherwise, or for no such session).
+	VideoSessionByID(ctx context.Context, id string, now time.Time) (v VideoSession, ok bool, err error)
+	// LiveVideoSessions returns the sessions of convs whose lease has
+	// not lapsed at now, in any order (for a connection's hello: which
+	// of my conversations have a session live somewhere). Never nil.
+	LiveVideoSessions(ctx context.Context, convs []string, now time.Time) ([]VideoSession, error)
 
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error

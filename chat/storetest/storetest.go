@@ -89,6 +89,12 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"ResolveReport", testResolveReport},
 		{"Blocks", testBlocks},
 		{"ShareRoom", testShareRoom},
+		{"VideoClaim", testVideoClaim},
+		{"VideoRenew", testVideoRenew},
+		{"VideoEnd", testVideoEnd},
+		{"VideoLive", testVideoLive},
+		{"VideoRefused", testVideoRefused},
+		{"VideoClaimConcurrent", testVideoClaimConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
