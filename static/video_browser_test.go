@@ -16,6 +16,7 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -364,13 +365,16 @@ func (p *page) deny(n *node) {
 // after the session started sees it is live; with the camera and
 // microphone refused they are told so in words, join to watch and listen,
 // see the host's video, and show up muted with their camera off. When they
-// leave, the host's page says so.
-func TestVideoPermissionDeniedWatchOnly(t *testing.T) {
+// leave, the host's page says so. Someone without a camera joins with
+// their microphone only.
+func TestVideoWithoutCameraOrPermission(t *testing.T) {
 	n := startVideoNode(t)
 	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
 	cyTok := n.user("cy", "Cy", auth.RolePeer)
+	deeTok := n.user("dee", "Dee", auth.RolePeer)
 	room := n.createRoom(annTok, "Open video circle", "")
 	n.join(cyTok, room.ID)
+	n.join(deeTok, room.ID)
 
 	b := newMediaBrowser(t, true)
 	ann := b.page("ann", 1280, 800)
@@ -399,4 +403,32 @@ func TestVideoPermissionDeniedWatchOnly(t *testing.T) {
 	cy.click("#video-leave")
 	cy.waitJS("left, banner back", `document.getElementById('video').hidden && !document.getElementById('video-banner').hidden`)
 	ann.waitJS("Cy gone, announced", `!`+cyTile+` && [...document.querySelectorAll('#announcer p')].some((p) => p.textContent === 'Cy left the video session.')`)
+
+	// Dee has a microphone and no camera: she joins with sound only.
+	dee := b.page("dee", 1280, 800)
+	dee.noCamera()
+	dee.signIn(n, deeTok)
+	dee.openConversation(room.ID)
+	dee.click("#video-join")
+	dee.waitJS("in with the microphone only", `!document.getElementById('video-stage').hidden && document.getElementById('video-mic').getAttribute('aria-pressed') === 'true' && document.getElementById('video-cam').getAttribute('aria-disabled') === 'true' && [...document.querySelectorAll('#announcer p')].some((p) => p.textContent.endsWith('No camera was found, so you joined with your microphone only.'))`)
+	deeTile := `document.querySelector('.tile.camera[data-user="dee"]')`
+	ann.waitJS("Dee shown with her microphone on, camera off", deeTile+`?.classList.contains('cam-off') && `+deeTile+`.querySelector('.tile-mic').hidden`)
+}
+
+// noCamera makes the page's browser report no camera: getUserMedia with
+// video fails with NotFoundError, as on a computer without one. (The fake
+// device always has a camera.)
+func (p *page) noCamera() {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+		const gum = MediaDevices.prototype.getUserMedia;
+		MediaDevices.prototype.getUserMedia = function (c) {
+			if (c && c.video) return Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));
+			return gum.call(this, c);
+		};
+	})()`}); err != nil {
+		p.t.Fatalf("%s: no camera: %v", p.name, err)
+	}
 }
