@@ -15,9 +15,10 @@ import (
 // through its Sender (video_conn.go).
 
 // MaxVideoFrameBytes is the largest video_offer or video_answer frame: an
-// SDP of 64 KiB with the JSON escaping of its line ends, and room to
-// spare. Other frames keep MaxFrameBytes.
-const MaxVideoFrameBytes = 96 << 10
+// SDP as large as the SFU takes (a browser's renegotiation offer in a
+// full session reaches 145 KB), with the JSON escaping of its line ends
+// and room to spare. Other frames keep MaxFrameBytes.
+const MaxVideoFrameBytes = signaling.MaxSDPBytes + 32<<10
 
 // The video error codes chat/server adds to the SFU's (signaling.Error
 // codes pass through as they are).

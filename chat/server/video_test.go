@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -235,4 +236,35 @@ func TestVideoDMAndBlocks(t *testing.T) {
 	if v := bo.vreq("bo-join", map[string]any{"type": "video_join", "session": s}); v.Code != "blocked" {
 		t.Fatalf("joining a call in a DM the other closed: %s, want blocked", v.raw)
 	}
+}
+
+// An SDP frame may be far larger than other frames (a browser's offer in a
+// full session passes 100 KB), up to max_video_frame_bytes, which welcome
+// states; any other frame that large is still frame_too_large.
+func TestVideoFrameSize(t *testing.T) {
+	r := newVideoRoom(t)
+	s := r.start(t)
+	c := r.e.dialRaw(nil)
+	c.send(map[string]any{"type": "hello", "token": r.annT})
+	var w struct {
+		Limits struct {
+			MaxFrame int `json:"max_frame_bytes"`
+			MaxVideo int `json:"max_video_frame_bytes"`
+		} `json:"limits"`
+	}
+	if err := json.Unmarshal([]byte(c.expect("welcome").raw), &w); err != nil || w.Limits.MaxVideo < 256<<10 || w.Limits.MaxFrame >= 150<<10 {
+		t.Fatalf("welcome limits %+v (%v)", w.Limits, err)
+	}
+	big := "v=0\r\n" + strings.Repeat("a=x-padding:0123456789abcdef0123456789abcdef\r\n", 150<<10/45)
+	c.vok("join", map[string]any{"type": "video_join", "session": s})
+	if v := c.vreq("offer", map[string]any{"type": "video_offer", "session": s, "sdp": big}); v.Code == "frame_too_large" || v.Type != "error" {
+		t.Fatalf("a 150 KB offer: %s, want the SFU's verdict", v.raw[:min(len(v.raw), 200)])
+	}
+	if v := c.vreq("typing", map[string]any{"type": "typing", "conv": r.room, "pad": big}); v.Code != "frame_too_large" {
+		t.Fatalf("a 150 KB typing frame: %s, want frame_too_large", v.raw[:min(len(v.raw), 200)])
+	}
+	// Past the limit the frame is drained unread: its ref is not known.
+	c.send(map[string]any{"type": "video_offer", "session": s, "sdp": big + big, "ref": "over"})
+	c.take(func(f frame) bool { return f.Type == "error" && f.Code == "frame_too_large" && f.Ref == "" })
+	c.vok("still", map[string]any{"type": "video_control", "session": s, "user": "ann", "action": "mute"})
 }
