@@ -8,7 +8,7 @@
 
 import { $, el } from '../dom.js';
 import { announce } from '../ui/announcer.js';
-import { confirmDialog } from '../ui/dialogs.js';
+import { Actions } from './actions.js';
 import { Call } from './call.js';
 import { Controls } from './controls.js';
 import { Entry, mayStart } from './entry.js';
@@ -24,26 +24,27 @@ export class Video {
     this.live = new Map(); // conv id -> its video_session frame, while live
     this.cur = null; // the session this tab is in, waiting for or joining
     this.media = new LocalMedia();
+    this.actions = new Actions(this);
     this.grid = new Grid(el('ul', { id: 'video-grid', class: 'video-grid', 'aria-label': 'People in the video session' }), {
       amHost: () => Boolean(this.cur && this.cur.me && this.cur.me.host),
-      hostAction: (user, action, name) => this.hostAction(user, action, name),
+      hostAction: (user, action, name) => this.actions.hostAction(user, action, name),
     });
     this.controls = new Controls({
-      mic: () => this.toggleMic(),
-      camera: () => this.toggleCamera(),
-      screen: () => this.toggleScreen(),
-      chat: () => this.toggleChat(),
+      mic: () => this.actions.toggleMic(),
+      camera: () => this.actions.toggleCamera(),
+      screen: () => this.actions.toggleScreen(),
+      chat: () => this.actions.toggleChat(),
       leave: () => this.leave(),
-      end: () => this.endForAll(),
-      admit: (user) => this.hostRequest(user ? { type: 'video_admit', user } : { type: 'video_admit', all: true }),
-      deny: (user) => this.hostRequest({ type: 'video_deny', user }),
+      end: () => this.actions.endForAll(),
+      admit: (user) => this.actions.hostRequest(user ? { type: 'video_admit', user } : { type: 'video_admit', all: true }),
+      deny: (user) => this.actions.hostRequest({ type: 'video_deny', user }),
     });
     this.panel = new Panel(this.controls, this.grid.root, {
       cancel: () => this.leave(),
       retry: () => this.prepare(false),
       watch: () => this.prepare(true),
       close: () => this.close(),
-      chat: () => this.toggleChat(),
+      chat: () => this.actions.toggleChat(),
     });
     this.entry = new Entry({
       start: (conv, waitingRoom) => this.start(conv, waitingRoom),
@@ -233,8 +234,8 @@ export class Video {
     if (!m.audio && !m.camera) cur.call.watchOnly();
     const me = this.store.me;
     const quiet = () => {}; // shown in the status line already
-    if (!m.audio || !m.audio.enabled) this.control(me.id, 'mute').catch(quiet);
-    if (!m.camera || !m.camera.enabled) this.control(me.id, 'stop_camera').catch(quiet);
+    if (!m.audio || !m.audio.enabled) this.actions.control(me.id, 'mute').catch(quiet);
+    if (!m.camera || !m.camera.enabled) this.actions.control(me.id, 'stop_camera').catch(quiet);
   }
 
   isMe(user) {
@@ -336,85 +337,6 @@ export class Video {
     this.controls.renderWaiting(list, amHost);
   }
 
-  // --- the person's own controls -----------------------------------------
-
-  control(user, action) {
-    const cur = this.cur;
-    return this.request({ type: 'video_control', session: cur.session, user, action }).catch((e) => {
-      if (this.cur === cur) this.panel.setStatus(explain(e, this.store.limits));
-      throw e;
-    });
-  }
-
-  async toggleMic() {
-    const cur = this.cur;
-    const a = this.media.audio;
-    if (!cur || !cur.me || !a || cur.me.audio === 'off_by_host') return;
-    const on = cur.me.audio !== 'on';
-    // Off at once here, whatever the server does with it.
-    a.enabled = on;
-    cur.me = { ...cur.me, audio: on ? 'on' : 'off' };
-    this.grid.person(cur.me, true);
-    this.renderControls();
-    announce(on ? 'Microphone on.' : 'Microphone off.');
-    await this.control(cur.me.user, on ? 'unmute' : 'mute').catch(() => {});
-  }
-
-  async toggleCamera() {
-    const cur = this.cur;
-    const v = this.media.camera;
-    if (!cur || !cur.me || !v || cur.me.video === 'off_by_host') return;
-    const on = cur.me.video !== 'on';
-    v.enabled = on;
-    cur.me = { ...cur.me, video: on ? 'on' : 'off' };
-    this.grid.person(cur.me, true);
-    this.renderControls();
-    announce(on ? 'Camera on.' : 'Camera off.');
-    await this.control(cur.me.user, on ? 'start_camera' : 'stop_camera').catch(() => {});
-  }
-
-  async toggleScreen() {
-    const cur = this.cur;
-    if (!cur || !cur.call) return;
-    if (cur.sharing) {
-      this.stopShare(cur);
-      return;
-    }
-    let track;
-    try {
-      track = await this.media.shareScreen(() => this.stopShare(cur));
-    } catch {
-      this.panel.setStatus('This browser can’t share a screen.');
-      return;
-    }
-    if (!track || this.cur !== cur || !cur.call) {
-      if (track) this.media.stopScreen();
-      return;
-    }
-    cur.sharing = true;
-    cur.call.addTrack(track, 'screen', this.media.screen);
-    if (cur.me) this.grid.setVideo(cur.me.user, cur.me.name, 'screen', this.media.screen);
-    announce('You are sharing your screen.');
-    this.renderControls();
-  }
-
-  stopShare(cur) {
-    if (!cur.sharing) return;
-    cur.sharing = false;
-    if (cur.call) cur.call.removeTrack('screen');
-    this.media.stopScreen();
-    if (cur.me) this.grid.removeScreen(cur.me.user);
-    announce('You stopped sharing your screen.');
-    this.renderControls();
-  }
-
-  toggleChat() {
-    const open = !this.panel.chatOpen;
-    this.panel.setChat(open);
-    if (open && !$('conv').hidden) $('composer-input').focus();
-    else this.controls.chat.focus();
-  }
-
   async leave() {
     const cur = this.cur;
     if (!cur) return;
@@ -427,31 +349,6 @@ export class Video {
     announce('You left the video session.');
     this.render();
     this.refocus();
-  }
-
-  async endForAll() {
-    const cur = this.cur;
-    const ok = await confirmDialog('End the video session for everyone?', 'Everyone in it leaves at once, and the conversation is told it ended.', 'End for everyone');
-    if (!ok || this.cur !== cur) return;
-    this.request({ type: 'video_end', session: cur.session }).catch((e) => this.panel.setStatus(explain(e, this.store.limits)));
-  }
-
-  // --- host actions ------------------------------------------------------
-
-  hostRequest(frame) {
-    const cur = this.cur;
-    if (!cur) return;
-    this.request({ ...frame, session: cur.session }).catch((e) => {
-      if (this.cur === cur) this.panel.setStatus(explain(e, this.store.limits));
-    });
-  }
-
-  async hostAction(user, action, name) {
-    if (action === 'remove') {
-      const ok = await confirmDialog(`Remove ${name} from the video session?`, 'They leave the video at once. They stay a member of the conversation.', 'Remove');
-      if (!ok) return;
-    }
-    this.hostRequest({ type: 'video_control', user, action });
   }
 
   // --- the end -------------------------------------------------------------
