@@ -11,10 +11,12 @@ import (
 	"github.com/kindred-health/kindred/auth"
 )
 
-// A specialist starts a video session with the waiting room on; a peer
-// asks to join and waits; the host sees them in the waiting list (and it
-// is announced), admits them, and each page plays the other's video. Then
-// the host mutes the peer, who cannot unmute, and ends the session.
+// A specialist starts a video session with the waiting room on; a peer on
+// a phone asks to join and waits; the host sees them in the waiting list
+// (and it is announced), admits them, and each page plays the other's
+// video. Then: the phone's chat toggle, self-mute, a host's mute the peer
+// cannot lift, a shared screen, the host's connection dropping and her
+// page rejoining, and the host ending the session for everyone.
 func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	n := startVideoNode(t)
 	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
@@ -68,9 +70,11 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	bob.click("#video-back")
 	bob.waitJS("video again", `!document.getElementById('main').checkVisibility() && document.getElementById('video-grid').checkVisibility()`)
 
-	// Bob mutes himself: Ann's tile of him says so; he unmutes.
+	// Bob mutes himself, from the keyboard: Ann's tile of him says so; he
+	// unmutes.
 	bobMic := `document.querySelector('.tile.camera[data-user="bob"] .tile-mic')`
-	bob.click("#video-mic")
+	bob.do(chromedp.Focus(chromedp.ID("video-mic")))
+	bob.enter(0)
 	bob.waitJS("mic off", `document.getElementById('video-mic').getAttribute('aria-pressed') === 'false'`)
 	ann.waitJS("Bob shown muted", `!`+bobMic+`.hidden && `+bobMic+`.textContent === 'Microphone off'`)
 	bob.click("#video-mic")
@@ -103,6 +107,7 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	ann.waitJS("back in the session", `document.getElementById('conn-status').dataset.state === 'connected' && !document.getElementById('video-stage').hidden && document.getElementById('video-status').textContent === ''`)
 	bob.seesVideoOf("ann")
 	ann.seesVideoOf("bob")
+	ann.waitJS("host menu on Bob's tile again", `document.querySelector('button[data-tile-menu="bob"]')`)
 
 	// Ann ends the session for everyone.
 	ann.click("#video-end")

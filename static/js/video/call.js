@@ -147,21 +147,22 @@ export class Call {
     if (f.type === 'video_offer') {
       this.generation += 1;
       const offer = { type: 'offer', sdp: f.sdp };
+      // Known before the description is applied: ontrack fires during it.
+      this.remote = remoteMedia(f.sdp);
       if (this.makingOffer || pc.signalingState !== 'stable') {
         // Glare: we are polite, so ours yields.
         await Promise.all([pc.setLocalDescription({ type: 'rollback' }), pc.setRemoteDescription(offer)]);
       } else {
         await pc.setRemoteDescription(offer);
       }
-      this.remote = remoteMedia(f.sdp);
       await this.flushEarly();
       await pc.setLocalDescription();
       this.opts.send({ type: 'video_answer', session: this.session, sdp: pc.localDescription.sdp });
     } else if (f.type === 'video_answer') {
       // An answer to an offer we rolled back is stale: drop it.
       if (pc.signalingState !== 'have-local-offer') return;
-      await pc.setRemoteDescription({ type: 'answer', sdp: f.sdp });
       this.remote = remoteMedia(f.sdp);
+      await pc.setRemoteDescription({ type: 'answer', sdp: f.sdp });
       await this.flushEarly();
     } else if (f.type === 'video_candidate') {
       await this.remoteCandidate(f);

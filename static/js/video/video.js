@@ -193,7 +193,9 @@ export class Video {
     cur.phase = 'joined';
     cur.rejoining = false;
     cur.call = this.newCall(cur, f.ice_servers);
-    for (const p of f.participants || []) this.person(p, false);
+    // Oneself first: whether one hosts decides the others' tile menus.
+    const all = f.participants || [];
+    for (const p of [...all.filter((x) => this.isMe(x.user)), ...all.filter((x) => !this.isMe(x.user))]) this.person(p, false);
     this.publish(cur);
     this.panel.show('stage', cur.convName);
     this.panel.setStatus(CALL_STATE.connecting);
@@ -250,8 +252,11 @@ export class Video {
     if (p.stream) cur.byStream.set(p.stream, p.user);
     const self = this.isMe(p.user);
     if (self) {
+      const wasHost = Boolean(cur.me && cur.me.host);
       cur.me = p;
       this.applyHolds(p);
+      // Became a host, or stopped being one: the tile menus follow.
+      if (wasHost !== Boolean(p.host)) for (const o of cur.people.values()) if (!this.isMe(o.user)) this.grid.person(o);
     }
     this.grid.person(p, self);
     if (self) {
