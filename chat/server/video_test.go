@@ -268,3 +268,40 @@ func TestVideoFrameSize(t *testing.T) {
 	c.take(func(f frame) bool { return f.Type == "error" && f.Code == "frame_too_large" && f.Ref == "" })
 	c.vok("still", map[string]any{"type": "video_control", "session": s, "user": "ann", "action": "mute"})
 }
+
+// A host removes a participant: they hear video_removed and the others
+// see them leave; their next frame about the session is refused.
+func TestVideoHostRemove(t *testing.T) {
+	r := newVideoRoom(t)
+	s := r.start(t)
+	r.admit(t, r.bo, "bo", s)
+	r.admit(t, r.cy, "cy", s)
+	r.ann.vok("remove", map[string]any{"type": "video_control", "session": s, "user": "bo", "action": "remove"})
+	if v := r.bo.vexpect("video_removed", s, nil); v.Reason != "host_removed" {
+		t.Fatalf("video_removed: %s", v.raw)
+	}
+	r.cy.vexpect("video_participant", s, func(v vframe) bool { return v.User == "bo" && v.Left })
+	if v := r.bo.vreq("bo-offer", map[string]any{"type": "video_offer", "session": s, "sdp": "v=0"}); v.Code != "video_not_admitted" {
+		t.Fatalf("an offer after removal: %s, want video_not_admitted", v.raw)
+	}
+}
+
+// Joining again from another connection replaces the first place; the
+// first connection closing then does not take the user out.
+func TestVideoJoinElsewhereReplaces(t *testing.T) {
+	r := newVideoRoom(t)
+	s := r.start(t)
+	r.admit(t, r.bo, "bo", s)
+	tab := r.e.dial(r.boT, nil)
+	r.admit(t, tab, "bo", s)
+	if v := r.bo.vexpect("video_removed", s, nil); v.Reason != "replaced" {
+		t.Fatalf("the first connection was told %s", v.raw)
+	}
+	open := metric(t, r.e, "kindred_connections")
+	r.bo.ws.CloseNow()
+	waitFor(t, "the first connection's end", func() bool { return metric(t, r.e, "kindred_connections") < open })
+	// Still a participant: had the closing connection left on bo's
+	// behalf, this would be video_not_member.
+	tab.vok("mute", map[string]any{"type": "video_control", "session": s, "user": "bo", "action": "mute"})
+	r.ann.vexpect("video_participant", s, func(v vframe) bool { return v.User == "bo" && v.Audio == "off" })
+}
