@@ -23,6 +23,9 @@ import (
 // measured window (server CPU and memory from its /metrics, the tool's
 // CPU, packets per second of every remote track); teardown; the report.
 
+// idleInterval is how long the server's CPU is read before anyone signs in.
+const idleInterval = 2 * time.Second
+
 // videoRun is one run of the video tool.
 type videoRun struct {
 	cfg    *videoConfig
@@ -131,7 +134,16 @@ func (r *videoRun) run(ctx context.Context, stderr io.Writer) (*videoReport, err
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 	load := readLoadAvg()
+	// The server's own CPU with nobody signed in, over a short interval:
+	// what a figure per track at a few participants should be read
+	// against.
+	idle := window{start: time.Now()}
+	idleStart := scrapeAll(ctx, r.hc, []string{c.url}, warn)
+	if err := sleepCtx(ctx, idleInterval); err != nil {
+		return nil, err
+	}
 	before := scrapeAll(ctx, r.hc, []string{c.url}, warn)
+	idle.end = time.Now()
 	r.epoch = time.Now()
 	joinStart := time.Now()
 	r.joinAll(ctx)
@@ -151,6 +163,10 @@ func (r *videoRun) run(ctx context.Context, stderr io.Writer) (*videoReport, err
 	toolCPU, host := mark.since()
 	rep := r.report(w, before[0], start[0], end[0], toolCPU, host)
 	rep.LoadAvg, rep.JoinPhaseS = load, round2(joinSecs)
+	if idleStart[0] != nil && before[0] != nil {
+		cpu := before[0]["process_cpu_seconds_total"] - idleStart[0]["process_cpu_seconds_total"]
+		rep.Server.IdleCores = round3(cpu / idle.end.Sub(idle.start).Seconds())
+	}
 	return rep, nil
 }
 

@@ -40,6 +40,7 @@ type videoReport struct {
 		Scraped            bool    `json:"scraped"`
 		CPUSeconds         float64 `json:"cpu_seconds"`
 		Cores              float64 `json:"cores"`
+		IdleCores          float64 `json:"idle_cores_before"`
 		CPUPerTrackSecond  float64 `json:"cpu_seconds_per_video_track_second"`
 		VideoTracksPerCore float64 `json:"video_tracks_per_core"`
 		RSSBeforeBytes     int64   `json:"rss_before"`
@@ -195,7 +196,7 @@ func printVideoReport(w io.Writer, rep *videoReport) error {
 	if !sv.Scraped {
 		row("metrics", "%s", "not scraped: no CPU or memory figures")
 	}
-	row("CPU", "%.2f s in %.1f s (%.3f cores)", sv.CPUSeconds, rep.WindowS, sv.Cores)
+	row("CPU", "%.2f s in %.1f s (%.3f cores; %.3f idle before anyone signed in)", sv.CPUSeconds, rep.WindowS, sv.Cores, sv.IdleCores)
 	row("CPU per video track-second", "%.6f s → %.0f video tracks per core", sv.CPUPerTrackSecond, sv.VideoTracksPerCore)
 	row("RSS before / during", "%s / %s → %.1f KiB per participant", mib(sv.RSSBeforeBytes), mib(sv.RSSDuringBytes), sv.RSSPerParticipant/1024)
 	fmt.Fprintf(tw, "join → first remote video (%d participants joining others)\n", j.Participants)
