@@ -59,6 +59,9 @@ func (c *conn) follow(ctx context.Context, cv chat.Conversation, from int64, ref
 	c.mu.Lock()
 	c.startCatchUp(conv, st, true)
 	c.mu.Unlock()
+	if c.srv.video != nil {
+		c.announceVideo(conv)
+	}
 	return nil
 }
 

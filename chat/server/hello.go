@@ -59,7 +59,6 @@ func (c *conn) hello() bool {
 		c.close(protocol.CloseInternal, "subscription failed")
 		return false
 	}
-	c.announceVideo(convs)
 	if err := s.presence.Connect(c.ctx, id.UserID, c.id); err != nil {
 		s.log.Warn("presence connect", "user", id.UserID, "err", err)
 	}

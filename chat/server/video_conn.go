@@ -211,16 +211,11 @@ func (c *conn) handleVideoEnd(f *protocol.ClientFrame) {
 	}
 }
 
-// announceVideo tells a connection that has just signed in of the live
-// sessions of its conversations on this node.
-func (c *conn) announceVideo(convs []chat.Conversation) {
-	if c.srv.video == nil {
-		return
-	}
-	for i := range convs {
-		if info, ok := c.srv.video.Live(convs[i].ID); ok {
-			c.sendDirect(protocol.Encode(videoSessionFrame(info, protocol.VideoLive, "")))
-		}
+// announceVideo tells a connection that starts following conv (at hello,
+// or on joining it) of the session live there on this node, if any.
+func (c *conn) announceVideo(conv string) {
+	if info, ok := c.srv.video.Live(conv); ok {
+		c.sendDirect(protocol.Encode(videoSessionFrame(info, protocol.VideoLive, "")))
 	}
 }
 

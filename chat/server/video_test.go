@@ -76,6 +76,10 @@ func TestVideoStartWaitAdmit(t *testing.T) {
 		t.Errorf("a member connecting later: %s", v.raw)
 	}
 	r.dee.vnone("video_session")
+	r.dee.join(r.room) // a new member hears of it too
+	if v := r.dee.vexpect("video_session", s, nil); v.State != "live" {
+		t.Errorf("a new member: %s", v.raw)
+	}
 
 	r.bo.vok("bo-join", map[string]any{"type": "video_join", "session": s})
 	r.bo.vexpect("video_waiting", s, nil)
