@@ -99,6 +99,15 @@ func join(t *testing.T, s *SFU, session, user string, host bool) (*testClient, b
 }
 
 func (c *testClient) close() {
+	c.quiet()
+	if c.pc != nil {
+		_ = c.pc.Close()
+	}
+}
+
+// quiet stops the client's event loop and publishing, leaving its
+// PeerConnection open, so it answers nothing more.
+func (c *testClient) quiet() {
 	select {
 	case <-c.stop:
 		return
@@ -106,9 +115,6 @@ func (c *testClient) close() {
 	}
 	close(c.stop)
 	c.wg.Wait()
-	if c.pc != nil {
-		_ = c.pc.Close()
-	}
 }
 
 // start makes the PeerConnection, publishes audio and video, and offers.

@@ -197,7 +197,7 @@ func TestLeaveRemovesTracks(t *testing.T) {
 	info, clients := startCall(t, s, false, "a", "b")
 	ids := streamIDs(t, s, info.ID)
 	flowing(t, clients, ids, "b", "a", LabelCamera)
-	clients["a"].close() // as a browser tab closing: no answer in flight
+	clients["a"].quiet() // no answer in flight after leaving
 	if err := s.Leave(info.ID, "a"); err != nil {
 		t.Fatal(err)
 	}

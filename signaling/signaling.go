@@ -245,6 +245,31 @@ func (s *SFU) Session(id string) (SessionInfo, bool) {
 	return c.snapshot(), true
 }
 
+// Sessions lists the sessions live on this node (for renewing their
+// records).
+func (s *SFU) Sessions() []SessionInfo {
+	s.mu.Lock()
+	calls := make([]*call, 0, len(s.calls))
+	for _, c := range s.calls {
+		calls = append(calls, c)
+	}
+	s.mu.Unlock()
+	out := make([]SessionInfo, len(calls))
+	for i, c := range calls {
+		out[i] = c.snapshot()
+	}
+	return out
+}
+
+// Terminate ends session for everyone without a host: its record was
+// lost to another node, or it could not be recorded. reason is one of
+// the Reason constants.
+func (s *SFU) Terminate(session, reason string) {
+	if c := s.call(session); c != nil {
+		c.terminate(reason)
+	}
+}
+
 func (s *SFU) call(id string) *call {
 	s.mu.Lock()
 	defer s.mu.Unlock()

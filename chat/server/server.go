@@ -49,6 +49,7 @@ type Server struct {
 	premod   *holder
 	esc      *Escalation // nil when escalation is not configured
 	video    *signaling.SFU
+	relay    *videoRelay // nil without video
 	buckets  *buckets
 	mux      *http.ServeMux
 	pub      publisher
@@ -103,6 +104,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.hub = hub.New(cfg.Broker, hub.Options{Fill: s.eventsAfter, Logger: cfg.Logger})
 	s.pub = publisher{broker: cfg.Broker, hub: s.hub, log: cfg.Logger, unpublished: make(map[string]*chat.Publication)}
+	if s.video != nil {
+		s.relay = newVideoRelay(s, newNodeID())
+	}
 	if s.esc != nil {
 		s.esc.Pager.attach(s.hub)
 	}
@@ -142,6 +146,9 @@ func (s *Server) start() {
 	run("broker", func(ctx context.Context) error { return s.broker.Run(ctx, s.hub) })
 	run("write watchdog", func(ctx context.Context) error { s.writeWatchdog(ctx); return nil })
 	run("republisher", func(ctx context.Context) error { s.pub.republish(ctx, time.Second); return nil })
+	if s.relay != nil {
+		run("video relay", s.runVideo)
+	}
 	if s.esc != nil {
 		run("escalation engine", s.esc.Engine.Run)
 		if s.esc.Webhook != nil {

@@ -48,7 +48,11 @@ type conn struct {
 	// videos are the video sessions this connection joined or waits in,
 	// by session id (video_conn.go); nil until its first video_join.
 	videos map[string]*videoPlace
-	space  chan struct{} // signalled when the writer drains the queue
+	// lookup is where the last video frame's check found a session this
+	// connection has no place in (the reader's, and its handler's).
+	lookup   videoLookup
+	videoGen uint64        // numbers this connection's video places
+	space    chan struct{} // signalled when the writer drains the queue
 	// blocks are the blocks between this session's user and others, by
 	// the other user (blockMine, blockTheirs, blockDuty: blocks.go); nil
 	// when there are none. hiders counts those who block this user.

@@ -77,9 +77,12 @@ func checkVideoStart(c *conn, f *protocol.ClientFrame) *chat.Error {
 	return needConv(c, f)
 }
 
-// checkVideoSession: the node has video and the frame names a session live
-// here; the frame's conversation becomes the session's, so that the
-// permission is checked against the caller's role there.
+// checkVideoSession: the node has video and the frame names a live
+// session, here or on another node (the store's record); the frame's
+// conversation becomes the session's, so that the permission is checked
+// against the caller's role there. A connection's own place answers
+// without a lookup; otherwise where the session lives is kept for the
+// handler (conn.lookup).
 func checkVideoSession(c *conn, f *protocol.ClientFrame) *chat.Error {
 	if c.srv.video == nil {
 		return errVideoUnavailable
@@ -87,11 +90,16 @@ func checkVideoSession(c *conn, f *protocol.ClientFrame) *chat.Error {
 	if f.Session == "" {
 		return missing("session")
 	}
-	info, ok := c.srv.video.Session(f.Session)
-	if !ok {
-		return errVideoNoSession
+	if p := c.place(f.Session); p != nil {
+		f.Conv = p.conv
+		return nil
 	}
-	f.Conv = info.Conversation
+	ops, conv, remote, err := c.srv.videoHost(c.ctx, c, f.Session)
+	if err != nil {
+		return err
+	}
+	c.lookup = videoLookup{session: f.Session, ops: ops, remote: remote}
+	f.Conv = conv
 	return nil
 }
 

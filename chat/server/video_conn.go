@@ -17,34 +17,52 @@ import (
 // then news to nobody.
 type videoPlace struct {
 	session, conv string
+	ops           videoOps // the SFU here, or the relay to the hosting node
+	remote        bool
+	gen           uint64 // this place's number on the connection: events for an older one are dropped
+}
+
+// videoLookup is where checkVideoSession found a session the connection
+// has no place in yet, for the handler that follows (video_join).
+type videoLookup struct {
+	session string
+	ops     videoOps
+	remote  bool
 }
 
 func (c *conn) person() signaling.Person {
 	return signaling.Person{User: c.ident.UserID, Name: c.ident.Name}
 }
 
-// videoSender is the SFU's way to p's client: it encodes the event and
-// queues it without blocking (a full queue is the slow-consumer rule,
-// like any frame). An event that ends the place (denied, removed, ended)
-// forgets it, so that closing the connection does not leave on behalf of
-// a newer place of the same user elsewhere.
+// videoSender is the SFU's way to p's client when the session is on this
+// node: it encodes the event and delivers it (deliverVideo).
 func (c *conn) videoSender(p *videoPlace) signaling.Sender {
 	return func(ev signaling.Event) {
-		data, ok := videoEventFrame(ev)
-		if !ok {
-			return
+		if data, ok := videoEventFrame(ev); ok {
+			c.deliverVideo(p.session, p.gen, ev.Type, data)
 		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.videos[p.session] != p {
-			return
-		}
-		switch ev.Type {
-		case signaling.EvDenied, signaling.EvRemoved, signaling.EvEnded:
-			delete(c.videos, p.session)
-		}
-		c.enqueueLocked(&chat.Publication{Data: data})
 	}
+}
+
+// deliverVideo queues an encoded SFU event of type typ for the place gen
+// in session without blocking (a full queue is the slow-consumer rule,
+// like any frame), from this node's SFU or relayed from the hosting
+// node. It is dropped unless that place is still the connection's (a
+// "replaced" for the place a rejoin superseded is news to nobody); an event
+// that ends the place (denied, removed, ended) forgets it, so that
+// closing the connection does not leave on behalf of a newer place of
+// the same user elsewhere.
+func (c *conn) deliverVideo(session string, gen uint64, typ string, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.videos[session]; p == nil || p.gen != gen {
+		return
+	}
+	switch typ {
+	case signaling.EvDenied, signaling.EvRemoved, signaling.EvEnded:
+		delete(c.videos, session)
+	}
+	c.enqueueLocked(&chat.Publication{Data: data})
 }
 
 // place is this connection's place in session, nil when it has none.
@@ -77,7 +95,10 @@ func (c *conn) leaveVideos(conv string) {
 	}
 	c.mu.Unlock()
 	for _, p := range gone {
-		_ = c.srv.video.Leave(p.session, c.ident.UserID)
+		_ = p.ops.Leave(p.session, c.ident.UserID)
+	}
+	if conv == "" && c.srv.relay != nil {
+		c.srv.relay.untrack(c)
 	}
 }
 
@@ -95,21 +116,27 @@ func (c *conn) videoDone(f *protocol.ClientFrame, err error) {
 }
 
 // joined is this connection's place in the frame's session; without one
-// the frame is refused.
-func (c *conn) joined(f *protocol.ClientFrame) bool {
-	if c.place(f.Session) == nil {
+// the frame is refused and joined returns nil.
+func (c *conn) joined(f *protocol.ClientFrame) *videoPlace {
+	p := c.place(f.Session)
+	if p == nil {
 		c.reject(f.Ref, "", "", errVideoNotJoined)
-		return false
 	}
-	return true
+	return p
 }
 
+// handleVideoStart starts a session on this node and records it, so
+// that every node can find it; the conversation's members everywhere
+// hear that it is live.
 func (c *conn) handleVideoStart(f *protocol.ClientFrame) {
 	if !c.typingAllowed(f.Conv) { // not in a DM a block closes
 		c.reject(f.Ref, "", f.Conv, errVideoBlocked)
 		return
 	}
 	info, err := c.srv.video.Start(f.Conv, c.person(), f.WaitingRoom)
+	if err == nil {
+		err = c.srv.claimVideo(c.ctx, info)
+	}
 	if err != nil {
 		c.reject(f.Ref, "", f.Conv, videoError(err))
 		return
@@ -118,8 +145,9 @@ func (c *conn) handleVideoStart(f *protocol.ClientFrame) {
 	c.srv.pub.frame(c.ctx, info.Conversation, videoSessionFrame(info, protocol.VideoLive, ""))
 }
 
-// handleVideoJoin joins or waits; whether the SFU counts the user as a
-// host is the table's host_video in the conversation now.
+// handleVideoJoin joins or waits, here or through the relay to the node
+// hosting the session; whether the SFU counts the user as a host is the
+// table's host_video in the conversation now.
 func (c *conn) handleVideoJoin(f *protocol.ClientFrame) {
 	if !c.typingAllowed(f.Conv) { // not in a DM a block closes
 		c.reject(f.Ref, "", "", errVideoBlocked)
@@ -128,12 +156,30 @@ func (c *conn) handleVideoJoin(f *protocol.ClientFrame) {
 	host := auth.Permit(c.ident, c.roomRole(f.Conv), auth.ActHostVideo) == nil
 	p := &videoPlace{session: f.Session, conv: f.Conv}
 	c.mu.Lock()
+	if old := c.videos[f.Session]; old != nil {
+		p.ops, p.remote = old.ops, old.remote
+	} else if c.lookup.session == f.Session {
+		p.ops, p.remote = c.lookup.ops, c.lookup.remote
+	}
+	c.lookup = videoLookup{}
+	c.videoGen++
+	p.gen = c.videoGen
 	if c.videos == nil {
 		c.videos = make(map[string]*videoPlace)
 	}
 	c.videos[p.session] = p
 	c.mu.Unlock()
-	if _, err := c.srv.video.Join(p.session, c.person(), host, c.videoSender(p)); err != nil {
+	var err error
+	switch {
+	case p.ops == nil:
+		err = errVideoNoSession
+	case p.remote:
+		c.srv.relay.track(c)
+		err = p.ops.(remoteVideo).join(p.session, p.gen, c.person(), host)
+	default:
+		_, err = c.srv.video.Join(p.session, c.person(), host, c.videoSender(p))
+	}
+	if err != nil {
 		c.dropPlace(p)
 		c.reject(f.Ref, "", "", videoError(err))
 		return
@@ -148,28 +194,29 @@ func (c *conn) handleVideoLeave(f *protocol.ClientFrame) {
 		return
 	}
 	c.dropPlace(p)
-	c.videoDone(f, c.srv.video.Leave(f.Session, c.ident.UserID))
+	c.videoDone(f, p.ops.Leave(f.Session, c.ident.UserID))
 }
 
 func (c *conn) handleVideoOffer(f *protocol.ClientFrame) {
-	if c.joined(f) {
-		c.videoDone(f, c.srv.video.Offer(f.Session, c.ident.UserID, f.SDP, f.Labels))
+	if p := c.joined(f); p != nil {
+		c.videoDone(f, p.ops.Offer(f.Session, c.ident.UserID, f.SDP, f.Labels))
 	}
 }
 
 func (c *conn) handleVideoAnswer(f *protocol.ClientFrame) {
-	if c.joined(f) {
-		c.videoDone(f, c.srv.video.Answer(f.Session, c.ident.UserID, f.SDP))
+	if p := c.joined(f); p != nil {
+		c.videoDone(f, p.ops.Answer(f.Session, c.ident.UserID, f.SDP))
 	}
 }
 
 // handleVideoCandidate answers only a refusal: a browser trickles many.
 func (c *conn) handleVideoCandidate(f *protocol.ClientFrame) {
-	if !c.joined(f) {
+	p := c.joined(f)
+	if p == nil {
 		return
 	}
 	cand := signaling.Candidate{Candidate: f.Candidate, SDPMid: f.SDPMid, SDPMLineIndex: f.SDPMLineIndex}
-	if err := c.srv.video.Candidate(f.Session, c.ident.UserID, cand); err != nil {
+	if err := p.ops.Candidate(f.Session, c.ident.UserID, cand); err != nil {
 		c.reject(f.Ref, "", "", videoError(err))
 	}
 }
@@ -183,46 +230,64 @@ func (c *conn) handleVideoControl(f *protocol.ClientFrame) {
 			return
 		}
 	}
-	if c.joined(f) {
-		c.videoDone(f, c.srv.video.Control(f.Session, c.ident.UserID, f.User, f.Action))
+	if p := c.joined(f); p != nil {
+		c.videoDone(f, p.ops.Control(f.Session, c.ident.UserID, f.User, f.Action))
 	}
 }
 
 func (c *conn) handleVideoAdmit(f *protocol.ClientFrame) {
-	if !c.joined(f) {
+	p := c.joined(f)
+	if p == nil {
 		return
 	}
 	if f.All {
-		c.videoDone(f, c.srv.video.AdmitAll(f.Session, c.ident.UserID))
+		c.videoDone(f, p.ops.AdmitAll(f.Session, c.ident.UserID))
 		return
 	}
-	c.videoDone(f, c.srv.video.Admit(f.Session, c.ident.UserID, f.User))
+	c.videoDone(f, p.ops.Admit(f.Session, c.ident.UserID, f.User))
 }
 
 func (c *conn) handleVideoDeny(f *protocol.ClientFrame) {
-	if c.joined(f) {
-		c.videoDone(f, c.srv.video.Deny(f.Session, c.ident.UserID, f.User))
+	if p := c.joined(f); p != nil {
+		c.videoDone(f, p.ops.Deny(f.Session, c.ident.UserID, f.User))
 	}
 }
 
 func (c *conn) handleVideoEnd(f *protocol.ClientFrame) {
-	if c.joined(f) {
-		c.videoDone(f, c.srv.video.End(f.Session, c.ident.UserID))
+	if p := c.joined(f); p != nil {
+		c.videoDone(f, p.ops.End(f.Session, c.ident.UserID))
 	}
 }
 
 // announceVideo tells a connection that starts following conv (at hello,
-// or on joining it) of the session live there on this node, if any.
+// or on joining it) of the session live there, on this node or another
+// (the store's record), if any.
 func (c *conn) announceVideo(conv string) {
-	if info, ok := c.srv.video.Live(conv); ok {
-		c.sendDirect(protocol.Encode(videoSessionFrame(info, protocol.VideoLive, "")))
+	info, ok := c.srv.video.Live(conv)
+	if !ok {
+		live, err := c.srv.store.LiveVideoSessions(c.ctx, []string{conv}, time.Now())
+		if err != nil {
+			c.srv.log.Warn("video: live sessions", "err", err)
+			return
+		}
+		if len(live) == 0 {
+			return
+		}
+		v := live[0]
+		info = signaling.SessionInfo{ID: v.ID, Conversation: v.Conv, Host: v.Host, HostName: v.HostName,
+			WaitingRoom: v.WaitingRoom, Started: v.Started}
 	}
+	c.sendDirect(protocol.Encode(videoSessionFrame(info, protocol.VideoLive, "")))
 }
 
 // VideoEnded tells every member of an ended session's conversation, on
-// every node, that it ended. Wire it as the SFU's Config.OnEnded.
+// every node, that it ended, and removes its record. Wire it as the
+// SFU's Config.OnEnded.
 func (s *Server) VideoEnded(info signaling.SessionInfo, reason string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if s.relay != nil {
+		s.endVideoRecord(ctx, info.ID)
+	}
 	s.pub.frame(ctx, info.Conversation, videoSessionFrame(info, protocol.VideoEnded, reason))
 }
