@@ -44,6 +44,12 @@ func (s *SFU) Control(session, by, user, action string) error {
 	return s.with(session, func(c *call) error { return c.control(by, user, action) })
 }
 
+// SetHost gives or takes user's host role in session, when the
+// permission that decided it at their join has changed.
+func (s *SFU) SetHost(session, user string, host bool) error {
+	return s.with(session, func(c *call) error { return c.setHost(user, host) })
+}
+
 // End ends session for everyone; by must host.
 func (s *SFU) End(session, by string) error {
 	return s.with(session, func(c *call) error { return c.end(by) })

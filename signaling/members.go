@@ -209,6 +209,24 @@ func (c *call) applyPauses(user string) {
 	}
 }
 
+// setHost gives or takes user's host role; everyone sees the change and
+// a new host gets the waiting list.
+func (c *call) setHost(user string, host bool) error {
+	var d deliveries
+	defer func() { d.send() }()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	changed, err := c.st.SetHost(user, host)
+	if err != nil || !changed {
+		return err
+	}
+	c.changed(&d, user)
+	if host {
+		d.add(c.peers[user].send, Event{Type: EvWaitingList, Session: c.id, Waiting: c.st.Waiting()})
+	}
+	return nil
+}
+
 func (c *call) end(by string) error {
 	c.mu.Lock()
 	err := c.st.checkHost(by)

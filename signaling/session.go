@@ -110,8 +110,9 @@ func (s *Session) full() bool {
 // Ended reports whether End was called.
 func (s *Session) Ended() bool { return s.ended }
 
-// Join is user asking to join under name. The starter (Host) and anyone
-// the caller marks isHostRole go straight in as hosts; others wait when
+// Join is user asking to join under name. Whoever the caller marks
+// isHostRole (the permission table's host_video now: the starter has it
+// unless they lost it since) goes straight in as a host; others wait when
 // WaitingRoom is on (admitted false; asking again while waiting keeps
 // their place), else go straight in. The limit counts everyone, hosts
 // included: ErrFull when going in would pass it. ErrAlreadyIn for a
@@ -123,7 +124,7 @@ func (s *Session) Join(user, name string, isHostRole bool) (admitted bool, err e
 	if _, ok := s.participants[user]; ok {
 		return false, ErrAlreadyIn
 	}
-	host := isHostRole || user == s.Host
+	host := isHostRole
 	if !host && s.WaitingRoom {
 		if s.waitIndex(user) < 0 {
 			s.waiting = append(s.waiting, Waiting{User: user, Name: name, Since: s.now()})
@@ -319,6 +320,22 @@ func (s *Session) Control(by, user, action string) error {
 		return ErrBadAction
 	}
 	return nil
+}
+
+// SetHost gives or takes participant user's host role, when their
+// permission changes mid-session (a moderator made a member again, a
+// member made a moderator). changed reports whether it did.
+func (s *Session) SetHost(user string, host bool) (changed bool, err error) {
+	if s.ended {
+		return false, ErrEnded
+	}
+	p, ok := s.participants[user]
+	if !ok {
+		return false, ErrNotParticipant
+	}
+	changed = p.Host != host
+	p.Host = host
+	return changed, nil
 }
 
 // Terminate ends the session without a host: the node shuts down or the

@@ -27,7 +27,7 @@ func newFixture(t *testing.T) *Session {
 
 func mustJoin(t *testing.T, s *Session, user string, want bool) {
 	t.Helper()
-	got, err := s.Join(user, "Name "+user, false)
+	got, err := s.Join(user, "Name "+user, user == s.Host) // the starter has host_video
 	if err != nil || got != want {
 		t.Fatalf("Join(%s) = %v, %v; want %v, nil", user, got, err, want)
 	}
@@ -174,7 +174,7 @@ func TestJoinWithoutWaitingRoom(t *testing.T) {
 
 func TestLimitCountsHost(t *testing.T) {
 	s := NewSession("s1", "c1", "h", true)
-	if ok, err := s.Join("h", "Host", false); !ok || err != nil {
+	if ok, err := s.Join("h", "Host", true); !ok || err != nil {
 		t.Fatalf("starter Join = %v, %v; want true, nil", ok, err)
 	}
 	var want []string
@@ -293,5 +293,31 @@ func TestSnapshotsAreCopiesInOrder(t *testing.T) {
 	}
 	if ErrFull.Code != "video_full" || ErrEnded.Error() != "video_no_session: the session has ended" {
 		t.Fatalf("codes: %q %q", ErrFull.Code, ErrEnded.Error())
+	}
+}
+
+// A starter who lost the host permission joins as anyone; SetHost gives
+// and takes the role mid-session.
+func TestHostRoleFollowsPermission(t *testing.T) {
+	s := NewSession("s1", "c1", "h", true)
+	if ok, _ := s.Join("h", "Host", false); ok {
+		t.Fatal("a starter without host_video went past the waiting room")
+	}
+	if ok, _ := s.Join("m", "Mod", true); !ok {
+		t.Fatal("a host waited")
+	}
+	mustNil(t, s.Admit("m", "h"))
+	if changed, err := s.SetHost("m", false); !changed || err != nil {
+		t.Fatalf("SetHost(m, false) = %v, %v", changed, err)
+	}
+	if err := s.Deny("m", "h"); err != ErrNotHost {
+		t.Fatalf("a former host denies: %v, want ErrNotHost", err)
+	}
+	if changed, _ := s.SetHost("h", true); !changed {
+		t.Fatal("SetHost(h, true) changed nothing")
+	}
+	mustNil(t, s.Control("h", "m", ActionMute))
+	if _, err := s.SetHost("nobody", true); err != ErrNotParticipant {
+		t.Fatalf("SetHost(nobody) = %v", err)
 	}
 }

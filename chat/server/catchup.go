@@ -285,6 +285,9 @@ func (c *conn) userEvent(ev userNews) {
 			c.srv.log.Error("subscribe", "session", c.id, "conv", ev.Conversation.ID, "err", err)
 			c.close(protocol.CloseInternal, "subscription failed")
 		}
+		if c.srv.video != nil {
+			c.refreshVideoHosts(ev.Conversation.ID)
+		}
 	case protocol.TypeLeft:
 		c.unsubscribe(c.ctx, ev.Conv)
 	}

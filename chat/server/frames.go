@@ -56,16 +56,16 @@ func init() {
 
 		// Video (video.go): a frame naming a session is checked against
 		// the role in that session's conversation. None reads the store.
-		protocol.TypeVideoStart:     {act: auth.ActStartVideo, check: checkVideoStart, run: (*conn).handleVideoStart, video: true},
-		protocol.TypeVideoJoin:      {act: auth.ActJoinVideo, check: videoCheck(noFields), run: (*conn).handleVideoJoin, video: true},
+		protocol.TypeVideoStart:     {act: auth.ActStartVideo, check: checkVideoStart, run: (*conn).handleVideoStart, video: true, store: true},
+		protocol.TypeVideoJoin:      {act: auth.ActJoinVideo, check: videoCheck(noFields), run: (*conn).handleVideoJoin, video: true, store: true},
 		protocol.TypeVideoLeave:     {act: auth.ActJoinVideo, check: videoCheck(noFields), run: (*conn).handleVideoLeave, video: true},
 		protocol.TypeVideoOffer:     {act: auth.ActJoinVideo, check: videoCheck(needSDP), run: (*conn).handleVideoOffer, video: true},
 		protocol.TypeVideoAnswer:    {act: auth.ActJoinVideo, check: videoCheck(needSDP), run: (*conn).handleVideoAnswer, video: true},
 		protocol.TypeVideoCandidate: {act: auth.ActJoinVideo, check: videoCheck(noFields), run: (*conn).handleVideoCandidate, video: true},
-		protocol.TypeVideoControl:   {act: auth.ActJoinVideo, check: videoCheck(needControl), run: (*conn).handleVideoControl, video: true},
-		protocol.TypeVideoAdmit:     {act: auth.ActHostVideo, check: videoCheck(needAdmitted), run: (*conn).handleVideoAdmit, video: true},
-		protocol.TypeVideoDeny:      {act: auth.ActHostVideo, check: videoCheck(needVideoUser), run: (*conn).handleVideoDeny, video: true},
-		protocol.TypeVideoEnd:       {act: auth.ActHostVideo, check: videoCheck(noFields), run: (*conn).handleVideoEnd, video: true},
+		protocol.TypeVideoControl:   {act: auth.ActJoinVideo, check: videoCheck(needControl), run: (*conn).handleVideoControl, video: true, store: true},
+		protocol.TypeVideoAdmit:     {act: auth.ActHostVideo, check: videoCheck(needAdmitted), run: (*conn).handleVideoAdmit, video: true, store: true},
+		protocol.TypeVideoDeny:      {act: auth.ActHostVideo, check: videoCheck(needVideoUser), run: (*conn).handleVideoDeny, video: true, store: true},
+		protocol.TypeVideoEnd:       {act: auth.ActHostVideo, check: videoCheck(noFields), run: (*conn).handleVideoEnd, video: true, store: true},
 
 		protocol.TypeHello: {check: func(*conn, *protocol.ClientFrame) *chat.Error {
 			return &chat.Error{Code: chat.CodeAlreadyHello, Message: "this session is already signed in"}

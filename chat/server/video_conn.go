@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/kindred-health/kindred/auth"
@@ -102,6 +103,36 @@ func (c *conn) leaveVideos(conv string) {
 	}
 }
 
+// refreshVideoHosts follows a change of the user's role in conv: in each
+// of the connection's sessions there, the SFU counts them a host exactly
+// when the permission table's host_video allows it now (a moderator made
+// a member again stops seeing the waiting list).
+func (c *conn) refreshVideoHosts(conv string) {
+	c.mu.Lock()
+	var places []*videoPlace
+	for _, p := range c.videos {
+		if p.conv == conv {
+			places = append(places, p)
+		}
+	}
+	c.mu.Unlock()
+	if len(places) == 0 {
+		return
+	}
+	host := auth.Permit(c.ident, c.roomRole(conv), auth.ActHostVideo) == nil
+	for _, p := range places {
+		if err := p.ops.SetHost(p.session, c.ident.UserID, host); err != nil {
+			c.srv.log.Debug("video: host role not updated", "session", p.session, "err", err)
+		}
+	}
+}
+
+// auditVideo records a host's action in the audit log (docs/moderation.md).
+func (c *conn) auditVideo(f *protocol.ClientFrame, action, target, detail string) {
+	c.srv.audit(c.ctx, chat.AuditEntry{Actor: c.ident.UserID, Action: "video." + action, Room: f.Conv,
+		Target: target, Detail: strings.TrimSpace("session=" + f.Session + " " + detail)})
+}
+
 func (c *conn) videoOK(ref, session string) {
 	c.sendDirect(protocol.Encode(protocol.VideoOK{Type: protocol.TypeVideoOK, Ref: ref, Session: session}))
 }
@@ -142,6 +173,8 @@ func (c *conn) handleVideoStart(f *protocol.ClientFrame) {
 		return
 	}
 	c.videoOK(f.Ref, info.ID)
+	f.Session = info.ID
+	c.auditVideo(f, "start", "", "")
 	c.srv.pub.frame(c.ctx, info.Conversation, videoSessionFrame(info, protocol.VideoLive, ""))
 }
 
@@ -231,7 +264,11 @@ func (c *conn) handleVideoControl(f *protocol.ClientFrame) {
 		}
 	}
 	if p := c.joined(f); p != nil {
-		c.videoDone(f, p.ops.Control(f.Session, c.ident.UserID, f.User, f.Action))
+		err := p.ops.Control(f.Session, c.ident.UserID, f.User, f.Action)
+		if err == nil && f.User != c.ident.UserID {
+			c.auditVideo(f, f.Action, f.User, "")
+		}
+		c.videoDone(f, err)
 	}
 }
 
@@ -241,21 +278,37 @@ func (c *conn) handleVideoAdmit(f *protocol.ClientFrame) {
 		return
 	}
 	if f.All {
-		c.videoDone(f, p.ops.AdmitAll(f.Session, c.ident.UserID))
+		err := p.ops.AdmitAll(f.Session, c.ident.UserID)
+		if err == nil {
+			c.auditVideo(f, "admit", "", "all")
+		}
+		c.videoDone(f, err)
 		return
 	}
-	c.videoDone(f, p.ops.Admit(f.Session, c.ident.UserID, f.User))
+	err := p.ops.Admit(f.Session, c.ident.UserID, f.User)
+	if err == nil {
+		c.auditVideo(f, "admit", f.User, "")
+	}
+	c.videoDone(f, err)
 }
 
 func (c *conn) handleVideoDeny(f *protocol.ClientFrame) {
 	if p := c.joined(f); p != nil {
-		c.videoDone(f, p.ops.Deny(f.Session, c.ident.UserID, f.User))
+		err := p.ops.Deny(f.Session, c.ident.UserID, f.User)
+		if err == nil {
+			c.auditVideo(f, "deny", f.User, "")
+		}
+		c.videoDone(f, err)
 	}
 }
 
 func (c *conn) handleVideoEnd(f *protocol.ClientFrame) {
 	if p := c.joined(f); p != nil {
-		c.videoDone(f, p.ops.End(f.Session, c.ident.UserID))
+		err := p.ops.End(f.Session, c.ident.UserID)
+		if err == nil {
+			c.auditVideo(f, "end", "", "")
+		}
+		c.videoDone(f, err)
 	}
 }
 

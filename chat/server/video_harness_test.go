@@ -71,7 +71,7 @@ type vframe struct {
 	Ref          string `json:"ref"`
 	Session      string `json:"session"`
 	Conv         string `json:"conv"`
-	Host         string `json:"host"`
+	Host         any    `json:"host"` // video_session: the user id; video_participant: bool
 	HostName     string `json:"host_name"`
 	State        string `json:"state"`
 	Reason       string `json:"reason"`

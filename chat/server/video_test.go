@@ -309,3 +309,41 @@ func TestVideoJoinElsewhereReplaces(t *testing.T) {
 	tab.vok("mute", map[string]any{"type": "video_control", "session": s, "user": "bo", "action": "mute"})
 	r.ann.vexpect("video_participant", s, func(v vframe) bool { return v.User == "bo" && v.Audio == "off" })
 }
+
+// A member made moderator mid-session becomes a host there (everyone
+// sees it, and they get the waiting list); made a member again, they stop
+// being one. The host's actions on others are in the audit log.
+func TestVideoHostFollowsRoomRole(t *testing.T) {
+	r := newVideoRoom(t)
+	s := r.start(t)
+	r.admit(t, r.bo, "bo", s)
+	role := func(to string) {
+		path := "/api/rooms/" + r.room + "/members/bo/role"
+		if code := r.e.api("PUT", path, r.annT, map[string]string{"role": to}, nil); code != 200 {
+			t.Fatalf("PUT %s %s: %d", path, to, code)
+		}
+	}
+	role("moderator")
+	r.ann.vexpect("video_participant", s, func(v vframe) bool { return v.User == "bo" && v.Host == true })
+	r.bo.vexpect("video_waiting_list", s, nil)
+	r.cy.vok("join-cy", map[string]any{"type": "video_join", "session": s})
+	r.bo.vexpect("video_waiting_list", s, func(v vframe) bool { return len(v.Waiting) == 1 && v.Waiting[0].User == "cy" })
+	role("member")
+	r.ann.vexpect("video_participant", s, func(v vframe) bool { return v.User == "bo" && v.Host != true })
+	if v := r.bo.vreq("admit-cy", map[string]any{"type": "video_admit", "session": s, "user": "cy"}); v.Code == "" {
+		t.Fatalf("a former moderator admitted: %s", v.raw)
+	}
+	r.ann.vok("remove-bo", map[string]any{"type": "video_control", "session": s, "user": "bo", "action": "remove"})
+	r.ann.vok("deny-cy", map[string]any{"type": "video_deny", "session": s, "user": "cy"})
+	got := map[string]bool{}
+	for _, e := range auditOf(t, r.e, r.e.token("root", auth.RoleAdmin), "?room="+r.room) {
+		if strings.HasPrefix(e.Action, "video.") {
+			got[e.Action+" "+e.Target] = e.Actor == "ann" && strings.Contains(e.Detail, "session="+s)
+		}
+	}
+	for _, want := range []string{"video.start ", "video.remove bo", "video.deny cy"} {
+		if !got[want] {
+			t.Errorf("audit log lacks %q by ann for the session: %v", want, got)
+		}
+	}
+}

@@ -18,6 +18,7 @@ type videoOps interface {
 	Offer(session, user, sdp string, labels map[string]string) error
 	Answer(session, user, sdp string) error
 	Candidate(session, user string, c signaling.Candidate) error
+	SetHost(session, user string, host bool) error
 }
 
 var _ videoOps = (*signaling.SFU)(nil)
@@ -72,6 +73,13 @@ func (v remoteVideo) Candidate(session, user string, c signaling.Candidate) erro
 	return v.do(relayMsg{Op: protocol.TypeVideoCandidate, Session: session, User: user, Cand: &c})
 }
 
+// opSetHost is the relay's name for SetHost (no frame of its own).
+const opSetHost = "set_host"
+
+func (v remoteVideo) SetHost(session, user string, host bool) error {
+	return v.do(relayMsg{Op: opSetHost, Session: session, User: user, Host: host})
+}
+
 // join relays a join; the SFU's events for the person come back to this
 // node addressed to the connection.
 func (v remoteVideo) join(session string, gen uint64, p signaling.Person, host bool) error {
@@ -110,6 +118,8 @@ func (r *videoRelay) serve(m *relayMsg) {
 		err = sfu.Offer(m.Session, m.User, m.SDP, m.Labels)
 	case protocol.TypeVideoAnswer:
 		err = sfu.Answer(m.Session, m.User, m.SDP)
+	case opSetHost:
+		err = sfu.SetHost(m.Session, m.User, m.Host)
 	case protocol.TypeVideoCandidate:
 		if m.Cand != nil {
 			err = sfu.Candidate(m.Session, m.User, *m.Cand)
