@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -189,8 +191,37 @@ func TestNetworkNAT1To1(t *testing.T) {
 	}
 }
 
+// fixedPorts returns three ports below the kernel's ephemeral range
+// (32768 up on Linux), free for UDP and TCP now. Ports picked with port 0
+// come from that range, where another test's outgoing connection may be
+// given one of them between a Close and the listen again, and the test
+// would fail for the wrong reason.
+func fixedPorts(t *testing.T) (udp, tcp, turn int) {
+	t.Helper()
+	var got []int
+	for p := 20000 + rand.IntN(10000); len(got) < 3 && p < 32000; p++ {
+		u, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", p))
+		u.Close()
+		if err != nil {
+			continue
+		}
+		l.Close()
+		got = append(got, p)
+	}
+	if len(got) < 3 {
+		t.Fatal("no free ports below the ephemeral range")
+	}
+	return got[0], got[1], got[2]
+}
+
 func TestNetworkCloseReleasesPorts(t *testing.T) {
-	n, err := ListenNetwork(NetworkConfig{ListenIP: "127.0.0.1", BuiltinTURN: true}, nil)
+	udp, tcp, turn := fixedPorts(t)
+	n, err := ListenNetwork(NetworkConfig{ListenIP: "127.0.0.1", UDPPort: udp, TCPPort: tcp,
+		BuiltinTURN: true, BuiltinTURNPort: turn}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
