@@ -28,15 +28,16 @@ type trackTally struct {
 	videoPackets, audioPackets int64 // the whole run
 	videoLost, audioLost, dups int64
 	videoLate, audioLate       int64
-	connect                    *hist // join → media connected (ICE and DTLS), per participant
-	perTrack, firstKey         *hist // join → first packet / first key frame, per remote video track
-	firstAny, firstAll         *hist // join → first packet of the first / of the last remote video track
-	joinMissing, joinSamples   int64 // remote video tracks that never came / participants measured
+	videoPerSec                []int64 // video packets received in each second of the window
+	connect                    *hist   // join → media connected (ICE and DTLS), per participant
+	perTrack, firstKey         *hist   // join → first packet / first key frame, per remote video track
+	firstAny, firstAll         *hist   // join → first packet of the first / of the last remote video track
+	joinMissing, joinSamples   int64   // remote video tracks that never came / participants measured
 }
 
 func (r *videoRun) tally(w window) *trackTally {
 	from, to := w.seconds(r.epoch)
-	tt := &trackTally{connect: newHist(latSub), perTrack: newHist(latSub), firstKey: newHist(latSub), firstAny: newHist(latSub), firstAll: newHist(latSub)}
+	tt := &trackTally{videoPerSec: make([]int64, to-from), connect: newHist(latSub), perTrack: newHist(latSub), firstKey: newHist(latSub), firstAny: newHist(latSub), firstAll: newHist(latSub)}
 	for _, p := range r.parts {
 		p.mu.Lock()
 		tracks := append([]*rtrack(nil), p.tracks...)
@@ -51,6 +52,9 @@ func (r *videoRun) tally(w window) *trackTally {
 				}
 			}
 			if s.video {
+				for i := from; i < to && i < len(s.perSec); i++ {
+					tt.videoPerSec[i-from] += int64(s.perSec[i])
+				}
 				tt.videoSeconds += active
 				tt.videoPackets += s.packets
 				tt.videoLost += s.lost()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"text/tabwriter"
 )
 
@@ -34,6 +35,9 @@ type videoReport struct {
 		VideoFull         int64   `json:"video_tracks_every_second"`
 		AudioTracks       float64 `json:"audio_tracks"`
 		AudioAny          int64   `json:"audio_tracks_any"`
+		// Video packets all subscribers received in each second of the
+		// window: a stall shows as a dip.
+		VideoPerSecond []int64 `json:"video_packets_per_second"`
 	} `json:"forwarded"`
 
 	Server struct {
@@ -109,6 +113,7 @@ func (r *videoRun) report(w window, before, start, end sample, toolCPU float64, 
 		f.AudioTracks = round2(float64(tt.audioSeconds) / n)
 	}
 	f.VideoTrackSeconds, f.VideoAny, f.VideoFull, f.AudioAny = tt.videoSeconds, tt.videoAny, tt.videoFull, tt.audioAny
+	f.VideoPerSecond = tt.videoPerSec
 
 	sv := &rep.Server
 	if before != nil && start != nil && end != nil {
@@ -173,6 +178,17 @@ func (r *videoRun) reportParticipants(rep *videoReport) {
 	ps.Failures = fails.snapshot()
 }
 
+// perSecondSummary gives the least, median and most of a per-second
+// series, which is enough to see a stall.
+func perSecondSummary(v []int64) string {
+	if len(v) == 0 {
+		return "none"
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return fmt.Sprintf("min %d / median %d / max %d", s[0], s[len(s)/2], s[len(s)-1])
+}
+
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // printVideoReport writes the report for a person.
@@ -192,6 +208,7 @@ func printVideoReport(w io.Writer, rep *videoReport) error {
 	fmt.Fprintln(tw, "forwarded (seen by subscribers, in the window)")
 	row("video tracks", "%.1f at once of %d expected (%d with packets, %d in every second)", f.VideoTracks, f.VideoExpected, f.VideoAny, f.VideoFull)
 	row("audio tracks", "%.1f at once (%d with packets)", f.AudioTracks, f.AudioAny)
+	row("video packets per second", "%s", perSecondSummary(f.VideoPerSecond))
 	fmt.Fprintln(tw, "server")
 	if !sv.Scraped {
 		row("metrics", "%s", "not scraped: no CPU or memory figures")
