@@ -4,6 +4,7 @@ package static_test
 // video_browser_test.go).
 
 import (
+	"context"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -172,4 +173,44 @@ func TestVideoWithoutCameraOrPermission(t *testing.T) {
 	dee.waitJS("in with the microphone only", `!document.getElementById('video-stage').hidden && document.getElementById('video-mic').getAttribute('aria-pressed') === 'true' && document.getElementById('video-cam').getAttribute('aria-disabled') === 'true' && [...document.querySelectorAll('#announcer p')].some((p) => p.textContent.endsWith('No camera was found, so you joined with your microphone only.'))`)
 	deeTile := `document.querySelector('.tile.camera[data-user="dee"]')`
 	ann.waitJS("Dee shown with her microphone on, camera off", deeTile+`?.classList.contains('cam-off') && `+deeTile+`.querySelector('.tile-mic').hidden`)
+}
+
+// In a one-on-one chat the specialist starts a video call (no waiting
+// room by default there); the peer, who may not start one, joins from the
+// banner straight away and each plays the other's video. Only the
+// specialist has host controls. The peer leaves.
+func TestVideoCallInDirectMessage(t *testing.T) {
+	n := startVideoNode(t)
+	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
+	bobTok := n.user("bob", "Bob", auth.RolePeer)
+	dm, err := n.store.OpenDM(context.Background(), "ann", "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := newMediaBrowser(t, true)
+	ann := b.page("ann", 1280, 800)
+	bob := b.page("bob", 1280, 800)
+	ann.signIn(n, annTok)
+	ann.openConversation(dm.ID)
+	bob.signIn(n, bobTok)
+	bob.openConversation(dm.ID)
+	if eval[bool](bob, `!document.getElementById('video-start').hidden`) {
+		t.Error("a peer is offered to start a video call in a DM")
+	}
+	ann.click("#video-start")
+	ann.waitJS("start dialog, no waiting room", `document.getElementById('video-start-dialog').open && !document.getElementById('video-start-waiting').checked && document.getElementById('video-start-text').textContent.startsWith('A video call with Bob.')`)
+	ann.click("#video-start-ok")
+	bob.waitJS("live banner", `!document.getElementById('video-banner').hidden`)
+	bob.click("#video-join")
+	bob.seesVideoOf("ann")
+	ann.seesVideoOf("bob")
+	if eval[bool](ann, `!document.querySelector('button[data-tile-menu="bob"]') || document.getElementById('video-end').hidden`) {
+		t.Error("the specialist who started the call has no host controls")
+	}
+	if eval[bool](bob, `!!document.querySelector('button[data-tile-menu]') || !document.getElementById('video-end').hidden`) {
+		t.Error("the peer is offered host controls")
+	}
+	bob.click("#video-leave")
+	ann.waitJS("Bob's tile gone", `!document.querySelector('.tile.camera[data-user="bob"]')`)
 }
