@@ -92,7 +92,7 @@ export class Entry {
     this.banner.hidden = !conv || !live || inIt;
     if (live && !inIt) {
       const host = live.host_name || live.host;
-      this.bannerText.textContent = `Video session live${host ? `, hosted by ${host}` : ''}`;
+      this.bannerText.textContent = `Video session live${host ? `, hosted by ${host}` : ''}${mine ? '. Leave your other video session to join this one.' : ''}`;
       this.joinBtn.setAttribute('aria-label', `Join the video session${host ? ` hosted by ${host}` : ''}`);
       this.joinBtn.disabled = Boolean(mine);
     }

@@ -3,8 +3,9 @@
 // takes part in (docs/protocol.md "Video sessions"), from asking to join
 // through the waiting room to the end. The parts: entry.js (start and
 // join from a conversation), panel.js (the panel and its screens),
-// grid.js (tiles), controls.js (buttons, waiting list), media.js (camera,
-// microphone, screen) and call.js (the RTCPeerConnection).
+// grid.js (tiles), controls.js (buttons, waiting list), roster.js (who is
+// in, and their tracks), actions.js (what the buttons do), media.js
+// (camera, microphone, screen) and call.js (the RTCPeerConnection).
 
 import { $, el } from '../dom.js';
 import { announce } from '../ui/announcer.js';
@@ -15,6 +16,7 @@ import { Entry, mayStart } from './entry.js';
 import { Grid } from './grid.js';
 import { LocalMedia, MediaError } from './media.js';
 import { Panel } from './panel.js';
+import { Roster } from './roster.js';
 import { CALL_STATE, explain, MEDIA_NOTE, MEDIA_PROBLEM, reason } from './words.js';
 
 export class Video {
@@ -25,6 +27,7 @@ export class Video {
     this.cur = null; // the session this tab is in, waiting for or joining
     this.media = new LocalMedia();
     this.actions = new Actions(this);
+    this.roster = new Roster(this);
     this.grid = new Grid(el('ul', { id: 'video-grid', class: 'video-grid', 'aria-label': 'People in the video session' }), {
       amHost: () => Boolean(this.cur && this.cur.me && this.cur.me.host),
       hostAction: (user, action, name) => this.actions.hostAction(user, action, name),
@@ -75,8 +78,8 @@ export class Video {
     switch (f.type) {
       case 'video_joined': this.joined(f); break;
       case 'video_waiting': this.waiting(); break;
-      case 'video_waiting_list': this.waitingList(f.waiting || []); break;
-      case 'video_participant': this.participant(f); break;
+      case 'video_waiting_list': this.roster.waitingList(f.waiting || []); break;
+      case 'video_participant': this.roster.participant(f); break;
       case 'video_speaking': this.grid.speaking(f.user); break;
       case 'video_offer':
       case 'video_answer':
@@ -195,7 +198,7 @@ export class Video {
     cur.call = this.newCall(cur, f.ice_servers);
     // Oneself first: whether one hosts decides the others' tile menus.
     const all = f.participants || [];
-    for (const p of [...all.filter((x) => this.isMe(x.user)), ...all.filter((x) => !this.isMe(x.user))]) this.person(p, false);
+    for (const p of [...all.filter((x) => this.isMe(x.user)), ...all.filter((x) => !this.isMe(x.user))]) this.roster.person(p, false);
     this.publish(cur);
     this.panel.show('stage', cur.convName);
     this.panel.setStatus(CALL_STATE.connecting);
@@ -212,7 +215,7 @@ export class Video {
       iceServers,
       send: (frame) => this.ctx.send(frame),
       request: (frame) => this.request(frame),
-      onTrack: (t) => this.remoteTrack(cur, t),
+      onTrack: (t) => this.roster.remoteTrack(cur, t),
       onState: (state) => {
         if (this.cur === cur) this.panel.setStatus(CALL_STATE[state] ?? '');
       },
@@ -244,79 +247,6 @@ export class Video {
     return Boolean(this.store.me && user === this.store.me.id);
   }
 
-  // person records participant p and shows them; announce says so.
-  person(p, announceIt) {
-    const cur = this.cur;
-    const isNew = !cur.people.has(p.user);
-    cur.people.set(p.user, p);
-    if (p.stream) cur.byStream.set(p.stream, p.user);
-    const self = this.isMe(p.user);
-    if (self) {
-      const wasHost = Boolean(cur.me && cur.me.host);
-      cur.me = p;
-      this.applyHolds(p);
-      // Became a host, or stopped being one: the tile menus follow.
-      if (wasHost !== Boolean(p.host)) for (const o of cur.people.values()) if (!this.isMe(o.user)) this.grid.person(o);
-    }
-    this.grid.person(p, self);
-    if (self) {
-      // One stream for the self view, so that updates do not restart it.
-      if (this.media.camera && !cur.selfView) cur.selfView = new MediaStream([this.media.camera]);
-      if (cur.selfView) this.grid.setVideo(p.user, p.name, 'camera', cur.selfView);
-      if (this.media.screenTrack) this.grid.setVideo(p.user, p.name, 'screen', this.media.screen);
-    }
-    const waiting = cur.early.filter((t) => t.stream === p.stream);
-    cur.early = cur.early.filter((t) => t.stream !== p.stream);
-    for (const t of waiting) this.attach(cur, p.user, t);
-    if (isNew && announceIt && !self) announce(`${p.name} joined the video session.`);
-    this.renderControls();
-  }
-
-  participant(f) {
-    const cur = this.cur;
-    if (cur.phase !== 'joined') return;
-    if (f.left) {
-      const p = cur.people.get(f.user);
-      cur.people.delete(f.user);
-      if (p && p.stream) cur.byStream.delete(p.stream);
-      this.grid.remove(f.user);
-      if (p) announce(`${p.name} left the video session.`);
-      return;
-    }
-    const before = cur.people.get(f.user);
-    const { type: _t, session: _s, left: _l, ...p } = f;
-    this.person(p, true);
-    if (this.isMe(f.user) && before) this.announceHolds(before, p);
-  }
-
-  // applyHolds keeps a held microphone or camera off here too.
-  applyHolds(p) {
-    if (p.audio === 'off_by_host' && this.media.audio) this.media.audio.enabled = false;
-    if (p.video === 'off_by_host' && this.media.camera) this.media.camera.enabled = false;
-  }
-
-  announceHolds(before, p) {
-    if (p.audio === 'off_by_host' && before.audio !== 'off_by_host') announce('A host muted your microphone.');
-    if (before.audio === 'off_by_host' && p.audio !== 'off_by_host') announce('A host allowed your microphone again. Turn it on when you want to speak.');
-    if (p.video === 'off_by_host' && before.video !== 'off_by_host') announce('A host stopped your camera.');
-    if (before.video === 'off_by_host' && p.video !== 'off_by_host') announce('A host allowed your camera again.');
-  }
-
-  remoteTrack(cur, t) {
-    if (this.cur !== cur) return;
-    const user = cur.byStream.get(t.stream);
-    if (user) this.attach(cur, user, t);
-    else cur.early.push(t);
-  }
-
-  attach(cur, user, t) {
-    const p = cur.people.get(user);
-    if (!p || this.isMe(user)) return;
-    const stream = new MediaStream([t.track]);
-    if (t.label === 'audio' || t.track.kind === 'audio') this.grid.setAudio(user, stream);
-    else this.grid.setVideo(user, p.name, t.label === 'screen' ? 'screen' : 'camera', stream);
-  }
-
   waiting() {
     const cur = this.cur;
     const again = cur.phase === 'waiting';
@@ -329,17 +259,6 @@ export class Video {
       announce('You are in the waiting room. The host will let you in.');
     }
     this.render();
-  }
-
-  waitingList(list) {
-    const cur = this.cur;
-    const known = new Set(cur.waitingList.map((w) => w.user));
-    cur.waitingList = list;
-    const amHost = Boolean(cur.me && cur.me.host);
-    if (amHost) {
-      for (const w of list) if (!known.has(w.user)) announce(`${w.name || w.user} is waiting to join the video session.`);
-    }
-    this.controls.renderWaiting(list, amHost);
   }
 
   async leave() {
