@@ -61,6 +61,10 @@ type testClient struct {
 	// default: none, so no NACKs).
 	interceptors func(*webrtc.MediaEngine, *interceptor.Registry)
 	settings     func(*webrtc.SettingEngine)
+	// keyEvery, when set, makes only every keyEvery-th video packet a key
+	// frame (the others are delta frames with the same header length).
+	keyEvery uint16
+	firstKey map[string]bool // "stream/label" -> whether its first packet read was a key frame
 	// level, when set, is sent as every audio packet's audio level
 	// (RFC 6464: 0 loudest, 127 silence), with the voice flag.
 	level uint8
@@ -260,6 +264,9 @@ func (c *testClient) publish() {
 			c.publishLayers(seq)
 		}
 		vp8 := append(testVP8Key(), c.user...)
+		if c.keyEvery > 0 && seq%c.keyEvery != 0 {
+			vp8 = append([]byte{0x10, 0x01, 0, 0, 0, 0, 0}, c.user...) // P=1: a delta frame
+		}
 		if c.simulcast {
 			continue
 		}
@@ -290,6 +297,12 @@ func (c *testClient) read(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			body = body[1:]
 		}
 		c.mu.Lock()
+		if c.firstKey == nil {
+			c.firstKey = map[string]bool{}
+		}
+		if _, seen := c.firstKey[key]; !seen && tr.Kind() == webrtc.RTPCodecTypeVideo {
+			c.firstKey[key] = len(pkt.Payload) > 6 && pkt.Payload[1]&1 == 0
+		}
 		if c.seqs[key] == nil {
 			c.seqs[key] = map[uint16]bool{}
 		}

@@ -40,6 +40,10 @@ type layer struct {
 	level  uint8         // audio: the negotiated audio-level extension id; 0 none
 	bits   atomic.Uint64 // bits received in the current second
 	rate   atomic.Uint64 // bits per second over the last whole second
+
+	// The reader's scratch for replays to new subscribers (replay.go).
+	replayBuf [packetCacheMTU]byte
+	replayPkt rtp.Packet
 }
 
 // subscriber is one participant receiving a track: its own local track
@@ -48,7 +52,7 @@ type layer struct {
 type subscriber struct {
 	t      *track
 	owner  *peer
-	local  *webrtc.TrackLocalStaticRTP
+	local  *boundTrack
 	sender *webrtc.RTPSender
 
 	mu       sync.Mutex // held only to choose and number a packet
@@ -57,6 +61,7 @@ type subscriber struct {
 	want     atomic.Int32  // layer index chosen (simulcast.go)
 	estimate atomic.Uint64 // the subscriber's REMB, bits/s; 0 unknown
 	lastSent atomic.Int64  // unix nanoseconds of the last forwarded packet
+	fresh    atomic.Bool   // just bound: start with a replay (replay.go)
 }
 
 func newTrack(pub *peer, mid string, remote *webrtc.TrackRemote) *track {
@@ -151,6 +156,9 @@ func (l *layer) forward(pkt *rtp.Packet, raw []byte, now time.Time) {
 	seq, ts := pkt.SequenceNumber, pkt.Timestamp
 	single := len(*t.layers.Load()) == 1
 	for _, s := range *t.subs.Load() {
+		if s.fresh.Load() && l.cache != nil && s.want.Load() == l.idx && l.replay(s, seq, now) {
+			continue
+		}
 		out, outTS, ok := s.number(l.idx, seq, ts, key || single, now)
 		if !ok {
 			continue
@@ -203,9 +211,15 @@ func (t *track) setPaused(on bool) {
 	}
 }
 
+// addSubscriber starts forwarding to s, unless its participant is
+// leaving: checked under t.mu, which dropSubscriber takes too, so a
+// subscription bound while its owner leaves is never left behind.
 func (t *track) addSubscriber(s *subscriber) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if s.owner.stopped() {
+		return
+	}
 	old := *t.subs.Load()
 	next := append(append(make([]*subscriber, 0, len(old)+1), old...), s)
 	t.subs.Store(&next)

@@ -65,6 +65,7 @@ func (c *call) dropPeer(d *deliveries, user string) {
 	}
 	delete(c.peers, user)
 	c.spk.forget(user)
+	pr.stop() // first: a subscription of theirs bound from now on is refused
 	kept := c.tracks[:0]
 	for _, t := range c.tracks {
 		if t.pub == pr {
@@ -78,7 +79,6 @@ func (c *call) dropPeer(d *deliveries, user string) {
 	}
 	clear(c.tracks[len(kept):])
 	c.tracks = kept
-	pr.stop()
 	c.left(d, user)
 }
 

@@ -132,3 +132,38 @@ func TestUplinkFeedbackAndCleanForwarding(t *testing.T) {
 		t.Fatalf("%d forwarded packets carried the publisher's header extensions", sub.withExt)
 	}
 }
+
+// A subscriber who joins while a publisher sends delta frames starts on
+// the last key frame, replayed from the cache, without waiting for a new
+// one: the first packet it reads is a key frame.
+func TestNewSubscriberStartsOnCachedKeyframe(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, err := s.Start("conv-replay", Person{User: "h", Name: "Host"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := join(t, s, info.ID, "h", true)
+	pub.waitEvent(EvJoined, 5*time.Second)
+	pub.keyEvery = 40 // a key frame every 800 ms
+	pub.start()
+	time.Sleep(300 * time.Millisecond)
+	for i, u := range []string{"a", "b", "c"} {
+		time.Sleep(time.Duration(100+150*i) * time.Millisecond) // land mid-way between key frames
+		sub, _ := join(t, s, info.ID, u, false)
+		sub.waitEvent(EvJoined, 5*time.Second)
+		sub.start()
+		key := streamIDs(t, s, info.ID)["h"] + "/" + LabelCamera
+		eventually(t, 5*time.Second, u+" reads h's camera", func() bool {
+			sub.mu.Lock()
+			defer sub.mu.Unlock()
+			_, ok := sub.firstKey[key]
+			return ok
+		})
+		sub.mu.Lock()
+		first := sub.firstKey[key]
+		sub.mu.Unlock()
+		if !first {
+			t.Fatalf("%s's first packet of h's camera was a delta frame, not the cached key frame", u)
+		}
+	}
+}

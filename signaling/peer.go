@@ -43,6 +43,10 @@ type peer struct {
 	labelsMu sync.Mutex
 	labels   map[string]string // mid -> label, from the client's offers
 
+	connMu    sync.Mutex
+	connected bool          // the media transport came up (replay.go)
+	unstarted []*subscriber // bound before it did
+
 	// sections is the media section count of the client's last offer or
 	// answer, against which its candidates' sdpMLineIndex is checked.
 	sections atomic.Int32
@@ -74,6 +78,9 @@ func (p *peer) run() {
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		// Failed: ICE gave up. Closed: the client's DTLS said goodbye
 		// (or we closed it, and then p is already out of the call).
+		if st == webrtc.PeerConnectionStateConnected {
+			p.connectedNow()
+		}
 		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
 			go p.call.failed(p) // not on pion's goroutine: failed stops p
 		}
@@ -98,6 +105,16 @@ func (p *peer) run() {
 // PeerConnection). Idempotent.
 func (p *peer) stop() {
 	p.box.close(func() { close(p.quit) })
+}
+
+// stopped reports whether stop was called.
+func (p *peer) stopped() bool {
+	select {
+	case <-p.quit:
+		return true
+	default:
+		return false
+	}
 }
 
 // errPeerGone: the participant left while a request was on its way.

@@ -109,22 +109,22 @@ func (p *peer) addSubscription(t *track) {
 	if p.pc == nil || p.subs[t] != nil {
 		return
 	}
-	local, err := webrtc.NewTrackLocalStaticRTP(t.codec, t.label, t.pub.stream)
+	static, err := webrtc.NewTrackLocalStaticRTP(t.codec, t.label, t.pub.stream)
 	if err != nil {
 		return
 	}
-	sender, err := p.pc.AddTrack(local)
+	s := &subscriber{t: t, owner: p}
+	s.cur.Store(-1)
+	s.local = &boundTrack{TrackLocalStaticRTP: static, onBound: s.bound}
+	sender, err := p.pc.AddTrack(s.local)
 	if err != nil {
 		p.call.log.Warn("video: add track", "err", err)
 		return
 	}
-	s := &subscriber{t: t, owner: p, local: local, sender: sender}
-	s.cur.Store(-1)
+	s.sender = sender
 	t.choose(s)
 	p.subs[t] = s
-	t.addSubscriber(s)
 	go s.readRTCP()
-	t.layer(s.want.Load()).requestKeyframe()
 	p.pending = true
 }
 
