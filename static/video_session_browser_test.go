@@ -14,20 +14,23 @@ import (
 
 // A specialist starts a video session with the waiting room on; a peer on
 // a phone asks to join and waits; the host sees them in the waiting list
-// (and it is announced), admits them, and each page plays the other's
-// video. Then: the phone's chat toggle, self-mute, a host's mute the peer
+// (and it is announced), denies a second asker, admits the first, and
+// each page plays the other's video. Then: the phone's chat toggle, self-mute, a host's mute the peer
 // cannot lift, a shared screen, the host's connection dropping and her
 // page rejoining, and the host ending the session for everyone.
 func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	n := startVideoNode(t)
 	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
 	bobTok := n.user("bob", "Bob", auth.RolePeer)
+	cyTok := n.user("cy", "Cy", auth.RolePeer)
 	room := n.createRoom(annTok, "Thursday video circle", "")
 	n.join(bobTok, room.ID)
+	n.join(cyTok, room.ID)
 
 	b := newMediaBrowser(t, true)
 	ann := b.page("ann", 1280, 800)
 	bob := b.page("bob", 375, 740) // a phone
+	cy := b.page("cy", 1280, 800)
 	ann.signIn(n, annTok)
 	ann.openConversation(room.ID)
 	bob.signIn(n, bobTok)
@@ -47,8 +50,18 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	bob.click("#video-join")
 	bob.waitJS("waiting room", `!document.getElementById('video-waiting-room').hidden && document.activeElement?.id === 'video-waiting-title'`)
 	ann.waitJS("Bob in the waiting list, announced", `[...document.querySelectorAll('#video-wl li')].some((li) => li.textContent.includes('Bob')) && [...document.querySelectorAll('#announcer p')].some((p) => p.textContent === 'Bob is waiting to join the video session.')`)
-	ann.screenshot("video-waiting-list.png")
 	bob.screenshot("video-waiting-room-phone.png")
+
+	// Cy asks too; the host turns him away, in words he reads.
+	cy.signIn(n, cyTok)
+	cy.openConversation(room.ID)
+	cy.click("#video-join")
+	cy.waitJS("waiting room", `!document.getElementById('video-waiting-room').hidden`)
+	ann.waitJS("both waiting, Admit all offered", `document.querySelectorAll('#video-wl li').length === 2 && !document.getElementById('video-admit-all').hidden && document.getElementById('video-wl-title').textContent === 'Waiting to join (2)'`)
+	ann.screenshot("video-waiting-list.png")
+	ann.click(`#video-wl button[data-act="deny"][data-user="cy"]`)
+	cy.waitJS("denied in words", `!document.getElementById('video-ended').hidden && document.getElementById('video-ended-text').textContent === 'The host didn’t let you in this time.' && document.activeElement?.id === 'video-ended-title'`)
+
 	ann.click(`#video-wl button[data-act="admit"][data-user="bob"]`)
 	bob.waitJS("admitted", `!document.getElementById('video-stage').hidden && document.getElementById('video-waiting-room').hidden`)
 	ann.waitJS("waiting list empty", `document.getElementById('video-waiting-list').hidden`)
@@ -178,7 +191,7 @@ func TestVideoWithoutCameraOrPermission(t *testing.T) {
 // In a one-on-one chat the specialist starts a video call (no waiting
 // room by default there); the peer, who may not start one, joins from the
 // banner straight away and each plays the other's video. Only the
-// specialist has host controls. The peer leaves.
+// specialist has host controls; she removes the peer, who is told so.
 func TestVideoCallInDirectMessage(t *testing.T) {
 	n := startVideoNode(t)
 	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
@@ -211,6 +224,9 @@ func TestVideoCallInDirectMessage(t *testing.T) {
 	if eval[bool](bob, `!!document.querySelector('button[data-tile-menu]') || !document.getElementById('video-end').hidden`) {
 		t.Error("the peer is offered host controls")
 	}
-	bob.click("#video-leave")
+	ann.pick(`button[data-tile-menu="bob"]`, "Remove from the session")
+	ann.waitJS("confirmation", `document.getElementById('confirm-dialog').open && document.getElementById('confirm-title').textContent === 'Remove Bob from the video session?'`)
+	ann.click("#confirm-ok")
+	bob.waitJS("removed, in words", `!document.getElementById('video-ended').hidden && document.getElementById('video-ended-text').textContent === 'A host removed you from the video session.'`)
 	ann.waitJS("Bob's tile gone", `!document.querySelector('.tile.camera[data-user="bob"]')`)
 }

@@ -12,6 +12,8 @@
 // ICE; if that has not brought media back after REJOIN_AFTER_MS, it asks
 // its owner to join the session afresh.
 
+import { newRef } from '../connection.js';
+
 const POOR_GRACE_MS = 5000;
 const REJOIN_AFTER_MS = 10000;
 const MAX_REFUSED_OFFERS = 3;
@@ -198,7 +200,9 @@ export class Call {
 
   localCandidate(c) {
     if (this.closed) return;
-    const frame = { type: 'video_candidate', session: this.session, candidate: c ? c.candidate : '' };
+    // With a ref, a refused candidate (harmless: ICE states tell if the
+    // connection suffers) is not shown as an unexplained notice.
+    const frame = { type: 'video_candidate', session: this.session, candidate: c ? c.candidate : '', ref: newRef('vc') };
     if (c && c.sdpMid !== null) frame.sdp_mid = c.sdpMid;
     if (c && c.sdpMLineIndex !== null) frame.sdp_mline_index = c.sdpMLineIndex;
     this.opts.send(frame);
