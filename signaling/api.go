@@ -19,7 +19,13 @@ func (s *SFU) Join(session string, p Person, hostRole bool, send Sender) (admitt
 
 // Leave takes user out of session, or out of its waiting room.
 func (s *SFU) Leave(session, user string) error {
-	return s.with(session, func(c *call) error { return c.leave(user) })
+	return s.with(session, func(c *call) error { return c.leave(user, "") })
+}
+
+// LeaveFrom is Leave on behalf of connection conn (Person.Conn at its
+// Join): a no-op when another connection of the user has joined since.
+func (s *SFU) LeaveFrom(session, user, conn string) error {
+	return s.with(session, func(c *call) error { return c.leave(user, conn) })
 }
 
 // Admit lets user in from the waiting room; by must host.

@@ -22,13 +22,20 @@ type call struct {
 	mu      sync.Mutex
 	st      *Session
 	peers   map[string]*peer  // participants, by user
-	waiters map[string]Sender // the waiting room, by user
+	waiters map[string]waiter // the waiting room, by user
 	tracks  []*track          // every published track
 	empty   *time.Timer       // armed while nobody is in or waiting
 	ended   bool
 
 	spk  *speakers     // fed by the audio readers, read by speakLoop
 	quit chan struct{} // closed by terminate: stops speakLoop
+}
+
+// waiter is a person in the waiting room: how to reach them, and which
+// connection asked.
+type waiter struct {
+	send Sender
+	conn string
 }
 
 // delivery is an event to send once mu is released.
@@ -61,7 +68,7 @@ func newCall(s *SFU, st *Session, hostName string) *call {
 		log:          s.log.With("session", st.ID),
 		st:           st,
 		peers:        make(map[string]*peer),
-		waiters:      make(map[string]Sender),
+		waiters:      make(map[string]waiter),
 		spk:          newSpeakers(),
 		quit:         make(chan struct{}),
 	}
@@ -220,10 +227,10 @@ func (c *call) terminate(reason string) {
 		peers = append(peers, p)
 		d.add(p.send, Event{Type: EvEnded, Session: c.id, Reason: reason})
 	}
-	for _, send := range c.waiters {
-		d.add(send, Event{Type: EvEnded, Session: c.id, Reason: reason})
+	for _, w := range c.waiters {
+		d.add(w.send, Event{Type: EvEnded, Session: c.id, Reason: reason})
 	}
-	c.peers, c.waiters, c.tracks = map[string]*peer{}, map[string]Sender{}, nil
+	c.peers, c.waiters, c.tracks = map[string]*peer{}, map[string]waiter{}, nil
 	c.mu.Unlock()
 	for _, p := range peers {
 		p.stop()

@@ -18,16 +18,19 @@ func (c *call) join(p Person, hostRole bool, send Sender) (bool, error) {
 		c.dropPeer(&d, p.User)
 		_ = c.st.Leave(p.User)
 	}
+	if old, ok := c.waiters[p.User]; ok && old.conn != p.Conn {
+		d.add(old.send, Event{Type: EvRemoved, Session: c.id, Reason: ReasonReplaced})
+	}
 	admitted, err := c.st.Join(p.User, p.Name, hostRole)
 	if err != nil {
 		return false, err
 	}
 	if !admitted {
-		c.waiters[p.User] = send
+		c.waiters[p.User] = waiter{send: send, conn: p.Conn}
 		d.add(send, Event{Type: EvWaiting, Session: c.id})
 		c.waitingChanged(&d)
 	} else {
-		c.enter(&d, p.User, send)
+		c.enter(&d, p.User, waiter{send: send, conn: p.Conn})
 	}
 	c.armEmpty()
 	return admitted, nil
@@ -35,9 +38,11 @@ func (c *call) join(p Person, hostRole bool, send Sender) (bool, error) {
 
 // enter gives a new participant a peer, tells them who is in and tells
 // the others. Called with mu held, after the Session let user in.
-func (c *call) enter(d *deliveries, user string, send Sender) {
+func (c *call) enter(d *deliveries, user string, w waiter) {
 	delete(c.waiters, user)
+	send := w.send
 	pr := newPeer(c, user, send)
+	pr.conn = w.conn
 	c.peers[user] = pr
 	for _, t := range c.tracks {
 		pr.subscribe(t)
@@ -118,18 +123,28 @@ func (c *call) deny(by, user string) error {
 	if err := c.st.Deny(by, user); err != nil {
 		return err
 	}
-	d.add(c.waiters[user], Event{Type: EvDenied, Session: c.id, Reason: ReasonHostDenied})
+	d.add(c.waiters[user].send, Event{Type: EvDenied, Session: c.id, Reason: ReasonHostDenied})
 	delete(c.waiters, user)
 	c.waitingChanged(&d)
 	c.armEmpty()
 	return nil
 }
 
-func (c *call) leave(user string) error {
+// leave takes user out, in or waiting; with conn set, only if that
+// connection is still the one in (a stale one's leave is a no-op).
+func (c *call) leave(user, conn string) error {
 	var d deliveries
 	defer func() { d.send() }()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if conn != "" {
+		if pr := c.peers[user]; pr != nil && pr.conn != conn {
+			return nil
+		}
+		if w, ok := c.waiters[user]; ok && w.conn != conn {
+			return nil
+		}
+	}
 	if err := c.st.Leave(user); err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type peer struct {
 	user   string
 	stream string // msid stream id of the tracks forwarded from this peer
 	send   Sender
+	conn   string // the connection that joined (Person.Conn)
 
 	box  mailbox
 	quit chan struct{} // closed by stop

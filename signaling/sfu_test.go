@@ -353,3 +353,56 @@ func TestFailedConnectionLeaves(t *testing.T) {
 		t.Fatalf("%d participants after a's connection failed, want 1", n)
 	}
 }
+
+// A second connection of one user replaces the first, in the waiting
+// room as in the session, and the first connection's late leave does not
+// take the second out.
+func TestSecondConnectionReplacesFirst(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, err := s.Start("conv-two-tabs", Person{User: "h", Name: "Host"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := func() (Sender, chan Event) {
+		ch := make(chan Event, 64)
+		return func(ev Event) { ch <- ev }, ch
+	}
+	send1, ev1 := events()
+	send2, ev2 := events()
+	if _, err := s.Join(info.ID, Person{User: "p", Name: "P", Conn: "tab1"}, false, send1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Join(info.ID, Person{User: "p", Name: "P", Conn: "tab2"}, false, send2); err != nil {
+		t.Fatal(err)
+	}
+	want := func(ch chan Event, typ, reason string) {
+		t.Helper()
+		for {
+			select {
+			case ev := <-ch:
+				if ev.Type == typ && ev.Reason == reason {
+					return
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatalf("no %s %s", typ, reason)
+			}
+		}
+	}
+	want(ev1, EvRemoved, ReasonReplaced)
+	mustNil(t, s.LeaveFrom(info.ID, "p", "tab1")) // the old tab closes
+	c := s.call(info.ID)
+	c.mu.Lock()
+	_, waiting := c.waiters["p"]
+	c.mu.Unlock()
+	if !waiting {
+		t.Fatal("the old tab's leave took the new tab out of the waiting room")
+	}
+	mustNil(t, s.LeaveFrom(info.ID, "p", "tab2"))
+	c.mu.Lock()
+	_, waiting = c.waiters["p"]
+	c.mu.Unlock()
+	if waiting {
+		t.Fatal("the current tab's leave did not take it out")
+	}
+	_ = ev2
+}

@@ -13,8 +13,11 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Person is someone taking part, as chat/server knows them.
-type Person struct{ User, Name string }
+// Person is someone taking part, as chat/server knows them. Conn names
+// the connection (and its place) that asks: a later Join of the same user
+// from elsewhere replaces it, and LeaveFrom with an older Conn is then a
+// no-op, so a closing old tab cannot take out the new one. Empty: any.
+type Person struct{ User, Name, Conn string }
 
 // Candidate is an ICE candidate in the browser's RTCIceCandidateInit form.
 // An empty Candidate ends the sender's gathering.
