@@ -80,7 +80,9 @@ for _ in $(seq 100); do
     cat "$tmp/server.log" >&2
     exit 1
   fi
-  url=$(sed -n 's|^Kindred is listening on \(http://[0-9.:]*\).*|\1|p' "$tmp/server.out" | head -n 1)
+  # The shell may not have created server.out yet: that is "not yet",
+  # not a failure (set -e would end the run and stop the node at birth).
+  url=$(sed -n 's|^Kindred is listening on \(http://[0-9.:]*\).*|\1|p' "$tmp/server.out" 2>/dev/null | head -n 1) || url=
   if [ -n "$url" ] && curl -fsS -o /dev/null "$url/readyz" 2>/dev/null; then
     break
   fi
