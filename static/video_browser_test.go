@@ -152,13 +152,15 @@ func TestVideoGridAdaptsFromOneToTwelve(t *testing.T) {
 	}
 }
 
-// framesDecoded sums the video frames decoded by the page's peer
-// connections. It finds them through DevTools (Runtime.queryObjects), so
-// the client needs no test hook that exposes its connection.
-func framesDecoded(p *page) int {
+// onPeerConnections calls the JavaScript function fn with this bound to
+// the page's RTCPeerConnections (an array) and the given arguments, and
+// returns its result. It finds them through DevTools (Runtime.queryObjects),
+// so the client needs no test hook that exposes its connection.
+func onPeerConnections[T any](p *page, fn string, args ...any) T {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
 	defer cancel()
+	var out T
 	proto, err := chromedp.Call(ctx, runtime.Evaluate, runtime.EvaluateParams{Expression: "RTCPeerConnection.prototype"})
 	if err != nil || proto.Result == nil {
 		p.t.Fatalf("%s: RTCPeerConnection.prototype: %v", p.name, err)
@@ -167,26 +169,36 @@ func framesDecoded(p *page) int {
 	if err != nil || objs.Objects == nil {
 		p.t.Fatalf("%s: query peer connections: %v", p.name, err)
 	}
+	var callArgs []*runtime.CallArgument
+	for _, a := range args {
+		v, _ := json.Marshal(a)
+		callArgs = append(callArgs, &runtime.CallArgument{Value: v})
+	}
 	yes := true
 	res, err := chromedp.Call(ctx, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
-		ObjectID: objs.Objects.ObjectID, AwaitPromise: &yes, ReturnByValue: &yes,
-		FunctionDeclaration: `async function () {
-			let n = 0;
-			for (const pc of this) {
-				if (pc.connectionState === 'closed') continue;
-				(await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded || 0; });
-			}
-			return n;
-		}`,
+		ObjectID: objs.Objects.ObjectID, AwaitPromise: &yes, ReturnByValue: &yes, FunctionDeclaration: fn, Arguments: callArgs,
 	})
 	if err != nil || res.Result == nil || res.ExceptionDetails != nil {
-		p.t.Fatalf("%s: getStats: %v %+v", p.name, err, res.ExceptionDetails)
+		p.t.Fatalf("%s: on the peer connections: %v %+v", p.name, err, res.ExceptionDetails)
 	}
-	var frames int
-	if err := json.Unmarshal([]byte(res.Result.Value), &frames); err != nil {
-		p.t.Fatalf("%s: framesDecoded %s: %v", p.name, res.Result.Value, err)
+	if err := json.Unmarshal([]byte(res.Result.Value), &out); err != nil {
+		p.t.Fatalf("%s: result %s: %v", p.name, res.Result.Value, err)
 	}
-	return frames
+	return out
+}
+
+// framesDecoded sums the video frames decoded by the page's peer
+// connections.
+func framesDecoded(p *page) int {
+	p.t.Helper()
+	return onPeerConnections[int](p, `async function () {
+		let n = 0;
+		for (const pc of this) {
+			if (pc.connectionState === 'closed') continue;
+			(await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded || 0; });
+		}
+		return n;
+	}`)
 }
 
 // loopbackICE keeps the media on 127.0.0.1, like the WebSocket. Chromium
@@ -272,4 +284,15 @@ func (p *page) noCamera() {
 	})()`}); err != nil {
 		p.t.Fatalf("%s: no camera: %v", p.name, err)
 	}
+}
+
+// sending reports whether the page's peer connections have an enabled
+// track of kind ("audio" or "video") to send: a muted microphone or a
+// stopped camera must be disabled in the browser, not only at the server.
+func sending(p *page, kind string) bool {
+	p.t.Helper()
+	return onPeerConnections[bool](p, `async function (kind) {
+		return this.some((pc) => pc.connectionState !== 'closed' &&
+			pc.getSenders().some((s) => s.track && s.track.kind === kind && s.track.enabled));
+	}`, kind)
 }

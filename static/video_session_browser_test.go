@@ -14,7 +14,8 @@ import (
 
 // A specialist starts a video session with the waiting room on; a peer on
 // a phone asks to join and waits; the host sees them in the waiting list
-// (and it is announced), denies a second asker, admits the first, and
+// (and it is announced), denies a second asker (who asks again and
+// cancels), admits the first, and
 // each page plays the other's video. Then: the phone's chat toggle, self-mute, a host's mute the peer
 // cannot lift, a shared screen, the host's connection dropping and her
 // page rejoining, and the host ending the session for everyone.
@@ -61,6 +62,14 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	ann.screenshot("video-waiting-list.png")
 	ann.click(`#video-wl button[data-act="deny"][data-user="cy"]`)
 	cy.waitJS("denied in words", `!document.getElementById('video-ended').hidden && document.getElementById('video-ended-text').textContent === 'The host didn’t let you in this time.' && document.activeElement?.id === 'video-ended-title'`)
+	// He asks again, and thinks better of it while waiting.
+	cy.click("#video-close")
+	cy.click("#video-join")
+	cy.waitJS("waiting again", `!document.getElementById('video-waiting-room').hidden`)
+	ann.waitJS("Cy waiting again", `document.querySelectorAll('#video-wl li').length === 2`)
+	cy.click("#video-cancel")
+	cy.waitJS("out of the waiting room", `document.getElementById('video').hidden && !document.getElementById('video-banner').hidden`)
+	ann.waitJS("Cy no longer waiting", `document.querySelectorAll('#video-wl li').length === 1 && document.querySelector('#video-wl li').textContent.includes('Bob')`)
 
 	ann.click(`#video-wl button[data-act="admit"][data-user="bob"]`)
 	bob.waitJS("admitted", `!document.getElementById('video-stage').hidden && document.getElementById('video-waiting-room').hidden`)
@@ -91,6 +100,9 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	bob.enter(0)
 	bob.waitJS("mic off", `document.getElementById('video-mic').getAttribute('aria-pressed') === 'false'`)
 	ann.waitJS("Bob shown muted", `!`+bobMic+`.hidden && `+bobMic+`.textContent === 'Microphone off'`)
+	if sending(bob, "audio") {
+		t.Error("a muted microphone's track is still enabled")
+	}
 	bob.click("#video-mic")
 	ann.waitJS("Bob shown unmuted", bobMic+`.hidden`)
 
@@ -99,9 +111,20 @@ func TestVideoSessionWaitingRoomAdmitAndPlay(t *testing.T) {
 	ann.waitJS("Bob shown muted by the host", bobMic+`.textContent === 'Muted by the host'`)
 	bob.waitJS("held", `document.getElementById('video-hold').textContent === 'Muted by the host.' && document.getElementById('video-mic').getAttribute('aria-disabled') === 'true' && document.getElementById('video-mic').getAttribute('aria-pressed') === 'false'`)
 	bob.click("#video-mic")
-	if eval[string](bob, `document.getElementById('video-mic').getAttribute('aria-pressed')`) != "false" {
+	if eval[string](bob, `document.getElementById('video-mic').getAttribute('aria-pressed')`) != "false" || sending(bob, "audio") {
 		t.Error("a held microphone was switched on")
 	}
+
+	// And stops his camera: his tile shows his initial; his track is off.
+	bobTile := `document.querySelector('.tile.camera[data-user="bob"]')`
+	ann.pick(`button[data-tile-menu="bob"]`, "Stop camera")
+	ann.waitJS("Bob's camera shown stopped", bobTile+`.classList.contains('cam-off') && `+bobTile+`.querySelector('.tile-cam').textContent === 'Camera stopped by the host'`)
+	bob.waitJS("camera held", `document.getElementById('video-hold').textContent === 'Muted by the host. Your camera was stopped by the host.' && document.getElementById('video-cam').getAttribute('aria-disabled') === 'true'`)
+	if sending(bob, "video") {
+		t.Error("a camera stopped by the host still sends")
+	}
+	ann.pick(`button[data-tile-menu="bob"]`, "Allow their camera")
+	bob.waitJS("camera allowed", `document.getElementById('video-cam').getAttribute('aria-disabled') !== 'true'`)
 
 	// Ann shares her screen: a second video track, offered mid-session;
 	// Bob gets a tile for it. When she stops, it goes.
