@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,8 +32,27 @@ type videoLookup struct {
 	remote  bool
 }
 
-func (c *conn) person() signaling.Person {
-	return signaling.Person{User: c.ident.UserID, Name: c.ident.Name}
+// person is the connection's user as the SFU knows them; conn is the
+// place's key (videoKey), empty for video_start, which joins nobody.
+func (c *conn) person(conn string) signaling.Person {
+	return signaling.Person{User: c.ident.UserID, Name: c.ident.Name, Conn: conn}
+}
+
+// videoKey names one place of one connection, "<node>/<conn id>/<gen>",
+// the same on the node that hosts the session (from a relayed join's
+// From, Conn and Gen): the SFU acts on a leave only for the place still
+// in, so a tab that closes after another joined does not take the user
+// out on the newer tab's behalf.
+func videoKey(node, conn string, gen uint64) string {
+	return node + "/" + conn + "/" + strconv.FormatUint(gen, 10)
+}
+
+// leavePlace leaves p's session on behalf of p alone.
+func (c *conn) leavePlace(p *videoPlace) error {
+	if p.remote {
+		return p.ops.(remoteVideo).leave(p.session, p.gen, c.ident.UserID)
+	}
+	return c.srv.video.LeaveFrom(p.session, c.ident.UserID, videoKey(c.srv.relay.node, c.id, p.gen))
 }
 
 // videoSender is the SFU's way to p's client when the session is on this
@@ -96,7 +116,7 @@ func (c *conn) leaveVideos(conv string) {
 	}
 	c.mu.Unlock()
 	for _, p := range gone {
-		_ = p.ops.Leave(p.session, c.ident.UserID)
+		_ = c.leavePlace(p)
 	}
 	if conv == "" && c.srv.relay != nil {
 		c.srv.relay.untrack(c)
@@ -164,7 +184,7 @@ func (c *conn) handleVideoStart(f *protocol.ClientFrame) {
 		c.reject(f.Ref, "", f.Conv, errVideoBlocked)
 		return
 	}
-	info, err := c.srv.video.Start(f.Conv, c.person(), f.WaitingRoom)
+	info, err := c.srv.video.Start(f.Conv, c.person(""), f.WaitingRoom)
 	if err == nil {
 		err = c.srv.claimVideo(c.ctx, info)
 	}
@@ -208,9 +228,10 @@ func (c *conn) handleVideoJoin(f *protocol.ClientFrame) {
 		err = errVideoNoSession
 	case p.remote:
 		c.srv.relay.track(c)
-		err = p.ops.(remoteVideo).join(p.session, p.gen, c.person(), host)
+		err = p.ops.(remoteVideo).join(p.session, p.gen, c.person(""), host)
 	default:
-		_, err = c.srv.video.Join(p.session, c.person(), host, c.videoSender(p))
+		key := videoKey(c.srv.relay.node, c.id, p.gen)
+		_, err = c.srv.video.Join(p.session, c.person(key), host, c.videoSender(p))
 	}
 	if err != nil {
 		c.dropPlace(p)
@@ -227,7 +248,7 @@ func (c *conn) handleVideoLeave(f *protocol.ClientFrame) {
 		return
 	}
 	c.dropPlace(p)
-	c.videoDone(f, p.ops.Leave(f.Session, c.ident.UserID))
+	c.videoDone(f, c.leavePlace(p))
 }
 
 func (c *conn) handleVideoOffer(f *protocol.ClientFrame) {

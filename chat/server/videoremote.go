@@ -7,9 +7,9 @@ import (
 
 // videoOps is what a connection asks of the node hosting a session: the
 // local SFU, or remoteVideo, which relays to the hosting node. Join is
-// apart (its Sender cannot cross the network).
+// apart (its Sender cannot cross the network), and so is leaving (on behalf
+// of one place: conn.leavePlace).
 type videoOps interface {
-	Leave(session, user string) error
 	Admit(session, by, user string) error
 	AdmitAll(session, by string) error
 	Deny(session, by, user string) error
@@ -37,8 +37,10 @@ func (v remoteVideo) do(m relayMsg) error {
 	return err
 }
 
-func (v remoteVideo) Leave(session, user string) error {
-	return v.do(relayMsg{Op: protocol.TypeVideoLeave, Session: session, User: user})
+// leave relays a leave on behalf of the place gen: the hosting node acts
+// on it only while that place is the user's (videoKey).
+func (v remoteVideo) leave(session string, gen uint64, user string) error {
+	return v.do(relayMsg{Op: protocol.TypeVideoLeave, Session: session, Gen: gen, User: user})
 }
 
 func (v remoteVideo) Admit(session, by, user string) error {
@@ -99,9 +101,10 @@ func (r *videoRelay) serve(m *relayMsg) {
 	}
 	switch m.Op {
 	case protocol.TypeVideoJoin:
-		_, err = sfu.Join(m.Session, signaling.Person{User: m.User, Name: m.Name}, m.Host, r.remoteSender(m.From, m.Conn, m.Gen))
+		p := signaling.Person{User: m.User, Name: m.Name, Conn: videoKey(m.From, m.Conn, m.Gen)}
+		_, err = sfu.Join(m.Session, p, m.Host, r.remoteSender(m.From, m.Conn, m.Gen))
 	case protocol.TypeVideoLeave:
-		err = sfu.Leave(m.Session, m.User)
+		err = sfu.LeaveFrom(m.Session, m.User, videoKey(m.From, m.Conn, m.Gen))
 	case protocol.TypeVideoAdmit:
 		if m.All {
 			err = sfu.AdmitAll(m.Session, m.User)
