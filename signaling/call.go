@@ -19,13 +19,14 @@ type call struct {
 	started      time.Time
 	log          *slog.Logger
 
-	mu      sync.Mutex
-	st      *Session
-	peers   map[string]*peer  // participants, by user
-	waiters map[string]waiter // the waiting room, by user
-	tracks  []*track          // every published track
-	empty   *time.Timer       // armed while nobody is in or waiting
-	ended   bool
+	mu       sync.Mutex
+	st       *Session
+	peers    map[string]*peer  // participants, by user
+	waiters  map[string]waiter // the waiting room, by user
+	tracks   []*track          // every published track
+	empty    *time.Timer       // armed while nobody is in or waiting
+	emptyGen uint64            // which arming the timer belongs to
+	ended    bool
 
 	spk  *speakers     // fed by the audio readers, read by speakLoop
 	quit chan struct{} // closed by terminate: stops speakLoop
@@ -186,6 +187,9 @@ func (c *call) waitingChanged(d *deliveries) {
 
 // armEmpty starts the empty timer when nobody is in or waiting, and
 // stops it otherwise. Called with mu held (or before the call is shared).
+// A timer that fires ends the call only if it is still the armed one and
+// the call is still empty, checked and ended in one critical section, so
+// a join that lands meanwhile is never ended under it.
 func (c *call) armEmpty() {
 	if !c.st.Empty() {
 		if c.empty != nil {
@@ -197,21 +201,24 @@ func (c *call) armEmpty() {
 	if c.empty != nil || c.ended {
 		return
 	}
+	c.emptyGen++
+	gen := c.emptyGen
 	c.empty = time.AfterFunc(c.sfu.cfg.EmptyGrace, func() {
-		c.mu.Lock()
-		still := c.st.Empty() && !c.ended
-		c.mu.Unlock()
-		if still {
-			c.terminate(ReasonEmpty)
-		}
+		c.terminateIf(func() bool { return c.emptyGen == gen && c.empty != nil && c.st.Empty() }, ReasonEmpty)
 	})
 }
 
 // terminate ends the call for everyone: each person is told, every peer
-// is stopped (no media flows once it returns) and the SFU forgets it.
+// is stopped (their owners close the connections and the SFU waits for
+// them in Close) and the SFU forgets it.
 func (c *call) terminate(reason string) {
+	c.terminateIf(func() bool { return true }, reason)
+}
+
+// terminateIf is terminate when cond, checked under mu, holds.
+func (c *call) terminateIf(cond func() bool, reason string) {
 	c.mu.Lock()
-	if c.ended {
+	if c.ended || !cond() {
 		c.mu.Unlock()
 		return
 	}
@@ -222,9 +229,8 @@ func (c *call) terminate(reason string) {
 		c.empty.Stop()
 	}
 	var d deliveries
-	peers := make([]*peer, 0, len(c.peers))
 	for _, p := range c.peers {
-		peers = append(peers, p)
+		p.stop()
 		d.add(p.send, Event{Type: EvEnded, Session: c.id, Reason: reason})
 	}
 	for _, w := range c.waiters {
@@ -232,9 +238,6 @@ func (c *call) terminate(reason string) {
 	}
 	c.peers, c.waiters, c.tracks = map[string]*peer{}, map[string]waiter{}, nil
 	c.mu.Unlock()
-	for _, p := range peers {
-		p.stop()
-	}
 	d.send()
 	c.sfu.forget(c, reason)
 }

@@ -3,6 +3,7 @@ package signaling
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,6 +72,8 @@ type testClient struct {
 	// simulcast publishes the camera as three RID layers, q, h and f,
 	// whose payloads are 100, 400 and 1000 bytes.
 	simulcast bool
+	labels    map[string]string // sent with the offer (nil: none)
+	dropF     atomic.Bool       // stop sending the simulcast f layer
 	layers    []*webrtc.TrackLocalStaticRTP
 	midExt    uint8
 	ridExt    uint8
@@ -191,7 +194,7 @@ func (c *testClient) offer() {
 		c.t.Errorf("%s offer: %v", c.user, err)
 		return
 	}
-	if err := c.sfu.Offer(c.session, c.user, c.pc.LocalDescription().SDP, nil); err != nil {
+	if err := c.sfu.Offer(c.session, c.user, c.pc.LocalDescription().SDP, c.labels); err != nil {
 		c.t.Errorf("%s Offer: %v", c.user, err)
 	}
 }
@@ -418,6 +421,9 @@ func (c *testClient) publishLayers(seq uint16) {
 		return
 	}
 	for i, l := range c.layers {
+		if c.dropF.Load() && l.RID() == "f" {
+			continue
+		}
 		body := append(testVP8Key(), c.user+":"+l.RID()+"|"...)
 		body = append(body, make([]byte, []int{100, 400, 1000}[i])...)
 		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq + uint16(i)*10000, Timestamp: uint32(seq)*3000 + uint32(i)*777, Marker: true}, Payload: body}

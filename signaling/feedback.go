@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"time"
+
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
@@ -11,6 +13,17 @@ import (
 // original SSRC (no RTX), and REMB estimates choose its layer.
 func (s *subscriber) readRTCP() {
 	var buf [packetCacheMTU]byte
+	var second int64 // the unix second resent counts
+	sent := 0        // packets resent in it
+	resend := func(seq uint16) {
+		if now := time.Now().Unix(); now != second {
+			second, sent = now, 0
+		}
+		if sent < maxResendsPerSecond {
+			sent++
+			s.resend(seq, buf[:])
+		}
+	}
 	for {
 		pkts, _, err := s.sender.ReadRTCP()
 		if err != nil {
@@ -21,7 +34,7 @@ func (s *subscriber) readRTCP() {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				s.t.layer(s.cur.Load()).requestKeyframe()
 			case *rtcp.TransportLayerNack:
-				nackSeqs(p, func(seq uint16) { s.resend(seq, buf[:]) })
+				nackSeqs(p, resend)
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				s.estimate.Store(uint64(p.Bitrate))
 				s.t.choose(s)
@@ -29,6 +42,12 @@ func (s *subscriber) readRTCP() {
 		}
 	}
 }
+
+// maxResendsPerSecond caps what one subscriber's NACKs may make the
+// server resend: about 3 Mbit/s of video, far above what loss on a 500
+// kbit/s track asks for, so a client cannot turn a small RTCP packet
+// into the whole cache again and again.
+const maxResendsPerSecond = 300
 
 // resend answers a NACK for out, a sequence number as the subscriber saw
 // it: mapped back to the source packet in the current layer's cache and

@@ -38,6 +38,8 @@ type layer struct {
 	cache  *packetCache
 	kf     *keyframeLimiter
 	level  uint8         // audio: the negotiated audio-level extension id; 0 none
+	askKey atomic.Bool   // a key frame is wanted: the reader asks for it
+	last   atomic.Int64  // unix nanoseconds of the last packet read
 	bits   atomic.Uint64 // bits received in the current second
 	rate   atomic.Uint64 // bits per second over the last whole second
 
@@ -112,6 +114,7 @@ func (l *layer) run() {
 			continue
 		}
 		now := time.Now()
+		l.last.Store(now.UnixNano())
 		l.bits.Add(uint64(n) * 8)
 		if now.Sub(second) >= time.Second {
 			l.rate.Store(l.bits.Swap(0))
@@ -137,7 +140,7 @@ func (l *layer) forward(pkt *rtp.Packet, raw []byte, now time.Time) {
 		}
 		return
 	}
-	if l.level != 0 {
+	if l.level != 0 && !t.pub.stopped() { // one who left is nobody's speaker
 		if b := pkt.GetExtension(l.level); len(b) > 0 {
 			t.pub.call.spk.observe(t.pub.user, b[0]&0x7f, b[0]&0x80 != 0, now)
 		}
@@ -150,6 +153,9 @@ func (l *layer) forward(pkt *rtp.Packet, raw []byte, now time.Time) {
 			l.kf.got()
 		} else if l.kf.pending() && l.kf.due(now) {
 			l.sendPLI()
+		}
+		if l.askKey.Load() && l.askKey.Swap(false) {
+			l.requestKeyframe()
 		}
 	}
 	stripExtensions(pkt)
@@ -203,10 +209,13 @@ func (s *subscriber) elapsed(now time.Time, clock uint32) uint32 {
 	return uint32(now.Sub(time.Unix(0, last)).Seconds() * float64(clock))
 }
 
+// setPaused pauses or resumes forwarding. Resuming video needs a key
+// frame; the readers ask for it (no I/O here: callers hold the call's
+// lock).
 func (t *track) setPaused(on bool) {
 	if t.paused.Swap(on) && !on {
 		for _, l := range *t.layers.Load() {
-			l.requestKeyframe() // the subscribers need a key frame to resume
+			l.askKey.Store(true)
 		}
 	}
 }

@@ -238,3 +238,17 @@ func TestCheckOfferMalformed(t *testing.T) {
 		checkRefusal(t, err)
 	}
 }
+
+// pion's log messages never carry a participant's address or ICE ufrag.
+func TestRedactAddrs(t *testing.T) {
+	for in, want := range map[string]string{
+		"dropping candidate with ufrag WjljkugltSEArdPr because": "dropping candidate with <addr> because",
+		"Failed to ping 192.0.2.7:53211 -> 10.0.0.1:8443":        "Failed to ping <addr> -> <addr>",
+		"remote [2001:db8::1]:4000 closed":                       "remote <addr> closed",
+		"no candidate pairs":                                     "no candidate pairs",
+	} {
+		if got := redactAddrs(in); got != want {
+			t.Errorf("redactAddrs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

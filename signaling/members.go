@@ -74,6 +74,8 @@ func (c *call) dropPeer(d *deliveries, user string) {
 	kept := c.tracks[:0]
 	for _, t := range c.tracks {
 		if t.pub == pr {
+			t.paused.Store(true) // at once, not when each subscriber's owner gets to it
+			t.removeSubscribers(func(*subscriber) bool { return true })
 			for _, q := range c.peers {
 				q.unsubscribe(t)
 			}
@@ -201,8 +203,9 @@ func (c *call) control(by, user, action string) error {
 }
 
 // applyPauses makes user's forwarders follow their switches and holds:
-// a paused track is read and cached but written to nobody. Called with
-// mu held.
+// a paused track is read but neither cached nor written. Called with mu
+// held: it does no I/O (a resumed video track's key-frame request is
+// sent by its reader).
 func (c *call) applyPauses(user string) {
 	p, ok := c.st.Participant(user)
 	if !ok {
@@ -220,6 +223,8 @@ func (c *call) applyPauses(user string) {
 			}
 		case LabelCamera:
 			t.setPaused(p.VideoOff || p.VideoStopped)
+		case LabelScreen:
+			t.setPaused(p.VideoStopped) // a host's stop holds every video of the person
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 
 	"github.com/pion/logging"
 )
@@ -21,8 +22,19 @@ type netLogger struct{ log *slog.Logger }
 
 func (l netLogger) logf(level slog.Level, format string, args ...any) {
 	if l.log.Enabled(context.Background(), level) {
-		l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
+		l.log.Log(context.Background(), level, redactAddrs(fmt.Sprintf(format, args...)))
 	}
+}
+
+// addrLike matches what pion's messages may carry of a person's network:
+// IPv4 and IPv6 addresses (with a port or not) and ICE credentials.
+var addrLike = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|\[?[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}\]?(?::\d+)?|ufrag \S+`)
+
+// redactAddrs masks addresses in a pion message: a participant's IP is
+// personal data, and logs must not say who connected from where
+// (candidate text never reaches the logs).
+func redactAddrs(msg string) string {
+	return addrLike.ReplaceAllString(msg, "<addr>")
 }
 
 func (l netLogger) Trace(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }

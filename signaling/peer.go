@@ -48,6 +48,10 @@ type peer struct {
 	connected bool          // the media transport came up (replay.go)
 	unstarted []*subscriber // bound before it did
 
+	readersMu sync.Mutex
+	closing   bool
+	readers   sync.WaitGroup // layer readers and feedback readers
+
 	// sections is the media section count of the client's last offer or
 	// answer, against which its candidates' sdpMLineIndex is checked.
 	sections atomic.Int32
@@ -59,7 +63,9 @@ func newPeer(c *call, user string, send Sender) *peer {
 		labels: make(map[string]string)}
 	p.box.init()
 	p.sections.Store(-1)
-	go p.run()
+	if !c.sfu.goUnlessClosed(p.run) {
+		close(p.done) // the node is shutting down: this peer never runs
+	}
 	return p
 }
 
@@ -76,29 +82,67 @@ func (p *peer) run() {
 	p.pc = pc
 	pc.OnICECandidate(p.onCandidate)
 	pc.OnTrack(p.onTrack)
-	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		// Failed: ICE gave up. Closed: the client's DTLS said goodbye
-		// (or we closed it, and then p is already out of the call).
-		if st == webrtc.PeerConnectionStateConnected {
-			p.connectedNow()
-		}
-		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
-			go p.call.failed(p) // not on pion's goroutine: failed stops p
+	pc.OnConnectionStateChange(p.onState)
+	// A participant whose media never connects (a lost answer between
+	// nodes, a client that never offers) is taken out, not kept forever.
+	never := time.AfterFunc(connectTimeout, func() {
+		if !p.isConnected() {
+			p.onState(webrtc.PeerConnectionStateFailed)
 		}
 	})
+	defer never.Stop()
 	for {
 		select {
 		case <-p.quit:
-			for t, s := range p.subs {
-				t.removeSubscriber(s)
-			}
-			_ = pc.Close()
+			p.shutdown()
 			return
 		case <-p.box.wake:
 			for _, f := range p.box.take() {
+				if p.stopped() {
+					break // no more work for a participant who left
+				}
 				f()
 			}
 		}
+	}
+}
+
+// connectTimeout is how long a participant may take to connect media.
+const connectTimeout = 30 * time.Second
+
+// onState follows the connection: connected starts the subscriptions that
+// waited for it; failed (ICE gave up) or closed (the client's DTLS said
+// goodbye, or we closed it and p is already out) takes the participant
+// out, on a goroutine the SFU waits for (not pion's: failed stops p).
+func (p *peer) onState(st webrtc.PeerConnectionState) {
+	switch st {
+	case webrtc.PeerConnectionStateConnected:
+		p.connectedNow()
+	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		p.call.sfu.goUnlessClosed(func() { p.call.failed(p) })
+	}
+}
+
+// shutdown closes the PeerConnection and waits for the goroutines that
+// read from it (its published layers, its subscriptions' feedback).
+func (p *peer) shutdown() {
+	for t, s := range p.subs {
+		t.removeSubscriber(s)
+	}
+	p.readersMu.Lock()
+	p.closing = true
+	p.readersMu.Unlock()
+	_ = p.pc.Close()
+	p.readers.Wait()
+}
+
+// goRead runs a reader of this peer's PeerConnection, unless it is
+// closing; shutdown waits for every reader.
+func (p *peer) goRead(f func()) {
+	p.readersMu.Lock()
+	defer p.readersMu.Unlock()
+	if !p.closing {
+		p.readers.Go(f)
 	}
 }
 
@@ -290,17 +334,21 @@ func (p *peer) setLabels(labels map[string]string) {
 	}
 }
 
-// label names a published track from the client's labels, else by kind:
-// audio, the first video is the camera, a further one the screen.
+// label names a published track. An audio track is always "audio",
+// whatever the client says, so a host's mute holds every microphone
+// (and shared-tab audio) of the person; a video track is "camera" or
+// "screen" as the client labelled it, else the first is the camera and a
+// further one the screen.
 func (p *peer) label(mid string, kind webrtc.RTPCodecType, haveCamera bool) string {
+	if kind == webrtc.RTPCodecTypeAudio {
+		return LabelAudio
+	}
 	p.labelsMu.Lock()
 	l, ok := p.labels[mid]
 	p.labelsMu.Unlock()
 	switch {
-	case ok:
+	case ok && l != LabelAudio:
 		return l
-	case kind == webrtc.RTPCodecTypeAudio:
-		return LabelAudio
 	case haveCamera:
 		return LabelScreen
 	}

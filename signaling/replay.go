@@ -100,6 +100,13 @@ func (p *peer) whenConnected(s *subscriber) bool {
 	return p.connected
 }
 
+// isConnected reports whether the media transport has come up.
+func (p *peer) isConnected() bool {
+	p.connMu.Lock()
+	defer p.connMu.Unlock()
+	return p.connected
+}
+
 // connectedNow starts the subscriptions that waited for the transport.
 func (p *peer) connectedNow() {
 	p.connMu.Lock()

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -405,4 +406,92 @@ func TestSecondConnectionReplacesFirst(t *testing.T) {
 		t.Fatal("the current tab's leave did not take it out")
 	}
 	_ = ev2
+}
+
+// A client that labels its microphone and camera "screen" is still held
+// by the host's mute and stop_camera: an audio track is always audio, and
+// a host's stop holds every video track of the person.
+func TestHostHoldIgnoresClientLabels(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, err := s.Start("conv-labels", Person{User: "h", Name: "H"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := join(t, s, info.ID, "h", true)
+	h.waitEvent(EvJoined, 5*time.Second)
+	h.start()
+	p, _ := join(t, s, info.ID, "p", false)
+	p.labels = map[string]string{"0": LabelScreen, "1": LabelScreen}
+	p.waitEvent(EvJoined, 5*time.Second)
+	p.start()
+	ids := streamIDs(t, s, info.ID)
+	eventually(t, 10*time.Second, "h hears p", func() bool { n, _ := h.count(ids["p"], LabelAudio); return n > 5 })
+	mustNil(t, s.Control(info.ID, "h", "p", ActionMute))
+	mustNil(t, s.Control(info.ID, "h", "p", ActionStopCamera))
+	time.Sleep(300 * time.Millisecond)
+	a1, _ := h.count(ids["p"], LabelAudio)
+	v1, _ := h.count(ids["p"], LabelScreen)
+	time.Sleep(time.Second)
+	a2, _ := h.count(ids["p"], LabelAudio)
+	v2, _ := h.count(ids["p"], LabelScreen)
+	if a2 != a1 || v2 != v1 {
+		t.Fatalf("after the host's mute and stop: %d audio and %d video packets still forwarded", a2-a1, v2-v1)
+	}
+}
+
+// When a publisher stops sending its top simulcast layer (as a browser
+// does when its uplink shrinks), its subscribers move to a layer still
+// arriving instead of freezing.
+func TestSimulcastSilentLayerLeft(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, err := s.Start("conv-silent", Person{User: "h", Name: "H"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := join(t, s, info.ID, "h", true)
+	h.waitEvent(EvJoined, 5*time.Second)
+	h.start()
+	p, _ := join(t, s, info.ID, "p", false)
+	p.simulcast = true
+	p.waitEvent(EvJoined, 5*time.Second)
+	p.start()
+	ids := streamIDs(t, s, info.ID)
+	eventually(t, 10*time.Second, "h gets p's f layer", func() bool {
+		_, body := h.count(ids["p"], LabelCamera)
+		return strings.HasPrefix(body, "p:f|")
+	})
+	p.dropF.Store(true)
+	eventually(t, 6*time.Second, "h moved to a layer still sent", func() bool {
+		_, body := h.count(ids["p"], LabelCamera)
+		return strings.HasPrefix(body, "p:h|")
+	})
+}
+
+// Close returns once every participant's goroutines have stopped.
+func TestCloseWaitsForPeers(t *testing.T) {
+	s, err := New(Config{Configure: loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := s.Start("conv-close", Person{User: "h", Name: "H"}, false)
+	var cs []*testClient
+	for _, u := range []string{"h", "a", "b"} {
+		c, _ := join(t, s, info.ID, u, u == "h")
+		c.waitEvent(EvJoined, 5*time.Second)
+		c.start()
+		cs = append(cs, c)
+	}
+	ids := streamIDs(t, s, info.ID)
+	eventually(t, 10*time.Second, "a reads h", func() bool { n, _ := cs[1].count(ids["h"], LabelCamera); return n > 5 })
+	for _, c := range cs {
+		c.quiet() // no answers in flight to a closing SFU
+	}
+	s.Close()
+	buf := make([]byte, 1<<20)
+	st := string(buf[:runtime.Stack(buf, true)])
+	for _, f := range []string{"signaling.(*peer).run(", "signaling.(*layer).run(", "signaling.(*subscriber).readRTCP(", "signaling.(*call).failed("} {
+		if n := strings.Count(st, f); n != 0 {
+			t.Errorf("%d goroutines in %s still running after Close", n, f)
+		}
+	}
 }

@@ -313,6 +313,18 @@ func (s *SFU) Close() {
 	s.wg.Wait()
 }
 
+// goUnlessClosed runs f on a goroutine Close waits for, unless Close has
+// begun (pion calls back on goroutines of its own, after Close may have
+// started waiting; everything is ending then anyway).
+func (s *SFU) goUnlessClosed(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.wg.Go(f)
+	}
+	return !s.closed
+}
+
 func newID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])

@@ -1,5 +1,7 @@
 package signaling
 
+import "time"
+
 // Simulcast layer choice. A browser publishing simulcast sends one
 // stream per RID; each subscriber receives one of them, chosen from its
 // REMB estimate and switched on a key frame of the new layer (forward.go).
@@ -18,10 +20,10 @@ func (t *track) choose(s *subscriber) {
 		s.want.Store(0)
 		return
 	}
-	order := byRate(ls)
+	order := byRate(live(ls, time.Now()))
 	est := float64(s.estimate.Load())
 	cur := s.want.Load()
-	pos := 0
+	pos := len(order) - 1 // a silent wanted layer: start from the best live one
 	for i, l := range order {
 		if l.idx == cur {
 			pos = i
@@ -48,6 +50,26 @@ func (t *track) chooseAll() {
 	for _, s := range *t.subs.Load() {
 		t.choose(s)
 	}
+}
+
+// silentAfter is how long without a packet makes a layer silent: a
+// browser stops sending its top layers when its uplink shrinks, and a
+// subscriber left on one would freeze.
+const silentAfter = 1500 * time.Millisecond
+
+// live returns the layers that are sending (all of them when none is,
+// at the start), so choose never keeps a subscriber on a silent one.
+func live(ls []*layer, now time.Time) []*layer {
+	out := make([]*layer, 0, len(ls))
+	for _, l := range ls {
+		if now.UnixNano()-l.last.Load() < int64(silentAfter) {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return ls
+	}
+	return out
 }
 
 // byRate returns the layers from the lowest measured rate to the highest

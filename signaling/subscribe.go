@@ -26,7 +26,7 @@ func (p *peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 				}
 			}
 		}
-		go l.run()
+		p.goRead(l.run)
 	}
 }
 
@@ -124,7 +124,7 @@ func (p *peer) addSubscription(t *track) {
 	s.sender = sender
 	t.choose(s)
 	p.subs[t] = s
-	go s.readRTCP()
+	p.goRead(s.readRTCP)
 	p.pending = true
 }
 
