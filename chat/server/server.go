@@ -50,6 +50,7 @@ type Server struct {
 	esc      *Escalation // nil when escalation is not configured
 	video    *signaling.SFU
 	relay    *videoRelay // nil without video
+	claimed  videoClaims // sessions here whose record is written (videonodes.go)
 	buckets  *buckets
 	mux      *http.ServeMux
 	pub      publisher

@@ -360,6 +360,7 @@ func (c *conn) announceVideo(conv string) {
 func (s *Server) VideoEnded(info signaling.SessionInfo, reason string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.claimed.remove(info.ID)
 	if s.relay != nil {
 		s.endVideoRecord(ctx, info.ID)
 	}

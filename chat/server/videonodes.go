@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	"github.com/kindred-health/kindred/chat"
@@ -36,9 +37,51 @@ func (s *Server) runVideo(ctx context.Context) error {
 	return nil
 }
 
+// videoClaims is the set of this node's sessions whose record claimVideo
+// has written. SFU.Start makes a session visible to Sessions before its
+// record exists; a renewal in that gap would find no row and end it.
+type videoClaims struct {
+	mu  sync.Mutex
+	ids map[string]struct{}
+}
+
+func (v *videoClaims) add(id string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.ids == nil {
+		v.ids = make(map[string]struct{})
+	}
+	v.ids[id] = struct{}{}
+}
+
+func (v *videoClaims) remove(id string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.ids, id)
+}
+
+// of is the claimed sessions among live, forgetting claims of sessions no
+// longer live (one that ended before its claim was recorded).
+func (v *videoClaims) of(live []signaling.SessionInfo) []signaling.SessionInfo {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := live[:0]
+	seen := make(map[string]bool, len(live))
+	for _, info := range live {
+		seen[info.ID] = true
+		if _, ok := v.ids[info.ID]; ok {
+			out = append(out, info)
+		}
+	}
+	for id := range v.ids {
+		if !seen[id] {
+			delete(v.ids, id)
+		}
+	}
+	return out
+}
+
 // renewVideo extends the leases of this node's sessions every videoRenew.
-// A session whose record another node now holds (this node was cut off
-// past its lease) ends here: two nodes must not both host it.
 func (s *Server) renewVideo(ctx context.Context) {
 	t := time.NewTicker(videoRenew)
 	defer t.Stop()
@@ -47,16 +90,23 @@ func (s *Server) renewVideo(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			for _, info := range s.video.Sessions() {
-				ok, err := s.store.RenewVideoSession(ctx, info.ID, s.relay.node, now.Add(videoLease))
-				if err != nil {
-					s.log.Warn("video: lease renewal failed", "session", info.ID, "err", err)
-					continue
-				}
-				if !ok {
-					s.video.Terminate(info.ID, signaling.ReasonNodeShutdown)
-				}
-			}
+			s.renewVideos(ctx, now)
+		}
+	}
+}
+
+// renewVideos renews the leases of the sessions claimed here. A session
+// whose record another node now holds (this node was cut off past its
+// lease) ends here: two nodes must not both host it.
+func (s *Server) renewVideos(ctx context.Context, now time.Time) {
+	for _, info := range s.claimed.of(s.video.Sessions()) {
+		ok, err := s.store.RenewVideoSession(ctx, info.ID, s.relay.node, now.Add(videoLease))
+		if err != nil {
+			s.log.Warn("video: lease renewal failed", "session", info.ID, "err", err)
+			continue
+		}
+		if !ok {
+			s.video.Terminate(info.ID, signaling.ReasonNodeShutdown)
 		}
 	}
 }
@@ -73,6 +123,7 @@ func (s *Server) claimVideo(ctx context.Context, info signaling.SessionInfo) err
 			Node: s.relay.node, Host: info.Host, HostName: info.HostName, WaitingRoom: info.WaitingRoom,
 			Started: info.Started, LeaseUntil: now.Add(videoLease)}, now)
 		if err == nil {
+			s.claimed.add(info.ID)
 			return nil
 		}
 		stale := chat.ErrorCode(err) == chat.CodeConflict && old.Node == s.relay.node && try == 0
