@@ -483,3 +483,28 @@ func (c *testClient) audioLevelID() uint8 {
 	}
 	return 0
 }
+
+// inCall brings user into session (which must admit them at once), lets
+// setup configure the client, and starts publishing.
+func inCall(t *testing.T, s *SFU, session, user string, host bool, setup func(*testClient)) *testClient {
+	t.Helper()
+	c, _ := join(t, s, session, user, host)
+	c.waitEvent(EvJoined, 5*time.Second)
+	if setup != nil {
+		setup(c)
+	}
+	c.start()
+	return c
+}
+
+// pubSub starts a session in conv hosted by "h", without a waiting room,
+// and brings in h and then sub, each set up by its function.
+func pubSub(t *testing.T, s *SFU, conv, sub string, setPub, setSub func(*testClient)) (SessionInfo, *testClient, *testClient) {
+	t.Helper()
+	info, err := s.Start(conv, Person{User: "h", Name: "Host"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := inCall(t, s, info.ID, "h", true, setPub)
+	return info, pub, inCall(t, s, info.ID, sub, false, setSub)
+}

@@ -105,21 +105,13 @@ func TestLostPacketResentOnNACK(t *testing.T) {
 // mean nothing to a subscriber).
 func TestUplinkFeedbackAndCleanForwarding(t *testing.T) {
 	s := newTestSFU(t, Config{})
-	info, err := s.Start("conv-twcc", Person{User: "h", Name: "Host"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := join(t, s, info.ID, "h", true)
-	pub.waitEvent(EvJoined, 5*time.Second)
-	pub.interceptors = func(m *webrtc.MediaEngine, reg *interceptor.Registry) {
-		if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
-			t.Fatal(err)
+	info, pub, sub := pubSub(t, s, "conv-twcc", "a", func(pub *testClient) {
+		pub.interceptors = func(m *webrtc.MediaEngine, reg *interceptor.Registry) {
+			if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	pub.start()
-	sub, _ := join(t, s, info.ID, "a", false)
-	sub.waitEvent(EvJoined, 5*time.Second)
-	sub.start()
+	}, nil)
 	eventually(t, 10*time.Second, "the publisher gets transport-wide feedback", func() bool {
 		pub.mu.Lock()
 		defer pub.mu.Unlock()
@@ -142,16 +134,11 @@ func TestNewSubscriberStartsOnCachedKeyframe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, _ := join(t, s, info.ID, "h", true)
-	pub.waitEvent(EvJoined, 5*time.Second)
-	pub.keyEvery = 40 // a key frame every 800 ms
-	pub.start()
+	inCall(t, s, info.ID, "h", true, func(pub *testClient) { pub.keyEvery = 40 }) // a key frame every 800 ms
 	time.Sleep(300 * time.Millisecond)
 	for i, u := range []string{"a", "b", "c"} {
 		time.Sleep(time.Duration(100+150*i) * time.Millisecond) // land mid-way between key frames
-		sub, _ := join(t, s, info.ID, u, false)
-		sub.waitEvent(EvJoined, 5*time.Second)
-		sub.start()
+		sub := inCall(t, s, info.ID, u, false, nil)
 		key := streamIDs(t, s, info.ID)["h"] + "/" + LabelCamera
 		eventually(t, 5*time.Second, u+" reads h's camera", func() bool {
 			sub.mu.Lock()

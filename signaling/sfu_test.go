@@ -413,17 +413,9 @@ func TestSecondConnectionReplacesFirst(t *testing.T) {
 // a host's stop holds every video track of the person.
 func TestHostHoldIgnoresClientLabels(t *testing.T) {
 	s := newTestSFU(t, Config{})
-	info, err := s.Start("conv-labels", Person{User: "h", Name: "H"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := join(t, s, info.ID, "h", true)
-	h.waitEvent(EvJoined, 5*time.Second)
-	h.start()
-	p, _ := join(t, s, info.ID, "p", false)
-	p.labels = map[string]string{"0": LabelScreen, "1": LabelScreen}
-	p.waitEvent(EvJoined, 5*time.Second)
-	p.start()
+	info, h, _ := pubSub(t, s, "conv-labels", "p", nil, func(p *testClient) {
+		p.labels = map[string]string{"0": LabelScreen, "1": LabelScreen}
+	})
 	ids := streamIDs(t, s, info.ID)
 	eventually(t, 10*time.Second, "h hears p", func() bool { n, _ := h.count(ids["p"], LabelAudio); return n > 5 })
 	mustNil(t, s.Control(info.ID, "h", "p", ActionMute))
@@ -444,17 +436,7 @@ func TestHostHoldIgnoresClientLabels(t *testing.T) {
 // arriving instead of freezing.
 func TestSimulcastSilentLayerLeft(t *testing.T) {
 	s := newTestSFU(t, Config{})
-	info, err := s.Start("conv-silent", Person{User: "h", Name: "H"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := join(t, s, info.ID, "h", true)
-	h.waitEvent(EvJoined, 5*time.Second)
-	h.start()
-	p, _ := join(t, s, info.ID, "p", false)
-	p.simulcast = true
-	p.waitEvent(EvJoined, 5*time.Second)
-	p.start()
+	info, h, p := pubSub(t, s, "conv-silent", "p", nil, func(p *testClient) { p.simulcast = true })
 	ids := streamIDs(t, s, info.ID)
 	eventually(t, 10*time.Second, "h gets p's f layer", func() bool {
 		_, body := h.count(ids["p"], LabelCamera)

@@ -12,17 +12,7 @@ import (
 // switches.
 func TestSimulcastLayerFollowsEstimate(t *testing.T) {
 	s := newTestSFU(t, Config{})
-	info, err := s.Start("conv-sim", Person{User: "h", Name: "Host"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := join(t, s, info.ID, "h", true)
-	pub.waitEvent(EvJoined, 5*time.Second)
-	pub.simulcast = true
-	pub.start()
-	sub, _ := join(t, s, info.ID, "a", false)
-	sub.waitEvent(EvJoined, 5*time.Second)
-	sub.start()
+	info, _, sub := pubSub(t, s, "conv-sim", "a", func(pub *testClient) { pub.simulcast = true }, nil)
 	key := streamIDs(t, s, info.ID)["h"] + "/" + LabelCamera
 	layerIs := func(rid string) func() bool {
 		return func() bool {
