@@ -46,7 +46,10 @@ export class Call {
     this.senders = new Map(); // label -> RTCRtpSender
     this.remote = new Map(); // mid -> {stream, label}
     this.early = []; // the server's candidates before its description
-    this.makingOffer = false;
+    this.makingOffer = false; // between createOffer and its sending
+    this.settingOffer = false; // our offer is being set as local description
+    this.applying = false; // a server offer is being answered
+    this.pending = false; // a change waits to be offered
     this.generation = 0; // bumped by every server offer
     this.refused = 0;
     this.state = 'connecting';
@@ -99,27 +102,46 @@ export class Call {
     return out;
   }
 
+  // offer sends our changes. It only starts from "stable" and while no
+  // server description is being applied; otherwise it leaves a note
+  // (pending) and runs again once the exchange under way is over. The
+  // browser does not always ask again by itself: a change whose offer was
+  // rolled back, or that it asked about while we were answering, would
+  // otherwise never be offered.
   async offer() {
     const pc = this.pc;
+    if (this.closed) return;
+    if (this.applying || this.makingOffer || pc.signalingState !== 'stable') {
+      this.pending = true;
+      return;
+    }
+    this.pending = false;
     const gen = this.generation;
     try {
       this.makingOffer = true;
-      await pc.setLocalDescription();
-      // A server offer that arrived meanwhile rolled this one back.
+      const offer = await pc.createOffer();
+      // A server offer came in meanwhile: it goes first.
+      if (gen !== this.generation || this.applying || pc.signalingState !== 'stable') {
+        this.pending = true;
+        return;
+      }
+      this.settingOffer = true;
+      await pc.setLocalDescription(offer);
       if (gen !== this.generation || pc.signalingState !== 'have-local-offer' || this.closed) return;
       const frame = { type: 'video_offer', session: this.session, sdp: pc.localDescription.sdp, labels: this.mids() };
       this.opts.request(frame).then(() => { this.refused = 0; }, (e) => this.offerRefused(e, gen));
     } catch {
-      // The state changed under us (closed, or a rollback): the next
-      // negotiationneeded or server offer sets it right.
+      // The state changed under us (closed, or a rollback).
+      this.pending = true;
     } finally {
       this.makingOffer = false;
+      this.settingOffer = false;
     }
   }
 
   // offerRefused: the server did not take our offer (bad state, or
-  // something in it). Roll back so that the next negotiation can happen,
-  // and give up after a few refusals in a row.
+  // something in it). Roll back and offer again, and give up after a few
+  // refusals in a row.
   async offerRefused(e, gen) {
     if (this.closed || gen !== this.generation || e.code === 'offline' || e.code === 'timeout') return;
     this.refused += 1;
@@ -127,19 +149,18 @@ export class Call {
       this.opts.onFailed(e);
       return;
     }
-    if (this.pc.signalingState === 'have-local-offer') {
-      try {
-        await this.pc.setLocalDescription({ type: 'rollback' });
-      } catch {
-        // Already moved on.
-      }
-    }
+    this.handle({ type: 'rollback' });
+  }
+
+  // settled runs once an exchange is over: what waited is offered now.
+  settled() {
+    if (this.pending && !this.closed && this.pc.signalingState === 'stable') this.offer();
   }
 
   // handle applies the server's video_offer, video_answer and
   // video_candidate frames, in the order they came.
   handle(f) {
-    this.chain = (this.chain || Promise.resolve()).then(() => this.apply(f)).catch(() => {});
+    this.chain = (this.chain || Promise.resolve()).then(() => this.apply(f)).catch(() => this.settled());
     return this.chain;
   }
 
@@ -148,18 +169,12 @@ export class Call {
     const pc = this.pc;
     if (f.type === 'video_offer') {
       this.generation += 1;
-      const offer = { type: 'offer', sdp: f.sdp };
-      // Known before the description is applied: ontrack fires during it.
-      this.remote = remoteMedia(f.sdp);
-      if (this.makingOffer || pc.signalingState !== 'stable') {
-        // Glare: we are polite, so ours yields.
-        await Promise.all([pc.setLocalDescription({ type: 'rollback' }), pc.setRemoteDescription(offer)]);
-      } else {
-        await pc.setRemoteDescription(offer);
+      this.applying = true;
+      try {
+        await this.answer(f.sdp);
+      } finally {
+        this.applying = false;
       }
-      await this.flushEarly();
-      await pc.setLocalDescription();
-      this.opts.send({ type: 'video_answer', session: this.session, sdp: pc.localDescription.sdp });
     } else if (f.type === 'video_answer') {
       // An answer to an offer we rolled back is stale: drop it.
       if (pc.signalingState !== 'have-local-offer') return;
@@ -168,7 +183,29 @@ export class Call {
       await this.flushEarly();
     } else if (f.type === 'video_candidate') {
       await this.remoteCandidate(f);
+    } else if (f.type === 'rollback' && pc.signalingState === 'have-local-offer') {
+      this.pending = true;
+      await pc.setLocalDescription({ type: 'rollback' });
     }
+    this.settled();
+  }
+
+  async answer(sdp) {
+    const pc = this.pc;
+    const offer = { type: 'offer', sdp };
+    // Known before the description is applied: ontrack fires during it.
+    this.remote = remoteMedia(sdp);
+    if (this.settingOffer || pc.signalingState === 'have-local-offer') {
+      // Glare: we are polite, so ours yields, and is offered again after.
+      this.pending = true;
+      await Promise.all([pc.setLocalDescription({ type: 'rollback' }), pc.setRemoteDescription(offer)]);
+    } else {
+      await pc.setRemoteDescription(offer);
+    }
+    await this.flushEarly();
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this.opts.send({ type: 'video_answer', session: this.session, sdp: answer.sdp });
   }
 
   async remoteCandidate(f) {
