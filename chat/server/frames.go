@@ -55,17 +55,23 @@ func init() {
 		protocol.TypePing:    {run: (*conn).handlePing},
 
 		// Video (video.go): a frame naming a session is checked against
-		// the role in that session's conversation. None reads the store.
-		protocol.TypeVideoStart:     {act: auth.ActStartVideo, check: checkVideoStart, run: (*conn).handleVideoStart, video: true, store: true},
+		// the role in that session's conversation. The check reads the
+		// store for a session this connection has no place in (where it
+		// lives, videoHost); the handlers marked store write it (the
+		// session's record, the audit log) or wait on the relay.
+		// Negotiation and session actions draw from two video buckets;
+		// joining and leaving from none (leaving must always work; a
+		// join waits for the host, and a rejoin replaces the last).
+		protocol.TypeVideoStart:     {act: auth.ActStartVideo, check: checkVideoStart, limit: (*bucket).takeVideoControl, run: (*conn).handleVideoStart, video: true, store: true},
 		protocol.TypeVideoJoin:      {act: auth.ActJoinVideo, check: videoCheck(noFields), run: (*conn).handleVideoJoin, video: true, store: true},
 		protocol.TypeVideoLeave:     {act: auth.ActJoinVideo, check: videoCheck(noFields), run: (*conn).handleVideoLeave, video: true},
-		protocol.TypeVideoOffer:     {act: auth.ActJoinVideo, check: videoCheck(needSDP), run: (*conn).handleVideoOffer, video: true},
-		protocol.TypeVideoAnswer:    {act: auth.ActJoinVideo, check: videoCheck(needSDP), run: (*conn).handleVideoAnswer, video: true},
-		protocol.TypeVideoCandidate: {act: auth.ActJoinVideo, check: videoCheck(noFields), run: (*conn).handleVideoCandidate, video: true},
-		protocol.TypeVideoControl:   {act: auth.ActJoinVideo, check: videoCheck(needControl), run: (*conn).handleVideoControl, video: true, store: true},
-		protocol.TypeVideoAdmit:     {act: auth.ActHostVideo, check: videoCheck(needAdmitted), run: (*conn).handleVideoAdmit, video: true, store: true},
-		protocol.TypeVideoDeny:      {act: auth.ActHostVideo, check: videoCheck(needVideoUser), run: (*conn).handleVideoDeny, video: true, store: true},
-		protocol.TypeVideoEnd:       {act: auth.ActHostVideo, check: videoCheck(noFields), run: (*conn).handleVideoEnd, video: true, store: true},
+		protocol.TypeVideoOffer:     {act: auth.ActJoinVideo, check: videoCheck(needSDP), limit: (*bucket).takeVideoSignal, run: (*conn).handleVideoOffer, video: true},
+		protocol.TypeVideoAnswer:    {act: auth.ActJoinVideo, check: videoCheck(needSDP), limit: (*bucket).takeVideoSignal, run: (*conn).handleVideoAnswer, video: true},
+		protocol.TypeVideoCandidate: {act: auth.ActJoinVideo, check: videoCheck(noFields), limit: (*bucket).takeVideoSignal, run: (*conn).handleVideoCandidate, video: true},
+		protocol.TypeVideoControl:   {act: auth.ActJoinVideo, check: videoCheck(needControl), limit: (*bucket).takeVideoControl, run: (*conn).handleVideoControl, video: true, store: true},
+		protocol.TypeVideoAdmit:     {act: auth.ActHostVideo, check: videoCheck(needAdmitted), limit: (*bucket).takeVideoControl, run: (*conn).handleVideoAdmit, video: true, store: true},
+		protocol.TypeVideoDeny:      {act: auth.ActHostVideo, check: videoCheck(needVideoUser), limit: (*bucket).takeVideoControl, run: (*conn).handleVideoDeny, video: true, store: true},
+		protocol.TypeVideoEnd:       {act: auth.ActHostVideo, check: videoCheck(noFields), limit: (*bucket).takeVideoControl, run: (*conn).handleVideoEnd, video: true, store: true},
 
 		protocol.TypeHello: {check: func(*conn, *protocol.ClientFrame) *chat.Error {
 			return &chat.Error{Code: chat.CodeAlreadyHello, Message: "this session is already signed in"}

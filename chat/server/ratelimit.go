@@ -40,13 +40,18 @@ func (b *tokenBucket) take(now time.Time) (ok bool, wait time.Duration) {
 // bucket is one user's rate limits on this node, shared by all of the
 // user's sessions there, so opening more tabs does not buy more: sends,
 // edits and deletes; membership changes (join, leave, open_dm), each
-// announced to a room or a person; and flags, concerns and reports, each
-// of which pages people or tells a room's moderators.
+// announced to a room or a person; flags, concerns and reports, each
+// of which pages people or tells a room's moderators; video negotiation
+// (offers, answers, candidates), each of which works the SFU; and video
+// session actions (start, end, admit, deny, control), each told to a
+// whole session or room, most audited.
 type bucket struct {
-	mu      sync.Mutex
-	send    tokenBucket
-	members tokenBucket
-	reports tokenBucket
+	mu        sync.Mutex
+	send      tokenBucket
+	members   tokenBucket
+	reports   tokenBucket
+	videoSig  tokenBucket
+	videoCtrl tokenBucket
 	// refs (sessions holding it) and idle (since when it has had none)
 	// belong to its shard's lock.
 	refs int
@@ -74,6 +79,32 @@ func (b *bucket) takeReport(now time.Time) (bool, time.Duration) {
 	return b.reports.take(now)
 }
 
+// takeVideoSignal spends one token for a video_offer, video_answer or
+// video_candidate.
+func (b *bucket) takeVideoSignal(now time.Time) (bool, time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.videoSig.take(now)
+}
+
+// takeVideoControl spends one token for a video_start, video_end,
+// video_admit, video_deny or video_control.
+func (b *bucket) takeVideoControl(now time.Time) (bool, time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.videoCtrl.take(now)
+}
+
+// The video buckets are fixed. Negotiation is generous: a browser
+// trickles some 10 to 30 candidates at once, and renegotiates when a
+// camera or a screen starts. Session actions are for people clicking.
+const (
+	videoSignalRate   = 50
+	videoSignalBurst  = 200
+	videoControlRate  = 2
+	videoControlBurst = 10
+)
+
 // limits are the rates of a user's buckets.
 type limits struct {
 	sendRate       float64
@@ -81,6 +112,21 @@ type limits struct {
 	memberRate     float64
 	memberBurst    int
 	reportsPerHour int
+	videoSigRate   float64
+	videoSigBurst  int
+	videoCtrlRate  float64
+	videoCtrlBurst int
+}
+
+// withVideo sets the video buckets' rates; off (a negative send rate)
+// turns them off with the others.
+func (l limits) withVideo(off bool) limits {
+	l.videoSigRate, l.videoSigBurst = videoSignalRate, videoSignalBurst
+	l.videoCtrlRate, l.videoCtrlBurst = videoControlRate, videoControlBurst
+	if off {
+		l.videoSigRate, l.videoCtrlRate = -1, -1
+	}
+	return l
 }
 
 // refill is how long an unused bucket takes to be full again: a bucket
@@ -90,7 +136,8 @@ func (l limits) refill() time.Duration {
 	for _, r := range [...]struct {
 		rate  float64
 		burst int
-	}{{l.sendRate, l.sendBurst}, {l.memberRate, l.memberBurst}, {float64(l.reportsPerHour) / 3600, l.reportsPerHour}} {
+	}{{l.sendRate, l.sendBurst}, {l.memberRate, l.memberBurst}, {float64(l.reportsPerHour) / 3600, l.reportsPerHour},
+		{l.videoSigRate, l.videoSigBurst}, {l.videoCtrlRate, l.videoCtrlBurst}} {
 		if r.rate > 0 {
 			d = max(d, time.Duration(float64(r.burst)/r.rate*float64(time.Second)))
 		}
@@ -155,6 +202,9 @@ func (bs *buckets) getLocked(sh *bucketShard, user string, now time.Time) *bucke
 		members: newTokenBucket(l.memberRate, l.memberBurst, now),
 		reports: newTokenBucket(float64(l.reportsPerHour)/3600, l.reportsPerHour, now),
 		idle:    now,
+
+		videoSig:  newTokenBucket(l.videoSigRate, l.videoSigBurst, now),
+		videoCtrl: newTokenBucket(l.videoCtrlRate, l.videoCtrlBurst, now),
 	}
 	sh.m[user] = b
 	sh.idle++

@@ -101,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 			sendRate: cfg.SendRate, sendBurst: cfg.SendBurst,
 			memberRate: cfg.MembershipRate, memberBurst: cfg.MembershipBurst,
 			reportsPerHour: cfg.ReportsPerHour,
-		}),
+		}.withVideo(cfg.SendRate < 0)),
 	}
 	s.hub = hub.New(cfg.Broker, hub.Options{Fill: s.eventsAfter, Logger: cfg.Logger})
 	s.pub = publisher{broker: cfg.Broker, hub: s.hub, log: cfg.Logger, unpublished: make(map[string]*chat.Publication)}
