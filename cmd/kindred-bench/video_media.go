@@ -108,6 +108,15 @@ func (p *publisher) frameSizes() (delta, key int) {
 	return max(minimum, int(d)), max(minimum, int(d)*keyframeScale)
 }
 
+// videoPacketRate is the video packets a publisher sends per second
+// without key-frame requests: what one forwarded track should carry.
+func videoPacketRate(cfg *videoConfig) float64 {
+	delta, key := (&publisher{cfg: cfg}).frameSizes()
+	every := max(1, int(float64(cfg.fps)*cfg.keyEvery.Seconds()))
+	packets := func(size int) int { return (size + rtpPayloadMax - 1) / rtpPayloadMax }
+	return float64((every-1)*packets(delta)+packets(key)) / float64(every) * float64(cfg.fps)
+}
+
 func (p *publisher) videoLoop() {
 	defer p.wg.Done()
 	delta, key := p.frameSizes()

@@ -38,6 +38,11 @@ type videoReport struct {
 		// Video packets all subscribers received in each second of the
 		// window: a stall shows as a dip.
 		VideoPerSecond []int64 `json:"video_packets_per_second"`
+		// Video packets received in the window ÷ what the track-seconds
+		// should have carried: well under 1 means tracks counted as
+		// forwarded were starved (a busy machine), and the figure per
+		// track is flattered.
+		VideoPacketRatio float64 `json:"video_packet_ratio"`
 	} `json:"forwarded"`
 
 	Server struct {
@@ -114,6 +119,13 @@ func (r *videoRun) report(w window, before, start, end sample, toolCPU float64, 
 	}
 	f.VideoTrackSeconds, f.VideoAny, f.VideoFull, f.AudioAny = tt.videoSeconds, tt.videoAny, tt.videoFull, tt.audioAny
 	f.VideoPerSecond = tt.videoPerSec
+	if want := float64(tt.videoSeconds) * videoPacketRate(c); want > 0 {
+		var got int64
+		for _, n := range tt.videoPerSec {
+			got += n
+		}
+		f.VideoPacketRatio = round3(float64(got) / want)
+	}
 
 	sv := &rep.Server
 	if before != nil && start != nil && end != nil {
@@ -208,7 +220,7 @@ func printVideoReport(w io.Writer, rep *videoReport) error {
 	fmt.Fprintln(tw, "forwarded (seen by subscribers, in the window)")
 	row("video tracks", "%.1f at once of %d expected (%d with packets, %d in every second)", f.VideoTracks, f.VideoExpected, f.VideoAny, f.VideoFull)
 	row("audio tracks", "%.1f at once (%d with packets)", f.AudioTracks, f.AudioAny)
-	row("video packets per second", "%s", perSecondSummary(f.VideoPerSecond))
+	row("video packets per second", "%s; %.3f of what the tracks should carry", perSecondSummary(f.VideoPerSecond), f.VideoPacketRatio)
 	fmt.Fprintln(tw, "server")
 	if !sv.Scraped {
 		row("metrics", "%s", "not scraped: no CPU or memory figures")

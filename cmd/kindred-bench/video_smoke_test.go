@@ -66,7 +66,7 @@ func TestSmokeVideo(t *testing.T) {
 		t.Errorf("participants %+v, errors %v; want 3 connected and no errors", p, rep.Errors)
 	}
 	// Each of 3 receives the other 2: 6 video and 6 audio tracks.
-	if f := rep.Forwarded; f.VideoAny != 6 || f.VideoExpected != 6 || f.VideoTracks <= 0 || f.AudioAny != 6 {
+	if f := rep.Forwarded; f.VideoAny != 6 || f.VideoExpected != 6 || f.VideoTracks <= 0 || f.AudioAny != 6 || f.VideoPacketRatio <= 0 {
 		t.Errorf("forwarded %+v; want all 6 video and 6 audio tracks receiving", f)
 	}
 	if j := rep.Join; j.Participants != 2 || j.FirstVideo.Count != 2 || j.PerTrack.Count != 3 || j.Missing != 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"math"
 	"testing"
 	"time"
 
@@ -29,6 +30,11 @@ func TestVideoFrames(t *testing.T) {
 	// 59 deltas and one key frame in 2 s average 500 kbit/s.
 	if avg := float64(59*delta+key) * 8 / 2; avg < 495_000 || avg > 505_000 {
 		t.Errorf("delta %d, key %d bytes: %.0f bit/s", delta, key, avg)
+	}
+	// 59 deltas of 2,016 bytes (2 packets) and a key frame of 6,048 (6)
+	// in 2 s.
+	if r := videoPacketRate(cfg); math.Abs(r-62) > 1e-9 || delta != 2016 || key != 6048 {
+		t.Errorf("delta %d, key %d bytes, %g packets/s; want 2016, 6048, 62", delta, key, r)
 	}
 	buf := make([]byte, rtpPayloadMax)
 	next := p.writeFrame(buf, 65534, 0, 1, key, true)
