@@ -1,7 +1,9 @@
 // Package static embeds Kindred's browser client (plain HTML, CSS and ES
 // modules, no build step) so that the single binary serves it.
 //
-// The client is index.html, app.css, icon.svg and the modules under js/.
+// The client is index.html, its style sheets (app.css, moderation.css,
+// video.css), icon.svg and the modules under js/ (js/video/ for video
+// sessions).
 // Besides those files the handler serves /config.json, the few settings the
 // client needs from the server (today: the idle sign-out timeout).
 package static
