@@ -163,6 +163,21 @@ func (c *conn) typingAllowed(conv string) bool {
 	return st == nil || st.peer == "" || len(c.blocks) == 0 || !c.dmClosedLocked(st.peer)
 }
 
+// blockedVideos is the DMs this connection has a video place in that a
+// block closes: a block during a call ends the user's part in it, as it
+// would have refused their video_start or video_join.
+func (c *conn) blockedVideos() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, p := range c.videos {
+		if st := c.convs[p.conv]; st != nil && st.peer != "" && c.dmClosedLocked(st.peer) {
+			out = append(out, p.conv)
+		}
+	}
+	return out
+}
+
 // blockNewsLocked applies news of a block (a blocks frame, or blocked_by
 // news) on the user channel. Called with c.mu held.
 func (c *conn) blockNewsLocked(ev *userNews) {

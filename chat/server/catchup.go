@@ -269,9 +269,22 @@ func (c *conn) userNewsLocked(data []byte) (userNews, bool) {
 	return ev, true
 }
 
+// userEventLocked reports whether news on the user's channel asks more
+// than userNewsLocked did (userEvent). Called with c.mu held.
+func (c *conn) userEventLocked(ev *userNews) bool {
+	switch ev.Type {
+	case protocol.TypeConversation, protocol.TypeLeft:
+		return true
+	case protocol.TypeBlocks, typeBlockedBy:
+		return len(c.videos) > 0
+	}
+	return false
+}
+
 // userEvent does what news on the user's channel asks beyond the state
 // Deliver already applied: follow a conversation another session of the
-// user joined or someone opened, stop following one the user left.
+// user joined or someone opened, stop following one the user left, leave
+// the video of a DM a block now closes.
 func (c *conn) userEvent(ev userNews) {
 	defer c.wg.Done()
 	switch ev.Type {
@@ -290,5 +303,9 @@ func (c *conn) userEvent(ev userNews) {
 		}
 	case protocol.TypeLeft:
 		c.unsubscribe(c.ctx, ev.Conv)
+	case protocol.TypeBlocks, typeBlockedBy:
+		for _, conv := range c.blockedVideos() {
+			c.leaveVideos(conv)
+		}
 	}
 }

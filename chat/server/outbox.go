@@ -26,14 +26,14 @@ func (c *conn) Deliver(p *chat.Publication) {
 		// before the client can see it, so a frame sent after the news
 		// is checked against it; subscribing is left to userEvent.
 		ev, ok := c.userNewsLocked(p.Data)
+		if ok && c.userEventLocked(&ev) {
+			c.wg.Add(1)
+			go c.userEvent(ev)
+		}
 		if ok && ev.Type == typeBlockedBy {
 			return // for the server only: the client is not told
 		}
 		c.enqueueLocked(p)
-		if ok && (ev.Type == protocol.TypeConversation || ev.Type == protocol.TypeLeft) {
-			c.wg.Add(1)
-			go c.userEvent(ev)
-		}
 		return
 	}
 	if c.hiders > 0 && c.hiddenLocked(p) {
