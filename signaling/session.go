@@ -80,7 +80,11 @@ type Session struct {
 
 	participants map[string]*Participant
 	waiting      []Waiting // in arrival order
-	ended        bool
+	// admitted are those a host let in: coming back after a lost
+	// connection (a phone that dropped, a reload) they go straight in,
+	// until a host removes them.
+	admitted map[string]bool
+	ended    bool
 }
 
 // NewSession returns a live session with no participants yet; the starter
@@ -112,7 +116,9 @@ func (s *Session) Ended() bool { return s.ended }
 
 // Join is user asking to join under name. Whoever the caller marks
 // isHostRole (the permission table's host_video now: the starter has it
-// unless they lost it since) goes straight in as a host; others wait when
+// unless they lost it since) goes straight in as a host, and so does
+// someone a host admitted before (coming back after a lost connection)
+// unless a host removed them since; others wait when
 // WaitingRoom is on (admitted false; asking again while waiting keeps
 // their place), else go straight in. The limit counts everyone, hosts
 // included: ErrFull when going in would pass it. ErrAlreadyIn for a
@@ -125,7 +131,7 @@ func (s *Session) Join(user, name string, isHostRole bool) (admitted bool, err e
 		return false, ErrAlreadyIn
 	}
 	host := isHostRole
-	if !host && s.WaitingRoom {
+	if !host && s.WaitingRoom && !s.admitted[user] {
 		if s.waitIndex(user) < 0 {
 			s.waiting = append(s.waiting, Waiting{User: user, Name: name, Since: s.now()})
 		}
@@ -175,6 +181,10 @@ func (s *Session) admit(i int) {
 	w := s.waiting[i]
 	s.dropWaiting(i)
 	s.participants[w.User] = &Participant{User: w.User, Name: w.Name, Joined: s.now()}
+	if s.admitted == nil {
+		s.admitted = make(map[string]bool)
+	}
+	s.admitted[w.User] = true
 }
 
 // Admit lets a waiting user in; by must be a host. ErrNotWaiting if user
@@ -256,6 +266,7 @@ func (s *Session) Remove(by, user string) error {
 		return ErrNotParticipant
 	}
 	delete(s.participants, user)
+	delete(s.admitted, user) // removed: back through the waiting room
 	return nil
 }
 

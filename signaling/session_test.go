@@ -321,3 +321,17 @@ func TestHostRoleFollowsPermission(t *testing.T) {
 		t.Fatalf("SetHost(nobody) = %v", err)
 	}
 }
+
+// Someone a host admitted comes back (a dropped phone, a reload) straight
+// in; someone a host removed waits again.
+func TestAdmittedComeBack(t *testing.T) {
+	s := newFixture(t) // p admitted by h; w, w2 waiting
+	mustNil(t, s.Leave("p"))
+	if ok, err := s.Join("p", "P", false); !ok || err != nil {
+		t.Fatalf("admitted p coming back: %v, %v; want straight in", ok, err)
+	}
+	mustNil(t, s.Remove("h", "p"))
+	if ok, _ := s.Join("p", "P", false); ok {
+		t.Fatal("p, removed by the host, went past the waiting room")
+	}
+}

@@ -91,8 +91,11 @@ func (c *call) unpublished(t *track) {
 }
 
 // subscribe gives the peer a local track fed by t, then renegotiates.
-// Before the client's first offer is answered the track waits, so that
-// the server's tracks get m-lines of their own rather than the client's.
+// Before the client's first offer is answered the track waits: added
+// earlier, it would be matched to the client's offered sections in the
+// answer. Later pion may still send it in a section the client opened
+// sendrecv (its own camera's, say); clients tell tracks apart by the
+// msid stream, which names the publisher.
 func (p *peer) subscribe(t *track) {
 	p.box.post(func() {
 		if !p.started {
