@@ -172,6 +172,7 @@ func (c *call) failed(p *peer) {
 	if c.peers[p.user] != p {
 		return // already gone, or replaced by a new connection
 	}
+	c.log.Info("video: a participant's media connection failed or closed; taken out")
 	d.add(p.send, Event{Type: EvRemoved, Session: c.id, Reason: ReasonConnFailed})
 	_ = c.st.Leave(p.user)
 	c.dropPeer(&d, p.user)
