@@ -43,6 +43,7 @@ func (l netLogger) Debug(msg string)                  { l.logf(slog.LevelDebug, 
 func (l netLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
 func (l netLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
 func (l netLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
+
 // pion warns about every socket closed under a reader as a participant
 // leaves (tens of lines per session): its warnings are debug here, its
 // errors warnings. What matters to an operator (a participant who could
