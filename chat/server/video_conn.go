@@ -116,7 +116,12 @@ func (c *conn) leaveVideos(conv string) {
 	}
 	c.mu.Unlock()
 	for _, p := range gone {
-		_ = c.leavePlace(p)
+		if err := c.leavePlace(p); err == errVideoNodeGone {
+			// The hosting node did not answer: try once more, so that a
+			// passing outage leaves no participant there. The key keeps
+			// a late retry from acting for a newer place.
+			c.srv.relay.later(time.Second, func() { _ = c.leavePlace(p) })
+		}
 	}
 	if conv == "" && c.srv.relay != nil {
 		c.srv.relay.untrack(c)

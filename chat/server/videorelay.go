@@ -63,10 +63,11 @@ type videoRelay struct {
 
 	in  chan *chat.Publication // from the hub
 	out chan *chat.Publication // to the broker
-	wg  sync.WaitGroup         // request handlers
+	wg  sync.WaitGroup         // request handlers and retries (later)
 
 	seq     atomic.Uint64
 	mu      sync.Mutex
+	stopped bool                     // run is over: later starts nothing
 	pending map[uint64]chan relayMsg // requests waiting for their answer
 	conns   map[string]*conn         // origin side: connections with a place elsewhere
 	hosts   map[string]string        // session -> hosting node, as last looked up
@@ -103,16 +104,34 @@ func (r *videoRelay) send(node string, m *relayMsg) {
 	}
 }
 
-// run publishes and handles until ctx ends, then publishes what is still
-// queued (the SFU's last events: a node shutting down tells everyone).
+// run publishes and handles until ctx ends, each on a goroutine of its
+// own: a publish stuck on the broker must not hold up the answers and
+// events already here. Then it publishes what is still queued (the SFU's
+// last events: a node shutting down tells everyone) and waits for the
+// request handlers and retries.
 func (r *videoRelay) run(ctx context.Context) {
-	defer r.wg.Wait()
+	var loops sync.WaitGroup
+	loops.Go(func() { r.publishLoop(ctx) })
+	for done := false; !done; {
+		select {
+		case p := <-r.in:
+			r.handle(p)
+		case <-ctx.Done():
+			done = true
+		}
+	}
+	loops.Wait()
+	r.mu.Lock()
+	r.stopped = true // no new retry from now on: wg is about to be waited
+	r.mu.Unlock()
+	r.wg.Wait()
+}
+
+func (r *videoRelay) publishLoop(ctx context.Context) {
 	for {
 		select {
 		case p := <-r.out:
 			r.publish(p)
-		case p := <-r.in:
-			r.handle(p)
 		case <-ctx.Done():
 			for {
 				select {
@@ -184,11 +203,39 @@ func (r *videoRelay) call(node string, m *relayMsg) (relayMsg, error) {
 		}
 		return res, nil
 	case <-t.C:
-		r.mu.Lock()
-		delete(r.pending, m.ID)
-		r.mu.Unlock()
-		return relayMsg{}, errVideoNodeGone
+	case <-r.s.ctx.Done(): // shutting down: no answer will be read
 	}
+	r.mu.Lock()
+	delete(r.pending, m.ID)
+	r.mu.Unlock()
+	return relayMsg{}, errVideoNodeGone
+}
+
+// notify sends a request to node whose answer nobody waits for.
+func (r *videoRelay) notify(node string, m *relayMsg) {
+	m.Kind, m.ID = relayReq, r.seq.Add(1)
+	r.send(node, m)
+}
+
+// later runs f on a goroutine the relay owns after delay, unless the node
+// stops first.
+func (r *videoRelay) later(delay time.Duration, f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			f()
+		case <-r.s.ctx.Done():
+		}
+	}()
 }
 
 // track and untrack keep the connections that hold a place elsewhere,

@@ -83,9 +83,16 @@ func (v remoteVideo) SetHost(session, user string, host bool) error {
 }
 
 // join relays a join; the SFU's events for the person come back to this
-// node addressed to the connection.
+// node addressed to the connection. When the answer does not come in time
+// the join may still have been carried out (the answer lost or late): a
+// leave for that place follows, unanswered, so that the hosting node does
+// not keep a participant nobody here speaks for.
 func (v remoteVideo) join(session string, gen uint64, p signaling.Person, host bool) error {
-	return v.do(relayMsg{Op: protocol.TypeVideoJoin, Session: session, Gen: gen, User: p.User, Name: p.Name, Host: host})
+	err := v.do(relayMsg{Op: protocol.TypeVideoJoin, Session: session, Gen: gen, User: p.User, Name: p.Name, Host: host})
+	if err == errVideoNodeGone {
+		v.r.notify(v.node, &relayMsg{Op: protocol.TypeVideoLeave, Conn: v.conn, Session: session, Gen: gen, User: p.User})
+	}
+	return err
 }
 
 // serve carries out a request from another node on this node's SFU and
