@@ -38,6 +38,11 @@ func (fx *permFixture) videoCases(t *testing.T) map[string]*permCase {
 	none := func(*permUser) map[string]any { return nil }
 	hostCase := func(typ string, waiter bool) *permCase {
 		return &permCase{answer: "video_ok", frame: func(t *testing.T, u *permUser) map[string]any {
+			if waiter {
+				// A fresh session: one that admitted subj before lets
+				// them straight back in.
+				fx.endLive(t, fx.rooms["video-wait"])
+			}
 			s := fx.videoSession(t, fx.rooms["video-wait"], true)
 			if auth.Permit(u.ident, u.room, auth.ActHostVideo) == nil {
 				fx.inVideo(t, u, s)
