@@ -53,8 +53,11 @@ func loadLabelled(t *testing.T, path string) []labelled {
 				cats = append(cats, Category(c))
 			}
 		}
-		if (sev == None) != (cols[1] == "-") || (sev == None) != (cols[2] == "-") {
-			t.Fatalf("%s:%d: none needs '-' categories and about, others need both", path, n)
+		// docs/crisis-labels.md: a concern may name no category
+		// (hopelessness, emptiness); high and imminent always do.
+		noCats := cols[1] == "-"
+		if (sev == None) != (cols[2] == "-") || (sev == None && !noCats) || (sev != None && sev != Concern && noCats) {
+			t.Fatalf("%s:%d: none needs '-' categories and about; concern needs about; high and imminent need both", path, n)
 		}
 		out = append(out, labelled{line: n, sev: sev, cats: cats, about: cols[2], text: unescape(t, cols[3])})
 	}
@@ -216,7 +219,9 @@ type evalSet struct {
 	// held out: only the thresholds it met when first scored are asserted
 	// (a regression guard); the others are reported.
 	assertImminent, assertFPR bool
-	note                      string
+	// blind: the set's misses are never printed (nobody may tune on them).
+	blind bool
+	note  string
 }
 
 var evalSets = []evalSet{
@@ -242,6 +247,16 @@ var evalSets = []evalSet{
 	// first, then fold this one's lessons in (as was done with holdout.tsv).
 	{path: "testdata/holdout2.tsv", min: 120, assertFPR: true,
 		note: "held out, never tuned on"},
+	// blind.tsv (449 messages) was written from docs/crisis-labels.md
+	// alone by an author who saw neither the detector nor any labelled set
+	// (issue 13). It is never tuned on and its misses are never printed,
+	// even with CRISIS_EVAL_VERBOSE: only its totals are reported (in
+	// BENCHMARKS.md). At first scoring (61ebe3d): recall for
+	// high/imminent 0.288 (45/156), 44 of 68 imminent below high, false
+	// positives 3/222. Only the false-positive rule held; only it is
+	// asserted.
+	{path: "testdata/blind.tsv", min: 420, assertFPR: true, blind: true,
+		note: "blind, never tuned on, misses never read"},
 }
 
 // TestEvaluation scores every labelled set (see evalSets) and fails on the
@@ -258,7 +273,7 @@ func TestEvaluation(t *testing.T) {
 			}
 			r := evaluate(d, items)
 			t.Logf("%s (%s)\n%s", set.path, set.note, r.report())
-			if os.Getenv("CRISIS_EVAL_VERBOSE") != "" {
+			if os.Getenv("CRISIS_EVAL_VERBOSE") != "" && !set.blind {
 				for _, m := range r.misses {
 					t.Log(m)
 				}
