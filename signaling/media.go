@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"strings"
+
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/twcc"
@@ -77,4 +79,34 @@ func configureNackGenerator(m *webrtc.MediaEngine, reg *interceptor.Registry) er
 	}
 	reg.Add(gen)
 	return nil
+}
+
+// withOpusDTX asks the client for Opus DTX in a description the server
+// sends (usedtx=1 on each Opus fmtp line): a browser then sends a packet
+// every 400 ms instead of 50 a second while its microphone hears silence,
+// and in a group where one person speaks at a time most of the audio the
+// SFU would forward to every subscriber is never sent. pion's answers
+// echo the offer's Opus parameters, so the line is amended here; the
+// parameter only concerns what the client sends.
+func withOpusDTX(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	opus := map[string]bool{}
+	for _, l := range lines {
+		if rest, ok := strings.CutPrefix(l, "a=rtpmap:"); ok {
+			if pt, codec, ok := strings.Cut(rest, " "); ok && strings.HasPrefix(strings.ToLower(codec), "opus/") {
+				opus[pt] = true
+			}
+		}
+	}
+	for i, l := range lines {
+		rest, ok := strings.CutPrefix(l, "a=fmtp:")
+		if !ok {
+			continue
+		}
+		if pt, params, ok := strings.Cut(rest, " "); ok && opus[pt] && !strings.Contains(params, "usedtx") {
+			body := strings.TrimRight(l, "\r\n")
+			lines[i] = body + ";usedtx=1" + l[len(body):]
+		}
+	}
+	return strings.Join(lines, "")
 }

@@ -220,7 +220,7 @@ func (p *peer) offer(sdp string, labels map[string]string) error {
 		if err := p.pc.SetLocalDescription(answer); err != nil {
 			return badSDP(err)
 		}
-		p.send(Event{Type: EvAnswer, Session: p.call.id, SDP: p.pc.LocalDescription().SDP})
+		p.send(Event{Type: EvAnswer, Session: p.call.id, SDP: withOpusDTX(p.pc.LocalDescription().SDP)})
 		p.started = true
 		p.flushEarly()
 		for _, t := range p.later {
@@ -313,7 +313,7 @@ func (p *peer) negotiate() {
 		p.call.log.Warn("video: renegotiation offer", "err", err)
 		return
 	}
-	p.send(Event{Type: EvOffer, Session: p.call.id, SDP: p.pc.LocalDescription().SDP})
+	p.send(Event{Type: EvOffer, Session: p.call.id, SDP: withOpusDTX(p.pc.LocalDescription().SDP)})
 }
 
 func badSDP(err error) error {

@@ -477,3 +477,43 @@ func TestCloseWaitsForPeers(t *testing.T) {
 		}
 	}
 }
+
+// The server's answer asks publishers for Opus DTX, so silent
+// microphones send almost nothing.
+func TestAnswerAsksForOpusDTX(t *testing.T) {
+	s := newTestSFU(t, Config{})
+	info, err := s.Start("conv-dtx", Person{User: "h", Name: "Host"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := make(chan string, 8)
+	if _, err := s.Join(info.ID, Person{User: "h"}, true, func(ev Event) {
+		if ev.Type == EvAnswer {
+			answers <- ev.SDP
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustNil(t, pc.SetLocalDescription(offer))
+	mustNil(t, s.Offer(info.ID, "h", pc.LocalDescription().SDP, nil))
+	select {
+	case sdp := <-answers:
+		if !strings.Contains(sdp, "usedtx=1") {
+			t.Fatalf("the answer's Opus parameters lack usedtx=1:\n%s", sdp)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer")
+	}
+}
