@@ -43,7 +43,12 @@ export function setupDialogs() {
     d.addEventListener('close', () => {
       const opener = openers.get(d);
       openers.delete(d);
-      if (opener && opener.isConnected && typeof opener.focus === 'function') opener.focus();
+      // The close event comes a task after the dialog closed: if the
+      // person has already moved on (opened a menu, clicked elsewhere),
+      // focus stays where they put it instead of jumping back.
+      const a = document.activeElement;
+      const unplaced = !a || a === document.body || d.contains(a);
+      if (unplaced && opener && opener.isConnected && typeof opener.focus === 'function') opener.focus();
     });
   }
 }
