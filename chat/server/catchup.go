@@ -23,11 +23,22 @@ func (c *conn) subscribe(ctx context.Context, cv chat.Conversation, from int64) 
 // path: Deliver applied it already, and a later copy would undo news that
 // arrived after it.
 func (c *conn) follow(ctx context.Context, cv chat.Conversation, from int64, refresh bool) error {
+	added, err := c.followQuiet(ctx, cv, from, refresh)
+	if added && c.srv.video != nil {
+		c.announceVideo([]string{cv.ID})
+	}
+	return err
+}
+
+// followQuiet is follow without telling the session of a live video
+// session there; added reports whether it started following cv (the
+// hello tells of all its conversations' sessions at once).
+func (c *conn) followQuiet(ctx context.Context, cv chat.Conversation, from int64, refresh bool) (added bool, err error) {
 	conv := cv.ID
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	if st, ok := c.convs[conv]; ok {
 		// News of the membership (a join, a new role, a mute) carries
@@ -39,7 +50,7 @@ func (c *conn) follow(ctx context.Context, cv chat.Conversation, from int64, ref
 			st.rules.update(cv)
 		}
 		c.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	role := cv.Role
 	if !role.Valid() {
@@ -54,15 +65,12 @@ func (c *conn) follow(ctx context.Context, cv chat.Conversation, from int64, ref
 		c.mu.Lock()
 		delete(c.convs, conv)
 		c.mu.Unlock()
-		return err
+		return false, err
 	}
 	c.mu.Lock()
 	c.startCatchUp(conv, st, true)
 	c.mu.Unlock()
-	if c.srv.video != nil {
-		c.announceVideo(conv)
-	}
-	return nil
+	return true, nil
 }
 
 func (c *conn) unsubscribe(ctx context.Context, conv string) {

@@ -113,16 +113,21 @@ func (c *conn) subscribeAll(convs []chat.Conversation, resume map[string]int64) 
 			return false
 		}
 	}
+	ids := make([]string, 0, len(convs))
 	for i := range convs {
 		from := convs[i].LastSeq
 		if pos, ok := resume[convs[i].ID]; ok && pos >= 0 && pos < from {
 			// Never from before the user may read (joined history).
 			from = max(pos, convs[i].HistoryFloor())
 		}
-		if err := c.subscribe(c.ctx, convs[i], from); err != nil {
+		if _, err := c.followQuiet(c.ctx, convs[i], from, true); err != nil {
 			s.log.Error("subscribe", "conv", convs[i].ID, "err", err)
 			return false
 		}
+		ids = append(ids, convs[i].ID)
+	}
+	if s.video != nil {
+		c.announceVideo(ids) // one store read for all, after subscribing
 	}
 	return true
 }

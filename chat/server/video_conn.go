@@ -338,25 +338,24 @@ func (c *conn) handleVideoEnd(f *protocol.ClientFrame) {
 	}
 }
 
-// announceVideo tells a connection that starts following conv (at hello,
-// or on joining it) of the session live there, on this node or another
-// (the store's record), if any.
-func (c *conn) announceVideo(conv string) {
-	info, ok := c.srv.video.Live(conv)
-	if !ok {
-		live, err := c.srv.store.LiveVideoSessions(c.ctx, []string{conv}, time.Now())
-		if err != nil {
-			c.srv.log.Warn("video: live sessions", "err", err)
-			return
-		}
-		if len(live) == 0 {
-			return
-		}
-		v := live[0]
-		info = signaling.SessionInfo{ID: v.ID, Conversation: v.Conv, Host: v.Host, HostName: v.HostName,
-			WaitingRoom: v.WaitingRoom, Started: v.Started}
+// announceVideo tells a connection that starts following convs (at
+// hello, or on joining one) of the sessions live there, on this node or
+// another: one read of the store's records, made after subscribing, so a
+// session started meanwhile comes as news on the conversation's channel.
+func (c *conn) announceVideo(convs []string) {
+	if len(convs) == 0 {
+		return
 	}
-	c.sendDirect(protocol.Encode(videoSessionFrame(info, protocol.VideoLive, "")))
+	live, err := c.srv.store.LiveVideoSessions(c.ctx, convs, time.Now())
+	if err != nil {
+		c.srv.log.Warn("video: live sessions", "err", err)
+		return
+	}
+	for _, v := range live {
+		info := signaling.SessionInfo{ID: v.ID, Conversation: v.Conv, Host: v.Host, HostName: v.HostName,
+			WaitingRoom: v.WaitingRoom, Started: v.Started}
+		c.sendDirect(protocol.Encode(videoSessionFrame(info, protocol.VideoLive, "")))
+	}
 }
 
 // VideoEnded tells every member of an ended session's conversation, on
