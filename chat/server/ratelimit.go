@@ -58,41 +58,32 @@ type bucket struct {
 	idle time.Time
 }
 
-// take spends one send token.
-func (b *bucket) take(now time.Time) (bool, time.Duration) {
+// spend takes one token from t, one of b's buckets.
+func (b *bucket) spend(t *tokenBucket, now time.Time) (bool, time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.send.take(now)
+	return t.take(now)
 }
+
+// take spends one send token.
+func (b *bucket) take(now time.Time) (bool, time.Duration) { return b.spend(&b.send, now) }
 
 // takeMembership spends one token for a join, leave or open_dm.
-func (b *bucket) takeMembership(now time.Time) (bool, time.Duration) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.members.take(now)
-}
+func (b *bucket) takeMembership(now time.Time) (bool, time.Duration) { return b.spend(&b.members, now) }
 
 // takeReport spends one token for a flag, a concern or a report.
-func (b *bucket) takeReport(now time.Time) (bool, time.Duration) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.reports.take(now)
-}
+func (b *bucket) takeReport(now time.Time) (bool, time.Duration) { return b.spend(&b.reports, now) }
 
 // takeVideoSignal spends one token for a video_offer, video_answer or
 // video_candidate.
 func (b *bucket) takeVideoSignal(now time.Time) (bool, time.Duration) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.videoSig.take(now)
+	return b.spend(&b.videoSig, now)
 }
 
 // takeVideoControl spends one token for a video_start, video_end,
 // video_admit, video_deny or video_control.
 func (b *bucket) takeVideoControl(now time.Time) (bool, time.Duration) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.videoCtrl.take(now)
+	return b.spend(&b.videoCtrl, now)
 }
 
 // The video buckets are fixed. Negotiation is generous: a browser
