@@ -15,16 +15,7 @@ import (
 // channel), and signs in later still learns it is live (the store's
 // record).
 func TestClusterVideoSessionNews(t *testing.T) {
-	v0, v1 := withVideo(t, 0), withVideo(t, 0)
-	c := newCluster(t, 2, "", func(i int, cfg *server.Config, _ *postgres.Store) {
-		if i == 0 {
-			v0.set(cfg)
-		} else {
-			v1.set(cfg)
-		}
-	})
-	v0.wire(&env{srv: c.nodes[0].srv})
-	v1.wire(&env{srv: c.nodes[1].srv})
+	c := videoCluster(t)
 	ann, bob := c.token("ann", auth.RoleSpecialist), c.token("bob", auth.RolePeer)
 	room := c.env(0).createRoom(ann, "Across nodes").ID
 	a := c.dial(0, ann, nil)
@@ -54,12 +45,7 @@ func TestClusterVideoSessionNews(t *testing.T) {
 // node 1: the relay carries the join, the waiting room, the negotiation
 // and the host's controls, and media flows both ways straight to node 0.
 func TestClusterVideoRelay(t *testing.T) {
-	v0, v1 := withVideo(t, 0), withVideo(t, 0)
-	c := newCluster(t, 2, "", func(i int, cfg *server.Config, _ *postgres.Store) {
-		[]*videoNode{v0, v1}[i].set(cfg)
-	})
-	v0.wire(&env{srv: c.nodes[0].srv})
-	v1.wire(&env{srv: c.nodes[1].srv})
+	c := videoCluster(t)
 	ann, bo := c.token("ann", auth.RoleSpecialist), c.token("bo", auth.RolePeer)
 	room := c.env(0).createRoom(ann, "Across nodes").ID
 	a := c.dial(0, ann, nil)
@@ -110,4 +96,15 @@ func TestClusterVideoRelay(t *testing.T) {
 			}
 		}
 	})
+}
+
+// videoCluster is two nodes on PostgreSQL and Redis, each with an SFU.
+func videoCluster(t *testing.T) *cluster {
+	t.Helper()
+	v := []*videoNode{withVideo(t, 0), withVideo(t, 0)}
+	c := newCluster(t, 2, "", func(i int, cfg *server.Config, _ *postgres.Store) { v[i].set(cfg) })
+	for i := range v {
+		v[i].wire(&env{srv: c.nodes[i].srv})
+	}
+	return c
 }

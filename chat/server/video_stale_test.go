@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"github.com/kindred-health/kindred/auth"
-	"github.com/kindred-health/kindred/chat/server"
-	"github.com/kindred-health/kindred/chat/store/postgres"
 )
 
 // Two tabs of one user wait to be let in; the first closes after the
@@ -29,12 +27,7 @@ func TestVideoStaleTabLeavesNobody(t *testing.T) {
 // The same across nodes: the first tab's place is on node 1, relayed to
 // the session on node 0, where the second tab is.
 func TestClusterVideoStaleTabLeavesNobody(t *testing.T) {
-	v0, v1 := withVideo(t, 0), withVideo(t, 0)
-	c := newCluster(t, 2, "", func(i int, cfg *server.Config, _ *postgres.Store) {
-		[]*videoNode{v0, v1}[i].set(cfg)
-	})
-	v0.wire(&env{srv: c.nodes[0].srv})
-	v1.wire(&env{srv: c.nodes[1].srv})
+	c := videoCluster(t)
 	ann, bo := c.token("ann", auth.RoleSpecialist), c.token("bo", auth.RolePeer)
 	room := c.env(0).createRoom(ann, "Across nodes").ID
 	a := c.dial(0, ann, nil)
