@@ -262,7 +262,11 @@ var evalSets = []evalSet{
 // TestEvaluation scores every labelled set (see evalSets) and fails on the
 // safety thresholds each asserts: recall for high-or-imminent >= 0.95, no
 // imminent message below high, false-positive rate (none scored high or
-// above) <= 5%. Set CRISIS_EVAL_VERBOSE=1 to log every disagreement.
+// above) <= 5%. Set CRISIS_EVAL_VERBOSE=1 to log every disagreement (never
+// the blind set's). The blind set's totals are logged only with
+// CRISIS_EVAL_BLIND_REPORT=1, which the person who reports them in
+// BENCHMARKS.md sets; whoever tunes the detector leaves it unset, so that
+// not even its totals steer the tuning.
 func TestEvaluation(t *testing.T) {
 	d := NewRuleDetector(nil)
 	for _, set := range evalSets {
@@ -272,7 +276,9 @@ func TestEvaluation(t *testing.T) {
 				t.Fatalf("%s has %d messages, want >= %d", set.path, len(items), set.min)
 			}
 			r := evaluate(d, items)
-			t.Logf("%s (%s)\n%s", set.path, set.note, r.report())
+			if !set.blind || os.Getenv("CRISIS_EVAL_BLIND_REPORT") != "" {
+				t.Logf("%s (%s)\n%s", set.path, set.note, r.report())
+			}
 			if os.Getenv("CRISIS_EVAL_VERBOSE") != "" && !set.blind {
 				for _, m := range r.misses {
 					t.Log(m)
