@@ -258,6 +258,27 @@ type Store interface {
 	// one room (DMs do not count).
 	ShareRoom(ctx context.Context, a, b string) (bool, error)
 
+	// AddSupportNote records the support note n (n.User, n.Conv, n.Seq,
+	// n.State; the store assigns ID, Created and Updated) unless that
+	// message already has one: it returns the stored note (the existing
+	// one as it is, dismissed or not) and whether it added it. An empty
+	// user or conversation, a negative seq, an unknown state or text a
+	// column cannot hold is CodeInvalidField.
+	AddSupportNote(ctx context.Context, n SupportNote) (SupportNote, bool, error)
+	// SetSupportState moves the note of message (user, conv, seq) to
+	// state, creating it with that state when it does not exist yet (the
+	// escalation may page before the note is added). A seen note stays
+	// seen. It returns the note and whether anything changed. Refusals
+	// as for AddSupportNote.
+	SetSupportState(ctx context.Context, user, conv string, seq int64, state SupportState) (SupportNote, bool, error)
+	// DismissSupportNote dismisses note id of user, reporting whether it
+	// was shown until now (dismissing again changes nothing). A note
+	// that does not exist or is someone else's is ErrNotFound.
+	DismissSupportNote(ctx context.Context, user, id string) (SupportNote, bool, error)
+	// SupportNotes lists user's notes not dismissed, oldest first. Never
+	// nil.
+	SupportNotes(ctx context.Context, user string) ([]SupportNote, error)
+
 	// ClaimVideoSession records v as the live session of conversation
 	// v.Conv, hosted by node v.Node until v.LeaseUntil (v.Started
 	// defaults to now). If the conversation already has a session whose

@@ -95,6 +95,9 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"VideoLive", testVideoLive},
 		{"VideoRefused", testVideoRefused},
 		{"VideoClaimConcurrent", testVideoClaimConcurrent},
+		{"SupportNotes", testSupportNotes},
+		{"SupportRefused", testSupportRefused},
+		{"SupportConcurrent", testSupportConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
