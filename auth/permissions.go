@@ -45,6 +45,7 @@ const (
 	ActReceivePages     Action = "receive_pages"     // escalation pages and queue news pushed to a session
 	ActViewOncall       Action = "view_oncall"       // read the on-call rota
 	ActManageOncall     Action = "manage_oncall"     // change the on-call rota
+	ActViewSupervisors  Action = "view_supervisors"  // who the supervisors are, on call and online (hand-offs)
 	ActViewAudit        Action = "view_audit"        // read the audit log
 	ActStartVideo       Action = "start_video"       // start a conversation's video session
 	ActJoinVideo        Action = "join_video"        // ask to join a video session, take part once admitted
@@ -253,6 +254,9 @@ var permissions = [...]permission{
 	{act: ActManageOncall, what: "add and remove on-call shifts",
 		need:   [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
 		routes: []string{"POST /api/oncall/shifts", "DELETE /api/oncall/shifts/{id}"}},
+	{act: ActViewSupervisors, what: "list the supervisors and admins, whether each is on call and online now (for hand-offs and the rota)",
+		need:   [4]Need{NeedNever, NeedAnyone, NeedAnyone, NeedAnyone},
+		routes: []string{"GET /api/supervisors"}},
 	{act: ActViewAudit, what: "read the audit log (every moderation action, setting change, report, escalation step and supervisor read)",
 		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/audit"}},

@@ -378,6 +378,7 @@ func (fx *permFixture) permCases(t *testing.T) (routes, frames map[string]*permC
 		"POST /api/escalations/{id}/release": {path: path("/api/escalations/" + fx.held + "/release"), body: noBody, ok: 200},
 		"POST /api/escalations/{id}/dm":      {path: path(esc + "/dm"), body: noBody, ok: 200},
 		"GET /api/oncall/shifts":             {path: path("/api/oncall/shifts"), body: noBody, ok: 200},
+		"GET /api/supervisors":               {path: path("/api/supervisors"), body: noBody, ok: 200},
 		"GET /api/blocks":                    {path: path("/api/blocks"), body: noBody, ok: 200},
 		"PUT /api/blocks/{user}":             {path: path("/api/blocks/blk"), body: noBody, ok: 200},
 		"DELETE /api/blocks/{user}":          {path: path("/api/blocks/blk"), body: noBody, ok: 200},
