@@ -56,6 +56,8 @@ func TestListSupervisors(t *testing.T) {
 	if st := e.api("GET", "/api/supervisors", peer, nil, &refused); st != http.StatusForbidden || refused.Error.Code != "forbidden" {
 		t.Fatalf("a peer listing supervisors: %d %+v", st, refused)
 	}
+	// Presence is recorded just after the welcome.
+	waitFor(t, "sue online", func() bool { return listSupervisors(t, e, spec)["sue"].Online })
 	got := listSupervisors(t, e, spec)
 	want := map[string]supervisorRow{
 		"sam": {ID: "sam", Name: "Sam", Role: "supervisor", OnCall: "primary"},
@@ -89,7 +91,9 @@ func TestClusterListSupervisors(t *testing.T) {
 	if st := c.env(1).api("POST", "/api/oncall/shifts", c.token("ada", auth.RoleAdmin), shift, nil); st != http.StatusCreated {
 		t.Fatalf("shift on node 1: %d", st)
 	}
-	got := listSupervisors(t, c.env(1), c.token("ann", auth.RoleSpecialist))["sue"]
+	ann := c.token("ann", auth.RoleSpecialist)
+	waitFor(t, "sue online", func() bool { return listSupervisors(t, c.env(1), ann)["sue"].Online })
+	got := listSupervisors(t, c.env(1), ann)["sue"]
 	if want := (supervisorRow{ID: "sue", Name: "Sue", Role: "supervisor", OnCall: "primary", Online: true}); got != want {
 		t.Fatalf("sue seen from node 1: %+v, want %+v", got, want)
 	}
