@@ -115,6 +115,7 @@ func (cl *compiled) buildAlarm() {
 			}
 		}
 	}
+	cl.factorAlarm()
 }
 
 // mayAlarm reports whether any token is an alarm word.

@@ -102,6 +102,10 @@ type crule struct {
 	flags   ruleFlags
 	subject string
 	seq     []node
+	// Factors (factors.txt): a term's class (a bit index); a factor's
+	// elements, each a mask of the term classes that fill it.
+	tclass int8
+	need   []uint64
 }
 
 // ruleStart says which tokens a rule can start at: words (a bit set over
@@ -156,6 +160,11 @@ type compiled struct {
 	always     []int32
 	trie       *trie // the finite rules (trie.go); the others are indexed above
 	devowel    []devowelWord
+	factors    []int32 // the factor rules, in lexicon order
+	// termClasses names the term classes by bit; factorNeeds holds the
+	// factors' elements by name until linkFactors resolves them.
+	termClasses []string
+	factorNeeds [][][]string
 	// words resolves a token to its word id in one probe, whatever way it
 	// was spelled: vocab holds the words themselves; alias, probed only
 	// when vocab misses, the vowel-dropped forms of the devowel words
@@ -171,6 +180,7 @@ type compiled struct {
 func compileLexicon(l *Lexicon) *compiled {
 	cl := &compiled{emoji: l.emoji, vocab: map[string]int32{}}
 	cl.addRules(l)
+	cl.linkFactors()
 	cl.addWordLists(l)
 	// Every word is interned now: build the group tables.
 	cl.buildDispatches()
@@ -198,6 +208,11 @@ func topAlts(seq []node) [][]node {
 func (cl *compiled) addRules(l *Lexicon) {
 	pc := patternCompiler{cl: cl, classes: l.classes, done: map[string][][]node{}, inProgress: map[string]bool{}}
 	for _, r := range l.rules {
+		if r.kind == kFactor {
+			cl.rules = append(cl.rules, crule{kind: r.kind, id: r.id, cats: r.cats, sev: r.sev, flags: r.flags})
+			cl.factorNeeds = append(cl.factorNeeds, r.need)
+			continue
+		}
 		for _, a := range topAlts(pc.seq(r.pat)) {
 			cl.rules = append(cl.rules, crule{
 				kind: r.kind, id: r.id, cats: r.cats, sev: r.sev, flags: r.flags,
@@ -341,7 +356,7 @@ func (cl *compiled) indexRules(inTrie []bool) {
 	cl.kinds = make([]kind, len(cl.rules))
 	for ri := range cl.rules {
 		cl.kinds[ri] = cl.rules[ri].kind
-		if !inTrie[ri] {
+		if !inTrie[ri] && cl.rules[ri].kind != kFactor {
 			cl.dense = append(cl.dense, int32(ri))
 		}
 	}

@@ -13,7 +13,7 @@ const nearSentences = 2
 func (cl *compiled) signalNear(sc *scratch, m *match, dist int32) bool {
 	for _, cd := range sc.cands {
 		q := &sc.matches[cd.m]
-		if q.kind == kSignal && sentDist(sc, m, q) <= dist {
+		if isSignal(q.kind) && sentDist(sc, m, q) <= dist {
 			return true
 		}
 	}

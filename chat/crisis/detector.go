@@ -52,6 +52,7 @@ type scratch struct {
 	found     []found
 	byKind    [kindCount][]int32 // matches of each kind, in order
 	cands     []cand
+	fUnits    unitMasks // the term classes per clause and sentence (factor.go)
 	spans     []evSpan
 }
 

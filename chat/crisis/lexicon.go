@@ -15,6 +15,9 @@ import (
 //go:embed lexicon.txt
 var defaultLexiconText string
 
+//go:embed factors.txt
+var defaultFactorsText string
+
 // A Lexicon is a parsed rule set: word classes, rules, emoji words and fuzzy
 // words. It is immutable once built; Merge returns a new one. The format is
 // documented at the top of lexicon.txt.
@@ -40,8 +43,9 @@ type ruleDef struct {
 	cats    catSet
 	sev     Severity
 	flags   ruleFlags
-	subject string // for kind subject: self or other
+	subject string // for kind subject: self or other; for kind term: its class
 	pat     []pelem
+	need    [][]string // for kind factor: per element, the term classes that fill it
 	text    string
 	line    int
 }
@@ -82,6 +86,8 @@ const (
 	kBreak
 	kMedical
 	kRecovery
+	kTerm   // an occurrence of a risk-factor word class (factors.txt)
+	kFactor // a combination of word classes (factors.txt)
 	kindCount // not a kind: one more than the last
 )
 
@@ -91,10 +97,10 @@ var kindNames = map[string]kind{
 	"nearpast": kNearPast, "recent": kRecent, "present": kPresent, "subject": kSubject,
 	"humour": kHumour, "serious": kSerious, "hyperbole": kHyperbole, "safe": kSafe,
 	"context": kContext, "topic": kTopic, "continuity": kContinuity, "break": kBreak,
-	"medical": kMedical, "recovery": kRecovery,
+	"medical": kMedical, "recovery": kRecovery, "term": kTerm, "factor": kFactor,
 }
 
-type ruleFlags uint8
+type ruleFlags uint16
 
 const (
 	fIntent  ruleFlags = 1 << iota // states an intention or an act in progress
@@ -105,11 +111,13 @@ const (
 	fSelf                          // about the writer whatever the subject ("he hits me", "they'd be better off without me")
 	fNow                           // present by construction ("... but tonight I want to"): tense cues are ignored
 	fOngoing                       // abuse, assault: a near-past cue ("last weekend") does not lower it
+	fClause                        // factor: its classes must meet in one clause
+	fMessage                       // factor: its classes may meet anywhere in the message
 )
 
 var flagNames = map[string]ruleFlags{
 	"intent": fIntent, "act": fAct, "hyper": fHyper, "weak": fWeak, "other": fOther, "self": fSelf, "now": fNow,
-	"ongoing": fOngoing,
+	"ongoing": fOngoing, "clause": fClause, "message": fMessage,
 }
 
 // catSet is a bit set over KnownCategories.
@@ -128,7 +136,7 @@ var (
 // modifies its receiver.
 func DefaultLexicon() *Lexicon {
 	defaultOnce.Do(func() {
-		defaultLex, defaultErr = parseLexicon(strings.NewReader(defaultLexiconText), nil)
+		defaultLex, defaultErr = parseDefault()
 	})
 	if defaultErr != nil {
 		// The embedded file is covered by tests; failing here means the
@@ -136,6 +144,20 @@ func DefaultLexicon() *Lexicon {
 		panic("crisis: embedded lexicon.txt: " + defaultErr.Error())
 	}
 	return defaultLex
+}
+
+// parseDefault parses lexicon.txt, then factors.txt (which may use the
+// classes of lexicon.txt), and merges them.
+func parseDefault() (*Lexicon, error) {
+	lex, err := parseLexicon(strings.NewReader(defaultLexiconText), nil)
+	if err != nil {
+		return nil, err
+	}
+	fac, err := parseLexicon(strings.NewReader(defaultFactorsText), lex.classes)
+	if err != nil {
+		return nil, fmt.Errorf("factors.txt: %w", err)
+	}
+	return lex.Merge(fac), nil
 }
 
 // LoadLexicon parses a lexicon file (format: see lexicon.txt). Rules may

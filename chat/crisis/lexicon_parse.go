@@ -1,6 +1,7 @@
 package crisis
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -157,6 +158,15 @@ func (p *lineParser) rule(ids map[string]int, collect func([]pelem, int)) error 
 	if err := p.ruleFields(&rd); err != nil {
 		return err
 	}
+	if k == kFactor {
+		need, err := parseNeed(rd.text)
+		if err != nil {
+			return p.fail("factor %s: %v", rd.id, err)
+		}
+		rd.need = need
+		p.l.rules = append(p.l.rules, rd)
+		return nil
+	}
 	pat, err := parsePattern(rd.text)
 	if err != nil {
 		return p.fail("rule %s: %v", rd.id, err)
@@ -175,7 +185,7 @@ func (p *lineParser) rule(ids map[string]int, collect func([]pelem, int)) error 
 func (p *lineParser) ruleFields(rd *ruleDef) error {
 	kw, rest := p.fields[0], p.fields[2:]
 	switch rd.kind {
-	case kSignal, kFarewell:
+	case kSignal, kFarewell, kFactor:
 		if len(rest) < 2 {
 			return p.fail("%s wants: %s ID CATEGORIES SEVERITY [FLAGS] = PATTERN", kw, kw)
 		}
@@ -191,7 +201,7 @@ func (p *lineParser) ruleFields(rd *ruleDef) error {
 		for _, f := range rest[2:] {
 			fl, ok := flagNames[f]
 			if !ok {
-				return p.fail("unknown flag %q (intent, act, hyper, weak, other, self, now, ongoing)", f)
+				return p.fail("unknown flag %q (intent, act, hyper, weak, other, self, now, ongoing, clause, message)", f)
 			}
 			rd.flags |= fl
 		}
@@ -204,6 +214,11 @@ func (p *lineParser) ruleFields(rd *ruleDef) error {
 			return p.fail("%v", err)
 		}
 		rd.cats = cs
+	case kTerm:
+		if len(rest) != 1 || !validName(rest[0]) {
+			return p.fail("term wants: term ID CLASS = PATTERN (CLASS in a-z, 0-9, _)")
+		}
+		rd.subject = rest[0]
 	case kSubject:
 		if len(rest) != 1 || (rest[0] != AboutSelf && rest[0] != AboutOther) {
 			return p.fail("subject wants: subject ID self|other = PATTERN")
@@ -280,4 +295,25 @@ func splitTop(s string) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+// parseNeed parses a factor's body: term classes joined by "+", each
+// element possibly alternatives joined by "/" ("method + access/prep").
+func parseNeed(body string) ([][]string, error) {
+	var need [][]string
+	for _, el := range strings.Split(body, "+") {
+		var alts []string
+		for _, c := range strings.Split(el, "/") {
+			c = strings.TrimSpace(c)
+			if !validName(c) {
+				return nil, fmt.Errorf("bad term class %q (want: class + class/class ...)", c)
+			}
+			alts = append(alts, c)
+		}
+		need = append(need, alts)
+	}
+	if len(need) > 4 {
+		return nil, errors.New("at most 4 elements")
+	}
+	return need, nil
 }

@@ -15,10 +15,13 @@ import (
 // severity, and the candidates and their escalators become the evidence.
 // The context queries (negated, tense, subject ...) are in cues.go.
 
+// isSignal reports the kinds that state a danger: signals and factors.
+func isSignal(k kind) bool { return k == kSignal || k == kFactor }
+
 // isCue reports kinds that describe context rather than danger.
 func isCue(k kind) bool {
 	switch k {
-	case kSignal, kFarewell, kMeans, kMethod, kBenign, kPlan:
+	case kSignal, kFarewell, kMeans, kMethod, kBenign, kPlan, kTerm, kFactor:
 		return false
 	}
 	return true
@@ -51,6 +54,7 @@ func (cl *compiled) score(text string, sc *scratch) Verdict {
 	var mc msgContext
 	mc.readCues(sc)
 	cl.readEscalators(sc, &mc)
+	cl.fireFactors(sc)
 	cl.gatherCandidates(sc, &mc)
 	cl.countBacking(sc, &mc)
 	cl.dropUnbacked(sc, &mc)
@@ -207,7 +211,7 @@ func (cl *compiled) gatherCandidates(sc *scratch, mc *msgContext) {
 	ms := sc.matches
 	for i := range ms {
 		m := &ms[i]
-		if m.dead || (m.kind != kSignal && m.kind != kFarewell && m.kind != kMeans) {
+		if m.dead || (!isSignal(m.kind) && m.kind != kFarewell && m.kind != kMeans) {
 			continue
 		}
 		if cd, ok := cl.judge(sc, mc, i); ok {
@@ -296,7 +300,7 @@ func (cl *compiled) countBacking(sc *scratch, mc *msgContext) {
 				mc.finality++
 			}
 			mc.strong++
-		case r.kind == kSignal && r.flags&fWeak == 0:
+		case isSignal(r.kind) && r.flags&fWeak == 0:
 			mc.strong++
 		}
 	}
@@ -342,7 +346,7 @@ func (cl *compiled) escalates(sc *scratch, mc *msgContext, cd *cand) bool {
 	m := &sc.matches[cd.m]
 	r := &cl.rules[m.r]
 	switch r.kind {
-	case kSignal:
+	case kSignal, kFactor:
 		return !cd.quote && r.sev >= High &&
 			((r.flags&fIntent != 0 && (mc.hasTime || mc.methodCats&r.cats != 0)) || mc.hasMeans || mc.hasPlan)
 	case kMeans:
@@ -357,17 +361,15 @@ func (cl *compiled) escalates(sc *scratch, mc *msgContext, cd *cand) bool {
 // verdict builds the Verdict from the candidates: the strongest sets the
 // severity and whom it is about (the writer winning a tie).
 //
-// Someone else's crisis reported by the writer: their ideation is a
-// Concern for this room; a danger happening now stays Imminent.
+// Someone else's crisis reported by the writer keeps its severity: a
+// friend, a child or a sponsee described with the signs of a high risk is
+// at high risk (docs/crisis-labels.md); their past is a concern (tensed).
 func (cl *compiled) verdict(text string, sc *scratch) Verdict {
 	var cats catSet
 	best := -1
 	escalated := false
 	for i := range sc.cands {
 		cd := &sc.cands[i]
-		if cd.other && cd.eff == High {
-			cd.eff = Concern
-		}
 		cats |= cl.rules[sc.matches[cd.m].r].cats
 		if best < 0 || cd.eff > sc.cands[best].eff || (cd.eff == sc.cands[best].eff && !cd.other && sc.cands[best].other) {
 			best = i

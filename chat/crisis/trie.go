@@ -189,6 +189,9 @@ func (cl *compiled) buildTrie() []bool {
 	t := &trie{nodes: make([]trieNode, 1), root: make([]int32, len(cl.words))}
 	inTrie := make([]bool, len(cl.rules))
 	for ri := range cl.rules {
+		if cl.rules[ri].kind == kFactor {
+			continue
+		}
 		phrases, ok := expand(cl.rules[ri].seq, maxPhrases)
 		if !ok {
 			continue
