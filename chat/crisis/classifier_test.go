@@ -90,12 +90,13 @@ func TestCombineClassifierOnlyRaises(t *testing.T) {
 	}
 
 	// A classifier can raise a message the rules miss, adding categories:
-	// giving possessions away and writing letters is a warning sign that
-	// no rule reads (the rules want words of danger, not behaviour). The
-	// example must stay one the rules miss, or this proves nothing.
+	// sorting out who gets one's things is a warning sign that no rule
+	// reads (giving them away and writing letters are preparation, which
+	// the risk factors now catch). The example must stay one the rules
+	// miss, or this proves nothing.
 	srv2, _ := classifierServer(t, 200, `{"severity":"high","categories":["suicide"]}`, 0)
 	cb2 := Combine(rules, NewHTTPClassifier(srv2.URL, time.Second), time.Second)
-	text := "I have been giving away my records and writing letters to people"
+	text := "I have been sorting out who should get my records"
 	if v := rules.Detect(text); v.Severity != None {
 		t.Fatalf("the rules now catch %q (%s, %v): pick an example they miss", text, v.Severity, ruleIDs(v))
 	}

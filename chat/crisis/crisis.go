@@ -27,13 +27,26 @@
 //     others (with gaps) are tried by a small backtracking matcher, and
 //     only at tokens from which the selective words they need are within
 //     reach;
-//  3. score (score.go, cues.go): context — negation, past tense, who the
+//  3. risk factors (factor.go, factors.txt): besides phrase rules, the
+//     lexicon has term rules, occurrences of word classes (a method, access
+//     to it, a time, an intent, a preparatory act, a substance, a quantity,
+//     a body effect, a break in tolerance, an abuser and a controlling or
+//     violent act, a weapon and a target ...), and factor rules, the
+//     classes that must meet in a clause, a sentence or the message, with a
+//     category and a severity: the steps of the Columbia Suicide Severity
+//     Rating Scale (wish to be dead, active thoughts, method, intent, plan,
+//     preparatory acts), overdose signs, abuse disclosure, harm to others.
+//     The severity table is at the top of factors.txt (for example method +
+//     access + time, or any preparatory act, is imminent). A negated term
+//     fills nothing; a fired factor is judged like a phrase signal;
+//  4. score (score.go, cues.go): context — negation, past tense, who the
 //     subject is, humour, idioms, method, plan, timing and farewells —
-//     turns the matches into a Verdict with evidence spans pointing into
-//     the original text.
+//     turns the matches and factors into a Verdict with evidence spans
+//     pointing into the original text. Someone else at risk keeps a
+//     factor's severity (docs/crisis-labels.md).
 //
-// The rules live in a human-editable data file (lexicon.txt, embedded); its
-// format is documented at the top of that file. Operators extend it with
+// The rules live in human-editable data files (lexicon.txt and factors.txt,
+// embedded); their formats are documented at the top of those files. Operators extend it with
 // LoadLexicon and Lexicon.Merge; RuleDetector.Explain (or `go run
 // ./chat/crisis/cmd/crisis-explain`) shows how the rules read a message. An
 // optional external classifier can be combined with the rules (Combine); it

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -255,6 +256,14 @@ var evalSets = []evalSet{
 	// high/imminent 0.288 (45/156), 44 of 68 imminent below high, false
 	// positives 3/222. Only the false-positive rule held; only it is
 	// asserted.
+	// The training corpus (corpus/README.md). The risk factors were tuned
+	// on parts a and b; part c was held back while they were written
+	// (recall for high/imminent 0.225 before them, 0.467 after). Recall is
+	// below the 0.95 the tuned sets meet, so only the false-positive rule is
+	// asserted; the rest is reported.
+	{path: "corpus/train-a.tsv", min: 1100, assertFPR: true, note: "training corpus part a"},
+	{path: "corpus/train-b.tsv", min: 1000, assertFPR: true, note: "training corpus part b"},
+	{path: "corpus/train-c.tsv", min: 800, assertFPR: true, note: "training corpus part c, held back while the factors were written"},
 	{path: "testdata/blind.tsv", min: 420, assertFPR: true, blind: true,
 		note: "blind, never tuned on, misses never read"},
 }
@@ -270,7 +279,7 @@ var evalSets = []evalSet{
 func TestEvaluation(t *testing.T) {
 	d := NewRuleDetector(nil)
 	for _, set := range evalSets {
-		t.Run(strings.TrimSuffix(strings.TrimPrefix(set.path, "testdata/"), ".tsv"), func(t *testing.T) {
+		t.Run(strings.TrimSuffix(filepath.Base(set.path), ".tsv"), func(t *testing.T) {
 			items := loadLabelled(t, set.path)
 			if len(items) < set.min {
 				t.Fatalf("%s has %d messages, want >= %d", set.path, len(items), set.min)

@@ -28,10 +28,13 @@ func (d *RuleDetector) Explain(text string) string {
 	}
 	b.WriteByte('\n')
 	for _, m := range sc.matches {
-		r := d.c.rules[m.r]
-		fmt.Fprintf(&b, "  %-10s %-28s [%d,%d) %q\n", kindName(r.kind), r.id, m.s, m.e, text[sc.toks[m.s].os:sc.toks[m.e-1].oe])
+		d.explainMatch(&b, text, sc, m)
 	}
+	n := len(sc.matches)
 	v := d.c.score(text, sc)
+	for _, m := range sc.matches[min(n, len(sc.matches)):] {
+		d.explainMatch(&b, text, sc, m) // the risk factors that fired
+	}
 	fmt.Fprintf(&b, "  => %s %v %s\n", v.Severity, v.Categories, v.About)
 	return b.String()
 }
@@ -44,4 +47,10 @@ func kindName(k kind) string {
 		}
 	}
 	return ""
+}
+
+// explainMatch writes one match: kind, rule id, token range, original text.
+func (d *RuleDetector) explainMatch(b *strings.Builder, text string, sc *scratch, m match) {
+	r := d.c.rules[m.r]
+	fmt.Fprintf(b, "  %-10s %-28s [%d,%d) %q\n", kindName(r.kind), r.id, m.s, m.e, text[sc.toks[m.s].os:sc.toks[m.e-1].oe])
 }

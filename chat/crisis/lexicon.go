@@ -86,8 +86,8 @@ const (
 	kBreak
 	kMedical
 	kRecovery
-	kTerm   // an occurrence of a risk-factor word class (factors.txt)
-	kFactor // a combination of word classes (factors.txt)
+	kTerm     // an occurrence of a risk-factor word class (factors.txt)
+	kFactor   // a combination of word classes (factors.txt)
 	kindCount // not a kind: one more than the last
 )
 

@@ -121,7 +121,7 @@ fuzzy dragonfly
 	if v := d.Detect("purple grapes tonight"); v.Severity < High {
 		t.Errorf("added rule: %v", v.Severity)
 	}
-	if v := d.Detect("i want to die"); v.Severity != Concern {
+	if v := d.Detect("i want 2 dye"); v.Severity != Concern {
 		t.Errorf("replaced rule: %v, want concern", v.Severity)
 	}
 	if v := d.Detect("i want to yeet myself"); v.Severity != High {
