@@ -132,6 +132,11 @@ type Welcome struct {
 	User          chat.User           `json:"user"`
 	Conversations []chat.Conversation `json:"conversations"`
 	Limits        Limits              `json:"limits"`
+	// IdleTimeoutMS is how long this user's browser may sit unused before
+	// it signs out, in milliseconds: longer for supervisors and admins,
+	// who watch for pages (Config.SupervisorIdleTimeout). Absent: the
+	// server does not say.
+	IdleTimeoutMS int64 `json:"idle_timeout_ms,omitempty"`
 }
 
 // Ack confirms that a send, edit or delete is durably stored.

@@ -103,6 +103,14 @@ type Config struct {
 	// DMPolicy says who may open a one-on-one chat with whom (empty:
 	// DMSharedRoom).
 	DMPolicy DMPolicy
+	// IdleTimeout is how long a browser client may sit unused before it
+	// signs out (shared devices), told in each welcome; zero: not told.
+	// SupervisorIdleTimeout replaces it for roles that receive pages
+	// (supervisors and admins watching the escalation queue); zero:
+	// IdleTimeout. The client enforces both: the server keeps no idle
+	// state, and a session lasts as long as its token.
+	IdleTimeout           time.Duration
+	SupervisorIdleTimeout time.Duration
 }
 
 // DefaultConfig returns the default limits.

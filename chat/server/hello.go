@@ -54,6 +54,7 @@ func (c *conn) hello() bool {
 			SendRate: s.cfg.SendRate, SendBurst: s.cfg.SendBurst, MaxRooms: s.cfg.MaxRoomsPerUser,
 			MaxVideoFrameBytes: s.videoFrameBytes(),
 		},
+		IdleTimeoutMS: s.idleTimeout(id).Milliseconds(),
 	}))
 	if !c.subscribeAll(convs, f.Resume) {
 		c.close(protocol.CloseInternal, "subscription failed")
@@ -65,6 +66,14 @@ func (c *conn) hello() bool {
 	c.publishPresence(c.ctx, c.presenceConvs(), true)
 	s.log.Info("session started", "session", c.id, "user", id.UserID, "role", id.Role, "conversations", len(convs))
 	return true
+}
+
+// idleTimeout is how long id's browser may sit unused (Config.IdleTimeout).
+func (s *Server) idleTimeout(id auth.Identity) time.Duration {
+	if s.cfg.SupervisorIdleTimeout > 0 && auth.Permit(id, chat.RoomNone, auth.ActReceivePages) == nil {
+		return s.cfg.SupervisorIdleTimeout
+	}
+	return s.cfg.IdleTimeout
 }
 
 // readHello waits for the first frame, which must be a hello.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -100,5 +101,31 @@ func TestClusterListSupervisors(t *testing.T) {
 	got = listSupervisors(t, c.env(0), sup)["ada"]
 	if want := (supervisorRow{ID: "ada", Name: "Ada", Role: "admin"}); got != want {
 		t.Fatalf("ada seen from node 0: %+v, want %+v", got, want)
+	}
+}
+
+// The welcome tells each browser how long it may sit unused: supervisors
+// and admins, who keep the dashboard open to be paged, get the longer
+// supervisor timeout; everyone else the ordinary one.
+func TestWelcomeIdleTimeoutByRole(t *testing.T) {
+	e := newEscalatingEnv(t, func(c *server.Config) {
+		c.IdleTimeout, c.SupervisorIdleTimeout = 30*time.Minute, 8*time.Hour
+	})
+	for _, tc := range []struct {
+		user string
+		role auth.Role
+		want int64
+	}{
+		{"pat", auth.RolePeer, 30 * 60 * 1000}, {"ann", auth.RoleSpecialist, 30 * 60 * 1000},
+		{"sue", auth.RoleSupervisor, 8 * 3600 * 1000}, {"ada", auth.RoleAdmin, 8 * 3600 * 1000},
+	} {
+		c := e.dialRaw(nil)
+		c.send(map[string]any{"type": "hello", "token": e.token(tc.user, tc.role)})
+		var w struct {
+			IdleTimeoutMS int64 `json:"idle_timeout_ms"`
+		}
+		if err := json.Unmarshal([]byte(c.expect("welcome").raw), &w); err != nil || w.IdleTimeoutMS != tc.want {
+			t.Errorf("%s (%s): idle_timeout_ms %d, want %d (%v)", tc.user, tc.role, w.IdleTimeoutMS, tc.want, err)
+		}
 	}
 }

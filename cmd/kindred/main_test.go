@@ -31,7 +31,7 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		"max-frame-bytes", "max-message-bytes", "send-rate", "send-burst", "max-rooms", "queue-size", "log-level", "log-format", "shutdown-timeout",
 		"database-url", "redis-url", "redis-prefix", "node-id", "presence-ttl", "crisis-lexicon", "crisis-lexicon-replace",
 		"escalation-webhook-url", "ack-timeout-imminent", "ack-timeout-high", "crisis-support-file", "commit-linger",
-		"debug-addr", "demo", "idle-timeout"} {
+		"debug-addr", "demo", "idle-timeout", "supervisor-idle-timeout"} {
 		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
 			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
 		}

@@ -41,6 +41,7 @@ type serveConfig struct {
 	origins   string
 	dmPolicy  string
 	idle      time.Duration
+	supIdle   time.Duration // idle, for roles that receive pages
 	demo      bool
 	grace     time.Duration
 	debugAddr string
@@ -121,6 +122,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); never expose it publicly")
 	fs.BoolVar(&c.demo, "demo", false, "create a sample support group and print sign-in links for a peer, a specialist and a supervisor")
 	fs.DurationVar(&c.idle, "idle-timeout", static.DefaultIdleTimeout, "browser clients sign out after this long without activity (shared devices)")
+	fs.DurationVar(&c.supIdle, "supervisor-idle-timeout", 8*time.Hour, "the same for supervisors and admins, who keep the escalation dashboard open to be paged")
 	return fs, c
 }
 
@@ -235,6 +237,7 @@ func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, cr crisis
 		Store: be.store, Broker: be.broker, Presence: be.presence, Escalation: esc, Video: video,
 		Detector: cr.detector, CrisisSupport: cr.support,
 		Verifier: verifier, Logger: logger, Static: static.Handler(cfg.idle),
+		IdleTimeout: cfg.idle, SupervisorIdleTimeout: cfg.supIdle,
 		AllowedOrigins:  splitList(cfg.origins),
 		DMPolicy:        server.DMPolicy(cfg.dmPolicy),
 		MaxFrameBytes:   cfg.limits.maxFrame,

@@ -12,8 +12,7 @@ export class IdleTimer {
   // opts: timeoutMs, onWarn(msLeft), onIdle()
   constructor(opts) {
     this.opts = opts;
-    this.timeoutMs = opts.timeoutMs;
-    this.warnMs = Math.min(60000, Math.floor(this.timeoutMs / 3));
+    this.setTimeoutMs(opts.timeoutMs);
     this.last = Date.now();
     this.warned = false;
     this.timer = 0;
@@ -25,6 +24,21 @@ export class IdleTimer {
     this.onWake = () => this.check();
   }
 
+  // setTimeoutMs changes the timeout, counted from the last activity as
+  // before (the server's welcome says how long this person's role gets).
+  setTimeoutMs(ms) {
+    this.timeoutMs = ms;
+    this.warnMs = Math.min(60000, Math.floor(ms / 3));
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = setInterval(() => this.check(), this.interval());
+    }
+  }
+
+  interval() {
+    return Math.min(1000, Math.max(250, this.timeoutMs / 10));
+  }
+
   start() {
     this.stop();
     this.last = Date.now();
@@ -32,7 +46,7 @@ export class IdleTimer {
     for (const e of EVENTS) window.addEventListener(e, this.onActivity, { capture: true, passive: true });
     document.addEventListener('visibilitychange', this.onWake);
     window.addEventListener('focus', this.onWake);
-    this.timer = setInterval(() => this.check(), Math.min(1000, Math.max(250, this.timeoutMs / 10)));
+    this.timer = setInterval(() => this.check(), this.interval());
   }
 
   stop() {

@@ -53,6 +53,7 @@ class App {
     this.conn = null;
     this.idle = null;
     this.idleMs = DEFAULT_IDLE_MS;
+    this.baseIdleMs = DEFAULT_IDLE_MS;
     this.flushTimer = 0;
     this.marksQueued = false;
     this.restoreActive = null;
@@ -236,6 +237,7 @@ class App {
     } catch {
       // Keep the default.
     }
+    this.baseIdleMs = this.idleMs;
     const token = loadToken();
     if (token) this.startSession(token);
     else this.showSignin('');
@@ -274,7 +276,7 @@ class App {
     $('signin').hidden = false;
     const minutes = Math.round(this.idleMs / 60000);
     const text = {
-      idle: `You were signed out after ${minutes >= 1 ? plural(minutes, 'minute', 'minutes') : 'a while'} without activity, to keep your conversations private.`,
+      idle: `You were signed out after ${minutes >= 120 && minutes % 60 === 0 ? plural(minutes / 60, 'hour', 'hours') : minutes >= 1 ? plural(minutes, 'minute', 'minutes') : 'a while'} without activity, to keep your conversations private.`,
       expired: 'Your sign-in has expired. Please open a new sign-in link.',
       invalid: 'That sign-in link didn’t work. It may be mistyped or out of date; please ask for a new one.',
       signed_out: 'You have signed out. Nothing from your conversations is left in this tab.',
@@ -339,6 +341,9 @@ class App {
     this.showNoConversation();
     this.closeNav();
     this.showSignin(reason);
+    // The welcome may have given this role a longer timeout; the next
+    // person to sign in here starts from the ordinary one.
+    this.idleMs = this.baseIdleMs;
   }
 
   // --- the connection --------------------------------------------------
@@ -346,6 +351,11 @@ class App {
   welcome(f) {
     const s = this.store;
     s.welcome(f);
+    // Supervisors and admins, who watch for pages, may get longer.
+    if (Number.isFinite(f.idle_timeout_ms) && f.idle_timeout_ms > 0 && this.idle) {
+      this.idleMs = f.idle_timeout_ms;
+      this.idle.setTimeoutMs(this.idleMs);
+    }
     $('me-name').textContent = f.user.name;
     $('me-role').textContent = roleLabel(f.user.role);
     $('create-room').hidden = !CAN_CREATE_ROOMS.has(f.user.role);
