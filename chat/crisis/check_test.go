@@ -25,7 +25,7 @@ func TestRunCheckFormat(t *testing.T) {
 	if len(lines) != 6 {
 		t.Fatalf("got %d output lines, want 6:\n%s", len(lines), out.String())
 	}
-	want := []string{"high", "none", "none", "imminent", "concern", "high"}
+	want := []string{"high", "none", "none", "imminent", "high", "high"}
 	inLines := strings.Split(in, "\n")
 	for i, l := range lines {
 		var raw map[string]json.RawMessage

@@ -135,11 +135,13 @@ func TestPastVersusPresent(t *testing.T) {
 	})
 }
 
+// TestReportedSpeech: someone else at risk, described with the signs of a
+// high risk, is high (docs/crisis-labels.md), and About says whose risk.
 func TestReportedSpeech(t *testing.T) {
 	runCases(t, []phenomenonCase{
-		{text: "my sister said she wants to die", min: Concern, max: Concern, cat: Suicide, about: AboutOther},
-		{text: "my friend keeps talking about killing himself", min: Concern, max: Concern, cat: Suicide, about: AboutOther},
-		{text: "my son has been cutting himself and I don't know how to help", min: Concern, max: Concern, cat: SelfHarm, about: AboutOther},
+		{text: "my sister said she wants to die", min: High, max: High, cat: Suicide, about: AboutOther},
+		{text: "my friend keeps talking about killing himself", min: High, max: High, cat: Suicide, about: AboutOther},
+		{text: "my son has been cutting himself and I don't know how to help", min: High, max: High, cat: SelfHarm, about: AboutOther},
 		{text: "my brother texted that he's going to kill himself tonight", min: Imminent, max: Imminent, cat: Suicide, about: AboutOther},
 		{text: "my roommate swallowed a whole bottle of pills and she won't wake up", min: Imminent, max: Imminent, cat: Overdose, about: AboutOther},
 		// The writer speaking about themselves to someone else is still self.

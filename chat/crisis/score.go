@@ -361,21 +361,15 @@ func (cl *compiled) escalates(sc *scratch, mc *msgContext, cd *cand) bool {
 // verdict builds the Verdict from the candidates: the strongest sets the
 // severity and whom it is about (the writer winning a tie).
 //
-// Someone else's crisis reported by the writer: a risk factor keeps its
-// severity (a friend, a child or a sponsee described with the signs of a
-// high risk is at high risk, docs/crisis-labels.md); a phrase signal's
-// reported ideation ("my sister said she wants to die") stays a concern
-// for this room, as the tuned sets label it; a danger happening now stays
-// Imminent.
+// Someone else's crisis reported by the writer keeps its severity: a
+// friend, a child or a sponsee described with the signs of a high risk is
+// at high risk (docs/crisis-labels.md); their past is a concern (tensed).
 func (cl *compiled) verdict(text string, sc *scratch) Verdict {
 	var cats catSet
 	best := -1
 	escalated := false
 	for i := range sc.cands {
 		cd := &sc.cands[i]
-		if cd.other && cd.eff == High && cl.rules[sc.matches[cd.m].r].kind != kFactor {
-			cd.eff = Concern
-		}
 		cats |= cl.rules[sc.matches[cd.m].r].cats
 		if best < 0 || cd.eff > sc.cands[best].eff || (cd.eff == sc.cands[best].eff && !cd.other && sc.cands[best].other) {
 			best = i
