@@ -236,7 +236,10 @@ func (cl *compiled) judge(sc *scratch, mc *msgContext, i int) (cand, bool) {
 	if cl.negated(sc, m) || cl.resolvedAfter(sc, m) {
 		return cand{}, false
 	}
-	eff, ok := cl.tensed(sc, m, other)
+	// Harm to others is about someone else, but the writer is who acts:
+	// their own past is recovery talk ("I used to think about hurting
+	// him").
+	eff, ok := cl.tensed(sc, m, other && !r.cats.has(HarmOthers))
 	if !ok {
 		return cand{}, false
 	}
