@@ -8,6 +8,8 @@
 // emptied on sign-out.
 
 const RANK = { imminent: 3, high: 2, concern: 1, none: 0 };
+// Not acknowledged yet (open, or handed off and waiting) comes first.
+const STATUS_RANK = { open: 0, acknowledged: 1, resolved: 2 };
 
 // The statuses the queue shows; a resolved escalation leaves it.
 export const QUEUE_STATUSES = ['open', 'acknowledged'];
@@ -21,10 +23,12 @@ export function time(s) {
   return Number.isNaN(t) ? null : t;
 }
 
-// compare orders the queue as the server does: most severe first, then
-// oldest first (the one waiting longest), then by id for a stable order.
+// compare orders the queue: what nobody has acknowledged first, then the
+// most severe, then the oldest (the one waiting longest), then by id for a
+// stable order.
 export function compare(a, b) {
-  return severityRank(b.severity) - severityRank(a.severity) ||
+  return (STATUS_RANK[a.status] ?? 3) - (STATUS_RANK[b.status] ?? 3) ||
+    severityRank(b.severity) - severityRank(a.severity) ||
     (time(a.created_at) ?? 0) - (time(b.created_at) ?? 0) ||
     (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
@@ -103,11 +107,15 @@ export class EscalationQueue {
     this.emit('changed', {});
   }
 
+  // groups is what the dashboard shows: the queue grouped by person.
+  groups() {
+    return groupByPerson([...this.items.values()].map((it) => it.e)
+      .filter((e) => QUEUE_STATUSES.includes(e.status)));
+  }
+
   // queue lists what the dashboard shows, in order.
   queue() {
-    return [...this.items.values()].map((it) => it.e)
-      .filter((e) => QUEUE_STATUSES.includes(e.status))
-      .sort(compare);
+    return this.groups().flatMap((g) => g.items);
   }
 
   openCount() {
@@ -129,6 +137,24 @@ export class EscalationQueue {
     }
     return [...ids].sort();
   }
+}
+
+// groupByPerson groups escalations by the person they are about, each
+// group's items in queue order (compare), and the groups by their most
+// urgent item. An escalation without a subject is a group of its own.
+export function groupByPerson(list) {
+  const groups = new Map();
+  for (const e of [...list].sort(compare)) {
+    const key = e.subject ? `u:${e.subject}` : `e:${e.id}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { key, subject: e.subject || '', name: e.subject_name || e.subject || 'Unknown person', items: [] };
+      groups.set(key, g);
+    }
+    g.items.push(e);
+  }
+  // Created in the order of each group's first, most urgent, item.
+  return [...groups.values()];
 }
 
 // withStep returns e with step in its timeline. A page is sent before the

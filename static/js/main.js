@@ -26,6 +26,7 @@ import { Store } from './store.js';
 import { announce, announceUrgent, clearAnnouncements } from './ui/announcer.js';
 import { Composer } from './ui/composer.js';
 import { Dashboard } from './ui/dashboard.js';
+import { PageBanner } from './ui/pagebanner.js';
 import { closeAllDialogs, closeDialog, confirmDialog, openDialog, setupDialogs } from './ui/dialogs.js';
 import { MembersDialog } from './ui/members.js';
 import { MessageView } from './ui/messages.js';
@@ -75,13 +76,26 @@ class App {
       urgent: (text) => announceUrgent(text),
       visible: () => this.view === 'dashboard' && document.visibilityState === 'visible',
       showBanner: (text, id) => this.showBanner(text, id),
-      pagingChanged: () => this.renderTitle(),
+      pagingChanged: () => {
+        this.renderTitle();
+        if (this.banner) this.banner.sync();
+      },
       show: (id) => {
         this.showView('dashboard');
         this.dashboard.select(id, { focus: true });
       },
     });
     this.queue.on('changed', () => this.renderViewToggle());
+    this.banner = new PageBanner({
+      ack: (id) => this.dashboard.ackFrom(id),
+      paging: (id) => this.dashboard.paging.has(id),
+      announce: (text) => announce(text),
+      review: (id) => {
+        this.showView('dashboard');
+        if (id) this.dashboard.select(id, { focus: true });
+        else $('dash-title').focus();
+      },
+    });
 
     const s = this.store;
     this.pendingInvite = null;
@@ -656,15 +670,11 @@ class App {
   }
 
   showBanner(text, id) {
-    this.bannerFor = id;
-    $('page-banner-text').textContent = text;
-    $('page-banner').hidden = false;
+    this.banner.show(text, id);
   }
 
   hideBanner() {
-    this.bannerFor = null;
-    $('page-banner').hidden = true;
-    $('page-banner-text').textContent = '';
+    this.banner.hide();
   }
 
   // openFromDashboard switches to the chat with the conversation open,
@@ -914,16 +924,6 @@ class App {
     });
     $('idle-signout').addEventListener('click', () => this.signOut('signed_out'));
     $('view-toggle').addEventListener('click', () => this.showView(this.view === 'dashboard' ? 'chat' : 'dashboard'));
-    $('page-banner-open').addEventListener('click', () => {
-      const id = this.bannerFor;
-      this.showView('dashboard');
-      if (id) this.dashboard.select(id, { focus: true });
-      else $('dash-title').focus();
-    });
-    $('page-banner-close').addEventListener('click', () => {
-      this.hideBanner();
-      $('view-toggle').focus();
-    });
 
     // The room list collapses behind a button on narrow screens.
     $('nav-toggle').addEventListener('click', () => {

@@ -1,5 +1,7 @@
-// The supervisor dashboard: the live escalation queue (most severe first,
-// then the one waiting longest), and the context of the one selected —
+// The supervisor dashboard: the live escalation queue (what nobody has
+// acknowledged first, then the most severe, then the one waiting longest;
+// grouped by person, each group ranked by its most urgent item), and the
+// context of the one selected —
 // the flagged message with what the detector matched, the messages before
 // it, why it was raised, its timeline — with the actions a supervisor
 // takes: acknowledge, join the room, message the person, add a note, hand
@@ -143,6 +145,9 @@ export class Dashboard {
     this.root = $('dashboard');
     this.list = $('esc-list');
     this.items = new Map(); // id -> li
+    this.groups = new Map(); // group key -> li of the person's group
+    this.groupCount = 0;
+    this.reloadTimer = 0;
     this.selectedId = null;
     this.selected = null; // a copy, so a resolved escalation stays readable
     this.detailOpen = false; // on a phone: the detail covers the queue
@@ -329,6 +334,8 @@ export class Dashboard {
     this.pageKeys.clear();
     this.list.replaceChildren();
     this.items.clear();
+    this.groups.clear();
+    clearTimeout(this.reloadTimer);
     this.selectedId = null;
     this.selected = null;
     this.detailOpen = false;
@@ -401,9 +408,12 @@ export class Dashboard {
     }
     this.render();
     if (opts.focus) $('esc-title').focus();
-    // What others added since (notes, joins) comes with a reload.
+    // What others added since (notes, joins) comes with a reload; moving
+    // through the queue with the arrow keys reloads only where one stops.
     this.polledSelected = Date.now();
-    this.reload(id);
+    clearTimeout(this.reloadTimer);
+    if (opts.browsing) this.reloadTimer = setTimeout(() => this.reload(id), 600);
+    else this.reload(id);
   }
 
   back() {
@@ -427,33 +437,40 @@ export class Dashboard {
     else if (ev.key === 'Home') j = 0;
     else j = buttons.length - 1;
     buttons[j].focus();
+    // Beside the queue, the detail follows the item in focus; on a phone
+    // it would cover the queue, so there Enter opens it.
+    if (!narrow.matches && j !== i) this.select(buttons[j].dataset.esc, { browsing: true });
   }
 
   // --- rendering -------------------------------------------------------------
 
   render() {
-    const queue = this.queue.queue();
+    const groups = this.queue.groups();
+    const queue = groups.flatMap((g) => g.items);
+    // Moving a node takes focus from it: the item in focus gets it back.
+    const focusedBtn = this.list.contains(document.activeElement) ? document.activeElement.closest('button[data-esc]') : null;
+    const focusedId = focusedBtn ? focusedBtn.dataset.esc : null;
     const seen = new Set();
     let cursor = this.list.firstChild;
-    for (const e of queue) {
-      seen.add(e.id);
-      let li = this.items.get(e.id);
-      if (!li) {
-        li = el('li');
-        this.items.set(e.id, li);
-      }
-      this.renderItem(li, e);
-      if (li === cursor) cursor = cursor.nextSibling;
-      else this.list.insertBefore(li, cursor);
+    for (const g of groups) {
+      const gl = this.groupNode(g);
+      if (gl === cursor) cursor = cursor.nextSibling;
+      else this.list.insertBefore(gl, cursor);
+      this.renderGroupItems(gl.lastElementChild, g.items, seen);
     }
-    while (cursor) {
-      const next = cursor.nextSibling;
-      // Focus on an item that leaves the list goes to the list's heading.
-      if (cursor.contains(document.activeElement)) $('dash-title').focus();
-      cursor.remove();
-      cursor = next;
-    }
+    removeFrom(cursor);
+    const keys = new Set(groups.map((g) => g.key));
+    for (const k of [...this.groups.keys()]) if (!keys.has(k)) this.groups.delete(k);
     for (const id of [...this.items.keys()]) if (!seen.has(id)) this.items.delete(id);
+    if (focusedId && document.activeElement !== focusedBtn) {
+      const btn = this.items.get(focusedId)?.firstElementChild;
+      // Focus on an item that left the list goes to the list's heading.
+      if (btn && btn.isConnected) {
+        if (document.activeElement !== btn) btn.focus();
+      } else if (!this.list.contains(document.activeElement)) {
+        $('dash-title').focus();
+      }
+    }
 
     const open = queue.filter((e) => e.status === 'open').length;
     const acked = queue.length - open;
@@ -470,6 +487,49 @@ export class Dashboard {
     this.renderDetail();
     this.renderAlerts();
     this.tick();
+  }
+
+  // groupNode is the list item of a person's group, its heading current.
+  groupNode(g) {
+    let gl = this.groups.get(g.key);
+    if (!gl) {
+      this.groupCount += 1;
+      const id = `esc-group-${this.groupCount}`;
+      gl = el('li', { class: 'esc-group' },
+        el('h2', { class: 'esc-group-title', id },
+          el('span', { class: 'esc-group-name' }),
+          el('span', { class: 'sep', 'aria-hidden': 'true', text: ' · ' }),
+          el('span', { class: 'sr-only', text: ', ' }),
+          el('span', { class: 'esc-group-count' })),
+        el('ul', { class: 'esc-group-items', 'aria-labelledby': id }));
+      this.groups.set(g.key, gl);
+    }
+    gl.dataset.person = g.subject;
+    const name = gl.querySelector('.esc-group-name');
+    const count = gl.querySelector('.esc-group-count');
+    if (name.textContent !== g.name) name.textContent = g.name;
+    const open = g.items.filter((e) => e.status === 'open').length;
+    const text = `${plural(g.items.length, 'escalation', 'escalations')}${open ? `, ${open} not acknowledged` : ''}`;
+    if (count.textContent !== text) count.textContent = text;
+    return gl;
+  }
+
+  // renderGroupItems puts a group's items in its list, in order, moving
+  // items that came from another group.
+  renderGroupItems(ul, items, seen) {
+    let cursor = ul.firstChild;
+    for (const e of items) {
+      seen.add(e.id);
+      let li = this.items.get(e.id);
+      if (!li) {
+        li = el('li');
+        this.items.set(e.id, li);
+      }
+      this.renderItem(li, e);
+      if (li === cursor) cursor = cursor.nextSibling;
+      else ul.insertBefore(li, cursor);
+    }
+    removeFrom(cursor);
   }
 
   renderLayout() {
@@ -761,6 +821,15 @@ export class Dashboard {
     }
   }
 
+  // ackFrom acknowledges the escalation id from outside the dashboard (the
+  // page banner); errors go to the caller.
+  async ackFrom(id) {
+    const gen = this.queue.generation;
+    const e = await this.api.escalationAction(id, 'ack');
+    if (gen === this.queue.generation) this.took(e);
+    return e;
+  }
+
   async act(btn, action) {
     const e = await this.run(btn, (x) => this.api.escalationAction(x.id, action));
     if (!e) return;
@@ -907,6 +976,15 @@ export class Dashboard {
     } finally {
       form.removeAttribute('aria-busy');
     }
+  }
+}
+
+// removeFrom removes node and the siblings after it.
+function removeFrom(node) {
+  while (node) {
+    const next = node.nextSibling;
+    node.remove();
+    node = next;
   }
 }
 
