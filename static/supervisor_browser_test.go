@@ -92,6 +92,7 @@ func TestSupervisorQueueOrder(t *testing.T) {
 	n, eng := escalatingNode(t, nil)
 	sueTok := n.user("sue", "Sue", auth.RoleSupervisor)
 	n.user("sam", "Sam", auth.RoleSupervisor)
+	n.user("tom", "Tom", auth.RoleSupervisor)
 	b := newBrowser(t)
 	sue := b.page("sue", 1280, 800)
 	sue.signIn(n, sueTok)
@@ -131,6 +132,12 @@ func TestSupervisorQueueOrder(t *testing.T) {
 	sue.do(chromedp.KeyEvent(kb.End))
 	sue.waitJS("End: the last item", fmt.Sprintf(`document.activeElement?.dataset.esc === %[1]q && document.getElementById('esc-title').textContent === 'Cat about a person'`, catImm))
 	sue.screenshot("dashboard-grouped.png")
+
+	// Hand-offs offer every supervisor, with who is online and on call,
+	// not only those seen in the queue.
+	sue.click(fmt.Sprintf(`#esc-list button[data-esc=%q]`, bobLow))
+	sue.click("#esc-handoff")
+	sue.waitJS("hand-off offers every supervisor", `document.getElementById('handoff-dialog').open && [...document.querySelectorAll('#handoff-people option')].some(o => o.value === 'tom' && o.label === 'Tom (tom): offline') && ![...document.querySelectorAll('#handoff-people option')].some(o => o.value === 'sue')`)
 }
 
 // A supervisor paged while in the chat acknowledges from the banner: the
@@ -159,4 +166,81 @@ func TestAcknowledgeFromBanner(t *testing.T) {
 	if err != nil || e.Status != escalation.StatusAcknowledged || e.AssignedTo != "sue" {
 		t.Fatalf("after the banner's Acknowledge: %+v, %v", e, err)
 	}
+}
+
+// An admin keeps the on-call rota in the browser, at phone width: the
+// supervisor is picked from GET /api/supervisors, and the shift added is
+// the one GET /api/oncall/shifts answers; removing it takes it out. A
+// supervisor sees the rota but cannot change it.
+func TestAdminKeepsTheRota(t *testing.T) {
+	n, _ := escalatingNode(t, nil)
+	adaTok := n.user("ada", "Ada", auth.RoleAdmin)
+	sueTok := n.user("sue", "Sue", auth.RoleSupervisor)
+	n.user("pat", "Pat", auth.RolePeer)
+	b := newBrowser(t)
+	sue := b.page("sue", 1280, 800)
+	sue.signIn(n, sueTok) // online, for the list
+	ada := b.page("ada", 375, 740)
+	ada.signIn(n, adaTok)
+	ada.openDashboard()
+	ada.click("#rota-open")
+	ada.waitJS("rota dialog with the supervisors", `document.getElementById('rota-dialog').open && document.activeElement?.id === 'rota-supervisor' &&
+		!document.getElementById('rota-empty').hidden && !document.getElementById('rota-form').hidden &&
+		[...document.querySelectorAll('#rota-supervisor option')].map(o => o.value).join(',') === ',ada,sue' &&
+		document.querySelector('#rota-supervisor option[value="sue"]').textContent === 'Sue (sue): online'`)
+
+	// A supervisor is required.
+	ada.click(`#rota-form button[type="submit"]`)
+	ada.waitJS("supervisor required", `document.getElementById('rota-form-error').textContent === 'Choose who is on call.' && document.getElementById('rota-supervisor').getAttribute('aria-invalid') === 'true' && document.activeElement?.id === 'rota-supervisor'`)
+
+	ada.do(chromedp.SetValue(chromedp.ID("rota-supervisor"), "sue"), chromedp.SetValue(chromedp.ID("rota-tier"), "backup"))
+	// From an hour ago for two hours, in the device's time.
+	start := eval[string](ada, `(() => {
+		const p = (n) => String(n).padStart(2, '0');
+		const f = (d) => d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' + p(d.getMinutes());
+		const s = new Date(Math.floor(Date.now() / 60000) * 60000 - 3600000);
+		document.getElementById('rota-start').value = f(s);
+		document.getElementById('rota-end').value = f(new Date(s.getTime() + 7200000));
+		return s.toISOString();
+	})()`)
+	if w := eval[int](ada, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("the rota is %dpx wide at a 375px viewport", w)
+	}
+	ada.click(`#rota-form button[type="submit"]`)
+	ada.waitJS("the shift in the list, on call now", `document.querySelectorAll('#rota-list li').length === 1 && document.querySelector('#rota-list .rota-name').textContent === 'Sue' &&
+		document.querySelector('#rota-list .rota-tier').textContent === 'Backup' && document.querySelector('#rota-list .rota-now')?.textContent === 'on call now' &&
+		[...document.querySelectorAll('#announcer p')].some(p => p.textContent === 'Shift added: Sue, backup.') &&
+		document.querySelector('#rota-supervisor option[value="sue"]').textContent === 'Sue (sue): on call now, backup, online'`)
+	var got struct{ Shifts []escalation.Shift }
+	n.api("GET", "/api/oncall/shifts", adaTok, nil, &got)
+	if len(got.Shifts) != 1 || got.Shifts[0].Supervisor != "sue" || got.Shifts[0].Tier != escalation.ShiftBackup ||
+		got.Shifts[0].Start.UTC().Format(time.RFC3339) != mustTime(t, start).Format(time.RFC3339) || got.Shifts[0].End.Sub(got.Shifts[0].Start) != 2*time.Hour {
+		t.Fatalf("GET /api/oncall/shifts after adding in the browser: %+v (start %s)", got.Shifts, start)
+	}
+	ada.screenshot("rota-phone.png")
+
+	// The supervisor reads it, without the form or Remove.
+	sue.openDashboard()
+	sue.click("#rota-open")
+	sue.waitJS("the rota, read only", `document.getElementById('rota-dialog').open && document.querySelectorAll('#rota-list li').length === 1 &&
+		document.getElementById('rota-form').hidden && !document.querySelector('#rota-list button')`)
+
+	// Removing asks first.
+	ada.click(`#rota-list button[data-shift]`)
+	ada.waitJS("confirm removal", `document.getElementById('confirm-dialog').open && document.getElementById('confirm-title').textContent === 'Remove this shift?'`)
+	ada.click("#confirm-ok")
+	ada.waitJS("removed", `!document.getElementById('confirm-dialog').open && document.querySelectorAll('#rota-list li').length === 0 && !document.getElementById('rota-empty').hidden && document.activeElement?.id === 'rota-title'`)
+	n.api("GET", "/api/oncall/shifts", adaTok, nil, &got)
+	if len(got.Shifts) != 0 {
+		t.Fatalf("shifts after removing: %+v", got.Shifts)
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.UTC()
 }

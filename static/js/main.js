@@ -27,6 +27,7 @@ import { announce, announceUrgent, clearAnnouncements } from './ui/announcer.js'
 import { Composer } from './ui/composer.js';
 import { Dashboard } from './ui/dashboard.js';
 import { PageBanner } from './ui/pagebanner.js';
+import { RotaDialog } from './ui/rota.js';
 import { closeAllDialogs, closeDialog, confirmDialog, openDialog, setupDialogs } from './ui/dialogs.js';
 import { MembersDialog } from './ui/members.js';
 import { MessageView } from './ui/messages.js';
@@ -86,6 +87,7 @@ class App {
       },
     });
     this.queue.on('changed', () => this.renderViewToggle());
+    this.rota = new RotaDialog({ api: this.api, me: () => this.store.me, announce: (text) => announce(text) });
     this.banner = new PageBanner({
       ack: (id) => this.dashboard.ackFrom(id),
       paging: (id) => this.dashboard.paging.has(id),
@@ -324,6 +326,7 @@ class App {
     this.report.clear();
     this.actions.clear();
     this.audit.clear();
+    this.rota.clear();
     this.tools.clear();
     this.live.clear();
     this.video.clear();

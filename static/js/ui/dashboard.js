@@ -15,6 +15,7 @@ import { $, el, plural, utf8Length } from '../dom.js';
 import { describe } from '../errors.js';
 import { severityRank, time, withStep } from '../escalations.js';
 import { closeDialog, openDialog } from './dialogs.js';
+import { supervisorLabel } from './rota.js';
 
 const narrow = window.matchMedia('(max-width: 760px)');
 
@@ -901,9 +902,18 @@ export class Dashboard {
     $('handoff-to').value = '';
     $('handoff-to').removeAttribute('aria-invalid');
     const sel = this.selected;
-    const people = this.queue.people().filter((id) => id !== this.me && (!sel || id !== sel.subject));
+    const other = (id) => id !== this.me && (!sel || id !== sel.subject);
+    const people = this.queue.people().filter(other);
     $('handoff-people').replaceChildren(...people.map((id) => el('option', { value: id })));
     openDialog($('handoff-dialog'), '#handoff-to');
+    // Every supervisor, with who is on call and online, when the server
+    // can say; until then (or if not) those seen in the queue.
+    const gen = this.queue.generation;
+    this.api.request('GET', '/api/supervisors').then((d) => {
+      if (gen !== this.queue.generation || !$('handoff-dialog').open) return;
+      const list = (d.supervisors || []).filter((s) => other(s.id));
+      $('handoff-people').replaceChildren(...list.map((s) => el('option', { value: s.id, label: supervisorLabel(s) })));
+    }).catch(() => {});
   }
 
   async handoff() {
