@@ -1,6 +1,9 @@
 package crisis
 
-import "fmt"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // Risk factors (factors.txt). A term rule marks an occurrence of a word
 // class (a method, a time, a substance, a body effect ...); a factor rule
@@ -107,10 +110,12 @@ func (cl *compiled) selectivity(ids []int32) int {
 	return score
 }
 
-// unitMasks holds, per clause and per sentence, the term classes present.
+// unitMasks holds, per clause and per sentence, the term classes present;
+// for the message, also where each class's live terms start and end.
 type unitMasks struct {
 	clause, sent []uint64
 	msg          uint64
+	lo, hi       [maxTermClasses]int32 // valid for the classes in msg
 }
 
 // fireFactors marks the classes of the live, un-negated terms and appends
@@ -137,19 +142,25 @@ func (cl *compiled) fireFactors(sc *scratch) {
 			continue
 		}
 		live = append(live, ti)
-		bit := uint64(1) << cl.rules[m.r].tclass
+		c := cl.rules[m.r].tclass
+		bit := uint64(1) << c
 		um.clause[sc.clause[m.s]] |= bit
 		um.sent[sc.sent[m.s]] |= bit
+		if um.msg&bit == 0 {
+			um.lo[c], um.hi[c] = m.s, m.e
+		}
+		um.lo[c], um.hi[c] = min(um.lo[c], m.s), max(um.hi[c], m.e)
 		um.msg |= bit
 	}
 	sc.byKind[kTerm] = live
 	for _, fi := range cl.factors {
 		f := &cl.rules[fi]
+		if !satisfies(um.msg, f.need) {
+			continue // not even in the whole message: most factors
+		}
 		switch {
 		case f.flags&fMessage != 0:
-			if satisfies(um.msg, f.need) {
-				cl.addFactor(sc, fi, -1, nil)
-			}
+			cl.addFactor(sc, fi, -1, nil)
 		case f.flags&fClause != 0:
 			for u, mask := range um.clause {
 				if satisfies(mask, f.need) {
@@ -185,15 +196,26 @@ func (cl *compiled) addFactor(sc *scratch, fi, u int32, units []int32) {
 		all |= el
 	}
 	s, e := int32(-1), int32(-1)
-	for _, ti := range sc.byKind[kTerm] {
-		m := &sc.matches[ti]
-		if all&(1<<cl.rules[m.r].tclass) == 0 || (units != nil && units[m.s] != u) {
-			continue
+	if units == nil { // the message: from the classes' extents
+		um := &sc.fUnits
+		for cs := all & um.msg; cs != 0; cs &= cs - 1 {
+			c := bits.TrailingZeros64(cs)
+			if s < 0 || um.lo[c] < s {
+				s = um.lo[c]
+			}
+			e = max(e, um.hi[c])
 		}
-		if s < 0 || m.s < s {
-			s = m.s
+	} else {
+		for _, ti := range sc.byKind[kTerm] {
+			m := &sc.matches[ti]
+			if all&(1<<cl.rules[m.r].tclass) == 0 || units[m.s] != u {
+				continue
+			}
+			if s < 0 || m.s < s {
+				s = m.s
+			}
+			e = max(e, m.e)
 		}
-		e = max(e, m.e)
 	}
 	sc.matches = appendMatch(sc.matches, fi, s, e, kFactor)
 	sc.byKind[kFactor] = append(sc.byKind[kFactor], int32(len(sc.matches)-1))
