@@ -28,6 +28,7 @@ const (
 	ActOpenDM           Action = "open_dm"           // open (or reopen) a DM with someone
 	ActBlock            Action = "block"             // block and unblock someone, list one's blocks
 	ActRaiseConcern     Action = "raise_concern"     // a concern about a person
+	ActSupport          Action = "support"           // the crisis resources; dismiss one's own support notes (ownership beside the table)
 	ActReport           Action = "report"            // report a message or a person to a room's moderators
 	ActViewRoomPolicy   Action = "view_room_policy"  // a room's crisis hold policy
 	ActSetRoomPolicy    Action = "set_room_policy"   // change a room's crisis hold policy
@@ -183,6 +184,9 @@ var permissions = [...]permission{
 	{act: ActBlock, what: "block someone (no DMs either way, no presence of the blocker to them), unblock them, list one's blocks",
 		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
 		routes: []string{"PUT /api/blocks/{user}", "DELETE /api/blocks/{user}", "GET /api/blocks"}},
+	{act: ActSupport, what: "read the crisis resources (\"Get help now\"); dismiss one's own support notes (only their owner: checked beside the table)",
+		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
+		frames: []string{"dismiss_support"}, routes: []string{"GET /api/support"}},
 	{act: ActRaiseConcern, what: "raise a concern about a person (naming a conversation also needs `read_history` there)",
 		need:   [4]Need{NeedNever, NeedAnyone, NeedAnyone, NeedAnyone},
 		frames: []string{"concern"}},

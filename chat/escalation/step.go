@@ -99,7 +99,7 @@ func (eng *Engine) advance(ctx context.Context, e *Escalation) error {
 	for tier := max(e.Tier+1, 0); ; tier = pg.tier + 1 {
 		pg = eng.page(ctx, e, tier, kind, now)
 		steps = append(steps, pg.step)
-		if pg.reached > 0 || pg.tried == 0 || pg.failed || pg.tier >= lastTier || ctx.Err() != nil {
+		if pg.reached > 0 || pg.tried == 0 || pg.failed || pg.tier >= LastTier || ctx.Err() != nil {
 			break
 		}
 		kind = StepEscalated
@@ -128,8 +128,9 @@ func (eng *Engine) advance(ctx context.Context, e *Escalation) error {
 	return err
 }
 
-// lastTier is the widest tier: every tier from it on pages the same people.
-const lastTier = 2
+// LastTier is the widest tier: every tier from it on pages the same people,
+// so a page at a tier beyond it means the whole chain went unacknowledged.
+const LastTier = 2
 
 // paged is the outcome of paging one tier.
 type paged struct {

@@ -31,6 +31,8 @@ const (
 	TypeFlag    = "flag"
 	TypeConcern = "concern"
 	TypeReport  = "report"
+
+	TypeDismissSupport = "dismiss_support"
 )
 
 // Server frame types.
@@ -51,6 +53,7 @@ const (
 	TypePong         = "pong"
 	TypeMemberList   = "member_list"
 	TypeSupport      = "support"
+	TypeSupportGone  = "support_dismissed"
 	TypeFlagged      = "flagged"
 	TypeEscalation   = "escalation"
 	TypeRoomAlert    = "room_alert"
@@ -84,6 +87,9 @@ type ClientFrame struct {
 
 	// open_dm, concern, report
 	User string `json:"user,omitempty"`
+
+	// dismiss_support: the support note to dismiss.
+	Note string `json:"note,omitempty"`
 
 	// flag, concern, report: why, in the reporter's words (for
 	// supervisors; a report's for the room's moderators).
@@ -137,6 +143,9 @@ type Welcome struct {
 	// who watch for pages (Config.SupervisorIdleTimeout). Absent: the
 	// server does not say.
 	IdleTimeoutMS int64 `json:"idle_timeout_ms,omitempty"`
+	// CrisisResources are where to get help, for a "Get help now"
+	// control that needs no crisis to show them.
+	CrisisResources []Resource `json:"crisis_resources,omitempty"`
 }
 
 // Ack confirms that a send, edit or delete is durably stored.
@@ -280,20 +289,37 @@ type ErrorFrame struct {
 }
 
 // Resource is a place to get help, shown to someone who may be in crisis.
+// Call and Text are phone numbers (digits, optionally a leading +) for
+// tap-to-call and tap-to-text links; Contact says the same for a person.
 type Resource struct {
 	Name    string `json:"name"`
 	Contact string `json:"contact"`
 	URL     string `json:"url,omitempty"`
+	Call    string `json:"call,omitempty"`
+	Text    string `json:"text,omitempty"`
 }
 
-// Support is sent privately to the sender of a message that signals a
-// crisis, right after its ack; nobody else sees it.
+// Support is the private support note of a message that signals a
+// crisis, sent to every session of its writer (and nobody else) until
+// they dismiss it; nobody else sees it.
 type Support struct {
 	Type      string     `json:"type"`
+	Note      string     `json:"note,omitempty"`
 	Conv      string     `json:"conv"`
 	Seq       int64      `json:"seq"`
+	State     string     `json:"state,omitempty"`
 	Text      string     `json:"text"`
 	Resources []Resource `json:"resources"`
+	CreatedAt time.Time  `json:"created_at,omitzero"`
+	UpdatedAt time.Time  `json:"updated_at,omitzero"`
+}
+
+// SupportDismissed tells every session of a person that one of their
+// support notes was dismissed (Ref: on the session that asked).
+type SupportDismissed struct {
+	Type string `json:"type"`
+	Ref  string `json:"ref,omitempty"`
+	Note string `json:"note"`
 }
 
 // Flagged answers a flag or concern: the escalation it opened or joined.

@@ -8,7 +8,6 @@ import (
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/crisis"
-	"github.com/kindred-health/kindred/chat/protocol"
 	"github.com/kindred-health/kindred/signaling"
 )
 
@@ -93,8 +92,9 @@ type Config struct {
 	// at once (each on its own conversation).
 	CrisisWorkers int
 	// CrisisSupport is what the sender of a crisis message sees,
-	// privately; the zero value means DefaultCrisisSupport.
-	CrisisSupport protocol.Support
+	// privately, and the resources of "Get help now"; the zero value
+	// means DefaultCrisisSupport.
+	CrisisSupport SupportWords
 	// PresenceFanoutMax is the largest conversation that is told when a
 	// member comes online or goes offline. Telling every member of an
 	// N-member room about each of N members costs N² frames when a large

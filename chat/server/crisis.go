@@ -13,18 +13,6 @@ import (
 	"github.com/kindred-health/kindred/chat/protocol"
 )
 
-// DefaultCrisisSupport is what the sender of a crisis message sees when the
-// operator configured nothing else: the US 988 Lifeline.
-func DefaultCrisisSupport() protocol.Support {
-	return protocol.Support{
-		Text: "It sounds like you might be going through something really hard right now. You are not alone: a supervisor from your support team has been told and will reach out. If you are in danger or thinking about ending your life, please reach out now:",
-		Resources: []protocol.Resource{
-			{Name: "988 Suicide & Crisis Lifeline", Contact: "Call or text 988 (US)", URL: "https://988lifeline.org"},
-			{Name: "Emergency services", Contact: "Call 911 (US) or your local emergency number"},
-		},
-	}
-}
-
 // detect scores a message body: the verdict when it is high or imminent
 // (to escalate), and its severity when it is concern or higher (to tell
 // the room's facilitators).
@@ -61,7 +49,8 @@ func (s *Server) escalateThenFinish(ctx context.Context, r *commitReq) {
 	if !r.item.Duplicate {
 		s.metrics.crisis.WithLabelValues(r.crisis.Severity.String()).Inc()
 	}
-	if err := s.escalateMessage(ctx, msg, r.crisis); err != nil {
+	e, err := s.escalateMessage(ctx, msg, r.crisis)
+	if err != nil {
 		r.conn.sendError(r.ref, msg.ClientID, msg.Conv, unrecorded(r.item.Event.Kind))
 		if !r.item.Duplicate {
 			s.published(ctx, &r.item.Event)
@@ -69,7 +58,7 @@ func (s *Server) escalateThenFinish(ctx context.Context, r *commitReq) {
 	} else {
 		s.finish(ctx, r)
 	}
-	s.sendSupport(r.conn, msg)
+	s.sendSupport(r.conn, msg, s.openedState(e, err))
 }
 
 // unrecorded is the answer to a crisis write whose escalation is not
@@ -88,7 +77,7 @@ func unrecorded(k chat.EventKind) *chat.Error {
 // escalateMessage opens the escalation of a flagged message within
 // Config.EscalationTimeout, and keeps trying in the background when that
 // fails.
-func (s *Server) escalateMessage(ctx context.Context, msg chat.Event, v *crisis.Verdict) error {
+func (s *Server) escalateMessage(ctx context.Context, msg chat.Event, v *crisis.Verdict) (*escalation.Escalation, error) {
 	e := detectorEscalation(msg, v)
 	if v.About == "other" {
 		e.Reason = "the message is about someone else"
@@ -98,22 +87,23 @@ func (s *Server) escalateMessage(ctx context.Context, msg chat.Event, v *crisis.
 
 // recordEscalation opens e (a crisis message's) within
 // Config.EscalationTimeout, and keeps trying in the background when that
-// fails.
-func (s *Server) recordEscalation(ctx context.Context, e *escalation.Escalation) error {
+// fails. It returns the escalation as opened (nil without an engine).
+func (s *Server) recordEscalation(ctx context.Context, e *escalation.Escalation) (*escalation.Escalation, error) {
 	if s.esc == nil {
 		s.log.Error("crisis message with no escalation engine configured", "conv", e.Message.Conv, "seq", e.Message.Seq)
-		return nil
+		return nil, nil
 	}
 	e.ID = escalation.NewID("esc_") // kept by the retries
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.EscalationTimeout)
 	defer cancel()
-	if _, err := s.openEscalation(ctx, e); err != nil {
+	opened, err := s.openEscalation(ctx, e)
+	if err != nil {
 		// The engine has paged whoever is online all the same.
 		s.log.Error("escalation not recorded; retrying", "escalation", e.ID, "conv", e.Message.Conv, "err", err)
 		s.retryEscalation(e)
-		return err
+		return nil, err
 	}
-	return nil
+	return opened, nil
 }
 
 // detectorEscalation is the escalation of a message the detector flagged.
@@ -123,17 +113,6 @@ func detectorEscalation(ev chat.Event, v *crisis.Verdict) *escalation.Escalation
 		Severity: v.Severity, Categories: v.Categories, Evidence: v.Evidence,
 		Message: ev,
 	}
-}
-
-// sendSupport shows the sender of a crisis message, and nobody else, where
-// to find help.
-func (s *Server) sendSupport(c *conn, ev chat.Event) {
-	if c == nil {
-		return
-	}
-	sup := s.cfg.CrisisSupport
-	sup.Type, sup.Conv, sup.Seq = protocol.TypeSupport, ev.Conv, ev.Seq
-	c.sendDirect(protocol.Encode(sup))
 }
 
 // holdIfPolicy holds an imminent message back from a room whose policy says
@@ -156,7 +135,8 @@ func (c *conn) holdIfPolicy(ref string, ev chat.Event, v *crisis.Verdict) bool {
 	e.Reason = "held for a supervisor by the room's policy"
 	ctx, cancel := context.WithTimeout(c.ctx, s.cfg.EscalationTimeout)
 	defer cancel()
-	if _, err := s.openEscalation(ctx, e); err != nil {
+	opened, err := s.openEscalation(ctx, e)
+	if err != nil {
 		s.log.Error("held message not recorded", "conv", ev.Conv, "err", err)
 		c.reject(ref, ev.ClientID, ev.Conv, &chat.Error{Code: chat.CodeUnavailable,
 			Message: "the message could not be stored; retry with the same id", Temporary: true, RetryAfterMS: 1000})
@@ -164,7 +144,7 @@ func (c *conn) holdIfPolicy(ref string, ev chat.Event, v *crisis.Verdict) bool {
 	}
 	s.metrics.crisis.WithLabelValues(v.Severity.String()).Inc()
 	c.sendDirect(protocol.Encode(protocol.Ack{Type: protocol.TypeAck, Ref: ref, ID: ev.ClientID, Conv: ev.Conv, Time: ev.Time, Held: true}))
-	s.sendSupport(c, ev)
+	s.sendSupport(c, ev, s.openedState(opened, nil))
 	return true
 }
 

@@ -54,6 +54,8 @@ func init() {
 		protocol.TypeReport:  {act: auth.ActReport, check: checkReport, limit: (*bucket).takeReport, run: (*conn).handleReport, store: true},
 		protocol.TypePing:    {run: (*conn).handlePing},
 
+		protocol.TypeDismissSupport: {act: auth.ActSupport, check: checkDismissSupport, run: (*conn).handleDismissSupport, store: true},
+
 		// Video (video.go): a frame naming a session is checked against
 		// the role in that session's conversation. The check reads the
 		// store for a session this connection has no place in (where it

@@ -54,12 +54,14 @@ func (c *conn) hello() bool {
 			SendRate: s.cfg.SendRate, SendBurst: s.cfg.SendBurst, MaxRooms: s.cfg.MaxRoomsPerUser,
 			MaxVideoFrameBytes: s.videoFrameBytes(),
 		},
-		IdleTimeoutMS: s.idleTimeout(id).Milliseconds(),
+		IdleTimeoutMS:   s.idleTimeout(id).Milliseconds(),
+		CrisisResources: s.cfg.CrisisSupport.Resources,
 	}))
 	if !c.subscribeAll(convs, f.Resume) {
 		c.close(protocol.CloseInternal, "subscription failed")
 		return false
 	}
+	c.sendSupportNotes()
 	if err := s.presence.Connect(c.ctx, id.UserID, c.id); err != nil {
 		s.log.Warn("presence connect", "user", id.UserID, "err", err)
 	}

@@ -48,6 +48,7 @@ func (s *Server) routes() {
 	s.auditRoutes(m)
 	s.reportRoutes(m)
 	s.blockRoutes(m)
+	s.supportRoutes(m)
 	if s.cfg.Static != nil {
 		m.Handle("GET /", s.cfg.Static)
 	}

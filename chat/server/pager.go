@@ -93,6 +93,9 @@ type Pager struct {
 	// local delivers on this node when the broker fails (set by the
 	// server that runs the pager).
 	local atomic.Pointer[hub.Hub]
+	// notes follows each step into the subject's support note (the
+	// server that runs the pager).
+	notes atomic.Pointer[Server]
 }
 
 // NewPager returns a pager; the server it is given to attaches its hub.
@@ -100,12 +103,24 @@ func NewPager(users chat.Store, broker chat.Broker, presence chat.Presence, log 
 	return &Pager{users: users, broker: broker, presence: presence, log: log}
 }
 
-func (p *Pager) attach(h *hub.Hub) { p.local.Store(h) }
+func (p *Pager) attach(s *Server) {
+	p.local.Store(s.hub)
+	p.notes.Store(s)
+}
 
 // Notify implements escalation.Notifier. A page goes to each recipient
 // (never the subject) who has a session that may receive pages; those are
-// the recipients reached. Every such supervisor's queue then gets the news.
+// the recipients reached. Every such supervisor's queue then gets the news,
+// and the subject's support note follows the step.
 func (p *Pager) Notify(ctx context.Context, e *escalation.Escalation, recipients []string, step escalation.Step) ([]string, error) {
+	reached, err := p.notify(ctx, e, recipients, step)
+	if s := p.notes.Load(); s != nil {
+		s.supportStep(ctx, e, step, len(reached), err)
+	}
+	return reached, err
+}
+
+func (p *Pager) notify(ctx context.Context, e *escalation.Escalation, recipients []string, step escalation.Step) ([]string, error) {
 	var reached []string
 	if step.Kind == escalation.StepNotified || step.Kind == escalation.StepEscalated || step.Kind == escalation.StepHandedOff {
 		to := without(recipients, e.Subject)

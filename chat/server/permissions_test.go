@@ -380,6 +380,7 @@ func (fx *permFixture) permCases(t *testing.T) (routes, frames map[string]*permC
 		"GET /api/oncall/shifts":             {path: path("/api/oncall/shifts"), body: noBody, ok: 200},
 		"GET /api/supervisors":               {path: path("/api/supervisors"), body: noBody, ok: 200},
 		"GET /api/blocks":                    {path: path("/api/blocks"), body: noBody, ok: 200},
+		"GET /api/support":                   {path: path("/api/support"), body: noBody, ok: 200},
 		"PUT /api/blocks/{user}":             {path: path("/api/blocks/blk"), body: noBody, ok: 200},
 		"DELETE /api/blocks/{user}":          {path: path("/api/blocks/blk"), body: noBody, ok: 200},
 		"GET /api/audit":                     {path: path("/api/audit"), body: noBody, ok: 200},
@@ -429,6 +430,15 @@ func (fx *permFixture) permCases(t *testing.T) (routes, frames map[string]*permC
 		"open_dm": {frame: frame(map[string]any{"type": "open_dm", "user": "subj"}), answer: "conversation"},
 		"concern": {frame: frame(map[string]any{"type": "concern", "user": "subj", "reason": "missed sessions"}), answer: "flagged"},
 		"report":  {frame: frame(map[string]any{"type": "report", "conv": fx.main, "user": "subj", "category": "spam"}), answer: "reported"},
+		// A support note of the caller's own (only its owner may dismiss
+		// it: beside the table).
+		"dismiss_support": {answer: "support_dismissed", frame: func(t *testing.T, u *permUser) map[string]any {
+			n, _, err := fx.e.store.AddSupportNote(context.Background(), chat.SupportNote{User: u.ident.UserID, Conv: fx.main, Seq: u.editSeq, State: chat.SupportTold})
+			if err != nil {
+				t.Fatalf("fixture: support note: %v", err)
+			}
+			return map[string]any{"type": "dismiss_support", "note": n.ID}
+		}},
 	}
 	for k, pc := range fx.videoCases(t) {
 		frames[k] = pc

@@ -148,12 +148,13 @@ func (s *Server) escalateHeld(r *holdReq, p chat.PendingMessage) {
 	msg.Time = p.Time
 	e := detectorEscalation(msg, r.crisis)
 	e.Reason = "held for the room's moderators (pre-moderation)"
-	if err := s.recordEscalation(ctx, e); err != nil {
+	opened, err := s.recordEscalation(ctx, e)
+	if err != nil {
 		r.conn.sendError(r.ref, msg.ClientID, msg.Conv, unrecorded(chat.EventMessage))
 	} else {
 		ackPending(r, p)
 	}
-	s.sendSupport(r.conn, msg)
+	s.sendSupport(r.conn, msg, s.openedState(opened, err))
 }
 
 // tellModerators publishes frame to the user channel of each owner and

@@ -109,7 +109,7 @@ func New(cfg Config) (*Server, error) {
 		s.relay = newVideoRelay(s, newNodeID())
 	}
 	if s.esc != nil {
-		s.esc.Pager.attach(s.hub)
+		s.esc.Pager.attach(s)
 	}
 	s.commit = newCommitter(s, 4*cfg.CommitBatch, cfg.CommitBatch, cfg.CommitLinger)
 	s.crisis = newCrisisQueue(s, cfg.CrisisWorkers)

@@ -402,11 +402,23 @@ func TestServeRefusesBadCrisisSettings(t *testing.T) {
 		{"serve", "--data", t.TempDir(), "--crisis-lexicon", filepath.Join(t.TempDir(), "missing")},
 		{"serve", "--data", t.TempDir(), "--escalation-webhook-url", "http://127.0.0.1:1/hook"}, // no secret
 		{"serve", "--data", t.TempDir(), "--crisis-support-file", filepath.Join(t.TempDir(), "missing.json")},
+		{"serve", "--data", t.TempDir(), "--crisis-support-file", badSupportFile(t)},
 	} {
 		if err := Run(context.Background(), args, nil, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q was accepted", args)
 		}
 	}
+}
+
+// badSupportFile is a crisis support file whose tap-to-call number is not
+// a phone number.
+func badSupportFile(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "support.json")
+	body := `{"text":"You are not alone.","resources":[{"name":"Lifeline","contact":"Call 988","call":"call-988"}]}`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // syncBuffer is a bytes.Buffer that serve may write while a test reads.

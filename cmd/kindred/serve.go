@@ -17,7 +17,6 @@ import (
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat/crisis"
 	"github.com/kindred-health/kindred/chat/escalation"
-	"github.com/kindred-health/kindred/chat/protocol"
 	"github.com/kindred-health/kindred/chat/server"
 	"github.com/kindred-health/kindred/signaling"
 	"github.com/kindred-health/kindred/static"
@@ -111,7 +110,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 		"used as is; at least %d bytes. Required with --escalation-webhook-url; the same on every node.", minWebhookSecret))
 	fs.DurationVar(&c.ackImminent, "ack-timeout-imminent", 60*time.Second, "how long the on-call supervisor has to acknowledge an imminent crisis before it goes to the next tier")
 	fs.DurationVar(&c.ackHigh, "ack-timeout-high", 5*time.Minute, "the same for a high-severity crisis or a manual flag")
-	fs.StringVar(&c.supportFile, "crisis-support-file", "", "JSON file with what the sender of a crisis message is shown: {\"text\":...,\"resources\":[{\"name\",\"contact\",\"url\"}]} (default: the US 988 Lifeline)")
+	fs.StringVar(&c.supportFile, "crisis-support-file", "", "JSON file with what the sender of a crisis message is shown, and the resources of \"Get help now\": {\"text\":...,\"states\":{\"told\":...},\"resources\":[{\"name\",\"contact\",\"url\",\"call\",\"text\"}]} (default: the US 988 Lifeline; see docs/protocol.md#support)")
 	fs.StringVar(&c.origins, "allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
 	addLimitFlags(fs, &c.limits)
 	c.video = addVideoFlags(fs)
@@ -199,7 +198,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 // shows their writers.
 type crisisSetup struct {
 	detector *crisis.RuleDetector
-	support  protocol.Support
+	support  server.SupportWords
 }
 
 func newCrisis(cfg *serveConfig) (crisisSetup, error) {
@@ -346,8 +345,8 @@ func serveDebug(addr string, logger *slog.Logger) (stop func(), err error) {
 
 // loadSupport reads the crisis support message from a JSON file; empty
 // path: the server's default.
-func loadSupport(path string) (protocol.Support, error) {
-	var s protocol.Support
+func loadSupport(path string) (server.SupportWords, error) {
+	var s server.SupportWords
 	if path == "" {
 		return s, nil
 	}
@@ -358,8 +357,8 @@ func loadSupport(path string) (protocol.Support, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return s, fmt.Errorf("crisis support file %s: %w", path, err)
 	}
-	if s.Text == "" || len(s.Resources) == 0 {
-		return s, fmt.Errorf("crisis support file %s: needs a text and at least one resource", path)
+	if err := s.Check(); err != nil {
+		return s, fmt.Errorf("crisis support file %s: %w", path, err)
 	}
 	return s, nil
 }
