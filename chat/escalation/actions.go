@@ -193,7 +193,8 @@ func (eng *Engine) Get(ctx context.Context, id string) (*Escalation, error) {
 	return eng.store.Get(ctx, id)
 }
 
-// List returns escalations matching f, most severe and oldest first.
+// List returns escalations matching f: unacknowledged, most severe and
+// oldest first (Store.List).
 func (eng *Engine) List(ctx context.Context, f Filter) ([]*Escalation, error) {
 	return eng.store.List(ctx, f)
 }

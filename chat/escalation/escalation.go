@@ -101,6 +101,18 @@ func (s Status) Valid() bool {
 	return s == StatusOpen || s == StatusAcknowledged || s == StatusResolved
 }
 
+// QueueRank orders statuses in the queue: what nobody has acknowledged
+// first, then acknowledged, then resolved (the stores' SQL says the same).
+func (s Status) QueueRank() int {
+	switch s {
+	case StatusOpen:
+		return 0
+	case StatusAcknowledged:
+		return 1
+	}
+	return 2
+}
+
 // StepKind names an entry of an escalation's timeline.
 type StepKind string
 

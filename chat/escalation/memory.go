@@ -137,6 +137,7 @@ func (m *MemoryStore) List(ctx context.Context, f Filter) ([]*Escalation, error)
 	}
 	slices.SortFunc(out, func(a, b *Escalation) int {
 		return cmp.Or(
+			a.Status.QueueRank()-b.Status.QueueRank(),
 			cmp.Compare(b.Severity, a.Severity),
 			a.CreatedAt.Compare(b.CreatedAt),
 			cmp.Compare(a.ID, b.ID),

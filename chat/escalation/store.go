@@ -40,9 +40,10 @@ type Store interface {
 	Create(ctx context.Context, e *Escalation) (stored *Escalation, created bool, err error)
 	// Get returns one escalation with its full timeline, or ErrNotFound.
 	Get(ctx context.Context, id string) (*Escalation, error)
-	// List returns escalations matching f, most severe first, and among
-	// equally severe ones the oldest first (it has waited longest), with
-	// their timelines.
+	// List returns escalations matching f, what nobody has acknowledged
+	// first (open, then acknowledged, then resolved: Status.QueueRank),
+	// then the most severe, and among equally severe ones the oldest first
+	// (it has waited longest), with their timelines.
 	List(ctx context.Context, f Filter) ([]*Escalation, error)
 	// Update reads escalation id, calls fn on a copy and stores the
 	// result atomically with the steps fn appended to Timeline and the

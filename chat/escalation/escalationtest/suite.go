@@ -529,12 +529,16 @@ func testList(f *fixture) {
 			}
 		}
 	}
-	check(escalation.Filter{}, "esc_i_old", "esc_i_new", "esc_i_res", "esc_h_old", "esc_h_new", "esc_c_old")
+	// Unacknowledged first, then acknowledged, then resolved; then by
+	// severity and age.
+	check(escalation.Filter{}, "esc_i_old", "esc_i_new", "esc_h_new", "esc_c_old", "esc_h_old", "esc_i_res")
 	check(escalation.Filter{Status: []escalation.Status{escalation.StatusOpen}}, "esc_i_old", "esc_i_new", "esc_h_new", "esc_c_old")
+	// The limit keeps what nobody has acknowledged over what is more
+	// severe but taken.
 	check(escalation.Filter{Status: []escalation.Status{escalation.StatusOpen, escalation.StatusAcknowledged}, Limit: 3},
-		"esc_i_old", "esc_i_new", "esc_h_old")
+		"esc_i_old", "esc_i_new", "esc_h_new")
 	check(escalation.Filter{Status: []escalation.Status{escalation.StatusResolved}}, "esc_i_res")
-	check(escalation.Filter{Subject: "u_a"}, "esc_i_res", "esc_h_old", "esc_h_new")
+	check(escalation.Filter{Subject: "u_a"}, "esc_h_new", "esc_h_old", "esc_i_res")
 	check(escalation.Filter{Subject: "u_a", Status: []escalation.Status{escalation.StatusOpen}}, "esc_h_new")
 	check(escalation.Filter{Subject: "u_nobody"})
 }

@@ -176,7 +176,8 @@ func (es *EscalationStore) List(ctx context.Context, f escalation.Filter) ([]*es
 		q += ` AND subject_id = ?`
 		args = append(args, f.Subject)
 	}
-	q += ` ORDER BY severity DESC, created_at, id LIMIT ?`
+	// Status.QueueRank, then severity, then age.
+	q += ` ORDER BY CASE status WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, severity DESC, created_at, id LIMIT ?`
 	args = append(args, f.ListLimit())
 	r := es.s.reads()
 	rows, err := r.queryBuilt(ctx, q, args...)
