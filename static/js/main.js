@@ -31,6 +31,7 @@ import { RotaDialog } from './ui/rota.js';
 import { closeAllDialogs, closeDialog, confirmDialog, openDialog, setupDialogs } from './ui/dialogs.js';
 import { MembersDialog } from './ui/members.js';
 import { MessageView } from './ui/messages.js';
+import { HelpDialog } from './ui/help.js';
 import { flagMessage, raiseConcern, ReportDialog } from './ui/report.js';
 import { CreateRoomDialog, RoomsDialog } from './ui/rooms.js';
 import { Sidebar } from './ui/sidebar.js';
@@ -161,7 +162,9 @@ class App {
       actionsKey: (m) => this.moderation.messageActionsKey(m),
       pick: (id, m, btn) => this.moderation.messagePick(id, m, btn),
       dismiss: (key) => {
-        if (s.active) s.dismissExtra(s.active.id, key);
+        // A support note is dismissed on every device of this person.
+        const gone = s.active ? s.dismissExtra(s.active.id, key) : null;
+        if (gone && gone.note && this.conn) this.conn.send({ type: 'dismiss_support', note: gone.note });
       },
       retry: (id) => this.retrySend(id),
       discard: (id) => {
@@ -180,6 +183,7 @@ class App {
       actions: (m, conv) => this.moderation.memberActions(m, conv),
       pick: (id, m, conv) => this.moderation.memberPick(id, m, conv),
     });
+    this.help = new HelpDialog();
     this.rooms = new RoomsDialog(s, {
       list: () => this.api.rooms(),
       join: (id) => this.request({ type: 'join', conv: id }),
@@ -368,6 +372,7 @@ class App {
   welcome(f) {
     const s = this.store;
     s.welcome(f);
+    this.help.setResources(f.crisis_resources);
     // Supervisors and admins, who watch for pages, may get longer.
     if (Number.isFinite(f.idle_timeout_ms) && f.idle_timeout_ms > 0 && this.idle) {
       this.idleMs = f.idle_timeout_ms;
@@ -453,8 +458,12 @@ class App {
         s.setMembers(f.conv, f.members || []);
         break;
       case 'support':
-        // Only for this user, after a message of theirs: a private note.
+        // Only for this user, after a message of theirs: a private note,
+        // shown on every device until dismissed, and updated as it goes.
         if (s.support(f) && s.activeId === f.conv) announce(`A note just for you: ${f.text}`);
+        break;
+      case 'support_dismissed':
+        s.supportDismissed(f.note);
         break;
       case 'escalation':
         if (s.me && SUPERVISES.has(s.me.role)) this.dashboard.onFrame(f);

@@ -531,28 +531,46 @@ export class Store {
     this.emit('messages', { conv });
   }
 
-  // support handles a support frame: sent privately to this user after a
-  // message that signals a crisis. It is shown after that message, once.
+  // support handles a support frame: this user's private note about a
+  // message of theirs that signals a crisis, shown after that message
+  // until dismissed. A frame for a note already shown updates it when it
+  // is newer (its state changed). It reports whether the text is new.
   support(f) {
     const conv = this.convs.get(f.conv);
     if (!conv || !f.text) return false;
-    const key = `s${f.seq}`;
-    if (conv.extras.some((x) => x.key === key)) return false;
-    conv.extras.push({
-      key, kind: 'support', after: f.seq || conv.seen, text: f.text,
+    const key = f.note ? `n${f.note}` : `s${f.seq}`;
+    const fields = {
+      note: f.note || '', state: f.state || '', updated: f.updated_at || '', text: f.text,
       resources: Array.isArray(f.resources) ? f.resources : [],
-    });
-    conv.extras.sort((a, b) => a.after - b.after);
+    };
+    const had = conv.extras.find((x) => x.key === key);
+    if (had) {
+      if (had.text === fields.text || Date.parse(fields.updated) < Date.parse(had.updated)) return false;
+      Object.assign(had, fields);
+    } else {
+      conv.extras.push({ key, kind: 'support', after: f.seq || conv.seen, ...fields });
+      conv.extras.sort((a, b) => a.after - b.after);
+    }
     this.emit('messages', { conv });
     return true;
   }
 
-  // dismissExtra removes a support note the person has read.
+  // supportDismissed removes a support note dismissed on any device.
+  supportDismissed(note) {
+    for (const conv of this.convs.values()) {
+      if (conv.extras.some((x) => x.key === `n${note}`)) this.dismissExtra(conv.id, `n${note}`);
+    }
+  }
+
+  // dismissExtra removes a support note the person has read, and returns
+  // it (null if it was not shown).
   dismissExtra(convId, key) {
     const conv = this.convs.get(convId);
-    if (!conv) return;
+    if (!conv) return null;
+    const gone = conv.extras.find((x) => x.key === key) || null;
     conv.extras = conv.extras.filter((x) => x.key !== key);
     this.emit('messages', { conv });
+    return gone;
   }
 
   // dmPartner returns the other member of a DM, once its members are known.

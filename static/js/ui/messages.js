@@ -5,6 +5,7 @@
 import { $, el, formatDay, formatTime, dayKey, roleLabel, utf8Length } from '../dom.js';
 import { describe } from '../errors.js';
 import { announce } from './announcer.js';
+import { resourceItems } from './help.js';
 import { closeMenu, menuButton, menuKeydown, openMenu } from './menu.js';
 
 const NEAR_BOTTOM_PX = 80;
@@ -18,17 +19,6 @@ function keyOf(m) {
 function excerpt(body) {
   const s = body.replace(/\s+/g, ' ').trim();
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
-}
-
-// Links in a support card come from the server's configuration; only web,
-// phone and text-message links are made clickable.
-function safeURL(s) {
-  try {
-    const u = new URL(s);
-    return ['https:', 'http:', 'tel:', 'sms:'].includes(u.protocol) ? u.href : null;
-  } catch {
-    return null;
-  }
 }
 
 // Web addresses in a message become links: http and https only (never
@@ -93,22 +83,8 @@ let supportCount = 0;
 function supportCard(extra) {
   supportCount += 1;
   const id = `support-title-${supportCount}`;
-  const resources = extra.resources.filter((r) => r && (r.name || r.contact)).map((r) => {
-    const href = r.url ? safeURL(r.url) : null;
-    let label = '';
-    if (href) {
-      try {
-        label = new URL(href).hostname.replace(/^www\./, '') || href;
-      } catch {
-        label = href;
-      }
-    }
-    return el('li', { class: 'support-resource' },
-      el('span', { class: 'support-name', text: r.name || '' }),
-      r.contact ? el('span', { class: 'support-contact', text: r.contact }) : null,
-      href ? el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: label }) : null);
-  });
-  return el('li', { class: 'support' },
+  const resources = resourceItems(extra.resources);
+  return el('li', { class: 'support', 'data-state': extra.state || null },
     el('section', { class: 'support-card', 'aria-labelledby': id },
       el('h2', { id, class: 'support-title', text: 'A note just for you' }),
       el('p', { class: 'support-text', text: extra.text }),
@@ -223,7 +199,8 @@ export class MessageView {
     let prev = null;
     for (const item of this.store.display(conv)) {
       if (item.extra) {
-        const key = `x${item.extra.key}`;
+        // A support note's text follows its state: a new state, a new node.
+        const key = `x${item.extra.key}:${item.extra.updated || ''}`;
         let node = this.nodes.get(key);
         if (!node) {
           node = item.extra.kind === 'support' ? supportCard(item.extra) : el('li', { class: 'sys-note' }, el('span', { text: item.extra.text }));
