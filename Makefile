@@ -9,7 +9,7 @@ ARGS    ?=
 # Every Go file of the module (not .git, not a front end's node_modules).
 GOFILES = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*')
 
-.PHONY: all test vet build run bench cover clean
+.PHONY: all test vet build run bench cover clean crisis-model
 
 all: vet test build
 
@@ -44,6 +44,11 @@ cover:
 	$(GO) test -race -count=1 -covermode=atomic -coverprofile=coverage.out ./...
 	$(GO) tool cover -html=coverage.out -o coverage.html
 	@$(GO) tool cover -func=coverage.out | tail -n 1
+
+## crisis-model: retrain the crisis detector's embedded model
+## (chat/crisis/model.bin) from chat/crisis/corpus; deterministic, seconds.
+crisis-model:
+	$(GO) run ./chat/crisis/cmd/crisis-train
 
 clean:
 	rm -rf bin coverage.out coverage.html

@@ -29,19 +29,14 @@ var benchMessages = []string{
 		"i love you all. 💊💊💊 i'm done",
 }
 
-func BenchmarkDetect(b *testing.B) {
-	d := NewRuleDetector(nil)
-	msg := benchMessages[0]
-	b.SetBytes(int64(len(msg)))
-	b.ReportAllocs()
-	for b.Loop() {
-		d.Detect(msg)
-	}
-}
+func BenchmarkDetect(b *testing.B) { benchDetect(b, NewRuleDetector(nil), benchMessages[0]) }
 
-func BenchmarkDetectCrisis(b *testing.B) {
-	d := NewRuleDetector(nil)
-	msg := benchMessages[2]
+// BenchmarkDetectModel is BenchmarkDetect with the model beside the rules.
+func BenchmarkDetectModel(b *testing.B) { benchDetect(b, NewDetector(nil), benchMessages[0]) }
+
+func BenchmarkDetectCrisis(b *testing.B) { benchDetect(b, NewRuleDetector(nil), benchMessages[2]) }
+
+func benchDetect(b *testing.B, d Detector, msg string) {
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -50,10 +45,20 @@ func BenchmarkDetectCrisis(b *testing.B) {
 }
 
 // BenchmarkDetectP99 times each call over a mix of the messages above and
-// reports the 50th and 99th percentile latency. It is a measurement, not a
-// pass/fail test: wall-clock thresholds in tests are flaky on shared CI.
+// reports the 50th and 99th percentile latency, for the rules alone and
+// for the rules with the model (the detector the server runs). It is a
+// measurement, not a pass/fail test: wall-clock thresholds in tests are
+// flaky on shared CI.
 func BenchmarkDetectP99(b *testing.B) {
-	d := NewRuleDetector(nil)
+	for _, c := range []struct {
+		name string
+		d    Detector
+	}{{"rules", NewRuleDetector(nil)}, {"model", NewDetector(nil)}} {
+		b.Run(c.name, func(b *testing.B) { measureP99(b, c.d) })
+	}
+}
+
+func measureP99(b *testing.B, d Detector) {
 	lat := make([]time.Duration, 0, 1<<16)
 	b.ReportAllocs()
 	i := 0

@@ -43,7 +43,13 @@
 //     subject is, humour, idioms, method, plan, timing and farewells —
 //     turns the matches and factors into a Verdict with evidence spans
 //     pointing into the original text. Someone else at risk keeps a
-//     factor's severity (docs/crisis-labels.md).
+//     factor's severity (docs/crisis-labels.md);
+//  5. model (model*.go): beside the rules, a small statistical model
+//     (logistic regression over hashed words, word pairs and character
+//     n-grams of the normalised tokens, embedded as model.bin and trained
+//     by `make crisis-model`) may raise the rules' verdict, never lower
+//     it. NewDetector is the rules with the model (what the server runs),
+//     NewRuleDetector the rules alone.
 //
 // The rules live in human-editable data files (lexicon.txt and factors.txt,
 // embedded); their formats are documented at the top of those files. Operators extend it with

@@ -54,6 +54,7 @@ type scratch struct {
 	cands     []cand
 	fUnits    unitMasks // the term classes per clause and sentence (factor.go)
 	spans     []evSpan
+	feats     []uint32 // the model's features (model_features.go)
 }
 
 func newScratch() *scratch {
@@ -83,15 +84,24 @@ func (d *RuleDetector) Detect(text string) Verdict {
 	sc := scratchPool.Get().(*scratch)
 	sc.reset()
 	d.c.normalize(text, sc)
-	var v Verdict
-	if d.c.mayAlarm(sc.toks) { // else nothing can raise an alert: most chat
-		d.c.findMatches(sc)
-		v = d.c.score(text, sc)
+	v := d.judge(text, sc)
+	putScratch(sc)
+	return v
+}
+
+// judge scores the normalised message in sc.
+func (d *RuleDetector) judge(text string, sc *scratch) Verdict {
+	if !d.c.mayAlarm(sc.toks) { // nothing can raise an alert: most chat
+		return Verdict{}
 	}
-	if cap(sc.norm) <= maxPooled && cap(sc.toks) <= maxPooled {
+	d.c.findMatches(sc)
+	return d.c.score(text, sc)
+}
+
+func putScratch(sc *scratch) {
+	if cap(sc.norm) <= maxPooled && cap(sc.toks) <= maxPooled && cap(sc.feats) <= maxPooled {
 		scratchPool.Put(sc)
 	}
-	return v
 }
 
 // reach bounds where a rule can start in the current message: within

@@ -23,6 +23,7 @@ import (
 // Run it alone with: go test -run '^$' -bench Phases ./chat/crisis
 func BenchmarkPhases(b *testing.B) {
 	d := NewRuleDetector(nil)
+	md := NewModelDetector(d, DefaultModel())
 	sc := newScratch()
 	phases := []struct {
 		name string
@@ -31,7 +32,19 @@ func BenchmarkPhases(b *testing.B) {
 		{"normalize", func(m string) { sc.reset(); d.c.normalize(m, sc) }},
 		{"match", func(m string) { sc.reset(); d.c.normalize(m, sc); d.c.findMatches(sc) }},
 		{"score", func(m string) { sc.reset(); d.c.normalize(m, sc); d.c.findMatches(sc); d.c.score(m, sc) }},
+		{"features", func(m string) {
+			sc.reset()
+			d.c.normalize(m, sc)
+			sc.feats = appendFeatures(sc.feats[:0], sc.norm, sc.toks, md.model.bits)
+		}},
+		{"model", func(m string) {
+			sc.reset()
+			d.c.normalize(m, sc)
+			sc.feats = appendFeatures(sc.feats[:0], sc.norm, sc.toks, md.model.bits)
+			md.model.severity(sc.feats)
+		}},
 		{"detect", func(m string) { d.Detect(m) }},
+		{"detect+model", func(m string) { md.Detect(m) }},
 	}
 	for i, msg := range benchMessages {
 		for _, ph := range phases {

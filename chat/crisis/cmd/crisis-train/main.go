@@ -1,0 +1,110 @@
+// Command crisis-train trains the crisis detector's statistical model from
+// the labelled corpus and writes the model file that the detector embeds
+// (chat/crisis/model.bin). `make crisis-model` runs it from the top of the
+// repository:
+//
+//	go run ./chat/crisis/cmd/crisis-train
+//
+// It reads chat/crisis/corpus/*.tsv (by name), then testdata/eval.tsv and
+// testdata/holdout.tsv; never the held-out sets. The same corpus gives the
+// same bytes. It prints the cross-validated figures (each message scored by
+// a model trained without it) of the model alone, of the rules alone and
+// of both together, as the server runs them.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kindred-health/kindred/chat/crisis"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "crisis-train:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("crisis-train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "chat/crisis", "the crisis package's directory: corpus/ and testdata/ are read from it")
+	out := fs.String("out", "", "where to write the model (default: model.bin in -dir)")
+	var o crisis.TrainOptions
+	bits := fs.Uint("bits", 0, "log2 of the feature buckets (0: the default)")
+	fs.IntVar(&o.Epochs, "epochs", 0, "passes over the corpus (0: the default)")
+	fs.Float64Var(&o.Rate, "rate", 0, "AdaGrad learning rate (0: the default)")
+	fs.Float64Var(&o.L2, "l2", 0, "L2 penalty (0: the default)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *out == "" {
+		*out = filepath.Join(*dir, "model.bin")
+	}
+	ex, err := crisis.LoadTrainingSet(*dir)
+	if err != nil {
+		return err
+	}
+	o.Bits = uint8(*bits)
+	model, rep, err := crisis.TrainModel(ex, o)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, model, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %s (%d bytes) from %d messages\n", *out, len(model), rep.Messages)
+	printReport(stderr, ex, rep)
+	return nil
+}
+
+// printReport writes the cross-validated figures: the model alone, the
+// rules alone, and the rules raised by the model.
+func printReport(w io.Writer, ex []crisis.Example, rep crisis.TrainReport) {
+	rules := crisis.NewRuleDetector(nil)
+	var alone, both [4][4]int // [label][detected]
+	for i, e := range ex {
+		r := rules.Detect(e.Text).Severity
+		alone[e.Severity][r]++
+		both[e.Severity][max(r, rep.OOF[i])]++
+	}
+	fmt.Fprintf(w, "cross-validated, model alone: recall(high+) %.3f, none raised to high+ %.3f, to concern+ %.3f, imminent below high %d\n",
+		rep.HighRecall, rep.NoneHigh, rep.NoneConcern, rep.ImminentLow)
+	fmt.Fprintf(w, "rules alone (tuned on part of this corpus): %s\n", figures(alone))
+	fmt.Fprintf(w, "rules + model, cross-validated:             %s\n", figures(both))
+}
+
+func figures(c [4][4]int) string {
+	var hiN, hiGot, noneN, noneHi, noneCo, immLow int
+	for d := range 4 {
+		for l := 2; l < 4; l++ {
+			hiN += c[l][d]
+			if d >= 2 {
+				hiGot += c[l][d]
+			}
+		}
+		if d < 2 {
+			immLow += c[3][d]
+		}
+		noneN += c[0][d]
+		if d >= 2 {
+			noneHi += c[0][d]
+		}
+		if d >= 1 {
+			noneCo += c[0][d]
+		}
+	}
+	return fmt.Sprintf("recall(high+) %.3f (%d/%d), none to high+ %.3f (%d/%d), none to concern+ %.3f, imminent below high %d",
+		float64(hiGot)/float64(hiN), hiGot, hiN, float64(noneHi)/float64(noneN), noneHi, noneN, float64(noneCo)/float64(noneN), immLow)
+}

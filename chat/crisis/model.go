@@ -1,0 +1,254 @@
+package crisis
+
+import (
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"sync"
+)
+
+// Model is the statistical layer beside the rules: logistic regression over
+// hashed features of the normalised text (model_features.go), one head per
+// question it answers (see the head constants), with weights quantised to
+// int8 and the decision thresholds chosen by cross-validation when it was
+// trained (model_train.go, `make crisis-model`). It is immutable and safe
+// for concurrent use. It never decides alone: ModelDetector lets it raise
+// the rules' verdict, never lower it.
+type Model struct {
+	bits  uint8
+	heads [numHeads]head
+	w     []int8 // bucket-major, as in the file: w[b*numHeads+h]
+	sev   []int8 // the same, severity heads only: sev[b*sevStride+h]
+	cat   []int8 // the others: cat[b*catStride+h-headCat0]
+}
+
+// head is one logistic output: logit = bias + scale*Σw/√n, where n is the
+// number of features; it says yes when logit >= thresh.
+type head struct {
+	scale, bias, thresh float32
+}
+
+// The heads, in the order of the model file.
+const (
+	headConcern  = iota         // P(severity >= concern)
+	headHigh                    // P(severity >= high)
+	headImminent                // P(severity >= imminent)
+	headCat0                    // one per KnownCategories entry, in that order
+	headOther    = headCat0 + 6 // P(about = other), given a crisis
+	numHeads     = headOther + 1
+)
+
+// The model file, little-endian:
+//
+//	magic "KCM1", format version (u16), feature version (u16),
+//	heads (u16), bucket bits (u8), reserved (u8 = 0),
+//	per head: scale, bias, threshold (f32 each),
+//	weights: (1<<bits)*heads int8, bucket-major,
+//	CRC-32 (IEEE) of all the bytes before it (u32).
+const (
+	modelMagic    = "KCM1"
+	modelVersion  = 1
+	modelHeader   = 12
+	minBucketBits = 8
+	maxBucketBits = 20
+)
+
+//go:embed model.bin
+var embeddedModel []byte
+
+var defaultModel = sync.OnceValues(func() (*Model, error) { return ParseModel(embeddedModel) })
+
+// DefaultModel returns the model embedded in the binary, parsed once.
+func DefaultModel() *Model {
+	m, err := defaultModel()
+	if err != nil {
+		panic("crisis: the embedded model is broken (run `make crisis-model`): " + err.Error())
+	}
+	return m
+}
+
+// ParseModel reads a model file (the format is documented in model.go).
+func ParseModel(b []byte) (*Model, error) {
+	if len(b) < modelHeader+4 || string(b[:4]) != modelMagic {
+		return nil, errors.New("crisis: not a model file")
+	}
+	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return nil, errors.New("crisis: model file is corrupt (checksum)")
+	}
+	if v := binary.LittleEndian.Uint16(b[4:]); v != modelVersion {
+		return nil, fmt.Errorf("crisis: model format version %d, want %d", v, modelVersion)
+	}
+	if v := binary.LittleEndian.Uint16(b[6:]); v != featureVersion {
+		return nil, fmt.Errorf("crisis: model feature version %d, want %d (retrain it)", v, featureVersion)
+	}
+	if h := binary.LittleEndian.Uint16(b[8:]); h != numHeads {
+		return nil, fmt.Errorf("crisis: model has %d heads, want %d", h, numHeads)
+	}
+	m := &Model{bits: b[10]}
+	if m.bits < minBucketBits || m.bits > maxBucketBits || b[11] != 0 {
+		return nil, fmt.Errorf("crisis: model bucket bits %d out of range", m.bits)
+	}
+	nw := (1 << m.bits) * numHeads
+	if want := modelHeader + numHeads*12 + nw; len(body) != want {
+		return nil, fmt.Errorf("crisis: model file is %d bytes, want %d", len(b), want+4)
+	}
+	p := body[modelHeader:]
+	for h := range m.heads {
+		hd := &m.heads[h]
+		hd.scale = math.Float32frombits(binary.LittleEndian.Uint32(p[0:]))
+		hd.bias = math.Float32frombits(binary.LittleEndian.Uint32(p[4:]))
+		hd.thresh = math.Float32frombits(binary.LittleEndian.Uint32(p[8:]))
+		p = p[12:]
+		if !finite(hd.scale) || !finite(hd.bias) || !finite(hd.thresh) || hd.scale < 0 {
+			return nil, fmt.Errorf("crisis: model head %d has a non-finite or negative parameter", h)
+		}
+	}
+	m.w = make([]int8, nw)
+	for i, x := range p {
+		m.w[i] = int8(x)
+	}
+	m.split(m.w)
+	return m, nil
+}
+
+func finite(f float32) bool {
+	return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0)
+}
+
+// marshal writes m in the model file format.
+func (m *Model) marshal() []byte {
+	b := make([]byte, 0, modelHeader+numHeads*12+len(m.w)+4)
+	b = append(b, modelMagic...)
+	b = binary.LittleEndian.AppendUint16(b, modelVersion)
+	b = binary.LittleEndian.AppendUint16(b, featureVersion)
+	b = binary.LittleEndian.AppendUint16(b, numHeads)
+	b = append(b, m.bits, 0)
+	for _, hd := range m.heads {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.scale))
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.bias))
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.thresh))
+	}
+	for _, x := range m.w {
+		b = append(b, byte(x))
+	}
+	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+}
+
+// sevStride and catStride are the row widths of the two weight tables:
+// the three severity heads, read for every message, and the others, read
+// only when the model is about to raise a verdict.
+const (
+	sevStride = 4
+	catStride = 8
+)
+
+// split lays the file's bucket-major weights out as the two tables.
+func (m *Model) split(w []int8) {
+	nb := len(w) / numHeads
+	m.sev, m.cat = make([]int8, nb*sevStride), make([]int8, nb*catStride)
+	for b := range nb {
+		copy(m.sev[b*sevStride:], w[b*numHeads:b*numHeads+headCat0])
+		copy(m.cat[b*catStride:], w[b*numHeads+headCat0:b*numHeads+numHeads])
+	}
+}
+
+// severitySums adds up the severity heads' weights over the features.
+func (m *Model) severitySums(feats []uint32) (acc [numHeads]int32) {
+	w := m.sev
+	for _, f := range feats {
+		r := w[int(f)*sevStride : int(f)*sevStride+sevStride : int(f)*sevStride+sevStride]
+		acc[0] += int32(r[0])
+		acc[1] += int32(r[1])
+		acc[2] += int32(r[2])
+	}
+	return acc
+}
+
+// sums adds up every head's weights over the features.
+func (m *Model) sums(feats []uint32) [numHeads]int32 {
+	acc := m.severitySums(feats)
+	w := m.cat
+	for _, f := range feats {
+		r := w[int(f)*catStride : int(f)*catStride+catStride : int(f)*catStride+catStride]
+		for k := range numHeads - headCat0 {
+			acc[headCat0+k] += int32(r[k])
+		}
+	}
+	return acc
+}
+
+// logits turns the sums of heads [0, n) into logits. Written with
+// explicit conversions so that no multiply-add is fused: the trainer
+// chooses the thresholds with this very function, on every platform
+// alike.
+func (m *Model) logits(acc *[numHeads]int32, nfeats, n int) (lg [numHeads]float64) {
+	inv := 0.0
+	if nfeats > 0 {
+		inv = 1 / math.Sqrt(float64(nfeats))
+	}
+	for h, hd := range m.heads[:n] {
+		lg[h] = float64(float64(hd.scale)*float64(acc[h])*inv) + float64(hd.bias)
+	}
+	return lg
+}
+
+// score returns every head's logit for a message's features.
+func (m *Model) score(feats []uint32) [numHeads]float64 {
+	acc := m.sums(feats)
+	return m.logits(&acc, len(feats), numHeads)
+}
+
+// severity returns the model's severity for a message's features, reading
+// the severity heads only.
+func (m *Model) severity(feats []uint32) Severity {
+	acc := m.severitySums(feats)
+	lg := m.logits(&acc, len(feats), headCat0)
+	return m.sevOf(&lg)
+}
+
+// sevOf returns the highest severity whose head passes its threshold.
+func (m *Model) sevOf(lg *[numHeads]float64) Severity {
+	for s := Imminent; s >= Concern; s-- {
+		if h := headConcern + int(s-Concern); lg[h] >= float64(m.heads[h].thresh) {
+			return s
+		}
+	}
+	return None
+}
+
+// modelVerdict is what the model says about one message.
+type modelVerdict struct {
+	sev   Severity
+	cats  catSet
+	other bool
+}
+
+// decide turns logits into a verdict: the highest severity whose head
+// passes its threshold; the categories whose heads pass (the likeliest
+// one when the severity is high or above and none does); "other" when
+// that head passes.
+func (m *Model) decide(lg *[numHeads]float64) modelVerdict {
+	v := modelVerdict{sev: m.sevOf(lg)}
+	if v.sev == None {
+		return v
+	}
+	best := headCat0
+	for i := range KnownCategories {
+		h := headCat0 + i
+		if lg[h] >= float64(m.heads[h].thresh) {
+			v.cats |= 1 << i
+		}
+		if lg[h]-float64(m.heads[h].thresh) > lg[best]-float64(m.heads[best].thresh) {
+			best = h
+		}
+	}
+	if v.cats == 0 && v.sev >= High {
+		v.cats = 1 << (best - headCat0)
+	}
+	v.other = lg[headOther] >= float64(m.heads[headOther].thresh)
+	return v
+}

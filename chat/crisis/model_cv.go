@@ -1,0 +1,248 @@
+package crisis
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// TrainReport holds the cross-validated figures of a training run: every
+// message scored by a model that did not see it (out of fold), with the
+// thresholds that were chosen.
+type TrainReport struct {
+	Messages int
+	OOF      []Severity // each message's out-of-fold model severity, in input order
+	// Of the model alone, out of fold: high and imminent messages scored
+	// high or above; none messages scored high or above, and concern or
+	// above; imminent messages scored below high.
+	HighRecall, NoneHigh, NoneConcern float64
+	ImminentLow                       int
+}
+
+// TrainModel trains the model on the examples, in the order given, and
+// returns its file (ParseModel reads it) and the cross-validated report.
+// The same examples and options give the same bytes.
+func TrainModel(examples []Example, o TrainOptions) ([]byte, TrainReport, error) {
+	o = o.withDefaults()
+	if o.Bits < minBucketBits || o.Bits > maxBucketBits {
+		return nil, TrainReport{}, errors.New("crisis: bucket bits out of range")
+	}
+	if len(examples) < 2*o.Folds {
+		return nil, TrainReport{}, errors.New("crisis: too few examples to train on")
+	}
+	cl := compileLexicon(DefaultLexicon())
+	sc := newScratch()
+	samples := make([]sample, len(examples))
+	for i, ex := range examples {
+		sc.reset()
+		cl.normalize(ex.Text, sc)
+		samples[i] = newSample(ex, appendFeatures(nil, sc.norm, sc.toks, o.Bits))
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x6b696e64726564))
+	oof := crossValidate(samples, o, rng)
+	thresh := chooseThresholds(examples, oof, o)
+	l := newLearner(o)
+	l.train(samples, allIndices(len(samples)), rng)
+	m := l.quantise()
+	for h := range numHeads {
+		m.heads[h].thresh = thresh[h]
+	}
+	return m.marshal(), report(examples, oof, thresh), nil
+}
+
+func allIndices(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// crossValidate returns every sample's logits from the quantised model of
+// the fold that left it out. Folds are a shuffled partition.
+func crossValidate(samples []sample, o TrainOptions, rng *rand.Rand) [][numHeads]float64 {
+	perm := allIndices(len(samples))
+	rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	oof := make([][numHeads]float64, len(samples))
+	for f := range o.Folds {
+		var in, out []int
+		for k, i := range perm {
+			if k%o.Folds == f {
+				out = append(out, i)
+			} else {
+				in = append(in, i)
+			}
+		}
+		slices.Sort(in)
+		l := newLearner(o)
+		l.train(samples, in, rng)
+		m := l.quantise()
+		for _, i := range out {
+			oof[i] = m.score(samples[i].feats)
+		}
+	}
+	return oof
+}
+
+// chooseThresholds sets each head's threshold from the out-of-fold logits.
+// Severity: the lowest thresholds that keep the none messages raised
+// within o.NoneHigh (to high or above; a quarter of it to imminent) and
+// o.NoneConcern (to concern or above), which maximises the recall at that
+// false-alarm rate. Categories: the threshold of best F1 among the
+// messages labelled concern or above. Other: the best accuracy there.
+func chooseThresholds(ex []Example, oof [][numHeads]float64, o TrainOptions) [numHeads]float32 {
+	var th [numHeads]float32
+	var none []int
+	for i, e := range ex {
+		if e.Severity == None {
+			none = append(none, i)
+		}
+	}
+	raised := func(h int) []float64 { // the none messages' logits of head h
+		s := make([]float64, len(none))
+		for k, i := range none {
+			s[k] = oof[i][h]
+		}
+		return s
+	}
+	th[headImminent] = cutAbove(raised(headImminent), o.NoneHigh/4)
+	// high or above: either head passes.
+	hi := raised(headHigh)
+	for k, i := range none {
+		if oof[i][headImminent] >= float64(th[headImminent]) {
+			hi[k] = math.Inf(1)
+		}
+	}
+	th[headHigh] = cutAbove(hi, o.NoneHigh)
+	co := raised(headConcern)
+	for k := range none {
+		if math.IsInf(hi[k], 1) || hi[k] >= float64(th[headHigh]) {
+			co[k] = math.Inf(1)
+		}
+	}
+	th[headConcern] = cutAbove(co, o.NoneConcern)
+	for c := range KnownCategories {
+		th[headCat0+c] = bestCut(ex, oof, headCat0+c, func(e Example) bool { return slices.Contains(e.Categories, KnownCategories[c]) }, true)
+	}
+	th[headOther] = bestCut(ex, oof, headOther, func(e Example) bool { return e.About == AboutOther }, false)
+	return th
+}
+
+// cutAbove returns the lowest float32 threshold t such that at most
+// ⌊rate·len(s)⌋ of s are >= t (infinities always count).
+func cutAbove(s []float64, rate float64) float32 {
+	d := slices.Clone(s)
+	slices.SortFunc(d, func(a, b float64) int { return -cmpFloat(a, b) })
+	k := int(math.Floor(rate * float64(len(d))))
+	if k >= len(d) {
+		return float32(math.Inf(-1))
+	}
+	return above(d[k])
+}
+
+// above returns the smallest float32 greater than x.
+func above(x float64) float32 {
+	if math.IsInf(x, 1) {
+		return float32(math.Inf(1))
+	}
+	t := float32(x)
+	for float64(t) <= x {
+		t = math.Nextafter32(t, float32(math.Inf(1)))
+	}
+	return t
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// bestCut returns the threshold on head h, among the messages labelled
+// concern or above, that maximises F1 (f1) or accuracy of yes.
+func bestCut(ex []Example, oof [][numHeads]float64, h int, yes func(Example) bool, f1 bool) float32 {
+	type pt struct {
+		s   float64
+		pos bool
+	}
+	var pts []pt
+	npos := 0
+	for i, e := range ex {
+		if e.Severity == None {
+			continue
+		}
+		p := pt{oof[i][h], yes(e)}
+		if p.pos {
+			npos++
+		}
+		pts = append(pts, p)
+	}
+	slices.SortStableFunc(pts, func(a, b pt) int { return -cmpFloat(a.s, b.s) })
+	best, bestT := -1.0, float32(0)
+	tp := 0
+	for k, p := range pts { // the threshold just at p.s: pts[:k+1] say yes
+		if p.pos {
+			tp++
+		}
+		if k+1 < len(pts) && pts[k+1].s == p.s {
+			continue
+		}
+		fp, fn := k+1-tp, npos-tp
+		score := float64(len(pts)-fp-fn) / float64(len(pts))
+		if f1 {
+			score = 2 * float64(tp) / float64(2*tp+fp+fn)
+		}
+		if score > best {
+			best, bestT = score, float32(p.s)
+			for float64(bestT) > p.s {
+				bestT = math.Nextafter32(bestT, float32(math.Inf(-1)))
+			}
+		}
+	}
+	return bestT
+}
+
+// report computes the cross-validated figures of the model alone.
+func report(ex []Example, oof [][numHeads]float64, th [numHeads]float32) TrainReport {
+	m := &Model{}
+	for h := range numHeads {
+		m.heads[h].thresh = th[h]
+	}
+	r := TrainReport{Messages: len(ex), OOF: make([]Severity, len(ex))}
+	var hiN, hiGot, noneN, noneHi, noneCo int
+	for i, e := range ex {
+		s := m.decide(&oof[i]).sev
+		r.OOF[i] = s
+		switch {
+		case e.Severity >= High:
+			hiN++
+			if s >= High {
+				hiGot++
+			} else if e.Severity == Imminent {
+				r.ImminentLow++
+			}
+		case e.Severity == None:
+			noneN++
+			if s >= High {
+				noneHi++
+			}
+			if s >= Concern {
+				noneCo++
+			}
+		}
+	}
+	r.HighRecall, r.NoneHigh, r.NoneConcern = share(hiGot, hiN), share(noneHi, noneN), share(noneCo, noneN)
+	return r
+}
+
+func share(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}

@@ -1,0 +1,136 @@
+package crisis
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// propertyTexts returns every message of the training files (never the
+// held-out sets) and generated strings: corpus words in random order with
+// leetspeak, spacing, emoji, negations and stray bytes mixed in.
+func propertyTexts(t *testing.T) []string {
+	t.Helper()
+	ex, err := LoadTrainingSet(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts, words []string
+	for _, e := range ex {
+		texts = append(texts, e.Text)
+		words = append(words, strings.Fields(e.Text)...)
+	}
+	extra := []string{"not", "never", "k1ll", "d i e", "💊", "🔪", "tonight", "\u200b", "\"", ".", "!!!", "lol", "\xff", "ｋｉｌｌ", "myself", "he", "she"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 3000 {
+		n := 1 + rng.IntN(40)
+		var b strings.Builder
+		for range n {
+			if rng.IntN(4) == 0 {
+				b.WriteString(extra[rng.IntN(len(extra))])
+			} else {
+				b.WriteString(words[rng.IntN(len(words))])
+			}
+			b.WriteByte(" .,\n"[rng.IntN(4)])
+		}
+		texts = append(texts, b.String())
+	}
+	return append(texts, "", " ", strings.Repeat("die ", 2000))
+}
+
+// alwaysRaising returns the embedded model with every severity threshold
+// at -Inf: it says imminent to everything, so that raise meets every rule
+// verdict.
+func alwaysRaising(t *testing.T) *Model {
+	m, err := ParseModel(embeddedModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h := headConcern; h <= headImminent; h++ {
+		m.heads[h].thresh = float32(math.Inf(-1))
+	}
+	return m
+}
+
+// TestModelNeverLowersTheRules: over every training message and thousands
+// of generated ones, the rules with the model beside them never score
+// below the rules alone, never drop or change the rules' categories, who
+// is at risk or evidence, and mark every raise with a "model" span.
+func TestModelNeverLowersTheRules(t *testing.T) {
+	rules := NewRuleDetector(nil)
+	detectors := map[string]*ModelDetector{
+		"embedded":       NewModelDetector(rules, DefaultModel()),
+		"always raising": NewModelDetector(rules, alwaysRaising(t)),
+	}
+	raised := map[string]int{}
+	for _, text := range propertyTexts(t) {
+		r := rules.Detect(text)
+		for name, d := range detectors {
+			v := d.Detect(text)
+			if msg := checkRaise(r, v); msg != "" {
+				t.Fatalf("%s model, %q: %s\nrules: %+v\nboth:  %+v", name, text, msg, r, v)
+			}
+			if v.Severity > r.Severity {
+				raised[name]++
+			}
+		}
+	}
+	t.Logf("raised by the model: %v", raised)
+	if raised["embedded"] == 0 || raised["always raising"] == 0 {
+		t.Errorf("the model raised no verdict at all: %v", raised)
+	}
+}
+
+// checkRaise returns what is wrong with v as a raise of the rules' r.
+func checkRaise(r, v Verdict) string {
+	switch {
+	case v.Severity < r.Severity:
+		return "lowered the severity"
+	case v.Severity == r.Severity:
+		if !slices.Equal(v.Categories, r.Categories) || v.About != r.About || len(v.Evidence) != len(r.Evidence) {
+			return "changed a verdict it did not raise"
+		}
+		return ""
+	case len(r.Categories) > 0 && !slices.Equal(v.Categories, r.Categories):
+		return "changed the rules' categories"
+	case r.About != "" && v.About != r.About:
+		return "changed the rules' about"
+	case v.About != AboutSelf && v.About != AboutOther:
+		return "raised without saying who is at risk"
+	case v.Severity >= High && len(v.Categories) == 0:
+		return "raised to high or above without a category"
+	case len(v.Evidence) != len(r.Evidence)+1 || !slices.Equal(v.Evidence[:len(r.Evidence)], r.Evidence):
+		return "did not keep the rules' evidence"
+	case v.Evidence[len(r.Evidence)] != (Span{Rule: ModelRule}):
+		return "did not record the raise as a model span without text"
+	}
+	return ""
+}
+
+func TestModelDetectorRaises(t *testing.T) {
+	d := NewModelDetector(NewRuleDetector(nil), alwaysRaising(t))
+	v := d.Detect("what a lovely afternoon for a walk")
+	if v.Severity != Imminent || len(v.Categories) == 0 || v.About == "" {
+		t.Fatalf("an always-imminent model on a benign message: %+v", v)
+	}
+	// Without a model, the rules alone.
+	plain := NewModelDetector(nil, nil)
+	if v := plain.Detect("what a lovely afternoon for a walk"); v.Severity != None {
+		t.Fatalf("no model: %+v", v)
+	}
+}
+
+// TestModelDetectorAllocs: a message that raises no alert costs no
+// allocation with the model beside the rules.
+func TestModelDetectorAllocs(t *testing.T) {
+	d := NewDetector(nil)
+	msg := benchMessages[0]
+	if v := d.Detect(msg); v.Severity != None {
+		t.Fatalf("the benign benchmark message scores %v", v.Severity)
+	}
+	if n := testing.AllocsPerRun(200, func() { d.Detect(msg) }); n != 0 {
+		t.Errorf("Detect of a benign message: %v allocations, want 0", n)
+	}
+}

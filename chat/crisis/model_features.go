@@ -1,0 +1,107 @@
+package crisis
+
+// The statistical model (model.go) reads a message as a bag of hashed
+// features of its NORMALISED tokens (normalize.go), so that it sees the
+// same folded, unleeted, squeezed words the rules see ("k1lll" is "kil"):
+//
+//   - every word;
+//   - every pair of neighbouring words within a sentence;
+//   - every character 3-gram and 4-gram of every word, with "^" and "$"
+//     marking its ends ("^kil", "kil$"), so that an unseen inflection or
+//     misspelling still shares most of its features with a known word.
+//
+// Each feature is hashed to one of 1<<bits buckets. Only the bytes of the
+// normalised text are hashed, never the lexicon's word ids, so that a
+// lexicon edit does not change what the model reads (the emoji the lexicon
+// maps to words are the one exception). featureVersion names this scheme in
+// the model file: change it with any change here, and retrain.
+const featureVersion = 1
+
+// maxGramWord bounds the bytes of one word that character n-grams are
+// taken from: a 300-letter "word" (a URL, a key mash) is not 600 features.
+const maxGramWord = 24
+
+// Feature kinds, mixed into the hash so that the word "die" and the 3-gram
+// "die" are different features.
+const (
+	tagWord   = 0x77 << 56
+	tagBigram = 0x62 << 56
+	tagGram   = 0x63 << 56
+)
+
+// mix64 is a strong 64-bit finaliser (from SplitMix64).
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// appendFeatures appends the bucket of every feature of the tokens to dst,
+// in order of appearance, duplicates included. It is on every message's
+// path: dst is grown once, then written by index.
+func appendFeatures(dst []uint32, norm []byte, toks []token, bits uint8) []uint32 {
+	shift := 64 - bits
+	n, need := len(dst), len(dst)+2*len(toks)+2*len(norm)
+	if cap(dst) < need {
+		dst = append(dst[:cap(dst)], make([]uint32, need-cap(dst))...)
+	}
+	out := dst[:need]
+	var prev uint64
+	for i := range toks {
+		t := &toks[i]
+		w := norm[t.s:t.e]
+		if len(w) == 0 {
+			continue
+		}
+		var h uint64
+		h, n = grams(out, n, w, shift)
+		out[n] = uint32(mix64(h^tagWord) >> shift)
+		n++
+		if i > 0 && t.sep < sepSentence {
+			out[n] = uint32(mix64((prev*0x9e3779b97f4a7c15)^h^tagBigram) >> shift)
+			n++
+		}
+		prev = h
+	}
+	return out[:n]
+}
+
+// grams writes the character 3- and 4-grams of "^" + w + "$" (of its first
+// maxGramWord bytes) into out from n on, and returns the hash of the whole
+// word (FNV-1a) and the new n.
+func grams(out []uint32, n int, w []byte, shift uint8) (uint64, int) {
+	h := uint64(14695981039346656037)
+	win := uint64('^') // the last four bytes of the padded word, newest lowest
+	for i, c := range w {
+		h = (h ^ uint64(c)) * 1099511628211
+		if i >= maxGramWord {
+			continue
+		}
+		win = (win<<8 | uint64(c)) & 0xffffffff
+		if i >= 1 {
+			out[n] = gram(win&0xffffff|3<<32, shift)
+			n++
+		}
+		if i >= 2 {
+			out[n] = gram(win|4<<32, shift)
+			n++
+		}
+	}
+	win = (win<<8 | '$') & 0xffffffff
+	out[n] = gram(win&0xffffff|3<<32, shift)
+	n++
+	if len(w) >= 2 {
+		out[n] = gram(win|4<<32, shift)
+		n++
+	}
+	return h, n
+}
+
+// gram hashes a packed n-gram by one multiplication (its top bits mix
+// every bit of the key).
+func gram(key uint64, shift uint8) uint32 {
+	return uint32(((key | tagGram) * 0x9e3779b97f4a7c15) >> shift)
+}

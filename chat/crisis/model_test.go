@@ -1,0 +1,130 @@
+package crisis
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestEmbeddedModelIsFresh retrains the model from the committed corpus
+// and checks that the embedded model.bin is exactly what comes out: a
+// corpus (or feature, or trainer) change without `make crisis-model` fails
+// here. It also shows that training is reproducible across processes.
+func TestEmbeddedModelIsFresh(t *testing.T) {
+	ex, err := LoadTrainingSet(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, rep, err := TrainModel(ex, TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, embeddedModel) {
+		t.Fatalf("chat/crisis/model.bin is stale (%d bytes; training the committed corpus gives %d other bytes): run `make crisis-model` and commit it", len(embeddedModel), len(got))
+	}
+	t.Logf("cross-validated, model alone, %d messages: recall(high+) %.3f, none to high+ %.3f, none to concern+ %.3f, imminent below high %d",
+		rep.Messages, rep.HighRecall, rep.NoneHigh, rep.NoneConcern, rep.ImminentLow)
+	// Sanity, not a target: the model must have learnt something, within
+	// the false-alarm budget its thresholds were chosen for.
+	if rep.HighRecall < 0.5 || rep.NoneHigh > 0.021 || rep.NoneConcern > 0.051 {
+		t.Errorf("implausible cross-validated figures: %+v", rep)
+	}
+}
+
+// TestTrainingIsDeterministic trains twice on the same examples, in one
+// process, and wants the same bytes; and other bytes from other examples.
+func TestTrainingIsDeterministic(t *testing.T) {
+	ex, err := LoadTrainingSet(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var part []Example
+	for i := 0; i < len(ex); i += 3 {
+		part = append(part, ex[i])
+	}
+	o := TrainOptions{Bits: 12, Epochs: 3}
+	a, _, err := TrainModel(part, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := TrainModel(part, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatal("two trainings on the same examples gave different model bytes")
+	}
+	c, _, err := TrainModel(part[1:], o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(a, c) {
+		t.Fatal("a different corpus gave the same model bytes")
+	}
+	if _, err := ParseModel(a); err != nil {
+		t.Fatalf("the trained model does not parse: %v", err)
+	}
+	if _, _, err := TrainModel(part[:3], o); err == nil {
+		t.Error("training on 3 examples: want an error")
+	}
+}
+
+func TestExpDet(t *testing.T) {
+	for _, x := range []float64{0, -1e-9, -0.3, -1, -2.5, -10, -50, -300, -699, -800} {
+		if got, want := expDet(x), math.Exp(x); math.Abs(got-want) > 1e-14*want {
+			t.Errorf("expDet(%g) = %g, want %g", x, got, want)
+		}
+	}
+	if s := sigmoid(3); math.Abs(s-1/(1+math.Exp(-3))) > 1e-15 {
+		t.Errorf("sigmoid(3) = %g", s)
+	}
+}
+
+// reseal rewrites the checksum of a model file after an edit.
+func reseal(b []byte) []byte {
+	b = bytes.Clone(b)
+	binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.ChecksumIEEE(b[:len(b)-4]))
+	return b
+}
+
+func TestParseModelErrors(t *testing.T) {
+	good := embeddedModel
+	m, err := ParseModel(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m.marshal(), good) {
+		t.Fatal("parse then marshal does not give the same bytes")
+	}
+	edit := func(f func(b []byte)) []byte {
+		b := bytes.Clone(good)
+		f(b)
+		return reseal(b)
+	}
+	nan := math.Float32bits(float32(math.NaN()))
+	cases := []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"empty", nil, "not a model file"},
+		{"text", []byte("hello, I am not a model at all"), "not a model file"},
+		{"truncated", good[:len(good)/2], "checksum"},
+		{"flipped bit", func() []byte { b := bytes.Clone(good); b[len(b)/2] ^= 1; return b }(), "checksum"},
+		{"format version", edit(func(b []byte) { b[4] = 9 }), "format version 9"},
+		{"feature version", edit(func(b []byte) { b[6] = 9 }), "feature version 9"},
+		{"heads", edit(func(b []byte) { b[8] = 3 }), "3 heads"},
+		{"bits", edit(func(b []byte) { b[10] = 40 }), "bucket bits"},
+		{"short", reseal(append(bytes.Clone(good[:len(good)-8]), 0, 0, 0, 0)), "bytes, want"},
+		{"NaN scale", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[modelHeader:], nan) }), "non-finite"},
+	}
+	for _, c := range cases {
+		_, err := ParseModel(c.b)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+}
