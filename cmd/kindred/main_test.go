@@ -30,7 +30,7 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 	for _, flag := range []string{"addr", "data", "jwt-public-key", "jwt-jwks", "jwt-issuer", "jwt-audience", "allowed-origins",
 		"max-frame-bytes", "max-message-bytes", "send-rate", "send-burst", "max-rooms", "queue-size", "log-level", "log-format", "shutdown-timeout",
 		"database-url", "redis-url", "redis-prefix", "node-id", "presence-ttl", "crisis-lexicon", "crisis-lexicon-replace",
-		"escalation-webhook-url", "ack-timeout-imminent", "ack-timeout-high", "crisis-support-file", "commit-linger",
+		"crisis-model", "escalation-webhook-url", "ack-timeout-imminent", "ack-timeout-high", "crisis-support-file", "commit-linger",
 		"debug-addr", "demo", "idle-timeout", "supervisor-idle-timeout"} {
 		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
 			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
@@ -352,6 +352,40 @@ func TestCrisisCheck(t *testing.T) {
 	err := Run(context.Background(), []string{"crisis-check", "--crisis-lexicon", bad}, strings.NewReader("hi\n"), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "line 1") {
 		t.Errorf("a broken lexicon should be reported with its line: %v", err)
+	}
+}
+
+// The embedded model reads beside the rules unless --crisis-model=false:
+// with rules that know nothing of suicide (a replacement lexicon), only
+// the model can raise this message, and it says so in the evidence.
+func TestCrisisCheckModel(t *testing.T) {
+	lex := filepath.Join(t.TempDir(), "tiny.txt")
+	os.WriteFile(lex, []byte("signal zorblax self_harm high = zorblax\n"), 0o600)
+	check := func(extra ...string) (sev string, rules []string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		in := strings.NewReader("i am going to kill myself tonight, i have saved up the pills and wrote my goodbye letters\n")
+		args := append([]string{"crisis-check", "--crisis-lexicon", lex, "--crisis-lexicon-replace"}, extra...)
+		if err := Run(context.Background(), args, in, &out, &errOut); err != nil {
+			t.Fatalf("crisis-check %q: %v %s", extra, err, errOut.String())
+		}
+		var v struct {
+			Severity string
+			Evidence []struct{ Rule string }
+		}
+		if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+			t.Fatalf("not JSON: %q", out.String())
+		}
+		for _, e := range v.Evidence {
+			rules = append(rules, e.Rule)
+		}
+		return v.Severity, rules
+	}
+	if sev, rules := check(); (sev != "high" && sev != "imminent") || !slices.Equal(rules, []string{"model"}) {
+		t.Errorf("with the model: %s %q, want high or imminent raised by \"model\"", sev, rules)
+	}
+	if sev, rules := check("--crisis-model=false"); sev != "none" || len(rules) != 0 {
+		t.Errorf("--crisis-model=false: %s %q, want none from the rules alone", sev, rules)
 	}
 }
 

@@ -197,7 +197,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 // crisisSetup is how the server reads messages for crises and what it
 // shows their writers.
 type crisisSetup struct {
-	detector *crisis.RuleDetector
+	detector crisis.Detector
 	support  server.SupportWords
 }
 
