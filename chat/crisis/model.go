@@ -26,9 +26,12 @@ type Model struct {
 }
 
 // head is one logistic output: logit = bias + scale*Σw/√n, where n is the
-// number of features; it says yes when logit >= thresh.
+// number of features; it says yes when logit >= thresh, or, for a message
+// in which the rules found nothing at all, logit >= strict (a severity
+// head's strict threshold is higher: raising a message without a single
+// crisis cue needs more evidence).
 type head struct {
-	scale, bias, thresh float32
+	scale, bias, thresh, strict float32
 }
 
 // The heads, in the order of the model file.
@@ -45,13 +48,14 @@ const (
 //
 //	magic "KCM1", format version (u16), feature version (u16),
 //	heads (u16), bucket bits (u8), reserved (u8 = 0),
-//	per head: scale, bias, threshold (f32 each),
+//	per head: scale, bias, threshold, strict threshold (f32 each),
 //	weights: (1<<bits)*heads int8, bucket-major,
 //	CRC-32 (IEEE) of all the bytes before it (u32).
 const (
 	modelMagic    = "KCM1"
 	modelVersion  = 1
 	modelHeader   = 12
+	headBytes     = 16
 	minBucketBits = 8
 	maxBucketBits = 20
 )
@@ -93,7 +97,7 @@ func ParseModel(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("crisis: model bucket bits %d out of range", m.bits)
 	}
 	nw := (1 << m.bits) * numHeads
-	if want := modelHeader + numHeads*12 + nw; len(body) != want {
+	if want := modelHeader + numHeads*headBytes + nw; len(body) != want {
 		return nil, fmt.Errorf("crisis: model file is %d bytes, want %d", len(b), want+4)
 	}
 	p := body[modelHeader:]
@@ -102,8 +106,9 @@ func ParseModel(b []byte) (*Model, error) {
 		hd.scale = math.Float32frombits(binary.LittleEndian.Uint32(p[0:]))
 		hd.bias = math.Float32frombits(binary.LittleEndian.Uint32(p[4:]))
 		hd.thresh = math.Float32frombits(binary.LittleEndian.Uint32(p[8:]))
-		p = p[12:]
-		if !finite(hd.scale) || !finite(hd.bias) || !finite(hd.thresh) || hd.scale < 0 {
+		hd.strict = math.Float32frombits(binary.LittleEndian.Uint32(p[12:]))
+		p = p[headBytes:]
+		if !finite(hd.scale) || !finite(hd.bias) || hd.scale < 0 || hd.thresh != hd.thresh || hd.strict != hd.strict {
 			return nil, fmt.Errorf("crisis: model head %d has a non-finite or negative parameter", h)
 		}
 	}
@@ -121,7 +126,7 @@ func finite(f float32) bool {
 
 // marshal writes m in the model file format.
 func (m *Model) marshal() []byte {
-	b := make([]byte, 0, modelHeader+numHeads*12+len(m.w)+4)
+	b := make([]byte, 0, modelHeader+numHeads*headBytes+len(m.w)+4)
 	b = append(b, modelMagic...)
 	b = binary.LittleEndian.AppendUint16(b, modelVersion)
 	b = binary.LittleEndian.AppendUint16(b, featureVersion)
@@ -131,6 +136,7 @@ func (m *Model) marshal() []byte {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.scale))
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.bias))
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.thresh))
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.strict))
 	}
 	for _, x := range m.w {
 		b = append(b, byte(x))
@@ -202,18 +208,19 @@ func (m *Model) score(feats []uint32) [numHeads]float64 {
 	return m.logits(&acc, len(feats), numHeads)
 }
 
-// severity returns the model's severity for a message's features, reading
-// the severity heads only.
-func (m *Model) severity(feats []uint32) Severity {
+// severityLogits returns the logits of the severity heads only (the
+// others are zero).
+func (m *Model) severityLogits(feats []uint32) [numHeads]float64 {
 	acc := m.severitySums(feats)
-	lg := m.logits(&acc, len(feats), headCat0)
-	return m.sevOf(&lg)
+	return m.logits(&acc, len(feats), headCat0)
 }
 
-// sevOf returns the highest severity whose head passes its threshold.
-func (m *Model) sevOf(lg *[numHeads]float64) Severity {
+// sevOf returns the highest severity whose head passes its threshold (its
+// strict one when strict).
+func (m *Model) sevOf(lg *[numHeads]float64, strict bool) Severity {
 	for s := Imminent; s >= Concern; s-- {
-		if h := headConcern + int(s-Concern); lg[h] >= float64(m.heads[h].thresh) {
+		h := headConcern + int(s-Concern)
+		if t := m.heads[h].thresh; lg[h] >= float64(t) && (!strict || lg[h] >= float64(m.heads[h].strict)) {
 			return s
 		}
 	}
@@ -231,8 +238,8 @@ type modelVerdict struct {
 // passes its threshold; the categories whose heads pass (the likeliest
 // one when the severity is high or above and none does); "other" when
 // that head passes.
-func (m *Model) decide(lg *[numHeads]float64) modelVerdict {
-	v := modelVerdict{sev: m.sevOf(lg)}
+func (m *Model) decide(lg *[numHeads]float64, strict bool) modelVerdict {
+	v := modelVerdict{sev: m.sevOf(lg, strict)}
 	if v.sev == None {
 		return v
 	}

@@ -12,7 +12,9 @@ import (
 // thresholds that were chosen.
 type TrainReport struct {
 	Messages int
-	OOF      []Severity // each message's out-of-fold model severity, in input order
+	// Each message's out-of-fold model severity, in input order, with the
+	// thresholds and with the strict ones (for when the rules say none).
+	OOF, OOFStrict []Severity
 	// Of the model alone, out of fold: high and imminent messages scored
 	// high or above; none messages scored high or above, and concern or
 	// above; imminent messages scored below high.
@@ -41,14 +43,14 @@ func TrainModel(examples []Example, o TrainOptions) ([]byte, TrainReport, error)
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6b696e64726564))
 	oof := crossValidate(samples, o, rng)
-	thresh := chooseThresholds(examples, oof, o)
+	thresh, strict := chooseThresholds(examples, oof, o)
 	l := newLearner(o)
 	l.train(samples, allIndices(len(samples)), rng)
 	m := l.quantise()
 	for h := range numHeads {
-		m.heads[h].thresh = thresh[h]
+		m.heads[h].thresh, m.heads[h].strict = thresh[h], strict[h]
 	}
-	return m.marshal(), report(examples, oof, thresh), nil
+	return m.marshal(), report(examples, oof, thresh, strict), nil
 }
 
 func allIndices(n int) []int {
@@ -85,48 +87,60 @@ func crossValidate(samples []sample, o TrainOptions, rng *rand.Rand) [][numHeads
 	return oof
 }
 
-// chooseThresholds sets each head's threshold from the out-of-fold logits.
-// Severity: the lowest thresholds that keep the none messages raised
-// within o.NoneHigh (to high or above; a quarter of it to imminent) and
-// o.NoneConcern (to concern or above), which maximises the recall at that
-// false-alarm rate. Categories: the threshold of best F1 among the
-// messages labelled concern or above. Other: the best accuracy there.
-func chooseThresholds(ex []Example, oof [][numHeads]float64, o TrainOptions) [numHeads]float32 {
-	var th [numHeads]float32
-	var none []int
+// chooseThresholds sets each head's thresholds from the out-of-fold
+// logits. Severity: the lowest thresholds that keep the none messages
+// raised within o.NoneHigh (to high or above; a quarter of it to
+// imminent) and o.NoneConcern (to concern or above), which maximises the
+// recall at that false-alarm rate; the strict ones the same with
+// o.NoneStrict for high or above. Categories: the threshold of best F1
+// among the messages labelled concern or above. Other: the best accuracy
+// there.
+func chooseThresholds(ex []Example, oof [][numHeads]float64, o TrainOptions) (th, strict [numHeads]float32) {
+	var none [][numHeads]float64
 	for i, e := range ex {
 		if e.Severity == None {
-			none = append(none, i)
+			none = append(none, oof[i])
 		}
 	}
-	raised := func(h int) []float64 { // the none messages' logits of head h
+	severityCuts(&th, none, o.NoneHigh, o.NoneConcern)
+	severityCuts(&strict, none, o.NoneStrict, o.NoneConcern)
+	for c := range KnownCategories {
+		th[headCat0+c] = bestCut(ex, oof, headCat0+c, func(e Example) bool { return slices.Contains(e.Categories, KnownCategories[c]) }, true)
+	}
+	th[headOther] = bestCut(ex, oof, headOther, func(e Example) bool { return e.About == AboutOther }, false)
+	for h := headCat0; h < numHeads; h++ {
+		strict[h] = th[h]
+	}
+	return th, strict
+}
+
+// severityCuts sets the severity thresholds in th so that at most a share
+// high of the none messages' logits are raised to high or above (a
+// quarter of it to imminent), and at most concern to concern or above.
+func severityCuts(th *[numHeads]float32, none [][numHeads]float64, high, concern float64) {
+	col := func(h int) []float64 {
 		s := make([]float64, len(none))
-		for k, i := range none {
-			s[k] = oof[i][h]
+		for k := range none {
+			s[k] = none[k][h]
 		}
 		return s
 	}
-	th[headImminent] = cutAbove(raised(headImminent), o.NoneHigh/4)
-	// high or above: either head passes.
-	hi := raised(headHigh)
-	for k, i := range none {
-		if oof[i][headImminent] >= float64(th[headImminent]) {
+	th[headImminent] = cutAbove(col(headImminent), high/4)
+	// already raised by a higher head: counts at every lower level.
+	hi := col(headHigh)
+	for k := range none {
+		if none[k][headImminent] >= float64(th[headImminent]) {
 			hi[k] = math.Inf(1)
 		}
 	}
-	th[headHigh] = cutAbove(hi, o.NoneHigh)
-	co := raised(headConcern)
+	th[headHigh] = cutAbove(hi, high)
+	co := col(headConcern)
 	for k := range none {
 		if math.IsInf(hi[k], 1) || hi[k] >= float64(th[headHigh]) {
 			co[k] = math.Inf(1)
 		}
 	}
-	th[headConcern] = cutAbove(co, o.NoneConcern)
-	for c := range KnownCategories {
-		th[headCat0+c] = bestCut(ex, oof, headCat0+c, func(e Example) bool { return slices.Contains(e.Categories, KnownCategories[c]) }, true)
-	}
-	th[headOther] = bestCut(ex, oof, headOther, func(e Example) bool { return e.About == AboutOther }, false)
-	return th
+	th[headConcern] = cutAbove(co, concern)
 }
 
 // cutAbove returns the lowest float32 threshold t such that at most
@@ -208,16 +222,16 @@ func bestCut(ex []Example, oof [][numHeads]float64, h int, yes func(Example) boo
 }
 
 // report computes the cross-validated figures of the model alone.
-func report(ex []Example, oof [][numHeads]float64, th [numHeads]float32) TrainReport {
+func report(ex []Example, oof [][numHeads]float64, th, strict [numHeads]float32) TrainReport {
 	m := &Model{}
 	for h := range numHeads {
-		m.heads[h].thresh = th[h]
+		m.heads[h].thresh, m.heads[h].strict = th[h], strict[h]
 	}
-	r := TrainReport{Messages: len(ex), OOF: make([]Severity, len(ex))}
+	r := TrainReport{Messages: len(ex), OOF: make([]Severity, len(ex)), OOFStrict: make([]Severity, len(ex))}
 	var hiN, hiGot, noneN, noneHi, noneCo int
 	for i, e := range ex {
-		s := m.decide(&oof[i]).sev
-		r.OOF[i] = s
+		s := m.sevOf(&oof[i], false)
+		r.OOF[i], r.OOFStrict[i] = s, m.sevOf(&oof[i], true)
 		switch {
 		case e.Severity >= High:
 			hiN++

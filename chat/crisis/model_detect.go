@@ -39,15 +39,16 @@ func (d *ModelDetector) Detect(text string) Verdict {
 	sc := scratchPool.Get().(*scratch)
 	sc.reset()
 	d.rules.c.normalize(text, sc)
-	sev := None
+	var lg [numHeads]float64
 	if d.model != nil {
 		sc.feats = appendFeatures(sc.feats[:0], sc.norm, sc.toks, d.model.bits)
-		sev = d.model.severity(sc.feats)
+		lg = d.model.severityLogits(sc.feats)
 	}
 	v := d.rules.judge(text, sc)
-	if sev > v.Severity { // rare: only now read the other heads
-		lg := d.model.score(sc.feats)
-		v = raise(v, d.model.decide(&lg))
+	// Where the rules found nothing, the model's strict thresholds apply.
+	if strict := v.Severity == None; d.model != nil && d.model.sevOf(&lg, strict) > v.Severity {
+		all := d.model.score(sc.feats) // rare: only now read the other heads
+		v = raise(v, d.model.decide(&all, strict))
 	}
 	putScratch(sc)
 	return v

@@ -50,6 +50,7 @@ func alwaysRaising(t *testing.T) *Model {
 	}
 	for h := headConcern; h <= headImminent; h++ {
 		m.heads[h].thresh = float32(math.Inf(-1))
+		m.heads[h].strict = float32(math.Inf(-1))
 	}
 	return m
 }

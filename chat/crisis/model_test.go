@@ -29,7 +29,7 @@ func TestEmbeddedModelIsFresh(t *testing.T) {
 		rep.Messages, rep.HighRecall, rep.NoneHigh, rep.NoneConcern, rep.ImminentLow)
 	// Sanity, not a target: the model must have learnt something, within
 	// the false-alarm budget its thresholds were chosen for.
-	if rep.HighRecall < 0.5 || rep.NoneHigh > 0.021 || rep.NoneConcern > 0.051 {
+	if rep.HighRecall < 0.5 || rep.NoneHigh > 0.021 || rep.NoneConcern > 0.031 {
 		t.Errorf("implausible cross-validated figures: %+v", rep)
 	}
 }

@@ -41,7 +41,8 @@ func BenchmarkPhases(b *testing.B) {
 			sc.reset()
 			d.c.normalize(m, sc)
 			sc.feats = appendFeatures(sc.feats[:0], sc.norm, sc.toks, md.model.bits)
-			md.model.severity(sc.feats)
+			lg := md.model.severityLogits(sc.feats)
+			md.model.sevOf(&lg, true)
 		}},
 		{"detect", func(m string) { d.Detect(m) }},
 		{"detect+model", func(m string) { md.Detect(m) }},

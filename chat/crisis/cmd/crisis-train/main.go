@@ -43,6 +43,8 @@ func run(args []string, stderr io.Writer) error {
 	fs.IntVar(&o.Epochs, "epochs", 0, "passes over the corpus (0: the default)")
 	fs.Float64Var(&o.Rate, "rate", 0, "AdaGrad learning rate (0: the default)")
 	fs.Float64Var(&o.L2, "l2", 0, "L2 penalty (0: the default)")
+	fs.Float64Var(&o.NoneHigh, "none-high", 0, "share of none messages the model alone may raise to high or above, cross-validated (0: the default)")
+	fs.Float64Var(&o.NoneStrict, "none-strict", 0, "the same where the rules found nothing (0: the default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,7 +79,11 @@ func printReport(w io.Writer, ex []crisis.Example, rep crisis.TrainReport) {
 	for i, e := range ex {
 		r := rules.Detect(e.Text).Severity
 		alone[e.Severity][r]++
-		both[e.Severity][max(r, rep.OOF[i])]++
+		m := rep.OOF[i]
+		if r == crisis.None {
+			m = rep.OOFStrict[i] // as ModelDetector does
+		}
+		both[e.Severity][max(r, m)]++
 	}
 	fmt.Fprintf(w, "cross-validated, model alone: recall(high+) %.3f, none raised to high+ %.3f, to concern+ %.3f, imminent below high %d\n",
 		rep.HighRecall, rep.NoneHigh, rep.NoneConcern, rep.ImminentLow)
