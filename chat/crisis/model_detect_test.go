@@ -123,13 +123,21 @@ func TestModelDetectorRaises(t *testing.T) {
 	}
 }
 
-// TestModelDetectorAllocs: a message that raises no alert costs no
-// allocation with the model beside the rules.
+// TestModelDetectorAllocs: a 500-character message that raises no alert
+// costs no allocation with the model beside the rules.
 func TestModelDetectorAllocs(t *testing.T) {
 	d := NewDetector(nil)
-	msg := benchMessages[0]
+	msg := "Quick update from the Tuesday group: we finally planted the tomatoes, basil and peppers in the " +
+		"community garden on Saturday, and the kids painted little signs for every row. My sister came along " +
+		"and stayed for the potluck, which was lovely. Work is busy with the end of the quarter, but I am " +
+		"sleeping better since I started walking to the station instead of driving. Next week I will bring " +
+		"the folding chairs and some lemonade. Does anyone know a good recipe for zucchini bread? See you all " +
+		"at the meeting on Thursday evening."
 	if v := d.Detect(msg); v.Severity != None {
-		t.Fatalf("the benign benchmark message scores %v", v.Severity)
+		t.Fatalf("a benign message scores %v: %+v", v.Severity, v)
+	}
+	if raceEnabled {
+		return // the verdict is checked; allocations are counted without -race
 	}
 	if n := testing.AllocsPerRun(200, func() { d.Detect(msg) }); n != 0 {
 		t.Errorf("Detect of a benign message: %v allocations, want 0", n)

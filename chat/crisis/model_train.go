@@ -123,7 +123,11 @@ func (l *learner) train(samples []sample, idx []int, rng *rand.Rand) {
 	}
 }
 
-// step is one AdaGrad update on one sample.
+// step is one AdaGrad update on one sample. It is most of the training
+// time and touches only the learner, which one goroutine owns: go:norace
+// keeps the race detector's tests of it (make test) from taking minutes.
+//
+//go:norace
 func (l *learner) step(s *sample) {
 	z := l.b
 	for k, f := range s.uniq {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package crisis
+
+const raceEnabled = false
