@@ -206,18 +206,41 @@ func (cl *compiled) readEscalators(sc *scratch, mc *msgContext) {
 
 // gatherCandidates judges every live signal, farewell and means in its own
 // context; those that stand become sc.cands.
+//
+// A factor (they come last) that could add nothing is not judged: when
+// the firm candidates (not weak) already reach the most it could become
+// and hold all its categories. Crisis messages fire many factors.
 func (cl *compiled) gatherCandidates(sc *scratch, mc *msgContext) {
 	sc.cands = sc.cands[:0]
 	ms := sc.matches
+	var firm Severity
+	var cats catSet
 	for i := range ms {
 		m := &ms[i]
 		if m.dead || (!isSignal(m.kind) && m.kind != kFarewell && m.kind != kMeans) {
 			continue
 		}
+		r := &cl.rules[m.r]
+		if m.kind == kFactor && r.cats&^cats == 0 && factorCeiling(r) <= firm {
+			continue
+		}
 		if cd, ok := cl.judge(sc, mc, i); ok {
 			sc.cands = append(sc.cands, cd)
+			if r.flags&fWeak == 0 {
+				firm, cats = max(firm, cd.eff), cats|r.cats
+			}
 		}
 	}
+}
+
+// factorCeiling is the most a factor's candidate can become: a high one
+// may be escalated to imminent (by means, a plan or a time), a concern
+// never.
+func factorCeiling(r *crule) Severity {
+	if r.sev >= High {
+		return Imminent
+	}
+	return r.sev
 }
 
 // judge weighs match i in its context and returns it as a candidate, or
