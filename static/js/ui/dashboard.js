@@ -1,7 +1,7 @@
 // The supervisor dashboard: the live escalation queue (what nobody has
 // acknowledged first, then the most severe, then the one waiting longest;
 // grouped by person, each group ranked by its most urgent item), and the
-// context of the one selected —
+// context of the one selected (esclist.js draws the queue) —
 // the flagged message with what the detector matched, the messages before
 // it, why it was raised, its timeline — with the actions a supervisor
 // takes: acknowledge, join the room, message the person, add a note, hand
@@ -15,6 +15,7 @@ import { $, el, plural, utf8Length } from '../dom.js';
 import { describe } from '../errors.js';
 import { severityRank, time, withStep } from '../escalations.js';
 import { closeDialog, openDialog } from './dialogs.js';
+import { EscList, severityLabel } from './esclist.js';
 import { supervisorLabel } from './rota.js';
 
 const narrow = window.matchMedia('(max-width: 760px)');
@@ -29,13 +30,6 @@ const POLL_QUEUE_MS = 60000;
 // hands it off, or someone else acknowledges or resolves it.
 const REPEAT_MS = 15000;
 
-const SEVERITY = {
-  imminent: 'Imminent',
-  high: 'High',
-  concern: 'Concern',
-  none: 'Unrated',
-};
-
 const CATEGORY = {
   suicide: 'Suicide',
   self_harm: 'Self-harm',
@@ -48,23 +42,13 @@ const CATEGORY = {
 const clockFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit', second: '2-digit' });
 const dayClockFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit', second: '2-digit' });
 
-export function severityLabel(s) {
-  return SEVERITY[s] || SEVERITY.none;
-}
-
-// place says where an escalation happened, for lists and notifications:
-// a room's name, never a person's.
-export function place(e) {
-  if (e.conv_kind === 'room') return e.conv_name || 'a room';
-  if (e.conv_kind === 'dm') return 'a direct message';
-  return 'no conversation';
-}
-
 function where(e) {
   if (e.conv_kind === 'room') return `in ${e.conv_name || 'a room'}`;
   if (e.conv_kind === 'dm') return 'in a direct message';
   return 'about a person';
 }
+
+export { place, severityLabel } from './esclist.js';
 
 // pageText is what a page says: to screen readers, in the banner.
 export function pageText(e, step) {
@@ -144,10 +128,11 @@ export class Dashboard {
     this.hooks = hooks;
     this.api = hooks.api;
     this.root = $('dashboard');
-    this.list = $('esc-list');
-    this.items = new Map(); // id -> li
-    this.groups = new Map(); // group key -> li of the person's group
-    this.groupCount = 0;
+    this.list = new EscList($('esc-list'), {
+      status: (e) => this.statusShort(e),
+      me: () => this.me,
+      select: (id, opts) => this.select(id, opts),
+    });
     this.reloadTimer = 0;
     this.selectedId = null;
     this.selected = null; // a copy, so a resolved escalation stays readable
@@ -167,11 +152,6 @@ export class Dashboard {
       this.updatePaging();
     });
 
-    this.list.addEventListener('click', (ev) => {
-      const btn = ev.target.closest('button[data-esc]');
-      if (btn) this.select(btn.dataset.esc, { focus: true });
-    });
-    this.list.addEventListener('keydown', (ev) => this.onListKey(ev));
     $('esc-back').addEventListener('click', () => this.back());
     this.root.addEventListener('keydown', (ev) => {
       if (ev.key === 'Escape' && narrow.matches && this.root.classList.contains('detail-open') && !document.querySelector('dialog[open]')) {
@@ -333,9 +313,7 @@ export class Dashboard {
     this.repeatTimer = 0;
     this.paging.clear();
     this.pageKeys.clear();
-    this.list.replaceChildren();
-    this.items.clear();
-    this.groups.clear();
+    this.list.clear();
     clearTimeout(this.reloadTimer);
     this.selectedId = null;
     this.selected = null;
@@ -421,26 +399,7 @@ export class Dashboard {
     const id = this.selectedId;
     this.detailOpen = false;
     this.renderLayout();
-    const btn = id && this.list.querySelector(`button[data-esc="${CSS.escape(id)}"]`);
-    if (btn) btn.focus();
-    else $('dash-title').focus();
-  }
-
-  onListKey(ev) {
-    if (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp' && ev.key !== 'Home' && ev.key !== 'End') return;
-    const buttons = [...this.list.querySelectorAll('button[data-esc]')];
-    const i = buttons.indexOf(document.activeElement);
-    if (i < 0) return;
-    ev.preventDefault();
-    let j = i;
-    if (ev.key === 'ArrowDown') j = Math.min(buttons.length - 1, i + 1);
-    else if (ev.key === 'ArrowUp') j = Math.max(0, i - 1);
-    else if (ev.key === 'Home') j = 0;
-    else j = buttons.length - 1;
-    buttons[j].focus();
-    // Beside the queue, the detail follows the item in focus; on a phone
-    // it would cover the queue, so there Enter opens it.
-    if (!narrow.matches && j !== i) this.select(buttons[j].dataset.esc, { browsing: true });
+    if (!this.list.focus(id)) $('dash-title').focus();
   }
 
   // --- rendering -------------------------------------------------------------
@@ -448,30 +407,8 @@ export class Dashboard {
   render() {
     const groups = this.queue.groups();
     const queue = groups.flatMap((g) => g.items);
-    // Moving a node takes focus from it: the item in focus gets it back.
-    const focusedBtn = this.list.contains(document.activeElement) ? document.activeElement.closest('button[data-esc]') : null;
-    const focusedId = focusedBtn ? focusedBtn.dataset.esc : null;
-    const seen = new Set();
-    let cursor = this.list.firstChild;
-    for (const g of groups) {
-      const gl = this.groupNode(g);
-      if (gl === cursor) cursor = cursor.nextSibling;
-      else this.list.insertBefore(gl, cursor);
-      this.renderGroupItems(gl.lastElementChild, g.items, seen);
-    }
-    removeFrom(cursor);
-    const keys = new Set(groups.map((g) => g.key));
-    for (const k of [...this.groups.keys()]) if (!keys.has(k)) this.groups.delete(k);
-    for (const id of [...this.items.keys()]) if (!seen.has(id)) this.items.delete(id);
-    if (focusedId && document.activeElement !== focusedBtn) {
-      const btn = this.items.get(focusedId)?.firstElementChild;
-      // Focus on an item that left the list goes to the list's heading.
-      if (btn && btn.isConnected) {
-        if (document.activeElement !== btn) btn.focus();
-      } else if (!this.list.contains(document.activeElement)) {
-        $('dash-title').focus();
-      }
-    }
+    // Focus on an item that left the list goes to the list's heading.
+    if (this.list.render(groups, this.selectedId)) $('dash-title').focus();
 
     const open = queue.filter((e) => e.status === 'open').length;
     const acked = queue.length - open;
@@ -490,85 +427,12 @@ export class Dashboard {
     this.tick();
   }
 
-  // groupNode is the list item of a person's group, its heading current.
-  groupNode(g) {
-    let gl = this.groups.get(g.key);
-    if (!gl) {
-      this.groupCount += 1;
-      const id = `esc-group-${this.groupCount}`;
-      gl = el('li', { class: 'esc-group' },
-        el('h2', { class: 'esc-group-title', id },
-          el('span', { class: 'esc-group-name' }),
-          el('span', { class: 'sep', 'aria-hidden': 'true', text: ' · ' }),
-          el('span', { class: 'sr-only', text: ', ' }),
-          el('span', { class: 'esc-group-count' })),
-        el('ul', { class: 'esc-group-items', 'aria-labelledby': id }));
-      this.groups.set(g.key, gl);
-    }
-    gl.dataset.person = g.subject;
-    const name = gl.querySelector('.esc-group-name');
-    const count = gl.querySelector('.esc-group-count');
-    if (name.textContent !== g.name) name.textContent = g.name;
-    const open = g.items.filter((e) => e.status === 'open').length;
-    const text = `${plural(g.items.length, 'escalation', 'escalations')}${open ? `, ${open} not acknowledged` : ''}`;
-    if (count.textContent !== text) count.textContent = text;
-    return gl;
-  }
-
-  // renderGroupItems puts a group's items in its list, in order, moving
-  // items that came from another group.
-  renderGroupItems(ul, items, seen) {
-    let cursor = ul.firstChild;
-    for (const e of items) {
-      seen.add(e.id);
-      let li = this.items.get(e.id);
-      if (!li) {
-        li = el('li');
-        this.items.set(e.id, li);
-      }
-      this.renderItem(li, e);
-      if (li === cursor) cursor = cursor.nextSibling;
-      else ul.insertBefore(li, cursor);
-    }
-    removeFrom(cursor);
-  }
-
   renderLayout() {
     const hasDetail = Boolean(this.selected);
     $('esc-detail').hidden = !hasDetail;
     $('esc-none').hidden = hasDetail;
     // Only narrow screens use it (app.css): the detail covers the queue.
     this.root.classList.toggle('detail-open', hasDetail && this.detailOpen);
-  }
-
-  renderItem(li, e) {
-    const current = e.id === this.selectedId;
-    const sig = `${e.timeline ? e.timeline.length : 0}|${e.status}|${e.severity}|${e.assigned_to}|${e.ack_deadline}|${current}|${this.me}`;
-    if (li.dataset.sig === sig) return;
-    li.dataset.sig = sig;
-    const sev = e.severity || 'none';
-    const btn = el('button', {
-      type: 'button', class: `esc-item sev-${sev}`, 'data-esc': e.id, 'data-status': e.status,
-      'aria-current': current ? 'true' : null,
-    },
-    el('span', { class: 'esc-line' },
-      el('span', { class: `sev sev-${sev}`, text: severityLabel(sev) }),
-      el('span', { class: 'sr-only', text: ' severity, ' }),
-      el('span', { class: 'esc-place', text: place(e) })),
-    el('span', { class: 'esc-line esc-sub' },
-      el('span', { class: 'esc-subject', text: e.subject_name || e.subject }),
-      el('span', { class: 'sep', 'aria-hidden': 'true', text: ' · ' }),
-      el('span', { class: 'sr-only', text: ', raised ' }),
-      el('span', { class: 'esc-age', 'data-since': e.created_at || '' })),
-    el('span', { class: 'esc-line esc-sub' },
-      el('span', { class: 'sr-only', text: ', ' }),
-      el('span', { class: `esc-state state-${e.status}`, text: this.statusShort(e) }),
-      e.status === 'open' && e.ack_deadline
-        ? el('span', { class: 'esc-countdown', 'data-deadline': e.ack_deadline })
-        : null));
-    const focused = li.contains(document.activeElement);
-    li.replaceChildren(btn);
-    if (focused) btn.focus();
   }
 
   statusShort(e) {
@@ -613,13 +477,7 @@ export class Dashboard {
   renderDetail() {
     const e = this.selected;
     this.renderLayout();
-    for (const [id, li] of this.items) {
-      const btn = li.firstElementChild;
-      if (btn) {
-        if (id === this.selectedId) btn.setAttribute('aria-current', 'true');
-        else btn.removeAttribute('aria-current');
-      }
-    }
+    this.list.markCurrent(this.selectedId);
     if (!e) return;
     const sev = e.severity || 'none';
     const sevNode = $('esc-sev');
@@ -986,15 +844,6 @@ export class Dashboard {
     } finally {
       form.removeAttribute('aria-busy');
     }
-  }
-}
-
-// removeFrom removes node and the siblings after it.
-function removeFrom(node) {
-  while (node) {
-    const next = node.nextSibling;
-    node.remove();
-    node = next;
   }
 }
 
