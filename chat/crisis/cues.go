@@ -97,6 +97,19 @@ func (cl *compiled) inSentence(sc *scratch, m *match, k kind) bool {
 	return false
 }
 
+// medicalAround reports prescription talk in m's sentences outside m
+// itself ("my old dose" is part of what an overdose factor says).
+func (cl *compiled) medicalAround(sc *scratch, m *match) bool {
+	lo, hi := sc.sent[m.s], sc.sent[m.e-1]
+	for _, qi := range sc.byKind[kMedical] {
+		q := &sc.matches[qi]
+		if !q.dead && sc.sent[q.s] >= lo && sc.sent[q.s] <= hi && (q.e <= m.s || q.s >= m.e) {
+			return true
+		}
+	}
+	return false
+}
+
 func (cl *compiled) hasContext(sc *scratch, cats catSet) bool {
 	for _, qi := range sc.byKind[kContext] {
 		q := &sc.matches[qi]

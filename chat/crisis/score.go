@@ -269,7 +269,7 @@ func (cl *compiled) judge(sc *scratch, mc *msgContext, i int) (cand, bool) {
 	if (other || !explicit) && cl.inSentence(sc, m, kTopic) {
 		return cand{}, false // news, books, lectures
 	}
-	if r.kind == kFactor && r.flags&fIntent != 0 && r.cats.has(Overdose) && cl.inSentence(sc, m, kMedical) {
+	if r.kind == kFactor && r.flags&fIntent != 0 && r.cats.has(Overdose) && cl.medicalAround(sc, m) {
 		return cand{}, false // taking one's medication as prescribed
 	}
 	if r.flags&fHyper != 0 && !mc.serious && (mc.humour || cl.inSentence(sc, m, kHyperbole)) {
