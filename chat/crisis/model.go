@@ -25,8 +25,10 @@ type Model struct {
 	cat   []int8 // the others: cat[b*catStride+h-headCat0]
 }
 
-// head is one logistic output: logit = bias + scale*Σw/√n, where n is the
-// number of features; it says yes when logit >= thresh, or, for a message
+// head is one logistic output: logit = bias + scale*Σw/n^¼, where n is
+// the number of features (a fourth root: a long message's features each
+// weigh less, but not so much that one crisis sentence in a long vent
+// drowns); it says yes when logit >= thresh, or, for a message
 // in which the rules found nothing at all, logit >= strict (a severity
 // head's strict threshold is higher: raising a message without a single
 // crisis cue needs more evidence).
@@ -53,7 +55,7 @@ const (
 //	CRC-32 (IEEE) of all the bytes before it (u32).
 const (
 	modelMagic    = "KCM1"
-	modelVersion  = 1
+	modelVersion  = 2
 	modelHeader   = 12
 	headBytes     = 16
 	minBucketBits = 8
@@ -197,7 +199,7 @@ func (m *Model) sums(feats []uint32) [numHeads]int32 {
 func (m *Model) logits(acc *[numHeads]int32, nfeats, n int) (lg [numHeads]float64) {
 	inv := 0.0
 	if nfeats > 0 {
-		inv = 1 / math.Sqrt(float64(nfeats))
+		inv = 1 / math.Sqrt(math.Sqrt(float64(nfeats)))
 	}
 	for h, hd := range m.heads[:n] {
 		lg[h] = float64(float64(hd.scale)*float64(acc[h])*inv) + float64(hd.bias)

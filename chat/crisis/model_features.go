@@ -4,7 +4,8 @@ package crisis
 // features of its NORMALISED tokens (normalize.go), so that it sees the
 // same folded, unleeted, squeezed words the rules see ("k1lll" is "kil"):
 //
-//   - every word;
+//   - every word, as a different feature after a negation in its clause
+//     ("not" ... "die");
 //   - every pair of neighbouring words within a sentence;
 //   - every character 3-gram and 4-gram of every word, with "^" and "$"
 //     marking its ends ("^kil", "kil$"), so that an unseen inflection or
@@ -15,7 +16,7 @@ package crisis
 // lexicon edit does not change what the model reads (the emoji the lexicon
 // maps to words are the one exception). featureVersion names this scheme in
 // the model file: change it with any change here, and retrain.
-const featureVersion = 1
+const featureVersion = 2
 
 // maxGramWord bounds the bytes of one word that character n-grams are
 // taken from: a 300-letter "word" (a URL, a key mash) is not 600 features.
@@ -24,10 +25,21 @@ const maxGramWord = 24
 // Feature kinds, mixed into the hash so that the word "die" and the 3-gram
 // "die" are different features.
 const (
-	tagWord   = 0x77 << 56
-	tagBigram = 0x62 << 56
-	tagGram   = 0x63 << 56
+	tagWord    = 0x77 << 56
+	tagBigram  = 0x62 << 56
+	tagGram    = 0x63 << 56
+	tagNegWord = 0x6e << 56
 )
+
+// negator reports whether a normalised word negates what follows it in
+// its clause.
+func negator(w []byte) bool {
+	switch string(w) {
+	case "not", "no", "never", "dont", "cant", "wont", "didnt", "isnt", "aint", "nt", "doesnt", "wouldnt", "couldnt", "shouldnt", "nothing", "nobody", "without":
+		return true
+	}
+	return false
+}
 
 // mix64 is a strong 64-bit finaliser (from SplitMix64).
 func mix64(x uint64) uint64 {
@@ -50,16 +62,27 @@ func appendFeatures(dst []uint32, norm []byte, toks []token, bits uint8) []uint3
 	}
 	out := dst[:need]
 	var prev uint64
+	neg := false
 	for i := range toks {
 		t := &toks[i]
 		w := norm[t.s:t.e]
 		if len(w) == 0 {
 			continue
 		}
+		if t.sep >= sepClause {
+			neg = false
+		}
 		var h uint64
 		h, n = grams(out, n, w, shift)
-		out[n] = uint32(mix64(h^tagWord) >> shift)
+		tag := uint64(tagWord)
+		if neg {
+			tag = tagNegWord
+		}
+		out[n] = uint32(mix64(h^tag) >> shift)
 		n++
+		if negator(w) {
+			neg = true
+		}
 		if i > 0 && t.sep < sepSentence {
 			out[n] = uint32(mix64((prev*0x9e3779b97f4a7c15)^h^tagBigram) >> shift)
 			n++
