@@ -1,9 +1,6 @@
 package crisis
 
-import (
-	"fmt"
-	"math/bits"
-)
+import "math/bits"
 
 // Risk factors (factors.txt). A term rule marks an occurrence of a word
 // class (a method, a time, a substance, a body effect ...); a factor rule
@@ -22,7 +19,8 @@ const maxTermClasses = 64
 
 // linkFactors numbers the term classes and turns every factor's elements
 // into class masks. A class no term defines fills nothing, so a factor
-// that needs it never fires.
+// that needs it never fires; so does a class beyond the first
+// maxTermClasses (LoadLexicon refuses such a file; Merge cannot fail).
 func (cl *compiled) linkFactors() {
 	bit := map[string]int8{}
 	for ri := range cl.rules {
@@ -32,12 +30,12 @@ func (cl *compiled) linkFactors() {
 		}
 		b, ok := bit[r.subject]
 		if !ok {
-			if len(bit) == maxTermClasses {
-				panic(fmt.Sprintf("crisis: more than %d term classes", maxTermClasses))
+			b = -1
+			if len(cl.termClasses) < maxTermClasses {
+				b = int8(len(cl.termClasses))
+				cl.termClasses = append(cl.termClasses, r.subject)
 			}
-			b = int8(len(bit))
 			bit[r.subject] = b
-			cl.termClasses = append(cl.termClasses, r.subject)
 		}
 		r.tclass = b
 	}
@@ -50,7 +48,7 @@ func (cl *compiled) linkFactors() {
 		for _, el := range cl.factorNeeds[fi] {
 			var mask uint64
 			for _, name := range el {
-				if b, ok := bit[name]; ok {
+				if b, ok := bit[name]; ok && b >= 0 {
 					mask |= 1 << b
 				}
 			}
@@ -71,9 +69,11 @@ func (cl *compiled) factorAlarm() {
 		if r.kind != kTerm {
 			continue
 		}
+		if r.tclass < 0 {
+			continue
+		}
 		cs := cl.anchorCands(r.seq)
 		if len(cs) == 0 {
-			classIDs[r.tclass] = nil
 			cl.alarmAlways = true
 			return
 		}
@@ -137,7 +137,7 @@ func (cl *compiled) fireFactors(sc *scratch) {
 	live := terms[:0]
 	for _, ti := range terms {
 		m := &sc.matches[ti]
-		if cl.negated(sc, m) {
+		if cl.rules[m.r].tclass < 0 || cl.negated(sc, m) {
 			m.dead = true
 			continue
 		}

@@ -1,6 +1,7 @@
 package crisis
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -107,4 +108,27 @@ func TestParseFactorErrors(t *testing.T) {
 			t.Errorf("%q: no error", src)
 		}
 	}
+}
+
+// TestTooManyTermClasses: LoadLexicon refuses a file whose term classes,
+// with the default's, exceed maxTermClasses; a lexicon merged without
+// that check still compiles, the extra classes filling nothing.
+func TestTooManyTermClasses(t *testing.T) {
+	var b strings.Builder
+	for i := range maxTermClasses {
+		fmt.Fprintf(&b, "term x-%d xclass%d = zzword%d\n", i, i, i)
+	}
+	b.WriteString("factor x-f suicide high = xclass0\n")
+	if _, err := LoadLexicon(strings.NewReader(b.String())); err == nil {
+		t.Fatal("no error for too many term classes")
+	}
+	own, err := parseLexicon(strings.NewReader(b.String()), DefaultLexicon().classes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewRuleDetector(DefaultLexicon().Merge(own))
+	if v := d.Detect("i took 20 pills of xanax"); v.Severity != Imminent {
+		t.Errorf("the default factors broke: %s", v.Severity)
+	}
+	d.Detect("zzword0 zzword70") // must not panic
 }

@@ -164,9 +164,32 @@ func parseDefault() (*Lexicon, error) {
 // refer to classes defined in the file itself or in DefaultLexicon, since an
 // operator's file is meant to be merged onto the default. Errors carry the
 // line number (*LexiconError).
+//
+// Term classes (factors.txt) are counted with the default's: more than
+// maxTermClasses is an error.
 func LoadLexicon(r io.Reader) (*Lexicon, error) {
 	def := DefaultLexicon()
-	return parseLexicon(r, def.classes)
+	l, err := parseLexicon(r, def.classes)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(termClassNames(def, l)); n > maxTermClasses {
+		return nil, &LexiconError{0, fmt.Sprintf("%d term classes with the default lexicon's, at most %d", n, maxTermClasses)}
+	}
+	return l, nil
+}
+
+// termClassNames returns the set of term classes the lexicons define.
+func termClassNames(lexs ...*Lexicon) map[string]bool {
+	names := map[string]bool{}
+	for _, l := range lexs {
+		for _, r := range l.rules {
+			if r.kind == kTerm {
+				names[r.subject] = true
+			}
+		}
+	}
+	return names
 }
 
 func parseLexicon(r io.Reader, known map[string][]alt) (*Lexicon, error) {
