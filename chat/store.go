@@ -267,10 +267,11 @@ type Store interface {
 	AddSupportNote(ctx context.Context, n SupportNote) (SupportNote, bool, error)
 	// SetSupportState moves the note of message (user, conv, seq) to
 	// state, creating it with that state when it does not exist yet (the
-	// escalation may page before the note is added). A seen note stays
-	// seen. It returns the note and whether anything changed. Refusals
-	// as for AddSupportNote.
-	SetSupportState(ctx context.Context, user, conv string, seq int64, state SupportState) (SupportNote, bool, error)
+	// escalation may page before the note is added). With from, only a
+	// note in one of those states moves. A seen note stays seen. It
+	// returns the note and whether anything changed. Refusals as for
+	// AddSupportNote (an unknown state in from too).
+	SetSupportState(ctx context.Context, user, conv string, seq int64, state SupportState, from ...SupportState) (SupportNote, bool, error)
 	// DismissSupportNote dismisses note id of user, reporting whether it
 	// was shown until now (dismissing again changes nothing). A note
 	// that does not exist or is someone else's is ErrNotFound.

@@ -7,21 +7,23 @@ import "time"
 type SupportState string
 
 // The states of a support note. A note starts pending (its escalation is
-// being recorded), becomes told when a page reached a supervisor's session
-// or unreached when nobody could be reached (none on call or online, or
-// the escalation went through every tier unacknowledged), and seen once a
-// supervisor acknowledged it. Seen is final.
+// being recorded), becomes told when a page reached a supervisor's session,
+// unreached when nobody could be reached (none on call or online), or
+// unanswered when supervisors were told but the escalation went through
+// every tier without anyone acknowledging it; and seen once a supervisor
+// acknowledged it. Seen is final.
 const (
-	SupportPending   SupportState = "pending"
-	SupportTold      SupportState = "told"
-	SupportUnreached SupportState = "unreached"
-	SupportSeen      SupportState = "seen"
+	SupportPending    SupportState = "pending"
+	SupportTold       SupportState = "told"
+	SupportUnreached  SupportState = "unreached"
+	SupportUnanswered SupportState = "unanswered"
+	SupportSeen       SupportState = "seen"
 )
 
 // Valid reports whether s is one of the states above.
 func (s SupportState) Valid() bool {
 	switch s {
-	case SupportPending, SupportTold, SupportUnreached, SupportSeen:
+	case SupportPending, SupportTold, SupportUnreached, SupportUnanswered, SupportSeen:
 		return true
 	}
 	return false

@@ -28,7 +28,7 @@ type SupportWords struct {
 	// nothing (the state's sentence says who knows).
 	Text string `json:"text"`
 	// States are the sentences per state (pending, told, unreached,
-	// seen); one missing is the default's.
+	// unanswered, seen); one missing is the default's.
 	States map[chat.SupportState]string `json:"states,omitempty"`
 	// Resources are where to get help, in order; at least one.
 	Resources []protocol.Resource `json:"resources"`
@@ -45,6 +45,8 @@ func DefaultCrisisSupport() SupportWords {
 			chat.SupportTold:    "A supervisor from your support team has been told and will reach out as soon as they can." + reachOut,
 			chat.SupportSeen:    "A supervisor from your support team has seen your message and will reach out." + reachOut,
 			chat.SupportUnreached: "We could not reach a supervisor from your support team right now, so please do not wait for a call from us. " +
+				"These services are there for you day and night; if you are in danger, contact one now:",
+			chat.SupportUnanswered: "No supervisor from your support team has answered yet, so please do not wait for a call from us. " +
 				"These services are there for you day and night; if you are in danger, contact one now:",
 		},
 		Resources: []protocol.Resource{
@@ -65,7 +67,7 @@ func (w SupportWords) Check() error {
 	}
 	for st, s := range w.States {
 		if !st.Valid() || s == "" {
-			return fmt.Errorf("states: %q must be one of pending, told, unreached, seen, with a sentence", st)
+			return fmt.Errorf("states: %q must be one of pending, told, unreached, unanswered, seen, with a sentence", st)
 		}
 	}
 	for i, r := range w.Resources {
@@ -140,41 +142,65 @@ func (s *Server) openedState(e *escalation.Escalation, err error) chat.SupportSt
 }
 
 // supportStep follows an escalation step (from the pager, on whichever
-// node takes it) into the writer's support note: told when a page reached
-// a supervisor's session, unreached when it reached nobody or the chain
-// went past its last tier unacknowledged, seen when acknowledged or
-// resolved. A change is pushed to the writer's sessions, unless the note
-// was dismissed or has just been made (the crisis worker shows it).
+// node takes it) into the writer's support note (supportMove), and pushes
+// a change to the writer's sessions, unless the note was dismissed or has
+// just been made (the crisis worker shows it).
 func (s *Server) supportStep(ctx context.Context, e *escalation.Escalation, step escalation.Step, reached int, notifyErr error) {
 	if e.Source != escalation.SourceDetector || e.Subject == "" || e.Conv == "" {
 		return
 	}
-	var st chat.SupportState
+	for _, mv := range supportMoves(e, step, reached, notifyErr) {
+		n, changed, err := s.store.SetSupportState(ctx, e.Subject, e.Conv, e.Message.Seq, mv.to, mv.from...)
+		if err != nil {
+			s.log.Error("support note state not stored", "escalation", e.ID, "state", string(mv.to), "err", err)
+			return
+		}
+		if !changed {
+			continue
+		}
+		if !n.Dismissed && !n.Created.Equal(n.Updated) {
+			s.pub.frame(ctx, userChannel(n.User), s.supportFrame(n))
+		}
+		return
+	}
+}
+
+// supportMove is a state change of a note, made only from the states in
+// from (empty: any but seen).
+type supportMove struct {
+	to   chat.SupportState
+	from []chat.SupportState
+}
+
+// supportMoves is what a step does to the note, tried in order until one
+// applies: seen once acknowledged or resolved; told when a page reached a
+// supervisor's session; unreached when it reached nobody; and unanswered
+// when the chain ran out (a page beyond the last tier) after supervisors
+// were told, which stays until someone acknowledges. Someone reached for
+// the first time beyond the last tier has been told all the same.
+func supportMoves(e *escalation.Escalation, step escalation.Step, reached int, notifyErr error) []supportMove {
+	const (
+		pending, told, unreached = chat.SupportPending, chat.SupportTold, chat.SupportUnreached
+	)
 	switch step.Kind {
 	case escalation.StepAcknowledged, escalation.StepResolved:
-		st = chat.SupportSeen
+		return []supportMove{{to: chat.SupportSeen}}
 	case escalation.StepNotified, escalation.StepEscalated:
-		switch {
-		case e.Tier > escalation.LastTier:
-			st = chat.SupportUnreached
-		case reached > 0:
-			st = chat.SupportTold
-		case notifyErr == nil:
-			st = chat.SupportUnreached
-		default:
-			return // presence did not answer: who was reached is unknown
-		}
 	default:
-		return
+		return nil
 	}
-	n, changed, err := s.store.SetSupportState(ctx, e.Subject, e.Conv, e.Message.Seq, st)
-	if err != nil {
-		s.log.Error("support note state not stored", "escalation", e.ID, "state", string(st), "err", err)
-		return
+	switch {
+	case notifyErr != nil && reached == 0:
+		return nil // presence did not answer: who was reached is unknown
+	case reached == 0:
+		return []supportMove{{to: unreached, from: []chat.SupportState{pending, told}}}
+	case e.Tier > escalation.LastTier:
+		return []supportMove{
+			{to: chat.SupportUnanswered, from: []chat.SupportState{told}},
+			{to: told, from: []chat.SupportState{pending, unreached}},
+		}
 	}
-	if changed && !n.Dismissed && !n.Created.Equal(n.Updated) {
-		s.pub.frame(ctx, userChannel(n.User), s.supportFrame(n))
-	}
+	return []supportMove{{to: told, from: []chat.SupportState{pending, unreached}}}
 }
 
 // sendSupportNotes shows a starting session its user's notes not yet

@@ -156,8 +156,9 @@ func TestSupportNoteFollowsThePerson(t *testing.T) {
 // With nobody on call and no supervisor online, the note says plainly
 // that nobody could be reached and points to the lifeline, never that a
 // supervisor was told; once a supervisor comes online the engine pages
-// them and the note says so; when the chain then runs out
-// unacknowledged, the note says again that nobody could be reached.
+// them and the note says so, whatever tier the escalation has reached;
+// when the chain then runs out unacknowledged, the note says that nobody
+// has answered and points to the lifeline again.
 func TestSupportNoteSaysWhenNobodyIsReached(t *testing.T) {
 	e := newEscalatingEnvWith(t, server.EscalationOptions{Policy: escalation.Policy{
 		AckTimeout:     map[crisis.Severity]time.Duration{crisis.Imminent: 700 * time.Millisecond},
@@ -175,12 +176,20 @@ func TestSupportNoteSaysWhenNobodyIsReached(t *testing.T) {
 		t.Fatalf("note with nobody to reach: %+v", s)
 	}
 
-	// A supervisor signs in; nobody acknowledges.
-	e.dial(e.token("sue", auth.RoleSupervisor), nil)
+	// The engine goes on paging, tier after tier, with nobody to page;
+	// past the last tier a supervisor signs in, and nobody acknowledges.
+	sue := e.token("sue", auth.RoleSupervisor)
+	waitFor(t, "the escalation past its last tier", func() bool {
+		var list struct{ Escalations []escalation.Escalation }
+		e.api("GET", "/api/escalations?subject=pat", sue, nil, &list)
+		return len(list.Escalations) == 1 && list.Escalations[0].Tier > escalation.LastTier
+	})
+	e.dial(sue, nil)
 	if told := takeSupport(p, s.Note, chat.SupportTold); !strings.Contains(told.Text, "has been told") {
 		t.Fatalf("note once a supervisor was paged: %+v", told)
 	}
-	if out := takeSupport(p, s.Note, chat.SupportUnreached); !strings.Contains(out.Text, "could not reach a supervisor") {
+	if out := takeSupport(p, s.Note, chat.SupportUnanswered); !strings.Contains(out.Text, "has answered yet") ||
+		!strings.Contains(out.Text, "do not wait") || strings.Contains(out.Text, "has been told") {
 		t.Fatalf("note once the chain ran out: %+v", out)
 	}
 }

@@ -38,6 +38,7 @@ func testSupportNotes(f *fixture) {
 		{chat.SupportTold, chat.SupportTold, true},
 		{chat.SupportTold, chat.SupportTold, false},
 		{chat.SupportUnreached, chat.SupportUnreached, true},
+		{chat.SupportUnanswered, chat.SupportUnanswered, true},
 		{chat.SupportSeen, chat.SupportSeen, true},
 		{chat.SupportUnreached, chat.SupportSeen, false}, // seen is final
 	}
@@ -46,6 +47,34 @@ func testSupportNotes(f *fixture) {
 		if err != nil || got.ID != n.ID || got.State != st.want || changed != st.changed {
 			f.Errorf("SetSupportState(%s) = %s (%s), %t, %v; want %s, %t", st.state, got.State, got.ID, changed, err, st.want, st.changed)
 		}
+	}
+	// A move restricted to some states happens only from them.
+	third, _, err := f.s.AddSupportNote(f.ctx, chat.SupportNote{User: alice, Conv: conv, Seq: 7, State: chat.SupportUnreached})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, st := range []struct {
+		to      chat.SupportState
+		from    []chat.SupportState
+		want    chat.SupportState
+		changed bool
+	}{
+		{chat.SupportUnanswered, []chat.SupportState{chat.SupportTold}, chat.SupportUnreached, false},
+		{chat.SupportTold, []chat.SupportState{chat.SupportPending, chat.SupportUnreached}, chat.SupportTold, true},
+		{chat.SupportUnanswered, []chat.SupportState{chat.SupportTold}, chat.SupportUnanswered, true},
+		{chat.SupportTold, []chat.SupportState{chat.SupportPending, chat.SupportUnreached}, chat.SupportUnanswered, false},
+		{chat.SupportTold, []chat.SupportState{chat.SupportSeen, chat.SupportUnanswered}, chat.SupportTold, true},
+	} {
+		got, changed, err := f.s.SetSupportState(f.ctx, alice, conv, 7, st.to, st.from...)
+		if err != nil || got.ID != third.ID || got.State != st.want || changed != st.changed {
+			f.Errorf("SetSupportState(%s from %v) = %s, %t, %v; want %s, %t", st.to, st.from, got.State, changed, err, st.want, st.changed)
+		}
+	}
+	if _, _, err := f.s.SetSupportState(f.ctx, alice, conv, 7, chat.SupportTold, "maybe"); chat.ErrorCode(err) != chat.CodeInvalidField {
+		f.Errorf("SetSupportState(from an unknown state) = %v, want invalid_field", err)
+	}
+	if _, _, err := f.s.DismissSupportNote(f.ctx, alice, third.ID); err != nil {
+		f.Fatal(err)
 	}
 	// The escalation may page before the note is added: the state comes
 	// first, and the add then finds it.

@@ -63,20 +63,24 @@ func (s *Store) AddSupportNote(ctx context.Context, n chat.SupportNote) (chat.Su
 }
 
 // SetSupportState moves the note of (user, conv, seq) to state, creating
-// it when missing; a seen note stays seen.
-func (s *Store) SetSupportState(ctx context.Context, user, conv string, seq int64, state chat.SupportState) (chat.SupportNote, bool, error) {
+// it when missing; only from the states in from (default: any but seen).
+func (s *Store) SetSupportState(ctx context.Context, user, conv string, seq int64, state chat.SupportState, from ...chat.SupportState) (chat.SupportNote, bool, error) {
 	if err := s.checkSupport(user, conv, seq, state); err != nil {
+		return chat.SupportNote{}, false, err
+	}
+	movable, err := supportFrom(from)
+	if err != nil {
 		return chat.SupportNote{}, false, err
 	}
 	now := time.Now().UnixNano()
 	var out chat.SupportNote
 	var changed bool
-	err := s.inTx(ctx, "set support state", func(t *txn) error {
+	err = s.inTx(ctx, "set support state", func(t *txn) error {
 		k, err := t.exec(ctx, `INSERT INTO support_notes (id, user_id, conv_id, seq, state, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, conv_id, seq)
 			DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
-			WHERE support_notes.state <> excluded.state AND support_notes.state <> 'seen'`,
-			newID("sn_"), user, conv, seq, string(state), now, now)
+			WHERE support_notes.state <> excluded.state AND support_notes.state IN (?, ?, ?, ?)`,
+			newID("sn_"), user, conv, seq, string(state), now, now, movable[0], movable[1], movable[2], movable[3])
 		if err != nil {
 			return err
 		}
@@ -89,6 +93,30 @@ func (s *Store) SetSupportState(ctx context.Context, user, conv string, seq int6
 		return chat.SupportNote{}, false, err // inTx says what failed
 	}
 	return out, changed, nil
+}
+
+// supportFrom is the states a note may move from, as the four values of
+// an IN list ("" matches none): from, or every state but seen, which is
+// final.
+func supportFrom(from []chat.SupportState) ([4]string, error) {
+	if len(from) == 0 {
+		from = []chat.SupportState{chat.SupportPending, chat.SupportTold, chat.SupportUnreached, chat.SupportUnanswered}
+	}
+	var out [4]string
+	i := 0
+	for _, st := range from {
+		switch {
+		case !st.Valid():
+			return out, chat.Errorf(chat.CodeInvalidField, "unknown support note state %.20q", st)
+		case st == chat.SupportSeen:
+			continue
+		case i == len(out):
+			return out, chat.Errorf(chat.CodeInvalidField, "too many support note states")
+		}
+		out[i] = string(st)
+		i++
+	}
+	return out, nil
 }
 
 // DismissSupportNote dismisses user's note id.
