@@ -78,6 +78,22 @@ func TestSupportNoteFollowsThePerson(t *testing.T) {
 	if eval[bool](phone, `document.querySelector('#message-list li.support') !== null`) {
 		t.Error("a dismissed note came back after a reload")
 	}
+
+	// Dismissed while offline: the dismissal goes out on reconnecting,
+	// and the laptop drops the note then.
+	const again = "goodbye everyone, I have the pills and I'm taking them tonight"
+	phone.write(again)
+	phone.waitJS("second note on the phone", supportNoteShown(honest))
+	laptop.waitJS("second note on the laptop", supportNoteShown(honest))
+	phone.setOffline(true)
+	phone.waitJS("offline", `document.getElementById('conn-status').dataset.state === 'offline'`)
+	phone.click(`#message-list li.support button[data-act="dismiss"]`)
+	phone.waitJS("dismissed offline", `!document.querySelector('#message-list li.support')`)
+	phone.setOffline(false)
+	laptop.waitJS("gone from the laptop once the phone is back", `!document.querySelector('#message-list li.support')`)
+	if eval[bool](phone, `document.querySelector('#message-list li.support') !== null`) {
+		t.Error("the note dismissed offline came back on the phone")
+	}
 }
 
 // "Get help now" is within reach signed out and signed in, at phone

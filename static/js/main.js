@@ -61,6 +61,9 @@ class App {
     this.marksQueued = false;
     this.restoreActive = null;
     this.headerFor = null; // the conversation whose header is shown
+    // Support notes dismissed here that the server has not confirmed yet
+    // (sent again after a reconnect, and not shown again meanwhile).
+    this.dismissing = new Set();
     this.store = new Store();
     this.api = new Api(() => this.token);
     this.view = 'chat'; // or 'dashboard' (supervisors)
@@ -164,7 +167,10 @@ class App {
       dismiss: (key) => {
         // A support note is dismissed on every device of this person.
         const gone = s.active ? s.dismissExtra(s.active.id, key) : null;
-        if (gone && gone.note && this.conn) this.conn.send({ type: 'dismiss_support', note: gone.note });
+        if (gone && gone.note) {
+          this.dismissing.add(gone.note);
+          if (this.conn) this.conn.send({ type: 'dismiss_support', note: gone.note });
+        }
       },
       retry: (id) => this.retrySend(id),
       discard: (id) => {
@@ -314,6 +320,7 @@ class App {
   signOut(reason) {
     if (this.conn) this.conn.stop();
     this.conn = null;
+    this.dismissing.clear();
     if (this.idle) this.idle.stop();
     this.idle = null;
     clearTimeout(this.flushTimer);
@@ -373,6 +380,7 @@ class App {
     const s = this.store;
     s.welcome(f);
     this.help.setResources(f.crisis_resources);
+    for (const note of this.dismissing) if (this.conn) this.conn.send({ type: 'dismiss_support', note });
     // Supervisors and admins, who watch for pages, may get longer.
     if (Number.isFinite(f.idle_timeout_ms) && f.idle_timeout_ms > 0 && this.idle) {
       this.idleMs = f.idle_timeout_ms;
@@ -460,9 +468,10 @@ class App {
       case 'support':
         // Only for this user, after a message of theirs: a private note,
         // shown on every device until dismissed, and updated as it goes.
-        if (s.support(f) && s.activeId === f.conv) announce(`A note just for you: ${f.text}`);
+        if (!this.dismissing.has(f.note) && s.support(f) && s.activeId === f.conv) announce(`A note just for you: ${f.text}`);
         break;
       case 'support_dismissed':
+        this.dismissing.delete(f.note);
         s.supportDismissed(f.note);
         break;
       case 'escalation':
