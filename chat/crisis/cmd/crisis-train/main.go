@@ -92,6 +92,12 @@ func printReport(w io.Writer, ex []crisis.Example, rep crisis.TrainReport) {
 		rep.HighRecall, rep.NoneHigh, rep.NoneConcern, rep.ImminentLow)
 	fmt.Fprintf(w, "rules alone (tuned on part of this corpus): %s\n", figures(alone))
 	fmt.Fprintf(w, "rules + model, cross-validated:             %s\n", figures(both))
+	fmt.Fprintf(w, "%-10s %28s   %s\n", "", "rules alone", "rules + model")
+	fmt.Fprintf(w, "%-10s %28s   %s\n", "labelled", "none concern high imminent", "none concern high imminent")
+	for l := crisis.None; l <= crisis.Imminent; l++ {
+		fmt.Fprintf(w, "%-10s %4d %7d %4d %8d   %4d %7d %4d %8d\n", l,
+			alone[l][0], alone[l][1], alone[l][2], alone[l][3], both[l][0], both[l][1], both[l][2], both[l][3])
+	}
 }
 
 func figures(c [4][4]int) string {
