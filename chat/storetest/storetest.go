@@ -1,4 +1,5 @@
-// Package storetest is the conformance suite for chat.Store. Every
+// Package storetest is the conformance suite for chat.Store, and for
+// webpush.Store, which every store implements beside it. Every
 // implementation runs it from its own tests:
 //
 //	func TestConformance(t *testing.T) {
@@ -98,6 +99,8 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"SupportNotes", testSupportNotes},
 		{"SupportRefused", testSupportRefused},
 		{"SupportConcurrent", testSupportConcurrent},
+		{"PushSubscriptions", testPushSubscriptions},
+		{"InitSetting", testInitSetting},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

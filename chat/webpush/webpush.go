@@ -36,8 +36,8 @@ type Subscription struct {
 const MaxEndpointBytes = 2048
 
 // Store keeps subscriptions and the deployment's VAPID key. Both SQL
-// stores implement it (migration 0017); chat/storetest.RunPush is its
-// conformance suite.
+// stores implement it (migration 0017); chat/storetest checks it with
+// chat.Store.
 type Store interface {
 	// PutPushSubscription records s for s.User. An endpoint belongs to
 	// one browser, so a subscription to an endpoint already held (by this

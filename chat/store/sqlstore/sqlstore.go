@@ -1,7 +1,8 @@
 // Package sqlstore is the SQL that the SQLite and PostgreSQL stores share:
 // users, conversations, memberships and room policies (chat.Store, all but
 // Append), the reads of the event log (History, EventsAfter), and the whole
-// escalation.Store (escalations, the on-call rota and the webhook outbox).
+// escalation.Store (escalations, the on-call rota and the webhook outbox),
+// and webpush.Store (browsers' push subscriptions, deployment settings).
 // It is written once, against a small driver interface (DB: database/sql
 // through SQLDB for SQLite, pgx directly for PostgreSQL) and a Dialect that
 // answers, each in one place, the questions on which the engines differ.
