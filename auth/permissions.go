@@ -44,6 +44,7 @@ const (
 	ActViewEscalations  Action = "view_escalations"  // list escalations, read one
 	ActHandleEscalation Action = "handle_escalation" // ack, notes, hand-off, resolve, join, release, DM
 	ActReceivePages     Action = "receive_pages"     // escalation pages and queue news pushed to a session
+	ActPushSubscribe    Action = "push_subscribe"    // subscribe a browser to Web Push notices of pages, remove it
 	ActViewOncall       Action = "view_oncall"       // read the on-call rota
 	ActManageOncall     Action = "manage_oncall"     // change the on-call rota
 	ActViewSupervisors  Action = "view_supervisors"  // who the supervisors are, on call and online (hand-offs)
@@ -252,6 +253,9 @@ var permissions = [...]permission{
 	{act: ActReceivePages, what: "be paged, and receive news of the escalation queue",
 		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
 		pushes: []string{"escalation"}},
+	{act: ActPushSubscribe, what: "subscribe a browser to Web Push notices that an escalation pages one (never what it says), read the key to do so, and remove a subscription",
+		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
+		routes: []string{"GET /api/push/key", "POST /api/push/subscriptions", "DELETE /api/push/subscriptions"}},
 	{act: ActViewOncall, what: "read the on-call rota",
 		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/oncall/shifts"}},

@@ -8,6 +8,7 @@ import (
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/crisis"
+	"github.com/kindred-health/kindred/chat/webpush"
 	"github.com/kindred-health/kindred/signaling"
 )
 
@@ -30,6 +31,13 @@ type Config struct {
 	// supervisor and on-call API answers unavailable. The server runs the
 	// engine and the webhook sender until Shutdown.
 	Escalation *Escalation
+	// Push, when set, tells supervisors' browsers by Web Push that a page
+	// waits for them, whether or not a tab is open (webpush.NewSender;
+	// it needs Escalation to have anything to send). Nil: no pushes, and
+	// the push routes answer unavailable. The server starts it and stops
+	// it in Shutdown, after the escalation engine, once its queue is
+	// sent.
+	Push *webpush.Sender
 
 	// Video is the node's SFU for video sessions; nil: none, and video
 	// frames are refused with video_unavailable. Set its Config.OnEnded

@@ -26,6 +26,7 @@ import (
 	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/server"
 	"github.com/kindred-health/kindred/chat/store/sqlite"
+	"github.com/kindred-health/kindred/chat/webpush"
 )
 
 // env is one node on the embedded default (SQLite in a temp dir, memory
@@ -45,6 +46,8 @@ type env struct {
 	escOpts     server.EscalationOptions
 	// escWrap, when set, wraps the escalation store (to inject faults).
 	escWrap func(escalation.Store) escalation.Store
+	// push, when set, builds the node's Web Push sender on its store.
+	push func(webpush.Store) *webpush.Sender
 }
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test-secret")
@@ -86,6 +89,9 @@ func (e *env) start() {
 			es = e.escWrap(es)
 		}
 		withEscalation(t, &cfg, es, e.escOpts)
+	}
+	if e.push != nil {
+		cfg.Push = e.push(st)
 	}
 	srv, err := server.New(cfg)
 	if err != nil {

@@ -44,6 +44,7 @@ func (s *Server) routes() {
 	s.pinRoutes(m)
 	s.escalationRoutes(m)
 	s.oncallRoutes(m)
+	s.pushRoutes(m)
 	s.supervisorRoutes(m)
 	s.auditRoutes(m)
 	s.reportRoutes(m)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/hub"
 	"github.com/kindred-health/kindred/chat/protocol"
+	"github.com/kindred-health/kindred/chat/webpush"
 )
 
 // Escalation is the crisis path a node runs, built by NewEscalation (or by
@@ -96,6 +98,9 @@ type Pager struct {
 	// notes follows each step into the subject's support note (the
 	// server that runs the pager).
 	notes atomic.Pointer[Server]
+	// push, when set, tells each paged recipient's browsers by Web Push
+	// (set by the server that runs the pager).
+	push atomic.Pointer[webpush.Sender]
 }
 
 // NewPager returns a pager; the server it is given to attaches its hub.
@@ -106,6 +111,31 @@ func NewPager(users chat.Store, broker chat.Broker, presence chat.Presence, log 
 func (p *Pager) attach(s *Server) {
 	p.local.Store(s.hub)
 	p.notes.Store(s)
+}
+
+func (p *Pager) attachPush(s *webpush.Sender) { p.push.Store(s) }
+
+// pushPayload is all a Web Push notice says: that an escalation waits,
+// which one and how severe. Never its text, its people or its room: the
+// notice leaves the deployment through a push service.
+type pushPayload struct {
+	Type     string `json:"type"`
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
+}
+
+// pushPage queues a Web Push notice of e for each of to, connected or
+// not (a tab may be open on one device and closed on another). It only
+// queues: the sender's workers do the network.
+func (p *Pager) pushPage(e *escalation.Escalation, to []string) {
+	s := p.push.Load()
+	if s == nil || len(to) == 0 {
+		return
+	}
+	payload, _ := json.Marshal(pushPayload{Type: "escalation", ID: e.ID, Severity: e.Severity.String()})
+	for _, r := range to {
+		s.Notify(r, payload)
+	}
 }
 
 // Notify implements escalation.Notifier. A page goes to each recipient
@@ -124,6 +154,7 @@ func (p *Pager) notify(ctx context.Context, e *escalation.Escalation, recipients
 	var reached []string
 	if step.Kind == escalation.StepNotified || step.Kind == escalation.StepEscalated || step.Kind == escalation.StepHandedOff {
 		to := without(recipients, e.Subject)
+		p.pushPage(e, to)
 		live, err := p.reachable(ctx, to)
 		if err != nil {
 			// Presence does not answer (Redis down): page everyone, so

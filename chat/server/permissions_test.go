@@ -3,7 +3,10 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"go/ast"
@@ -189,7 +192,7 @@ func newPermFixture(t *testing.T) *permFixture {
 	// The one-on-one policy (beside the table) would refuse a DM between
 	// two peers who share no room; TestDMPolicy covers it.
 	video := withVideo(t, 20) // every cell's caller in one session, and its host
-	e := newEscalatingEnv(t, noRateLimit, video.set, func(c *server.Config) { c.Detector, c.DMPolicy = crisisDetector, server.DMAnyone })
+	e := newEscalatingPushEnv(t, server.EscalationOptions{}, noRateLimit, video.set, func(c *server.Config) { c.Detector, c.DMPolicy = crisisDetector, server.DMAnyone })
 	video.wire(e)
 	fx := &permFixture{e: e, rooms: map[string]string{}, video: video}
 	fx.founder = e.token("founder", auth.RoleAdmin)
@@ -344,6 +347,12 @@ func (fx *permFixture) permCases(t *testing.T) (routes, frames map[string]*permC
 	noBody := func(*permUser) any { return nil }
 	body := func(v any) func(*permUser) any { return func(*permUser) any { return v } }
 	esc := "/api/escalations/" + fx.shared
+	// A browser's subscription per caller (any valid P-256 point will do).
+	p256dh := base64.RawURLEncoding.EncodeToString(mustECDHKey(t).PublicKey().Bytes())
+	pushSub := func(u *permUser) any {
+		return map[string]any{"endpoint": "https://push.example.org/" + u.ident.UserID,
+			"keys": map[string]string{"p256dh": p256dh, "auth": "AAAAAAAAAAAAAAAAAAAAAA"}}
+	}
 	shift := func() map[string]any {
 		return map[string]any{"supervisor": "hto", "tier": "backup", "start": time.Now(), "end": time.Now().Add(time.Hour)}
 	}
@@ -379,6 +388,9 @@ func (fx *permFixture) permCases(t *testing.T) (routes, frames map[string]*permC
 		"POST /api/escalations/{id}/dm":      {path: path(esc + "/dm"), body: noBody, ok: 200},
 		"GET /api/oncall/shifts":             {path: path("/api/oncall/shifts"), body: noBody, ok: 200},
 		"GET /api/supervisors":               {path: path("/api/supervisors"), body: noBody, ok: 200},
+		"GET /api/push/key":                  {path: path("/api/push/key"), body: noBody, ok: 200},
+		"POST /api/push/subscriptions":       {path: path("/api/push/subscriptions"), body: pushSub, ok: 201},
+		"DELETE /api/push/subscriptions":     {path: path("/api/push/subscriptions"), body: pushSub, ok: 200},
 		"GET /api/blocks":                    {path: path("/api/blocks"), body: noBody, ok: 200},
 		"GET /api/support":                   {path: path("/api/support"), body: noBody, ok: 200},
 		"PUT /api/blocks/{user}":             {path: path("/api/blocks/blk"), body: noBody, ok: 200},
@@ -915,4 +927,12 @@ func permKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func mustECDHKey(t *testing.T) *ecdh.PrivateKey {
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/hub"
 	"github.com/kindred-health/kindred/chat/protocol"
+	"github.com/kindred-health/kindred/chat/webpush"
 	"github.com/kindred-health/kindred/signaling"
 )
 
@@ -47,7 +48,8 @@ type Server struct {
 	crisis   *crisisQueue
 	alerts   *alerter
 	premod   *holder
-	esc      *Escalation // nil when escalation is not configured
+	esc      *Escalation     // nil when escalation is not configured
+	push     *webpush.Sender // nil without Web Push
 	video    *signaling.SFU
 	relay    *videoRelay // nil without video
 	claimed  videoClaims // sessions here whose record is written (videonodes.go)
@@ -94,6 +96,7 @@ func New(cfg Config) (*Server, error) {
 		verifier: cfg.Verifier,
 		log:      cfg.Logger,
 		esc:      cfg.Escalation,
+		push:     cfg.Push,
 		video:    cfg.Video,
 		metrics:  newMetrics(),
 		conns:    make(map[*conn]struct{}),
@@ -110,6 +113,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.esc != nil {
 		s.esc.Pager.attach(s)
+	}
+	if s.push != nil {
+		s.metrics.registry.MustRegister(s.push.Collectors()...)
+		if s.esc != nil {
+			s.esc.Pager.attachPush(s.push)
+		}
 	}
 	s.commit = newCommitter(s, 4*cfg.CommitBatch, cfg.CommitBatch, cfg.CommitLinger)
 	s.crisis = newCrisisQueue(s, cfg.CrisisWorkers)
@@ -135,6 +144,9 @@ func (s *Server) start() {
 	}()
 	s.crisis.start()
 	s.alerts.start()
+	if s.push != nil {
+		s.push.Start()
+	}
 	s.premod.start()
 	ctx := s.ctx
 	run := func(what string, f func(context.Context) error) {
@@ -196,6 +208,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.bg.Wait()
 		if s.esc != nil {
 			s.esc.Engine.Wait() // last-resort pages of the last retries
+		}
+		if s.push != nil {
+			s.push.Stop() // after every page: it sends what they queued
 		}
 		s.hub.Close()
 		close(done)

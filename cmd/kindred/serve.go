@@ -18,6 +18,7 @@ import (
 	"github.com/kindred-health/kindred/chat/crisis"
 	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/server"
+	"github.com/kindred-health/kindred/chat/webpush"
 	"github.com/kindred-health/kindred/signaling"
 	"github.com/kindred-health/kindred/static"
 )
@@ -30,6 +31,7 @@ type serveConfig struct {
 	crisis  crisisFlags
 	limits  limits
 	video   videoFlags
+	push    pushFlags
 
 	supportFile   string
 	webhookURL    string
@@ -91,6 +93,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err := cfg.video.check(); err != nil {
 		return nil, err
 	}
+	if err := cfg.push.check(); err != nil {
+		return nil, err
+	}
 	if cfg.webhookURL != "" && len(cfg.webhookSecret) < minWebhookSecret {
 		return nil, fmt.Errorf("--escalation-webhook-url needs %s (at least %d bytes) to sign deliveries", envWebhookSecret, minWebhookSecret)
 	}
@@ -114,6 +119,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	fs.StringVar(&c.origins, "allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
 	addLimitFlags(fs, &c.limits)
 	c.video = addVideoFlags(fs)
+	c.push = addPushFlags(fs)
 	fs.StringVar(&c.dmPolicy, "dm-policy", string(server.DMSharedRoom), "who may start a one-on-one chat: shared-room (peers with peers who share a room), staff-only (peers with staff only) or anyone; anyone may always message staff, and staff anyone")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -164,13 +170,17 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	if err != nil {
 		return err
 	}
+	push, err := newPush(ctx, cfg.push, be.store, logger)
+	if err != nil {
+		return err
+	}
 	video, err := startVideo(cfg.video, logger)
 	if err != nil {
 		return err
 	}
 	// After the server's Shutdown, which ends the sessions first.
 	defer video.close()
-	srv, err := newServer(cfg, be, esc, cr, video.SFU(), verifier, logger)
+	srv, err := newServer(cfg, be, esc, push, cr, video.SFU(), verifier, logger)
 	if err != nil {
 		return err
 	}
@@ -231,9 +241,9 @@ func newEscalation(cfg *serveConfig, be *backends, logger *slog.Logger) (*server
 
 // newServer builds the node's chat server from what serve has opened and
 // built: the server constructs none of its dependencies.
-func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, cr crisisSetup, video *signaling.SFU, verifier *auth.Verifier, logger *slog.Logger) (*server.Server, error) {
+func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, push *webpush.Sender, cr crisisSetup, video *signaling.SFU, verifier *auth.Verifier, logger *slog.Logger) (*server.Server, error) {
 	return server.New(server.Config{
-		Store: be.store, Broker: be.broker, Presence: be.presence, Escalation: esc, Video: video,
+		Store: be.store, Broker: be.broker, Presence: be.presence, Escalation: esc, Push: push, Video: video,
 		Detector: cr.detector, CrisisSupport: cr.support,
 		Verifier: verifier, Logger: logger, Static: static.Handler(cfg.idle),
 		IdleTimeout: cfg.idle, SupervisorIdleTimeout: cfg.supIdle,

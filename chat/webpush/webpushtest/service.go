@@ -47,6 +47,7 @@ type Service struct {
 	mu      sync.Mutex
 	subs    map[string]*browser // by endpoint path
 	answers []int               // statuses to answer next, in order
+	expired map[string]bool     // endpoint paths answered 410 Gone
 	pushes  chan Push
 }
 
@@ -84,6 +85,17 @@ func (s *Service) Answer(statuses ...int) {
 	s.mu.Lock()
 	s.answers = append(s.answers, statuses...)
 	s.mu.Unlock()
+}
+
+// Expire makes the service answer 410 Gone to every push to sub, as a
+// real one does once the browser unsubscribed.
+func (s *Service) Expire(sub webpush.Subscription) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.expired == nil {
+		s.expired = map[string]bool{}
+	}
+	s.expired[strings.TrimPrefix(sub.Endpoint, s.URL)] = true
 }
 
 // Next returns the next push taken, or an error after timeout.
@@ -126,6 +138,9 @@ func (s *Service) take(r *http.Request, p *Push) (int, error) {
 	status := http.StatusCreated
 	if len(s.answers) > 0 {
 		status, s.answers = s.answers[0], s.answers[1:]
+	}
+	if s.expired[r.URL.Path] {
+		status = http.StatusGone
 	}
 	s.mu.Unlock()
 	if r.Method != http.MethodPost || !ok {
