@@ -2,8 +2,9 @@
 // modules, no build step) so that the single binary serves it.
 //
 // The client is index.html, its style sheets (app.css, moderation.css,
-// video.css), icon.svg and the modules under js/ (js/video/ for video
-// sessions).
+// video.css), icon.svg, the modules under js/ (js/video/ for video
+// sessions) and the service worker sw.js (Web Push notices of pages),
+// served at /sw.js so that its scope is the whole client.
 // Besides those files the handler serves /config.json, the few settings the
 // client needs from the server (today: the idle sign-out timeout).
 package static
@@ -19,7 +20,7 @@ import (
 	"time"
 )
 
-//go:embed index.html app.css moderation.css video.css icon.svg js
+//go:embed index.html app.css moderation.css video.css icon.svg sw.js js
 var files embed.FS
 
 // DefaultIdleTimeout is how long a signed-in browser may stay unused before

@@ -125,3 +125,22 @@ func TestETagRevalidation(t *testing.T) {
 		}
 	}
 }
+
+// The service worker is served from the root, so its default scope is the
+// whole client, as JavaScript, revalidated on every load (so a new version
+// is picked up).
+func TestServiceWorkerServed(t *testing.T) {
+	resp := get(t, static.Handler(0), "/sw.js")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("GET /sw.js: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("sw.js Cache-Control %q, want no-cache", cc)
+	}
+	for _, want := range []string{"addEventListener('push'", "showNotification", "notificationclick"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("sw.js lacks %s", want)
+		}
+	}
+}

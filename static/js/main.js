@@ -12,6 +12,7 @@ import { Connection } from './connection.js';
 import { describe, isTemporary } from './errors.js';
 import { EscalationQueue } from './escalations.js';
 import { IdleTimer } from './idle.js';
+import { PushToggle, takeOpenRequest } from './push.js';
 import {
   clearSession, loadActive, loadMarks, loadToken, loadView, looksLikeToken, parseTokenInput,
   saveActive, saveMarks, saveToken, saveView, takeFromURL,
@@ -102,6 +103,16 @@ class App {
         else $('dash-title').focus();
       },
     });
+    this.push = new PushToggle(this.api, () => this.store.me && this.store.me.id);
+    // A click on a Web Push notice, in a tab that is open (sw.js).
+    if ('serviceWorker' in navigator) {
+      navigator.serviceWorker.addEventListener('message', (ev) => {
+        if (ev.data && ev.data.type === 'open-escalation' && this.supervising) {
+          this.showView('dashboard');
+          if (ev.data.id) this.dashboard.select(ev.data.id, { focus: true });
+        }
+      });
+    }
 
     const s = this.store;
     this.pendingInvite = null;
@@ -318,6 +329,7 @@ class App {
   // and marks are removed from storage and every rendered message, name
   // and list is taken out of the page.
   signOut(reason) {
+    this.push.signOut(reason === 'signed_out' ? this.token : null);
     if (this.conn) this.conn.stop();
     this.conn = null;
     this.dismissing.clear();
@@ -658,7 +670,10 @@ class App {
     if (!this.supervising) {
       this.supervising = true;
       this.alerts.start();
-      if (loadView() === 'dashboard') this.showView('dashboard');
+      this.push.start();
+      const opened = takeOpenRequest(); // a Web Push notice clicked with no tab open
+      if (opened || loadView() === 'dashboard') this.showView('dashboard');
+      if (opened) this.dashboard.select(opened, { focus: true });
     }
     // Every (re)connection catches the queue up.
     this.dashboard.refresh();
