@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -287,4 +288,38 @@ func TestClusterSupportNote(t *testing.T) {
 		t.Fatalf("dismissal news on node 0: %s", f.raw)
 	}
 	quiet(c.dial(0, peer, nil), "support")
+}
+
+// Each escalation step moves the note only as far as the truth goes: a
+// page with an unknown outcome changes nothing; past the last tier, a
+// note that told someone becomes unanswered, and one that told nobody
+// becomes told when someone is reached at last.
+func TestSupportMoves(t *testing.T) {
+	const (
+		pending, told, unreached, unanswered, seen = chat.SupportPending, chat.SupportTold, chat.SupportUnreached, chat.SupportUnanswered, chat.SupportSeen
+	)
+	page := escalation.Step{Kind: escalation.StepEscalated}
+	for _, c := range []struct {
+		name    string
+		tier    int
+		step    escalation.Step
+		reached int
+		err     error
+		want    [][]chat.SupportState // target first, then the states it may start from
+	}{
+		{"acknowledged", 1, escalation.Step{Kind: escalation.StepAcknowledged}, 0, nil, [][]chat.SupportState{{seen}}},
+		{"resolved", 3, escalation.Step{Kind: escalation.StepResolved}, 0, nil, [][]chat.SupportState{{seen}}},
+		{"note", 1, escalation.Step{Kind: escalation.StepNote}, 0, nil, nil},
+		{"first page reached", 0, escalation.Step{Kind: escalation.StepNotified}, 1, nil, [][]chat.SupportState{{told, pending, unreached}}},
+		{"page reached nobody", 1, page, 0, nil, [][]chat.SupportState{{unreached, pending, told}}},
+		{"presence failed", 1, page, 0, errors.New("presence down"), nil},
+		{"past the last tier, reached", escalation.LastTier + 1, page, 2, nil,
+			[][]chat.SupportState{{unanswered, told}, {told, pending, unreached}}},
+		{"past the last tier, nobody", escalation.LastTier + 1, page, 0, nil, [][]chat.SupportState{{unreached, pending, told}}},
+	} {
+		got := server.SupportMoves(&escalation.Escalation{Tier: c.tier}, c.step, c.reached, c.err)
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: moves %v, want %v", c.name, got, c.want)
+		}
+	}
 }
