@@ -46,8 +46,6 @@ func (m *speechSim) poll() {
 	}
 }
 
-func (m *speechSim) elapsed() time.Duration { return m.now.Sub(m.start) }
-
 // want checks the changes: users in order, each within [from, to] of the
 // start.
 func (m *speechSim) want(t *testing.T, want ...speakerWant) {

@@ -17,8 +17,6 @@ type phenomenonCase struct {
 	about string   // when set, must equal Verdict.About
 }
 
-func exactly(s Severity) (Severity, Severity) { return s, s }
-
 func runCases(t *testing.T, cases []phenomenonCase) {
 	t.Helper()
 	d := sharedDetector()

@@ -115,8 +115,6 @@ type harness struct {
 
 type option func(*escalation.EngineConfig)
 
-func noShifts(*escalation.EngineConfig) {}
-
 func newHarness(t *testing.T, rota bool, opts ...option) *harness {
 	t.Helper()
 	h := &harness{t: t, mem: escalation.NewMemoryStore(), clock: escalationtest.NewFakeClock(t0),

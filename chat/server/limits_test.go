@@ -148,10 +148,9 @@ func TestRoomLimit(t *testing.T) {
 	ann, bob := e.token("ann", auth.RoleAdmin), e.token("bob", auth.RolePeer)
 	var rooms []chat.Conversation
 	for i := 0; i < 3; i++ {
-		var c chat.Conversation
 		// Ann creates them through different users' limits: she is an
 		// admin with her own limit too, so she leaves after creating.
-		c = e.createRoom(ann, fmt.Sprint("Room ", i))
+		c := e.createRoom(ann, fmt.Sprint("Room ", i))
 		if st := e.api("POST", "/api/rooms/"+c.ID+"/leave", ann, nil, nil); st != 200 {
 			t.Fatalf("leave: %d", st)
 		}

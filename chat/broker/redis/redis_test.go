@@ -402,7 +402,7 @@ func TestBrokerFailover(t *testing.T) {
 	if err := b.Unsubscribe(ctx, "gone"); err != nil {
 		t.Fatalf("Unsubscribe while Redis is down: %v", err)
 	}
-	srv = startRedis(t, srv.addr)
+	startRedis(t, srv.addr)
 	eventually(t, "HandleLoss after Redis came back", func() bool { return rec.lossCount() > losses })
 	if !rec.healthyAtLoss() {
 		t.Fatal("HandleLoss was called before the subscriptions were restored")

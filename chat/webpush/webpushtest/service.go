@@ -178,7 +178,7 @@ func (s *Service) take(r *http.Request, p *Push) (int, error) {
 func (s *Service) verify(header string) (jwt.MapClaims, error) {
 	rest, ok := strings.CutPrefix(header, "vapid ")
 	if !ok {
-		return nil, fmt.Errorf("Authorization %q is not vapid", header)
+		return nil, fmt.Errorf("authorization header %q is not vapid", header)
 	}
 	var tok, key string
 	for part := range strings.SplitSeq(rest, ",") {
@@ -212,7 +212,7 @@ func (s *Service) verify(header string) (jwt.MapClaims, error) {
 		return nil, fmt.Errorf("VAPID token expires %v, more than 24 h ahead", exp)
 	}
 	if sub, _ := claims.GetSubject(); !strings.HasPrefix(sub, "mailto:") && !strings.HasPrefix(sub, "https:") {
-		return nil, fmt.Errorf("VAPID sub %q is neither mailto: nor https:", sub)
+		return nil, fmt.Errorf("VAPID sub %q has neither a mailto: nor an https: scheme", sub)
 	}
 	return claims, nil
 }
