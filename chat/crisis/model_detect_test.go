@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // propertyTexts returns every message of the training files (never the
@@ -141,5 +142,23 @@ func TestModelDetectorAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(200, func() { d.Detect(msg) }); n != 0 {
 		t.Errorf("Detect of a benign message: %v allocations, want 0", n)
+	}
+}
+
+// The optional external classifier still combines with the rules and the
+// model: it may raise their verdict, and a "none" from it lowers nothing.
+func TestCombineBesideTheModel(t *testing.T) {
+	d := NewModelDetector(NewRuleDetector(nil), alwaysRaising(t))
+	text := "what a lovely afternoon for a walk"
+	base := d.Detect(text) // imminent, raised by the model
+	none, _ := classifierServer(t, 200, `{"severity":"none","categories":[]}`, 0)
+	if got := Combine(d, NewHTTPClassifier(none.URL, time.Second), time.Second).Detect(text); got.Severity != base.Severity || len(got.Evidence) != len(base.Evidence) {
+		t.Errorf("a classifier's none changed the model's verdict: %+v, want %+v", got, base)
+	}
+	plain := NewDetector(nil)
+	high, _ := classifierServer(t, 200, `{"severity":"high","categories":["abuse"],"about":"other"}`, 0)
+	got := Combine(plain, NewHTTPClassifier(high.URL, time.Second), time.Second).Detect(text)
+	if got.Severity != High || !slices.Equal(got.Categories, []Category{Abuse}) || got.About != AboutOther {
+		t.Errorf("the classifier did not raise beside the model: %+v", got)
 	}
 }
