@@ -4,16 +4,18 @@ package static_test
 // my tab is closed" toggle registers /sw.js and subscribes with the
 // server's VAPID key, and a crisis message then reaches a push service.
 //
-// Headless Chromium runs each page in its own browser context (off the
-// record), where the browser's own push service is not available:
-// PushManager.subscribe cannot succeed there. So the page's PushManager is
-// replaced by one that hands out a subscription at a local push service
-// (webpushtest), and records the applicationServerKey it was asked for;
-// everything else is real: the service worker's registration, the client's
-// states, the HTTP API, the server's push, its encryption and VAPID token,
-// checked by the local push service. What the service worker shows when a
-// push arrives cannot be driven from here (no push service delivers into
-// headless Chromium) and is not tested.
+// Headless Chromium cannot subscribe to its push service: each page runs
+// in its own (off the record) browser context, and PushManager.subscribe
+// fails there with "AbortError: Registration failed - permission denied"
+// even with notifications granted. So the page's PushManager is replaced
+// by one that hands out a subscription at a local push service
+// (webpushtest) and records the applicationServerKey it was asked for.
+// Everything else is real: the service worker's registration, the
+// client's states, the HTTP API, the server's push, its encryption and
+// VAPID token (checked and decrypted by the local push service), and the
+// service worker's notice, driven by a push message delivered over the
+// DevTools protocol. A click on the notice is not tested (headless
+// Chromium shows no notification to click).
 
 import (
 	"context"
@@ -23,7 +25,10 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	cdppage "github.com/chromedp/cdproto/page"
+	cdpsw "github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kindred-health/kindred/auth"
@@ -97,6 +102,42 @@ func (p *page) pushState(state, hint string) {
 	})()`, js(state), js(hint)))
 }
 
+// deliverPush hands data to the page's service worker as a push message
+// (the DevTools protocol stands in for the browser's push service), with
+// notifications allowed for the page's origin.
+func (p *page) deliverPush(n *node, data string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+		Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingGranted,
+		Origin: n.url, BrowserContextID: chromedp.FromContext(p.ctx).BrowserContextID,
+	}); err != nil {
+		p.t.Fatal(err)
+	}
+	var id cdpsw.RegistrationID
+	regs := chromedp.Events(ctx, cdpsw.WorkerRegistrationUpdated) // subscribed before Enable sends them
+	if _, err := chromedp.Call(ctx, cdpsw.Enable, cdp.Empty{}); err != nil {
+		p.t.Fatal(err)
+	}
+	for ev, err := range regs {
+		if err != nil {
+			p.t.Fatalf("no service worker registration: %v", err)
+		}
+		for _, r := range ev.Registrations {
+			if r.ScopeURL == n.url+"/" && !r.IsDeleted {
+				id = r.RegistrationID
+			}
+		}
+		if id != "" {
+			break
+		}
+	}
+	if _, err := chromedp.Call(ctx, cdpsw.DeliverPushMessage, cdpsw.DeliverPushMessageParams{Origin: n.url, RegistrationID: id, Data: data}); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
 func (n *node) pushSubscriptions(user string) []webpush.Subscription {
 	n.t.Helper()
 	subs, err := n.store.PushSubscriptions(context.Background(), user)
@@ -151,6 +192,9 @@ func TestWebPushToggle(t *testing.T) {
 	if subs := n.pushSubscriptions("sue"); len(subs) != 1 || !strings.HasPrefix(subs[0].Endpoint, svc.URL) {
 		t.Fatalf("sue's subscriptions on the server: %+v", subs)
 	}
+	sue.deliverPush(n, `{"type":"escalation","id":"esc_test","severity":"imminent"}`)
+	sue.waitJS("the service worker's notification", `navigator.serviceWorker.getRegistration('/').then(r => r.getNotifications()).then(ns =>
+		ns.some(n => n.title === 'Kindred: imminent crisis alert' && n.body === 'An escalation is waiting. Open Kindred to respond.' && n.tag === 'escalation-esc_test'))`)
 
 	// Sue closes her tab; Bob writes a crisis message.
 	sue.do(chromedp.Navigate("about:blank"))
@@ -202,6 +246,14 @@ func TestWebPushToggle(t *testing.T) {
 	old.signIn(n, sueTok)
 	old.openDashboard()
 	old.pushState("hidden", "cannot notify you while Kindred is closed")
+
+	// A server without Web Push offers nothing.
+	plain := startNode(t, 0, withEscalations)
+	other := b.page("plain", 1280, 800)
+	other.signIn(plain, plain.user("sue", "Sue", auth.RoleSupervisor))
+	other.openDashboard()
+	other.waitJS("dashboard loaded", `document.getElementById('dash-summary').textContent !== ''`)
+	other.waitJS("no push toggle", `document.getElementById('push-toggle').dataset.state === 'hidden' && document.getElementById('push-toggle').hidden && document.getElementById('push-hint').textContent === ''`)
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {

@@ -2,7 +2,7 @@
 // "Notify me when my tab is closed" toggle. It registers /sw.js, subscribes
 // this browser with the server's VAPID key and gives the subscription to
 // the server, which pushes a notice (never what was written) with every
-// page. States: hidden (the server has no Web Push), unsupported, denied
+// page. States: checking, hidden (the server has no Web Push), unsupported, denied
 // (blocked in the browser's settings), off, busy, on, error.
 //
 // Which user turned it on is remembered in localStorage (a user id only),
@@ -63,6 +63,7 @@ export class PushToggle {
     const btn = document.getElementById('push-toggle');
     const shown = ['off', 'on', 'busy', 'error'].includes(state);
     btn.hidden = !shown;
+    btn.dataset.state = state;
     btn.disabled = state === 'busy';
     btn.setAttribute('aria-pressed', state === 'on' ? 'true' : 'false');
     document.getElementById('push-state').textContent = state === 'on' ? 'On' : 'Off';
@@ -72,6 +73,7 @@ export class PushToggle {
   // start reads the server's key and whether this browser is subscribed
   // for the signed-in user.
   async start() {
+    this.set('checking'); // shown as hidden
     if (!pushSupported()) return this.set('unsupported');
     try {
       this.key = (await this.api.request('GET', '/api/push/key')).public_key;
