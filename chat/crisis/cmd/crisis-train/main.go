@@ -57,7 +57,7 @@ func run(args []string, stderr io.Writer) error {
 	if *out == "" {
 		*out = filepath.Join(*dir, "model.bin")
 	}
-	ex, err := crisis.LoadTrainingSet(*dir)
+	ex, parts, err := loadParts(*dir)
 	if err != nil {
 		return err
 	}
@@ -70,23 +70,64 @@ func run(args []string, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "wrote %s (%d bytes) from %d messages\n", *out, len(model), rep.Messages)
-	printReport(stderr, ex, rep)
+	printReport(stderr, ex, parts, rep)
 	return nil
 }
 
+// part is one training file's examples: ex[start:end].
+type part struct {
+	name       string
+	start, end int
+}
+
+// loadParts reads the training files (crisis.TrainingFiles) in order and
+// remembers which examples came from which.
+func loadParts(dir string) ([]crisis.Example, []part, error) {
+	files, err := crisis.TrainingFiles(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var all []crisis.Example
+	var parts []part
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		ex, err := crisis.ReadExamples(f)
+		f.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		parts = append(parts, part{filepath.Base(name), len(all), len(all) + len(ex)})
+		all = append(all, ex...)
+	}
+	return all, parts, nil
+}
+
 // printReport writes the cross-validated figures: the model alone, the
-// rules alone, and the rules raised by the model.
-func printReport(w io.Writer, ex []crisis.Example, rep crisis.TrainReport) {
+// rules alone, and the rules raised by the model; over the whole corpus,
+// then file by file (each message scored by a model that did not see it).
+func printReport(w io.Writer, ex []crisis.Example, parts []part, rep crisis.TrainReport) {
 	rules := crisis.NewRuleDetector(nil)
 	var alone, both [4][4]int // [label][detected]
+	perAlone, perBoth := make([][4][4]int, len(parts)), make([][4][4]int, len(parts))
+	p := 0
 	for i, e := range ex {
+		for p < len(parts) && i >= parts[p].end {
+			p++
+		}
 		r := rules.Detect(e.Text).Severity
-		alone[e.Severity][r]++
 		m := rep.OOF[i]
 		if r == crisis.None {
 			m = rep.OOFStrict[i] // as ModelDetector does
 		}
-		both[e.Severity][max(r, m)]++
+		for _, c := range []*[4][4]int{&alone, &perAlone[p]} {
+			c[e.Severity][r]++
+		}
+		for _, c := range []*[4][4]int{&both, &perBoth[p]} {
+			c[e.Severity][max(r, m)]++
+		}
 	}
 	fmt.Fprintf(w, "cross-validated, model alone: recall(high+) %.3f, none raised to high+ %.3f, to concern+ %.3f, imminent below high %d\n",
 		rep.HighRecall, rep.NoneHigh, rep.NoneConcern, rep.ImminentLow)
@@ -97,6 +138,9 @@ func printReport(w io.Writer, ex []crisis.Example, rep crisis.TrainReport) {
 	for l := crisis.None; l <= crisis.Imminent; l++ {
 		fmt.Fprintf(w, "%-10s %4d %7d %4d %8d   %4d %7d %4d %8d\n", l,
 			alone[l][0], alone[l][1], alone[l][2], alone[l][3], both[l][0], both[l][1], both[l][2], both[l][3])
+	}
+	for k, pt := range parts {
+		fmt.Fprintf(w, "%s, rules alone:    %s\n%s, rules + model: %s\n", pt.name, figures(perAlone[k]), pt.name, figures(perBoth[k]))
 	}
 }
 
@@ -121,5 +165,12 @@ func figures(c [4][4]int) string {
 		}
 	}
 	return fmt.Sprintf("recall(high+) %.3f (%d/%d), none to high+ %.3f (%d/%d), none to concern+ %.3f, imminent below high %d",
-		float64(hiGot)/float64(hiN), hiGot, hiN, float64(noneHi)/float64(noneN), noneHi, noneN, float64(noneCo)/float64(noneN), immLow)
+		frac(hiGot, hiN), hiGot, hiN, frac(noneHi, noneN), noneHi, noneN, frac(noneCo, noneN), immLow)
+}
+
+func frac(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
