@@ -96,6 +96,7 @@ var factorExamples = map[string]string{
 	"f-harm-there2":        "got a gun, im driving there now",
 	"f-od-taken-qty2":      "ive taken the whole packet, i just wanted someone to know",
 	"f-sh-didit":           "my son has burn marks on his arms, he did it last night",
+	"f-setfor-prep":        "deleted everything. its happening tonight",
 	"f-ab-room-fear":       "my stepbrother just came into my room and locked the door",
 }
 
