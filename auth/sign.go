@@ -89,11 +89,18 @@ func (s *Signer) WithIssuer(iss, aud string) *Signer {
 
 // Mint returns a signed token for user sub with the given display name and
 // role, valid from now for ttl. It refuses inputs the Verifier would reject
-// (empty sub, invalid role, ttl <= 0) so mistakes surface at the minting
-// end rather than as a puzzling login failure.
+// (a blank, long or unprintable sub or name, invalid role, ttl <= 0) so
+// mistakes surface at the minting end rather than as a puzzling login
+// failure.
 func (s *Signer) Mint(sub, name string, role Role, ttl time.Duration) (string, error) {
 	if strings.TrimSpace(sub) == "" {
 		return "", errors.New("auth: cannot mint a token without a subject")
+	}
+	if e := checkSubject(sub); e != nil {
+		return "", errors.New("auth: cannot mint: " + e.Message)
+	}
+	if e := checkName(name); e != nil {
+		return "", errors.New("auth: cannot mint: " + e.Message)
 	}
 	if !role.Valid() {
 		return "", fmt.Errorf("auth: cannot mint a token with unknown role %q", role)

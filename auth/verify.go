@@ -188,8 +188,14 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 	}
 	// Checked after the signature so that these messages are only ever
 	// about tokens we issued (or our identity provider did).
-	if strings.TrimSpace(claims.Subject) == "" {
-		return Identity{}, invalid("token has no subject (sub)")
+	if e := checkTimes(token); e != nil {
+		return Identity{}, e
+	}
+	if e := checkSubject(claims.Subject); e != nil {
+		return Identity{}, e
+	}
+	if e := checkName(claims.Name); e != nil {
+		return Identity{}, e
 	}
 	if !claims.Role.Valid() {
 		return Identity{}, invalid("token role is missing or not recognised")

@@ -16,6 +16,7 @@ const (
 	CodeMissingField    Code = "missing_field"
 	CodeInvalidField    Code = "invalid_field"
 	CodeFrameTooLarge   Code = "frame_too_large"
+	CodeBodyTooLarge    Code = "body_too_large"
 	CodeMessageTooLong  Code = "message_too_long"
 	CodeRateLimited     Code = "rate_limited"
 	CodeRoomLimit       Code = "room_limit"

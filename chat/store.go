@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// HistoryFromStart, as History's after, asks for the oldest messages: the
+// page that starts at the beginning of the conversation.
+const HistoryFromStart int64 = -1
+
 // Store keeps users, conversations, memberships and every conversation's
 // event log durably. Implementations: chat/store/sqlite (embedded default)
 // and, for scale-out, PostgreSQL. All of them pass chat/storetest.
@@ -155,7 +159,8 @@ type Store interface {
 	// Hidden too when a moderator hid them) in
 	// ascending Seq order, at most limit of them. With before > 0 it returns
 	// the newest messages with Seq < before; with after > 0 the oldest with
-	// Seq > after; with neither, the newest messages.
+	// Seq > after; with after == HistoryFromStart (and no before) the
+	// oldest messages of all; with neither, the newest messages.
 	History(ctx context.Context, conv string, before, after int64, limit int) ([]Event, error)
 	// EventsAfter returns the log entries of conv with Seq > after in
 	// ascending order, at most limit. Message entries are in their current

@@ -173,7 +173,7 @@ func (c *cluster) dial(i int, token string, resume map[string]int64) *client {
 }
 
 func (c *cluster) env(i int) *env {
-	return &env{t: c.t, http: c.nodes[i].http}
+	return &env{t: c.t, http: c.nodes[i].http, srv: c.nodes[i].srv}
 }
 
 // Clients on different nodes converse in a room and a one-on-one chat.

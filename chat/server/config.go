@@ -51,6 +51,12 @@ type Config struct {
 	// WebSocket. The server's own host is always allowed.
 	AllowedOrigins []string
 
+	// MetricsToken, when set, serves /metrics on Handler() to requests
+	// with "Authorization: Bearer <MetricsToken>". Empty: /metrics is not
+	// on the public handler (answers 404); serve MetricsHandler on a
+	// listener of its own.
+	MetricsToken string
+
 	// MaxFrameBytes is the largest client frame handled; a larger one is
 	// refused with frame_too_large and the connection stays open.
 	MaxFrameBytes int

@@ -453,16 +453,18 @@ func (c *client) expectSynced(conv string) frame {
 	return c.take(func(f frame) bool { return f.Type == "synced" && f.Conv == conv })
 }
 
+// scrape reads the node's metrics from its MetricsHandler (not on the
+// public handler unless a metrics token is set).
+func scrape(e *env) string {
+	rec := httptest.NewRecorder()
+	e.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
+}
+
 // metric reads one unlabelled series from the node's /metrics.
 func metric(t testing.TB, e *env, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(e.http.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(scrape(e), "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			var f float64
 			fmt.Sscan(v, &f)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -12,14 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
 )
-
-// maxBodyBytes bounds HTTP API request bodies.
-const maxBodyBytes = 64 << 10
 
 // handlerFunc is an API handler: it returns a status and a body to encode
 // as JSON, or an error that api maps to a status.
@@ -35,7 +29,7 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	m.HandleFunc("GET /readyz", s.readyz)
-	m.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	m.Handle("GET /metrics", s.publicMetrics())
 	s.roomRoutes(m)
 	s.moderationRoutes(m)
 	s.memberModRoutes(m)
@@ -53,7 +47,7 @@ func (s *Server) routes() {
 	if s.cfg.Static != nil {
 		m.Handle("GET /", s.cfg.Static)
 	}
-	s.mux = m
+	s.handler = secureHeaders(m)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -154,7 +148,7 @@ func statusOf(c chat.Code) int {
 		return http.StatusConflict
 	case chat.CodeRateLimited:
 		return http.StatusTooManyRequests
-	case chat.CodeMessageTooLong, chat.CodeFrameTooLarge:
+	case chat.CodeMessageTooLong, chat.CodeFrameTooLarge, chat.CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case chat.CodeUnavailable, chat.CodeShuttingDown:
 		return http.StatusServiceUnavailable
@@ -182,14 +176,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes))
-	if err := dec.Decode(v); err != nil {
-		return chat.Errorf(chat.CodeBadJSON, "the request body is not the JSON object expected")
-	}
-	return nil
 }
 
 func queryInt(s string) (int64, error) {

@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,9 +28,13 @@ const maxReasonBytes = 500
 // without a reason) is the zero request.
 func decodeModBody(r *http.Request) (modRequest, error) {
 	var in modRequest
-	err := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes)).Decode(&in)
+	data, err := readBody(r)
+	if err != nil {
+		return in, err
+	}
+	err = decodeJSON(data, &in)
 	switch {
-	case errors.Is(err, io.EOF):
+	case errors.Is(err, errEmptyBody):
 		return in, nil
 	case err != nil:
 		return in, chat.Errorf(chat.CodeBadJSON, "the request body is not the JSON object expected")

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -55,12 +54,7 @@ func TestLogsAndMetricsCarryNoContentOrTokens(t *testing.T) {
 	bad.waitClosed()
 	b.ws.CloseNow()
 
-	resp, err := http.Get(e.http.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	metrics := scrape(e)
 	e.stop()
 
 	all := logs.String()

@@ -176,7 +176,7 @@ func (s *Server) history(ctx context.Context, conv string, floor, before, after 
 	}
 	if floor > 0 {
 		switch {
-		case after > 0: // the oldest after max(after, floor)
+		case after > 0 || after == chat.HistoryFromStart: // the oldest after max(after, floor)
 			after = max(after, floor)
 		case before > 0: // the newest between floor and before
 			after = floor

@@ -99,6 +99,9 @@ func (s *Server) messages(r *http.Request, id auth.Identity) (int, any, error) {
 	if err := errors.Join(err1, err2, err3); err != nil || (before > 0 && after > 0) {
 		return 0, nil, chat.Errorf(chat.CodeInvalidField, "before, after and limit are whole numbers, and only one of before and after may be given")
 	}
+	if after == 0 && q.Has("after") && before == 0 {
+		after = chat.HistoryFromStart // after=0: the first page, not the newest
+	}
 	conv := r.PathValue("id")
 	floor, err := s.store.MemberSince(r.Context(), conv, id.UserID)
 	if err != nil {

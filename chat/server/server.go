@@ -54,7 +54,7 @@ type Server struct {
 	relay    *videoRelay // nil without video
 	claimed  videoClaims // sessions here whose record is written (videonodes.go)
 	buckets  *buckets
-	mux      *http.ServeMux
+	handler  http.Handler
 	pub      publisher
 
 	stopping atomic.Bool
@@ -171,8 +171,10 @@ func (s *Server) start() {
 }
 
 // Handler returns the node's HTTP handler: /ws, /api/..., /healthz,
-// /readyz, /metrics and the browser client.
-func (s *Server) Handler() http.Handler { return s.mux }
+// /readyz, the browser client, and /metrics when Config.MetricsToken is
+// set (MetricsHandler serves them elsewhere). Every response carries
+// nosniff, no-referrer and a Content-Security-Policy.
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Shutdown closes every session with 1001 (going away) so clients
 // reconnect elsewhere and resume, commits writes already accepted, records

@@ -40,6 +40,8 @@ func testHistory(f *fixture) {
 	check("before 1", f.history(r.ID, 1, 0, 10), nil)
 	check("after msg 5, 5", f.history(r.ID, 0, msgs[4], 5), msgs[5:10])
 	check("after msg 28, 10", f.history(r.ID, 0, msgs[27], 10), msgs[28:])
+	check("from the start, 5", f.history(r.ID, 0, chat.HistoryFromStart, 5), msgs[:5])
+	check("from the start, all", f.history(r.ID, 0, chat.HistoryFromStart, 100), msgs)
 	check("after the end", f.history(r.ID, 0, msgs[29]+1, 10), nil)
 	check("limit 1", f.history(r.ID, 0, 0, 1), msgs[29:])
 	// An edit's Seq is a valid cursor too.

@@ -59,10 +59,18 @@ func startNode(t *testing.T, mods ...func(*server.Config)) (url, dataDir string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tool scrapes /metrics on the node's port with the token in
+	// $KINDRED_METRICS_TOKEN_FILE, as run.sh sets it up.
+	const metricsToken = "bench-metrics-token-0123456789"
+	tokenFile := filepath.Join(t.TempDir(), "metrics-token")
+	if err := os.WriteFile(tokenFile, []byte(metricsToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KINDRED_METRICS_TOKEN_FILE", tokenFile)
 	cfg := server.Config{
 		Store: st, Broker: memory.NewBroker(), Presence: memory.NewPresence(), Verifier: v,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SendRate: -1, QueueSize: 1 << 16,
+		SendRate: -1, QueueSize: 1 << 16, MetricsToken: metricsToken,
 	}
 	for _, mod := range mods {
 		mod(&cfg)

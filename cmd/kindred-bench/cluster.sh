@@ -46,6 +46,10 @@ psql "$db" -q -c "CREATE SCHEMA $schema" >/dev/null
 
 sep='?'; case "$db" in *\?*) sep='&';; esac
 export KINDRED_JWT_SECRET="bench-secret-$run-0123456789abcdef"
+# Every node serves /metrics on its port to this token only (serve reads
+# $KINDRED_METRICS_TOKEN_FILE as --metrics-token-file; so does the tool).
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/metrics-token"
+export KINDRED_METRICS_TOKEN_FILE="$tmp/metrics-token"
 urls=()
 for i in $(seq "$nodes"); do
   mkdir -p "$tmp/node$i"

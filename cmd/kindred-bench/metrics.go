@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,14 +30,23 @@ var serverMetrics = []string{
 // sample is one scrape of one node; nil values mean the scrape failed.
 type sample map[string]float64
 
-// scrape reads a node's /metrics (Prometheus text format). Only the lines
-// of serverMetrics are kept.
+// scrape reads a node's /metrics (Prometheus text format) on its public
+// address, with the bearer token in $KINDRED_METRICS_TOKEN_FILE (the file
+// the node's --metrics-token-file reads too). Only the lines of
+// serverMetrics are kept.
 func scrape(ctx context.Context, hc *http.Client, base string) (sample, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return nil, err
+	}
+	if f := os.Getenv("KINDRED_METRICS_TOKEN_FILE"); f != "" {
+		tok, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("metrics token: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -65,6 +65,11 @@ else
 fi
 go -C "$root" build -o "$tmp/kindred-bench" ./cmd/kindred-bench
 
+# The node serves /metrics on its port to this token only (serve reads
+# $KINDRED_METRICS_TOKEN_FILE as --metrics-token-file; so does the tool).
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/metrics-token"
+export KINDRED_METRICS_TOKEN_FILE="$tmp/metrics-token"
+
 # Port 0: the node picks a free port and prints it.
 # shellcheck disable=SC2086 # KINDRED_BENCH_SERVER_ARGS is a list of flags
 "$tmp/kindred" serve --addr 127.0.0.1:0 --data "$tmp/data" \
@@ -99,7 +104,7 @@ echo "server $url (pid $server_pid), open-file limit $(ulimit -n), load average 
 status=0
 "$tmp/kindred-bench" ${mode[@]+"${mode[@]}"} --url "$url" --data "$tmp/data" "$@" || status=$?
 # The node's own series (commit times, batch sizes, …) as the run left them.
-curl -fsS -o "$tmp/metrics.txt" "$url/metrics" 2>/dev/null || true
+curl -fsS -H "Authorization: Bearer $(cat "$tmp/metrics-token")" -o "$tmp/metrics.txt" "$url/metrics" 2>/dev/null || true
 
 # Warnings and errors the node logged during the run say what limited it.
 if [ -s "$tmp/server.log" ]; then

@@ -155,11 +155,18 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		t.Fatalf("generated secret: %v %v", fi, err)
 	}
 	url, stop := serveProcess(t, "--data", data)
-	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/"} {
+	for _, path := range []string{"/healthz", "/readyz", "/"} {
 		resp, err := http.Get(url + path)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("GET %s: %v %v", path, resp, err)
 		}
+		resp.Body.Close()
+	}
+	// No metrics on the public port unless asked for (--metrics-addr,
+	// --metrics-token-file; TestServeMetrics).
+	if resp, err := http.Get(url + "/metrics"); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("GET /metrics on the public port: %v %v", resp, err)
+	} else {
 		resp.Body.Close()
 	}
 	req, _ := http.NewRequest("POST", url+"/api/rooms", strings.NewReader(`{"name":"Evening group"}`))

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"time"
 
@@ -45,7 +44,7 @@ type serveConfig struct {
 	supIdle   time.Duration // idle, for roles that receive pages
 	demo      bool
 	grace     time.Duration
-	debugAddr string
+	ops       *opsFlags
 	logLevel  string
 	logFormat string
 }
@@ -124,7 +123,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.grace, "shutdown-timeout", 10*time.Second, "how long shutdown waits for sessions to close")
-	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); never expose it publicly")
+	c.ops = addOpsFlags(fs)
 	fs.BoolVar(&c.demo, "demo", false, "create a sample support group and print sign-in links for a peer, a specialist and a supervisor")
 	fs.DurationVar(&c.idle, "idle-timeout", static.DefaultIdleTimeout, "browser clients sign out after this long without activity (shared devices)")
 	fs.DurationVar(&c.supIdle, "supervisor-idle-timeout", 8*time.Hour, "the same for supervisors and admins, who keep the escalation dashboard open to be paged")
@@ -191,16 +190,14 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		return err
 	}
 	logger.Info("kindred listening", "addr", ln.Addr().String(), "data", *cfg.keys.data, "mode", be.mode)
-	printStartupHints(ctx, stdout, cfg, be, secret, ln.Addr().String(), logger)
-	if cfg.debugAddr != "" {
-		stopDebug, err := serveDebug(cfg.debugAddr, logger)
-		if err != nil {
-			ln.Close()
-			_ = srv.Shutdown(context.Background())
-			return err
-		}
-		defer stopDebug()
+	stopOps, err := cfg.ops.serve(srv.MetricsHandler(), logger)
+	if err != nil {
+		ln.Close()
+		_ = srv.Shutdown(context.Background())
+		return err
 	}
+	defer stopOps()
+	printStartupHints(ctx, stdout, cfg, be, secret, ln.Addr().String(), logger)
 	return serveUntilDone(ctx, newHTTPServer(srv.Handler(), logger), ln, srv, cfg.grace, logger)
 }
 
@@ -242,8 +239,13 @@ func newEscalation(cfg *serveConfig, be *backends, logger *slog.Logger) (*server
 // newServer builds the node's chat server from what serve has opened and
 // built: the server constructs none of its dependencies.
 func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, push *webpush.Sender, cr crisisSetup, video *signaling.SFU, verifier *auth.Verifier, logger *slog.Logger) (*server.Server, error) {
+	metricsToken, err := cfg.ops.metricsToken()
+	if err != nil {
+		return nil, err
+	}
 	return server.New(server.Config{
-		Store: be.store, Broker: be.broker, Presence: be.presence, Escalation: esc, Push: push, Video: video,
+		MetricsToken: metricsToken,
+		Store:        be.store, Broker: be.broker, Presence: be.presence, Escalation: esc, Push: push, Video: video,
 		Detector: cr.detector, CrisisSupport: cr.support,
 		Verifier: verifier, Logger: logger, Static: static.Handler(cfg.idle),
 		IdleTimeout: cfg.idle, SupervisorIdleTimeout: cfg.supIdle,
@@ -332,25 +334,6 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log format %q: want text or json", format)
 	}
-}
-
-// serveDebug serves net/http/pprof on its own listener, apart from the
-// public one, so profiles are reachable only where the operator says.
-func serveDebug(addr string, logger *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("debug address: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	logger.Info("pprof listening", "addr", ln.Addr().String())
-	return func() { hs.Close() }, nil
 }
 
 // loadSupport reads the crisis support message from a JSON file; empty

@@ -34,8 +34,8 @@ func (s *Store) History(ctx context.Context, conv string, before, after int64, l
 	if limit <= 0 || !s.d.StoresText(conv) {
 		return []chat.Event{}, nil
 	}
-	if before <= 0 && after > 0 {
-		rows, err := s.reads().query(ctx, sqlHistoryAsc, conv, after, limit)
+	if before <= 0 && (after > 0 || after == chat.HistoryFromStart) {
+		rows, err := s.reads().query(ctx, sqlHistoryAsc, conv, max(after, 0), limit)
 		if err != nil {
 			return nil, s.internal("history", err)
 		}
