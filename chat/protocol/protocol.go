@@ -119,6 +119,15 @@ type ClientFrame struct {
 // Reset clears f for reuse by the next decode.
 func (f *ClientFrame) Reset() { *f = ClientFrame{} }
 
+// DecodeClientFrame decodes one client frame into f, which it clears
+// first. Any JSON object is a frame (unknown fields are ignored); what its
+// type needs is checked by the server. An error means the frame is not a
+// JSON object with fields of the right types (bad_json).
+func DecodeClientFrame(data []byte, f *ClientFrame) error {
+	f.Reset()
+	return json.Unmarshal(data, f)
+}
+
 // Limits tells a client the server's limits, so it can check before sending.
 type Limits struct {
 	MaxFrameBytes   int     `json:"max_frame_bytes"`

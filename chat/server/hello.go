@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/coder/websocket"
@@ -91,7 +90,7 @@ func (c *conn) readHello() (*protocol.ClientFrame, bool) {
 		return nil, false
 	}
 	var f protocol.ClientFrame
-	if typ != websocket.MessageText || json.Unmarshal(data, &f) != nil || f.Type != protocol.TypeHello {
+	if typ != websocket.MessageText || protocol.DecodeClientFrame(data, &f) != nil || f.Type != protocol.TypeHello {
 		c.refuse(protocol.CloseUnauthorized, &chat.Error{Code: chat.CodeAuthRequired, Message: "the first frame must be a hello with your token"})
 		return nil, false
 	}

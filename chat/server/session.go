@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -173,8 +172,7 @@ func (c *conn) run() {
 			c.closeOnReadError(err)
 			return
 		}
-		f.Reset()
-		if err := json.Unmarshal(buf, &f); err != nil {
+		if err := protocol.DecodeClientFrame(buf, &f); err != nil {
 			c.reject("", "", "", chat.Errorf(chat.CodeBadJSON, "the frame is not a JSON object"))
 			continue
 		}
