@@ -214,7 +214,10 @@ var evalSets = []evalSet{
 	// and never read: recall for high/imminent 0.225 before the factors,
 	// 0.583 after them; false alarms 3/288 before, 7/288 after. Recall is
 	// below the 0.95 the tuned sets meet, so only the false-positive rule
-	// is asserted; the rest is reported.
+	// is asserted; the rest is reported. Part c is tuning material since
+	// then: after the ninth pass of factors (read from its misses) the
+	// rules alone reach 0.720 with 36 imminent below high (55 before) and
+	// still 7/288 false alarms.
 	{path: "corpus/train-a.tsv", min: 1100, assertFPR: true, note: "training corpus part a"},
 	{path: "corpus/train-b.tsv", min: 1000, assertFPR: true, note: "training corpus part b"},
 	{path: "corpus/train-c.tsv", min: 800, assertFPR: true, note: "training corpus part c, held back while the factors were written"},

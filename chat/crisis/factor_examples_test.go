@@ -98,6 +98,7 @@ var factorExamples = map[string]string{
 	"f-sh-didit":           "my son has burn marks on his arms, he did it last night",
 	"f-setfor-prep":        "deleted everything. its happening tonight",
 	"f-ab-room-fear":       "my stepbrother just came into my room and locked the door",
+	"f-harm-sched":         "the bat is in my boot. when he comes out tonight its over for him",
 }
 
 // firedFactors lists the factors that fire for text, before any is judged
