@@ -50,7 +50,7 @@ func RunCheck(in io.Reader, out io.Writer, d Detector) error {
 			return fmt.Errorf("crisis-check: line %d: %w", lineNo, err)
 		}
 		v := d.Detect(line)
-		cl := checkLine{Severity: v.Severity, Categories: v.Categories, Evidence: v.Evidence, About: v.About}
+		cl := checkLine(v)
 		if cl.Categories == nil {
 			cl.Categories = []Category{}
 		}
