@@ -53,8 +53,10 @@
 //
 // The rules live in human-editable data files (lexicon.txt and factors.txt,
 // embedded); their formats are documented at the top of those files. Operators extend it with
-// LoadLexicon and Lexicon.Merge; RuleDetector.Explain (or `go run
-// ./chat/crisis/cmd/crisis-explain`) shows how the rules read a message. An
+// LoadLexicon and Lexicon.Merge; RuleDetector.Explain shows how the rules
+// read a message, ModelDetector.Explain adds the model's part (its
+// probabilities, and whether it raised the verdict and from what), and
+// `go run ./chat/crisis/cmd/crisis-explain` prints either. An
 // optional external classifier can be combined with the rules (Combine); it
 // may only raise the severity.
 package crisis

@@ -63,11 +63,7 @@ func raise(v Verdict, mv modelVerdict) Verdict {
 	out.Evidence = append(append(make([]Span, 0, len(v.Evidence)+1), v.Evidence...), Span{Rule: ModelRule})
 	out.Categories = v.Categories
 	if len(v.Categories) == 0 {
-		for i, k := range KnownCategories {
-			if mv.cats&(1<<i) != 0 {
-				out.Categories = append(out.Categories, k)
-			}
-		}
+		out.Categories = mv.cats.list()
 	}
 	if out.About == "" {
 		out.About = AboutSelf // the safer reading when unsure

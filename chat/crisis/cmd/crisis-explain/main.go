@@ -1,15 +1,19 @@
 // Command crisis-explain shows how the crisis detector reads messages: for
 // each one, its normalised tokens, every rule that matched (kind, rule id,
-// token range, original text) and the verdict. It is a tool for lexicon
-// authors:
+// token range, original text), the rules' verdict, then the statistical
+// model's part (each head's probability and the one it must reach, what
+// the model alone says, whether it raised the rules' verdict and from
+// what) and the verdict the server would act on. It is a tool for lexicon
+// authors and for operators asking why a message was flagged:
 //
 //	go run ./chat/crisis/cmd/crisis-explain "I want to d1e tonight" "this traffic is killing me"
 //	printf '%s\n' "I want to die" | go run ./chat/crisis/cmd/crisis-explain
 //	go run ./chat/crisis/cmd/crisis-explain -crisis-lexicon my.txt < messages.txt
 //
 // Messages come from the arguments, or else one per line from standard
-// input. -crisis-lexicon and -crisis-lexicon-replace choose the lexicon as
-// they do for `kindred serve` and `kindred crisis-check`.
+// input. -crisis-lexicon, -crisis-lexicon-replace and -crisis-model choose
+// the lexicon and the model as they do for `kindred serve` and `kindred
+// crisis-check` (-crisis-model=false: the rules alone).
 package main
 
 import (
@@ -42,12 +46,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	lexPath := fs.String("crisis-lexicon", "", "a lexicon file merged onto the built-in one (format: chat/crisis/lexicon.txt)")
 	replace := fs.Bool("crisis-lexicon-replace", false, "use -crisis-lexicon instead of the built-in lexicon, not on top of it")
+	withModel := fs.Bool("crisis-model", true, "show the embedded statistical model beside the rules (false: the rules alone)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	d, err := detector(*lexPath, *replace)
+	rules, err := detector(*lexPath, *replace)
 	if err != nil {
 		return err
+	}
+	var d explainer = rules
+	if *withModel {
+		d = crisis.NewModelDetector(rules, crisis.DefaultModel())
 	}
 	bw := bufio.NewWriter(stdout)
 	if fs.NArg() > 0 {
@@ -68,7 +77,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return bw.Flush()
 }
 
-func explain(w io.Writer, d *crisis.RuleDetector, msg string) {
+// explainer is a detector that shows how it reads a message: the rules
+// alone (*crisis.RuleDetector) or with the model (*crisis.ModelDetector).
+type explainer interface{ Explain(string) string }
+
+func explain(w io.Writer, d explainer, msg string) {
 	fmt.Fprintf(w, "%q\n%s", msg, d.Explain(msg))
 }
 

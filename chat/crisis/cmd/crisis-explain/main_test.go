@@ -51,3 +51,29 @@ func TestExplainLexiconFlags(t *testing.T) {
 		t.Error("missing lexicon file: no error")
 	}
 }
+
+// TestExplainModel: by default the model's part is shown, and a verdict it
+// raised says so; -crisis-model=false shows the rules alone.
+func TestExplainModel(t *testing.T) {
+	lex := filepath.Join(t.TempDir(), "tiny.txt")
+	if err := os.WriteFile(lex, []byte("signal zorblax self_harm high = zorblax\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const msg = "i am going to kill myself tonight, i have saved up the pills and wrote my goodbye letters"
+	var out, errOut bytes.Buffer
+	if err := run([]string{"-crisis-lexicon", lex, "-crisis-lexicon-replace", msg}, nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"rules say  none", "model      high+", "RAISED the verdict from none to "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := run([]string{"-crisis-model=false", "-crisis-lexicon", lex, "-crisis-lexicon-replace", msg}, nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); strings.Contains(got, "model") || !strings.Contains(got, "=> none") {
+		t.Errorf("-crisis-model=false:\n%s", got)
+	}
+}
