@@ -36,6 +36,8 @@ var bodyRoutes = []struct{ method, path string }{
 	{"POST", "/api/oncall/shifts"},
 	{"POST", "/api/push/subscriptions"},
 	{"DELETE", "/api/push/subscriptions"},
+	{"DELETE", "/api/rooms/{room}/members/{user}/mute"},
+	{"POST", "/api/rooms/{room}/guidelines/accept"},
 }
 
 // FuzzAPIBodies sends arbitrary bodies to every API route that reads one,
