@@ -113,6 +113,18 @@ export function segments(body, spans) {
   return out;
 }
 
+// evidenceText says in words why the detector flagged a message: the
+// phrases it matched in body (null: no message to quote) and, when the
+// statistical model raised the verdict (a span with rule "model" and no
+// text, docs/protocol.md), that it did, since it has no words to highlight.
+export function evidenceText(body, spans) {
+  const parts = [];
+  const matched = body === null ? [] : segments(body, spans).filter((s) => s.match).map((s) => `“${s.text}”`);
+  if (matched.length) parts.push(`The detector matched ${matched.join(', ')}.`);
+  if ((spans || []).some((s) => s.rule === 'model' && !s.text)) parts.push('Raised by the statistical model (no phrase to highlight).');
+  return parts.join(' ');
+}
+
 function formatClock(t, now) {
   const d = new Date(t);
   const today = new Date(now);
@@ -538,8 +550,7 @@ export class Dashboard {
     $('esc-context').hidden = context.length === 0;
     $('esc-flagged').replaceChildren(...(msg ? [this.messageItem(msg, true, e.evidence)] : []));
     $('esc-no-message').hidden = Boolean(msg);
-    const matched = msg ? segments(msg.body || '', e.evidence).filter((s) => s.match).map((s) => `“${s.text}”`) : [];
-    $('esc-evidence').textContent = matched.length ? `The detector matched ${matched.join(', ')}.` : '';
+    $('esc-evidence').textContent = evidenceText(msg ? msg.body || '' : null, e.evidence);
   }
 
   messageItem(m, flagged, evidence) {
