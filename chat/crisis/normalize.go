@@ -464,11 +464,15 @@ func (cl *compiled) collapse(sc *scratch) {
 				w[p] = leetMap[c]
 			}
 		}
+		// When the first letter equals the second ("1 1 a a" is "iiaa"),
+		// squeezing merges them: the squeezed word minus its first letter
+		// is then not the rest, and the rest is the whole.
+		firstMerges := w[1] == w[0]
 		m.e = m.s + int32(squeezeInPlace(w)) // leaves a hole after it
 		// "I have a k n i f e": a leading article or pronoun written next
 		// to a spaced-out word is usually its own word. Keep it apart when
 		// the rest is a word we know and the whole is not.
-		if c := sc.norm[m.s]; (c == 'a' || c == 'i') && j-i >= 4 {
+		if c := sc.norm[m.s]; (c == 'a' || c == 'i') && j-i >= 4 && !firstMerges {
 			if _, whole := cl.vocab[string(sc.norm[m.s:m.e])]; !whole {
 				if _, rest := cl.vocab[string(sc.norm[m.s+1:m.e])]; rest {
 					out = append(out, toks[i])
