@@ -23,6 +23,7 @@ type Signer struct {
 	kid    string
 	iss    string
 	aud    string
+	maxAge time.Duration // 0: no cap on ttl
 }
 
 // NewHMACSigner returns a Signer for HS256 tokens; secret must be at least
@@ -87,9 +88,21 @@ func (s *Signer) WithIssuer(iss, aud string) *Signer {
 	return &c
 }
 
+// WithMaxAge returns a copy of s that refuses to mint a token living
+// longer than maxAge (0: no cap), the verifier's Options.MaxAge.
+func (s *Signer) WithMaxAge(maxAge time.Duration) *Signer {
+	c := *s
+	c.maxAge = maxAge
+	return &c
+}
+
+// MaxAge is the longest ttl Mint accepts; 0 means no cap.
+func (s *Signer) MaxAge() time.Duration { return s.maxAge }
+
 // Mint returns a signed token for user sub with the given display name and
 // role, valid from now for ttl. It refuses inputs the Verifier would reject
-// (a blank, long or unprintable sub or name, invalid role, ttl <= 0) so
+// (a blank, long or unprintable sub or name, invalid role, ttl <= 0 or
+// past the signer's MaxAge) so
 // mistakes surface at the minting end rather than as a puzzling login
 // failure.
 func (s *Signer) Mint(sub, name string, role Role, ttl time.Duration) (string, error) {
@@ -107,6 +120,9 @@ func (s *Signer) Mint(sub, name string, role Role, ttl time.Duration) (string, e
 	}
 	if ttl <= 0 {
 		return "", fmt.Errorf("auth: token lifetime must be positive, got %v", ttl)
+	}
+	if s.maxAge > 0 && ttl > s.maxAge {
+		return "", fmt.Errorf("auth: token lifetime %v is longer than the maximum token age %v", ttl, s.maxAge)
 	}
 	now := time.Now()
 	claims := Claims{

@@ -55,7 +55,17 @@ type Options struct {
 	Audience string
 	// Leeway is how much clock skew to tolerate on exp and nbf; 0 means none.
 	Leeway time.Duration
+	// MaxAge, when positive, is the longest lifetime a token may have:
+	// exp - iat, and exp - now (which alone applies without iat, and
+	// catches an iat set in the future), each at most MaxAge + Leeway.
+	// A longer-lived token is refused with token_invalid however it was
+	// minted; DefaultMaxTokenAge is the server's default.
+	MaxAge time.Duration
 }
+
+// DefaultMaxTokenAge is the default of --max-token-age: a token minted
+// with no thought of it is still refused if it would live for years.
+const DefaultMaxTokenAge = 7 * 24 * time.Hour
 
 // Verifier checks tokens against one configured key or key set. It is safe
 // for concurrent use.
@@ -134,8 +144,8 @@ func LoadVerifier(secret []byte, publicKeyFile, jwksFile string, opt Options) (*
 }
 
 func newVerifier(keys []verifyKey, byKID bool, opt Options) (*Verifier, error) {
-	if opt.Leeway < 0 {
-		return nil, errors.New("auth: Leeway must not be negative")
+	if opt.Leeway < 0 || opt.MaxAge < 0 {
+		return nil, errors.New("auth: Leeway and MaxAge must not be negative")
 	}
 	v := &Verifier{keys: keys, byKID: byKID, opt: opt}
 	for _, k := range keys {
@@ -191,6 +201,9 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 	if e := checkTimes(token); e != nil {
 		return Identity{}, e
 	}
+	if e := v.checkAge(&claims, time.Now()); e != nil {
+		return Identity{}, e
+	}
 	if e := checkSubject(claims.Subject); e != nil {
 		return Identity{}, e
 	}
@@ -210,6 +223,31 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 		id.Name = id.UserID
 	}
 	return id, nil
+}
+
+// checkAge refuses a token that lives longer than Options.MaxAge: exp -
+// iat when iat is present, and exp - now in any case.
+func (v *Verifier) checkAge(c *Claims, now time.Time) *chat.Error {
+	if v.opt.MaxAge <= 0 {
+		return nil
+	}
+	limit := v.opt.MaxAge + v.opt.Leeway
+	exp := c.ExpiresAt.Time
+	if exp.Sub(now) > limit || c.IssuedAt != nil && exp.Sub(c.IssuedAt.Time) > limit {
+		return invalid("token lives longer than this server allows (exp is more than " + formatAge(v.opt.MaxAge) + " after iat or now)")
+	}
+	return nil
+}
+
+// formatAge writes d in whole days or hours when it is one ("7d", "12h").
+func formatAge(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
 }
 
 // Sentinel errors from keyFor, mapped to messages by classify.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/kindred-health/kindred/auth"
 )
@@ -21,6 +22,7 @@ const (
 // keyFlags are the signing-key settings shared by serve and token.
 type keyFlags struct {
 	data, publicKey, jwks, issuer, audience *string
+	maxAge                                  *time.Duration
 }
 
 func addKeyFlags(fs *flagSet) keyFlags {
@@ -33,6 +35,8 @@ func addKeyFlags(fs *flagSet) keyFlags {
 		jwks:      fs.String("jwt-jwks", "", "verify tokens with the keys of this JWKS file (RS256, EdDSA; chosen by kid)"),
 		issuer:    fs.String("jwt-issuer", "", "require this iss claim (empty: not checked)"),
 		audience:  fs.String("jwt-audience", "", "require this aud claim (empty: not checked)"),
+		maxAge: fs.Duration("max-token-age", auth.DefaultMaxTokenAge, "longest lifetime of a token: one whose exp is further than this after its iat (or after now) is refused,\n"+
+			"and kindred token will not mint one"),
 	}
 }
 
@@ -69,11 +73,24 @@ func (k keyFlags) checkShared(cluster bool) error {
 // verifier loads the secret (creating it in the data directory if needed)
 // and the verifier of tokens.
 func (k keyFlags) verifier() (secret []byte, v *auth.Verifier, err error) {
+	if err := k.checkMaxAge(); err != nil {
+		return nil, nil, err
+	}
 	if secret, err = k.secret(); err != nil {
 		return nil, nil, err
 	}
-	v, err = auth.LoadVerifier(secret, *k.publicKey, *k.jwks, auth.Options{Issuer: *k.issuer, Audience: *k.audience})
+	opt := auth.Options{Issuer: *k.issuer, Audience: *k.audience, MaxAge: *k.maxAge}
+	v, err = auth.LoadVerifier(secret, *k.publicKey, *k.jwks, opt)
 	return secret, v, err
+}
+
+// checkMaxAge refuses a --max-token-age that is not positive: there is
+// always a cap.
+func (k keyFlags) checkMaxAge() error {
+	if *k.maxAge <= 0 {
+		return fmt.Errorf("--max-token-age must be positive, got %v", *k.maxAge)
+	}
+	return nil
 }
 
 // mintHint tells the operator how to mint more sign-in tokens that this

@@ -51,6 +51,7 @@ func (k keyFlags) localSigner(secret []byte) (*auth.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
+	s = s.WithMaxAge(*k.maxAge)
 	if *k.issuer != "" || *k.audience != "" {
 		s = s.WithIssuer(*k.issuer, *k.audience)
 	}
@@ -85,12 +86,12 @@ func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *a
 		return err
 	}
 	if first {
-		tok, err := signer.Mint("admin", "Administrator", auth.RoleAdmin, adminLinkTTL)
+		tok, err := signer.Mint("admin", "Administrator", auth.RoleAdmin, linkTTL(signer, adminLinkTTL))
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "\nFirst run: sign in as the administrator with this link. It is shown only once and\nis valid for %s; anyone who has it can sign in, so keep it private.\n\n    %s/#token=%s\n\n",
-			humanDuration(adminLinkTTL), base, tok)
+			humanDuration(linkTTL(signer, adminLinkTTL)), base, tok)
 		fmt.Fprintln(w, mintHint)
 	}
 	if err := markFirstRunDone(dataDir); err != nil {
@@ -106,7 +107,7 @@ func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *a
 	}
 	fmt.Fprintf(w, "\nDemo mode: the sample support group %q is ready. Open each link in its own\nbrowser tab to try every role (each tab keeps its own sign-in):\n\n", room)
 	for _, u := range demoUsers {
-		tok, err := signer.Mint(u.id, u.name, u.role, demoLinkTTL)
+		tok, err := signer.Mint(u.id, u.name, u.role, linkTTL(signer, demoLinkTTL))
 		if err != nil {
 			return err
 		}
@@ -119,8 +120,16 @@ func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *a
 	}
 	fmt.Fprintf(w, "\nInvite link into the private group (for %d more people, once signed in):\n\n    %s\n",
 		demoInviteUses, server.InviteLink(base, inv.Code))
-	fmt.Fprintf(w, "\nThe links are valid for %s. Demo mode is for trying Kindred, not for real conversations.\n\n", humanDuration(demoLinkTTL))
+	fmt.Fprintf(w, "\nThe links are valid for %s. Demo mode is for trying Kindred, not for real conversations.\n\n", humanDuration(linkTTL(signer, demoLinkTTL)))
 	return nil
+}
+
+// linkTTL is ttl, or the signer's maximum token age when that is shorter.
+func linkTTL(s *auth.Signer, ttl time.Duration) time.Duration {
+	if m := s.MaxAge(); m > 0 && m < ttl {
+		return m
+	}
+	return ttl
 }
 
 // isFirstRun reports whether no sign-in link was ever printed for this

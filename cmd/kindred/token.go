@@ -32,6 +32,9 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "kindred token: --sub is required")
 		return errUsage
 	}
+	if err := keys.checkMaxAge(); err != nil {
+		return err
+	}
 	r, err := auth.ParseRole(*role)
 	if err != nil {
 		return err
@@ -55,6 +58,7 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	signer = signer.WithMaxAge(*keys.maxAge)
 	if *keys.issuer != "" || *keys.audience != "" {
 		signer = signer.WithIssuer(*keys.issuer, *keys.audience)
 	}
