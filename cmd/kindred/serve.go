@@ -284,7 +284,7 @@ func printStartupHints(ctx context.Context, w io.Writer, cfg *serveConfig, be *b
 	signer, err := cfg.keys.localSigner(secret)
 	if err == nil {
 		mint := cfg.keys.mintHint(progName, cfg.cluster())
-		err = printSignInLinks(ctx, w, be.store, signer, addr, cfg.demo, *cfg.keys.data, mint)
+		err = printSignInLinks(ctx, w, be.store, signer, addr, cfg.demo, *cfg.keys.data, mint, logger)
 	}
 	if err != nil {
 		logger.Warn("no sign-in links", "err", err)

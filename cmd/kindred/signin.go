@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +20,10 @@ import (
 // firstRunMarker is written to the data directory once the first-run
 // sign-in link has been printed, so that it is printed only once.
 const firstRunMarker = "first-run-done"
+
+// adminLinkFile, in the data directory, holds the first-run
+// administrator's sign-in link (mode 0600).
+const adminLinkFile = "first-run-admin-link.txt"
 
 const (
 	adminLinkTTL = 24 * time.Hour
@@ -62,7 +67,8 @@ func (k keyFlags) localSigner(secret []byte) (*auth.Signer, error) {
 // listens on addr:
 //
 //   - on first run (no first-run marker in dataDir and no rooms in the
-//     store), a one-time link for an administrator;
+//     store), a one-time link for an administrator, written to a file in
+//     dataDir and shown on w only when w is a terminal (writeAdminLink);
 //   - with demo, a sample support group and links for a peer, a specialist
 //     and a supervisor, to open in three tabs.
 //
@@ -72,7 +78,7 @@ func (k keyFlags) localSigner(secret []byte) (*auth.Signer, error) {
 // the server verifies tokens it cannot mint; then nothing is printed but a
 // note. mintHint, printed after the first-run link, says how to mint more
 // tokens (keyFlags.mintHint).
-func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *auth.Signer, addr string, demo bool, dataDir, mintHint string) error {
+func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *auth.Signer, addr string, demo bool, dataDir, mintHint string, logger *slog.Logger) error {
 	if signer == nil {
 		if demo {
 			fmt.Fprintln(w, "Demo mode needs the local signing secret; with --jwt-public-key or --jwt-jwks, sign in with tokens from your identity provider.")
@@ -86,13 +92,9 @@ func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *a
 		return err
 	}
 	if first {
-		tok, err := signer.Mint("admin", "Administrator", auth.RoleAdmin, linkTTL(signer, adminLinkTTL))
-		if err != nil {
+		if err := writeAdminLink(w, signer, base, dataDir, mintHint, logger); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\nFirst run: sign in as the administrator with this link. It is shown only once and\nis valid for %s; anyone who has it can sign in, so keep it private.\n\n    %s/#token=%s\n\n",
-			humanDuration(linkTTL(signer, adminLinkTTL)), base, tok)
-		fmt.Fprintln(w, mintHint)
 	}
 	if err := markFirstRunDone(dataDir); err != nil {
 		return err
@@ -130,6 +132,63 @@ func linkTTL(s *auth.Signer, ttl time.Duration) time.Duration {
 		return m
 	}
 	return ttl
+}
+
+// writeAdminLink mints the first-run administrator's sign-in link and
+// writes it to adminLinkFile in dataDir, readable by its owner only, and
+// logs that file's path, never the link. w gets the link only when it is a
+// terminal: standard output that is a pipe or a file ends up in container
+// and journal logs, where anyone reading them could sign in as the
+// administrator. Otherwise w is told where the file is.
+func writeAdminLink(w io.Writer, signer *auth.Signer, base, dataDir, mintHint string, logger *slog.Logger) error {
+	ttl := linkTTL(signer, adminLinkTTL)
+	tok, err := signer.Mint("admin", "Administrator", auth.RoleAdmin, ttl)
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf("First run: sign in as the administrator with this link. It is valid for %s;\nanyone who has it can sign in, so keep it private.\n\n    %s/#token=%s\n\n",
+		humanDuration(ttl), base, tok)
+	path := filepath.Join(dataDir, adminLinkFile)
+	if err := writePrivateFile(path, text+"Delete this file once you have signed in.\n"); err != nil {
+		return fmt.Errorf("first-run sign-in link: %w", err)
+	}
+	logger.Info("first-run sign-in link written", "path", path)
+	if isTerminal(w) {
+		fmt.Fprintf(w, "\n%s(Also in %s; delete it once you have signed in.)\n", text, path)
+	} else {
+		fmt.Fprintf(w, "\nFirst run: the administrator's sign-in link is in %s (readable by this user only);\ndelete it once you have signed in.\n\n", path)
+	}
+	fmt.Fprintln(w, mintHint)
+	return nil
+}
+
+// writePrivateFile writes text to a new file at path with mode 0600,
+// replacing any file there (whose mode could be wider).
+func writePrivateFile(path, text string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(f, text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// isTerminal reports whether w is a terminal (a character device, as a
+// tty or pty is; /dev/null is one too, harmlessly), not a pipe, socket or
+// file that may be kept in logs.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // isFirstRun reports whether no sign-in link was ever printed for this
