@@ -43,6 +43,10 @@ const (
 	CodeRoomFull        Code = "room_full"
 	CodeDMNotAllowed    Code = "dm_not_allowed"
 	CodeBlocked         Code = "blocked"
+	// Connection limits (connlimit.go), refused before or at hello.
+	CodeTooManyConnections Code = "too_many_connections"
+	CodeServerBusy         Code = "server_busy"
+	CodeTooManySessions    Code = "too_many_sessions"
 )
 
 // Error is an error a client is shown: a code to branch on, a sentence for a

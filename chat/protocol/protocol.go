@@ -442,4 +442,7 @@ const (
 	ClosePolicy = 4009
 	// CloseHelloTimeout: no frame arrived within the hello timeout.
 	CloseHelloTimeout = 4002
+	// CloseTooManySessions: the user has as many sessions open on this
+	// node as it allows; close another tab or device first.
+	CloseTooManySessions = 4029
 )

@@ -125,6 +125,20 @@ type Config struct {
 	// state, and a session lasts as long as its token.
 	IdleTimeout           time.Duration
 	SupervisorIdleTimeout time.Duration
+
+	// Connection limits (zero: none). MaxConns caps this node's WebSocket
+	// connections (server_busy, 503, past it); MaxConnsPerAddr those from
+	// one client address (too_many_connections, 429); ConnRatePerAddr
+	// and ConnBurstPerAddr shape a token bucket of new connections per
+	// address (rate_limited, 429, with Retry-After). All three refuse the
+	// upgrade, before any frame. MaxSessionsPerUser caps one user's
+	// signed-in sessions on this node: one more is refused at hello with
+	// too_many_sessions and close 4029. Counts are per node.
+	MaxConns           int
+	MaxConnsPerAddr    int
+	MaxSessionsPerUser int
+	ConnRatePerAddr    float64
+	ConnBurstPerAddr   int
 }
 
 // DefaultConfig returns the default limits.
@@ -193,6 +207,9 @@ func (c *Config) fill() {
 	setDur(&c.HelloTimeout, d.HelloTimeout)
 	setDur(&c.WriteTimeout, d.WriteTimeout)
 	setDur(&c.EscalationTimeout, d.EscalationTimeout)
+	if c.ConnRatePerAddr > 0 && c.ConnBurstPerAddr <= 0 {
+		c.ConnBurstPerAddr = max(1, int(2*c.ConnRatePerAddr))
+	}
 	if c.DMPolicy == "" {
 		c.DMPolicy = DMSharedRoom
 	}

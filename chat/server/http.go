@@ -146,11 +146,11 @@ func statusOf(c chat.Code) int {
 		return http.StatusTooManyRequests
 	case chat.CodeRoomLimit, chat.CodeConflict:
 		return http.StatusConflict
-	case chat.CodeRateLimited:
+	case chat.CodeRateLimited, chat.CodeTooManyConnections, chat.CodeTooManySessions:
 		return http.StatusTooManyRequests
 	case chat.CodeMessageTooLong, chat.CodeFrameTooLarge, chat.CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case chat.CodeUnavailable, chat.CodeShuttingDown:
+	case chat.CodeUnavailable, chat.CodeShuttingDown, chat.CodeServerBusy:
 		return http.StatusServiceUnavailable
 	case chat.CodeInternal:
 		return http.StatusInternalServerError

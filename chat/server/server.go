@@ -54,6 +54,7 @@ type Server struct {
 	relay    *videoRelay // nil without video
 	claimed  videoClaims // sessions here whose record is written (videonodes.go)
 	buckets  *buckets
+	connLim  *connLimits
 	handler  http.Handler
 	pub      publisher
 
@@ -100,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 		video:    cfg.Video,
 		metrics:  newMetrics(),
 		conns:    make(map[*conn]struct{}),
+		connLim:  newConnLimits(&cfg),
 		buckets: newBuckets(limits{
 			sendRate: cfg.SendRate, sendBurst: cfg.SendBurst,
 			memberRate: cfg.MembershipRate, memberBurst: cfg.MembershipBurst,
@@ -253,6 +255,10 @@ func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	if c.userSlot {
+		s.connLim.releaseUser(c.ident.UserID)
+	}
+	s.connLim.release(c.addr)
 	s.wg.Done()
 }
 

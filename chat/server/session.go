@@ -27,6 +27,10 @@ type conn struct {
 	id     string
 	ident  auth.Identity
 	userCh string
+	// addr is the client's address (clientaddr.go); userSlot says that
+	// the session counts towards its user's MaxSessionsPerUser.
+	addr     string
+	userSlot bool
 	// pagesCh is set when the session's role may receive escalation
 	// pages and queue news (see pager.go).
 	pagesCh string
@@ -110,9 +114,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &chat.Error{Code: chat.CodeOriginForbidden, Message: "pages from this origin may not connect"})
 		return
 	}
+	addr := s.clientAddr(r)
+	if e := s.connLim.admit(addr, time.Now()); e != nil {
+		s.metrics.rejected.WithLabelValues(string(e.Code)).Inc()
+		writeError(w, e)
+		return
+	}
 	ws, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
 	if err != nil {
 		// Accept has answered (426 for a plain HTTP request, say).
+		s.connLim.release(addr)
 		s.log.Info("websocket handshake refused", "err", err)
 		return
 	}
@@ -121,6 +132,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		srv:   s,
 		ws:    ws,
 		id:    newID("c_"),
+		addr:  addr,
 		convs: make(map[string]*convState),
 		space: make(chan struct{}, 1),
 	}
@@ -129,6 +141,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// its parent.
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if !s.track(c) {
+		s.connLim.release(addr)
 		ws.Close(protocol.CloseGoingAway, "server shutting down")
 		return
 	}

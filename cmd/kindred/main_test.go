@@ -31,7 +31,8 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		"max-frame-bytes", "max-message-bytes", "send-rate", "send-burst", "max-rooms", "queue-size", "log-level", "log-format", "shutdown-timeout",
 		"database-url", "redis-url", "redis-prefix", "node-id", "presence-ttl", "crisis-lexicon", "crisis-lexicon-replace",
 		"crisis-model", "escalation-webhook-url", "ack-timeout-imminent", "ack-timeout-high", "crisis-support-file", "commit-linger",
-		"debug-addr", "demo", "idle-timeout", "supervisor-idle-timeout"} {
+		"debug-addr", "demo", "idle-timeout", "supervisor-idle-timeout",
+		"max-sessions-per-user", "max-conns-per-ip", "max-conns", "conn-rate-per-ip", "conn-burst-per-ip"} {
 		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
 			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
 		}
@@ -84,6 +85,7 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"serve", "--no-such-flag"},
 		{"serve", "--log-format", "xml", "--data", t.TempDir()},
 		{"serve", "--dm-policy", "everyone", "--data", t.TempDir()},
+		{"serve", "--max-conns-per-ip", "-1", "--data", t.TempDir()},
 		{"token", "--role", "wizard", "--sub", "x", "--data", t.TempDir()},
 		{"token", "--data", t.TempDir()}, // no --sub
 		{"frobnicate"},

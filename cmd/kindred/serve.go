@@ -29,6 +29,7 @@ type serveConfig struct {
 	backend backendFlags
 	crisis  crisisFlags
 	limits  limits
+	conn    *connFlags
 	video   videoFlags
 	push    pushFlags
 
@@ -95,6 +96,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err := cfg.push.check(); err != nil {
 		return nil, err
 	}
+	if err := cfg.conn.check(); err != nil {
+		return nil, err
+	}
 	if cfg.webhookURL != "" && len(cfg.webhookSecret) < minWebhookSecret {
 		return nil, fmt.Errorf("--escalation-webhook-url needs %s (at least %d bytes) to sign deliveries", envWebhookSecret, minWebhookSecret)
 	}
@@ -117,6 +121,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	fs.StringVar(&c.supportFile, "crisis-support-file", "", "JSON file with what the sender of a crisis message is shown, and the resources of \"Get help now\": {\"text\":...,\"states\":{\"told\":...},\"resources\":[{\"name\",\"contact\",\"url\",\"call\",\"text\"}]} (default: the US 988 Lifeline; see docs/protocol.md#support)")
 	fs.StringVar(&c.origins, "allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
 	addLimitFlags(fs, &c.limits)
+	c.conn = addConnFlags(fs)
 	c.video = addVideoFlags(fs)
 	c.push = addPushFlags(fs)
 	fs.StringVar(&c.dmPolicy, "dm-policy", string(server.DMSharedRoom), "who may start a one-on-one chat: shared-room (peers with peers who share a room), staff-only (peers with staff only) or anyone; anyone may always message staff, and staff anyone")
@@ -243,7 +248,7 @@ func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, push *web
 	if err != nil {
 		return nil, err
 	}
-	return server.New(server.Config{
+	scfg := server.Config{
 		MetricsToken: metricsToken,
 		Store:        be.store, Broker: be.broker, Presence: be.presence, Escalation: esc, Push: push, Video: video,
 		Detector: cr.detector, CrisisSupport: cr.support,
@@ -264,7 +269,9 @@ func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, push *web
 
 		EscalationTimeout: cfg.limits.escalationTimeout,
 		CrisisWorkers:     cfg.limits.crisisWorkers,
-	})
+	}
+	cfg.conn.apply(&scfg)
+	return server.New(scfg)
 }
 
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/kindred-health/kindred/chat/server"
+)
+
+// connFlags are serve's connection limits (docs/deploy.md#connection-limits).
+type connFlags struct {
+	maxSessions, maxConns, maxPerIP, burstPerIP int
+	ratePerIP                                   float64
+}
+
+func addConnFlags(fs *flagSet) *connFlags {
+	c := &connFlags{}
+	fs.IntVar(&c.maxSessions, "max-sessions-per-user", 10, "signed-in WebSocket sessions one user may have open on this node; one more is refused at hello with too_many_sessions and close 4029 (0: no limit)")
+	fs.IntVar(&c.maxPerIP, "max-conns-per-ip", 200, "WebSocket connections open from one client address; more are refused with 429 too_many_connections (0: no limit). Behind a proxy, see --trusted-proxy-header")
+	fs.IntVar(&c.maxConns, "max-conns", 20000, "WebSocket connections open on this node; more are refused with 503 server_busy (0: no limit)")
+	fs.Float64Var(&c.ratePerIP, "conn-rate-per-ip", 5, "new WebSocket connections per second from one client address (token bucket refill); more are refused with 429 rate_limited (0: no limit)")
+	fs.IntVar(&c.burstPerIP, "conn-burst-per-ip", 30, "new WebSocket connections from one client address in a burst")
+	return c
+}
+
+func (c *connFlags) check() error {
+	if c.maxSessions < 0 || c.maxConns < 0 || c.maxPerIP < 0 || c.ratePerIP < 0 || c.burstPerIP < 0 {
+		return fmt.Errorf("--max-sessions-per-user, --max-conns, --max-conns-per-ip, --conn-rate-per-ip and --conn-burst-per-ip may not be negative")
+	}
+	return nil
+}
+
+// apply sets cfg's connection limits.
+func (c *connFlags) apply(cfg *server.Config) {
+	cfg.MaxSessionsPerUser, cfg.MaxConns, cfg.MaxConnsPerAddr = c.maxSessions, c.maxConns, c.maxPerIP
+	cfg.ConnRatePerAddr, cfg.ConnBurstPerAddr = c.ratePerIP, c.burstPerIP
+}
