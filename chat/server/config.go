@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/kindred-health/kindred/auth"
@@ -139,6 +140,13 @@ type Config struct {
 	MaxSessionsPerUser int
 	ConnRatePerAddr    float64
 	ConnBurstPerAddr   int
+
+	// TrustedProxyHeader names the header (X-Forwarded-For, X-Real-IP)
+	// that carries the client's address when the request comes from one
+	// of TrustedProxies; the connection limits count by that address
+	// (clientaddr.go). Empty: the socket's peer address, always.
+	TrustedProxyHeader string
+	TrustedProxies     []netip.Prefix
 }
 
 // DefaultConfig returns the default limits.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -140,5 +141,38 @@ func TestConnectionRatePerAddress(t *testing.T) {
 	}
 	if s, _ := strconv.Atoi(retry); s < 1 || s > 5 {
 		t.Fatalf("Retry-After %q, want 1-5 s at 0.2 connections a second", retry)
+	}
+}
+
+// Behind a trusted proxy the limits count the client's address from
+// X-Forwarded-For: two clients behind one proxy are apart, and a client
+// cannot pass for another by prepending hops.
+func TestLimitsCountForwardedAddress(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		c.MaxConnsPerAddr = 1
+		c.TrustedProxyHeader = "X-Forwarded-For"
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	xff := func(v string) http.Header { return http.Header{"X-Forwarded-For": {v}} }
+	a := e.dialRaw(&websocket.DialOptions{HTTPHeader: xff("203.0.113.5")})
+	e.dialRaw(&websocket.DialOptions{HTTPHeader: xff("203.0.113.6")})
+	if status, er, _ := refusedDial(t, e, xff("198.51.100.1, 203.0.113.5")); status != http.StatusTooManyRequests || er.Code != chat.CodeTooManyConnections {
+		t.Fatalf("second connection of 203.0.113.5: %d %+v, want 429 too_many_connections", status, er)
+	}
+	a.ws.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "a connection after 203.0.113.5 closed its", func() bool { return canDial(e, xff("203.0.113.5")) })
+}
+
+// From a peer that is not a trusted proxy the header is ignored: the
+// connections count against the socket's address, whatever they claim.
+func TestUntrustedForwardedHeaderIsIgnored(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		c.MaxConnsPerAddr = 1
+		c.TrustedProxyHeader = "X-Forwarded-For"
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	e.dialRaw(&websocket.DialOptions{HTTPHeader: http.Header{"X-Forwarded-For": {"203.0.113.7"}}})
+	if status, er, _ := refusedDial(t, e, http.Header{"X-Forwarded-For": {"203.0.113.8"}}); status != http.StatusTooManyRequests || er.Code != chat.CodeTooManyConnections {
+		t.Fatalf("a second connection from 127.0.0.1 claiming another address: %d %+v, want 429", status, er)
 	}
 }

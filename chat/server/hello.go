@@ -21,7 +21,9 @@ func (c *conn) hello() bool {
 	s := c.srv
 	id, err := s.verifier.Verify(f.Token)
 	if err != nil {
-		c.refuse(protocol.CloseUnauthorized, chat.AsError(err))
+		e := chat.AsError(err)
+		s.log.Info("sign-in refused", "code", e.Code, "addr", c.addr)
+		c.refuse(protocol.CloseUnauthorized, e)
 		return false
 	}
 	c.ident = id

@@ -32,7 +32,8 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		"database-url", "redis-url", "redis-prefix", "node-id", "presence-ttl", "crisis-lexicon", "crisis-lexicon-replace",
 		"crisis-model", "escalation-webhook-url", "ack-timeout-imminent", "ack-timeout-high", "crisis-support-file", "commit-linger",
 		"debug-addr", "demo", "idle-timeout", "supervisor-idle-timeout",
-		"max-sessions-per-user", "max-conns-per-ip", "max-conns", "conn-rate-per-ip", "conn-burst-per-ip"} {
+		"max-sessions-per-user", "max-conns-per-ip", "max-conns", "conn-rate-per-ip", "conn-burst-per-ip",
+		"trusted-proxy-header", "trusted-proxies"} {
 		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
 			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
 		}
@@ -86,6 +87,9 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"serve", "--log-format", "xml", "--data", t.TempDir()},
 		{"serve", "--dm-policy", "everyone", "--data", t.TempDir()},
 		{"serve", "--max-conns-per-ip", "-1", "--data", t.TempDir()},
+		{"serve", "--trusted-proxy-header", "X-Forwarded-For", "--data", t.TempDir()}, // from anyone
+		{"serve", "--trusted-proxies", "10.0.0.0/8", "--data", t.TempDir()},           // no header
+		{"serve", "--trusted-proxy-header", "X-Forwarded-For", "--trusted-proxies", "10.0.0.0/33", "--data", t.TempDir()},
 		{"token", "--role", "wizard", "--sub", "x", "--data", t.TempDir()},
 		{"token", "--data", t.TempDir()}, // no --sub
 		{"frobnicate"},
