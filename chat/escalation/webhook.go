@@ -3,9 +3,6 @@ package escalation
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -95,22 +93,6 @@ func (eng *Engine) outbox(e *Escalation, event string, now time.Time, reached in
 	return []Delivery{d}
 }
 
-// Webhook headers.
-const (
-	SignatureHeader = "X-Kindred-Signature"
-	DeliveryHeader  = "X-Kindred-Delivery"
-	EventHeader     = "X-Kindred-Event"
-)
-
-// Sign returns the X-Kindred-Signature value for body: "sha256=" and the
-// hex HMAC-SHA256 of the exact body bytes with secret. Receivers recompute
-// it over the raw body and compare in constant time (hmac.Equal).
-func Sign(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
 // Webhook backoff: the n-th failed attempt (n >= 1) waits BackoffBase <<
 // (n-1), capped at BackoffMax: 1s, 2s, 4s, ... 5 min, 5 min, ...
 const (
@@ -138,6 +120,9 @@ type WebhookSender struct {
 	// Secret keys the HMAC signature. Required: an unsigned crisis
 	// alert could be forged by anyone who learns the URL.
 	Secret []byte
+	// AllowHTTP lets URL be plain http (development only): otherwise it
+	// must be https, since the body and its signature cross networks.
+	AllowHTTP bool
 	// Client defaults to a client with a 10s timeout.
 	Client *http.Client
 	Store  Store
@@ -176,7 +161,7 @@ func (w *WebhookSender) check() error {
 	if w.URL == "" || len(w.Secret) == 0 || w.Store == nil {
 		return errors.New("escalation: WebhookSender needs a URL, a Secret and a Store")
 	}
-	return nil
+	return CheckWebhookURL(w.URL, w.AllowHTTP)
 }
 
 func (w *WebhookSender) clock() Clock {
@@ -302,21 +287,26 @@ func (w *WebhookSender) step(ctx context.Context, d Delivery, s Step) {
 	}
 }
 
-// post sends d; any non-2xx status is a failure.
+// post sends d, signed with the time of this attempt; any status but 2xx
+// is a failure, a redirect included: it is not followed, so the signed
+// body goes nowhere but URL.
 func (w *WebhookSender) post(ctx context.Context, d Delivery) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(d.Body))
 	if err != nil {
 		return 0, err
 	}
+	ts := strconv.FormatInt(w.clock().Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Kindred-Webhook/1")
-	req.Header.Set(SignatureHeader, Sign(w.Secret, d.Body))
+	req.Header.Set(TimestampHeader, ts)
+	req.Header.Set(SignatureHeader, Sign(w.Secret, ts, d.Body))
 	req.Header.Set(DeliveryHeader, d.ID)
 	req.Header.Set(EventHeader, d.Event)
-	c := w.Client
-	if c == nil {
-		c = defaultWebhookClient
+	c := *defaultWebhookClient
+	if w.Client != nil {
+		c = *w.Client
 	}
+	c.CheckRedirect = refuseRedirect
 	resp, err := c.Do(req)
 	if err != nil {
 		// The URL may hold a token; keep it out of logs and timelines.
@@ -328,8 +318,15 @@ func (w *WebhookSender) post(ctx context.Context, d Delivery) (int, error) {
 	defer resp.Body.Close()
 	// Drain a little so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		// Location is not named: it may hold a token too.
+		return resp.StatusCode, fmt.Errorf("HTTP %d: a redirect, not followed", resp.StatusCode)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp.StatusCode, fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	return resp.StatusCode, nil
 }
+
+// refuseRedirect makes the client return a redirect as the response.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ type hookServer struct {
 	t         *testing.T
 	secret    []byte
 	failFirst int
+	now       func() time.Time // the receiver's clock
 
 	mu     sync.Mutex
 	n      int
@@ -32,11 +34,15 @@ type hookServer struct {
 
 func (s *hookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	// Recompute the signature independently of escalation.Sign.
+	// Recompute the signature independently of escalation.Sign, over
+	// "timestamp.body", and check the timestamp is this receiver's now.
+	ts := r.Header.Get("X-Kindred-Timestamp")
 	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(ts + "."))
 	m.Write(body)
 	want := "sha256=" + hex.EncodeToString(m.Sum(nil))
 	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" ||
+		ts != strconv.FormatInt(s.now().Unix(), 10) ||
 		!hmac.Equal([]byte(r.Header.Get("X-Kindred-Signature")), []byte(want)) {
 		s.t.Errorf("bad request: %s, content type %q, signature %q (want %q)", r.Method, r.Header.Get("Content-Type"), r.Header.Get("X-Kindred-Signature"), want)
 		w.WriteHeader(http.StatusBadRequest)
@@ -69,8 +75,8 @@ func (s *hookServer) requests() int {
 func TestWebhookSender(t *testing.T) {
 	h := newHarness(t, true)
 	secret := []byte("s3cret")
-	hs := &hookServer{t: t, secret: secret, failFirst: 4} // two deliveries, two failures each
-	srv := httptest.NewServer(hs)
+	hs := &hookServer{t: t, secret: secret, failFirst: 4, now: h.clock.Now} // two deliveries, two failures each
+	srv := httptest.NewTLSServer(hs)
 	defer srv.Close()
 	w := &escalation.WebhookSender{URL: srv.URL, Secret: secret, Client: srv.Client(), Store: h.store,
 		Clock: h.clock, Logger: slog.New(slog.DiscardHandler), NodeID: "n1"}
@@ -141,7 +147,7 @@ func TestWebhookSenderGivesUp(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL + "/hook?token=abc"
 	srv.Close() // connection refused from now on
-	w := &escalation.WebhookSender{URL: url, Secret: []byte("k"), Store: h.store, Clock: h.clock,
+	w := &escalation.WebhookSender{URL: url, Secret: []byte("k"), AllowHTTP: true, Store: h.store, Clock: h.clock,
 		Logger: slog.New(slog.DiscardHandler), MaxAge: 10 * time.Second}
 	if err := h.store.EnqueueWebhook(h.ctx, escalation.Delivery{ID: "whd_x", EscalationID: "esc_x", Event: "escalation.created",
 		Body: []byte(`{}`), NextAttempt: t0, CreatedAt: t0}); err != nil {
@@ -182,9 +188,9 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestSign(t *testing.T) {
-	// HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog").
-	got := escalation.Sign([]byte("key"), []byte("The quick brown fox jumps over the lazy dog"))
-	if got != "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8" {
+	// HMAC-SHA256("key", "1700000000.The quick brown fox jumps over the lazy dog").
+	got := escalation.Sign([]byte("key"), "1700000000", []byte("The quick brown fox jumps over the lazy dog"))
+	if got != "sha256=2f658d6aef4f246e91cd741bbcded7479e9605f9d41c9e248122a117e0e1765b" {
 		t.Fatalf("Sign = %s", got)
 	}
 }

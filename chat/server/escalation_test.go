@@ -41,6 +41,7 @@ func newWebhookSink(t testing.TB, secret string) *webhookSink {
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte(r.Header.Get("X-Kindred-Timestamp") + "."))
 		mac.Write(body)
 		want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
 		if r.Header.Get("X-Kindred-Signature") != want {
@@ -89,7 +90,7 @@ func TestCrisisEscalatesUntilAcknowledged(t *testing.T) {
 	logs := &syncBuffer{}
 	e := newEscalatingEnvWith(t, server.EscalationOptions{
 		Policy:     escalation.Policy{AckTimeout: map[crisis.Severity]time.Duration{crisis.Imminent: 2 * time.Second}},
-		WebhookURL: sink.srv.URL, WebhookSecret: "webhook-secret", NodeID: "test-node",
+		WebhookURL: sink.srv.URL, WebhookSecret: "webhook-secret", WebhookAllowHTTP: true, NodeID: "test-node",
 	}, func(c *server.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.Detector = crisisDetector

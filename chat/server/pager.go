@@ -41,9 +41,12 @@ type EscalationOptions struct {
 	NodeID   string
 	Logger   *slog.Logger
 	// WebhookURL, when set, is told about every escalation step, with
-	// bodies signed by WebhookSecret (HMAC-SHA256).
-	WebhookURL    string
-	WebhookSecret string
+	// "timestamp.body" signed by WebhookSecret (HMAC-SHA256). It must be
+	// https unless WebhookAllowHTTP (development); redirects are not
+	// followed.
+	WebhookURL       string
+	WebhookSecret    string
+	WebhookAllowHTTP bool
 }
 
 // NewEscalation builds the escalation machinery of one node: a Pager over
@@ -52,6 +55,11 @@ type EscalationOptions struct {
 func NewEscalation(o EscalationOptions) (*Escalation, error) {
 	if o.Store == nil || o.Users == nil || o.Broker == nil || o.Presence == nil {
 		return nil, errors.New("server: NewEscalation needs Store, Users, Broker and Presence")
+	}
+	if o.WebhookURL != "" {
+		if err := escalation.CheckWebhookURL(o.WebhookURL, o.WebhookAllowHTTP); err != nil {
+			return nil, err
+		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -66,7 +74,7 @@ func NewEscalation(o EscalationOptions) (*Escalation, error) {
 	}
 	e := &Escalation{Store: o.Store, Engine: eng, Pager: p}
 	if o.WebhookURL != "" {
-		e.Webhook = &escalation.WebhookSender{URL: o.WebhookURL, Secret: []byte(o.WebhookSecret), Store: o.Store,
+		e.Webhook = &escalation.WebhookSender{URL: o.WebhookURL, Secret: []byte(o.WebhookSecret), AllowHTTP: o.WebhookAllowHTTP, Store: o.Store,
 			Client: &http.Client{Timeout: 15 * time.Second}, Logger: o.Logger, NodeID: eng.NodeID()}
 	}
 	return e, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/netip"
 	"testing"
 )
@@ -27,6 +28,22 @@ func TestTrustedProxiesParse(t *testing.T) {
 	for _, a := range []string{"10.0.0.6", "172.32.0.1", "203.0.113.5", "2001:db8::1"} {
 		if in(a) {
 			t.Errorf("%s is trusted", a)
+		}
+	}
+}
+
+// The webhook must be https unless --webhook-allow-http says otherwise.
+func TestWebhookURLMustBeHTTPS(t *testing.T) {
+	t.Setenv(envWebhookSecret, "a secret of at least sixteen bytes")
+	if _, err := parseServeFlags([]string{"--escalation-webhook-url", "http://pager.example/hook"}, io.Discard); err == nil {
+		t.Fatal("a plain http webhook was accepted")
+	}
+	for _, args := range [][]string{
+		{"--escalation-webhook-url", "https://pager.example/hook"},
+		{"--escalation-webhook-url", "http://127.0.0.1:9/hook", "--webhook-allow-http"},
+	} {
+		if _, err := parseServeFlags(args, io.Discard); err != nil {
+			t.Errorf("%q refused: %v", args, err)
 		}
 	}
 }

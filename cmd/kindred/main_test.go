@@ -30,7 +30,7 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 	for _, flag := range []string{"addr", "data", "jwt-public-key", "jwt-jwks", "jwt-issuer", "jwt-audience", "allowed-origins",
 		"max-frame-bytes", "max-message-bytes", "send-rate", "send-burst", "max-rooms", "queue-size", "log-level", "log-format", "shutdown-timeout",
 		"database-url", "redis-url", "redis-prefix", "node-id", "presence-ttl", "crisis-lexicon", "crisis-lexicon-replace",
-		"crisis-model", "escalation-webhook-url", "ack-timeout-imminent", "ack-timeout-high", "crisis-support-file", "commit-linger",
+		"crisis-model", "escalation-webhook-url", "webhook-allow-http", "ack-timeout-imminent", "ack-timeout-high", "crisis-support-file", "commit-linger",
 		"debug-addr", "demo", "idle-timeout", "supervisor-idle-timeout",
 		"max-sessions-per-user", "max-conns-per-ip", "max-conns", "conn-rate-per-ip", "conn-burst-per-ip",
 		"trusted-proxy-header", "trusted-proxies"} {

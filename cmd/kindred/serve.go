@@ -36,6 +36,7 @@ type serveConfig struct {
 	supportFile   string
 	webhookURL    string
 	webhookSecret string // $KINDRED_ESCALATION_WEBHOOK_SECRET
+	webhookHTTP   bool
 	ackImminent   time.Duration
 	ackHigh       time.Duration
 
@@ -102,6 +103,11 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if cfg.webhookURL != "" && len(cfg.webhookSecret) < minWebhookSecret {
 		return nil, fmt.Errorf("--escalation-webhook-url needs %s (at least %d bytes) to sign deliveries", envWebhookSecret, minWebhookSecret)
 	}
+	if cfg.webhookURL != "" {
+		if err := escalation.CheckWebhookURL(cfg.webhookURL, cfg.webhookHTTP); err != nil {
+			return nil, fmt.Errorf("--escalation-webhook-url: %w (--webhook-allow-http for development)", err)
+		}
+	}
 	return cfg, nil
 }
 
@@ -116,6 +122,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	fs.StringVar(&c.webhookURL, "escalation-webhook-url", "", "POST every escalation step to this URL (an external paging system), signed with HMAC-SHA256 of $"+envWebhookSecret)
 	fs.EnvOnly(envWebhookSecret, fmt.Sprintf("key of the HMAC-SHA256 signature (X-Kindred-Signature) of every escalation webhook delivery,\n"+
 		"used as is; at least %d bytes. Required with --escalation-webhook-url; the same on every node.", minWebhookSecret))
+	fs.BoolVar(&c.webhookHTTP, "webhook-allow-http", false, "let --escalation-webhook-url be plain http (development only: the signed body would cross the network in clear)")
 	fs.DurationVar(&c.ackImminent, "ack-timeout-imminent", 60*time.Second, "how long the on-call supervisor has to acknowledge an imminent crisis before it goes to the next tier")
 	fs.DurationVar(&c.ackHigh, "ack-timeout-high", 5*time.Minute, "the same for a high-severity crisis or a manual flag")
 	fs.StringVar(&c.supportFile, "crisis-support-file", "", "JSON file with what the sender of a crisis message is shown, and the resources of \"Get help now\": {\"text\":...,\"states\":{\"told\":...},\"resources\":[{\"name\",\"contact\",\"url\",\"call\",\"text\"}]} (default: the US 988 Lifeline; see docs/protocol.md#support)")
@@ -237,7 +244,7 @@ func newEscalation(cfg *serveConfig, be *backends, logger *slog.Logger) (*server
 			crisis.High:     cfg.ackHigh,
 		}},
 		NodeID: be.nodeID, Logger: logger,
-		WebhookURL: cfg.webhookURL, WebhookSecret: cfg.webhookSecret,
+		WebhookURL: cfg.webhookURL, WebhookSecret: cfg.webhookSecret, WebhookAllowHTTP: cfg.webhookHTTP,
 	})
 }
 
