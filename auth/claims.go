@@ -17,6 +17,10 @@ const (
 	MaxNameBytes    = 256
 )
 
+// CheckSubject refuses what checkSubject refuses: a user id that no
+// verified token could carry.
+func CheckSubject(sub string) *chat.Error { return checkSubject(sub) }
+
 // checkSubject refuses a "sub" that is blank, longer than MaxSubjectBytes,
 // not UTF-8, or holding anything but printable characters and spaces (no
 // NUL, newline or other control, no invisible format character).

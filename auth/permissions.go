@@ -49,6 +49,7 @@ const (
 	ActManageOncall     Action = "manage_oncall"     // change the on-call rota
 	ActViewSupervisors  Action = "view_supervisors"  // who the supervisors are, on call and online (hand-offs)
 	ActViewAudit        Action = "view_audit"        // read the audit log
+	ActRevokeSessions   Action = "revoke_sessions"   // end every session of a user, refusing their tokens issued until now
 	ActStartVideo       Action = "start_video"       // start a conversation's video session
 	ActJoinVideo        Action = "join_video"        // ask to join a video session, take part once admitted
 	ActHostVideo        Action = "host_video"        // admit, deny, mute, stop cameras, remove, end: a session's hosts
@@ -268,6 +269,9 @@ var permissions = [...]permission{
 	{act: ActViewAudit, what: "read the audit log (every moderation action, setting change, report, escalation step and supervisor read)",
 		need:   [4]Need{NeedNever, NeedNever, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/audit"}},
+	{act: ActRevokeSessions, what: "revoke every session of a user: tokens issued until now are refused, and open sessions on every node close with 4011",
+		need:   [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
+		routes: []string{"POST /api/users/{id}/revoke"}},
 	// Video: staff who belong to the conversation, and a room's owner,
 	// start sessions; in a DM (two members, no owner) only a staff
 	// member can. Hosting adds the room's moderators, so a peer who

@@ -34,6 +34,9 @@ type Identity struct {
 	// Expires is the token's "exp": the connection should be re-authenticated
 	// or closed after this time.
 	Expires time.Time
+	// Issued is the token's "iat", zero when absent: a revocation of the
+	// user's sessions refuses tokens issued before it.
+	Issued time.Time
 }
 
 // Claims is the JWT claim set Kindred reads and writes: sub, name, role and
@@ -218,6 +221,9 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 		Name:    claims.Name,
 		Role:    claims.Role,
 		Expires: claims.ExpiresAt.Time,
+	}
+	if claims.IssuedAt != nil {
+		id.Issued = claims.IssuedAt.Time
 	}
 	if strings.TrimSpace(id.Name) == "" {
 		id.Name = id.UserID

@@ -27,6 +27,7 @@ const (
 	CodeAuthRequired    Code = "auth_required"
 	CodeTokenExpired    Code = "token_expired"
 	CodeTokenInvalid    Code = "token_invalid"
+	CodeTokenRevoked    Code = "token_revoked"
 	CodeAlreadyHello    Code = "already_authenticated"
 	CodeConflict        Code = "conflict"
 	CodeUnavailable     Code = "unavailable"

@@ -221,6 +221,14 @@ type Store interface {
 	// conversations and DMs).
 	SetRoomPolicy(ctx context.Context, conv string, p RoomPolicy) error
 
+	// RevokeSessions bumps user's session generation and records now as
+	// the time of its latest revocation (never earlier than the one
+	// before), returning where it stands. An unstorable user id is
+	// CodeInvalidField.
+	RevokeSessions(ctx context.Context, user string) (Revocation, error)
+	// SessionRevocation returns user's latest revocation: Generation 0
+	// when never revoked.
+	SessionRevocation(ctx context.Context, user string) (Revocation, error)
 	// AppendAudit adds e to the audit log (At defaults to now; ID is the
 	// store's). Nothing updates or deletes an entry.
 	AppendAudit(ctx context.Context, e AuditEntry) error

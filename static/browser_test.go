@@ -843,6 +843,22 @@ func TestExpiredSignInAsksToSignInAgain(t *testing.T) {
 	}
 }
 
+// An admin revokes the user's sessions (close 4011): the open tab says so,
+// asks to sign in again and keeps nothing.
+func TestRevokedSignInAsksToSignInAgain(t *testing.T) {
+	n := startNode(t, 0, nil)
+	tok := n.user("ann", "Ann", auth.RoleSpecialist)
+	b := newBrowser(t)
+	ann := b.page("ann", 1280, 800)
+	ann.do(chromedp.Navigate(n.url + "/#token=" + tok))
+	ann.waitJS("signed in", `!document.getElementById('app').hidden`)
+	n.api("POST", "/api/users/ann/revoke", n.token("ada", "Ada", auth.RoleAdmin), nil, nil)
+	ann.waitJS("sign-in screen", `!document.getElementById('signin').hidden && document.getElementById('signin-reason').textContent.includes('ended your sessions')`)
+	if got := eval[int](ann, `sessionStorage.length`); got != 0 {
+		t.Errorf("sessionStorage holds %d items after the sessions were revoked", got)
+	}
+}
+
 // Reloading the tab keeps the sign-in (sessionStorage), reopens the
 // conversation and shows its history once.
 func TestReloadKeepsSessionAndHistory(t *testing.T) {

@@ -445,4 +445,8 @@ const (
 	// CloseTooManySessions: the user has as many sessions open on this
 	// node as it allows; close another tab or device first.
 	CloseTooManySessions = 4029
+	// CloseRevoked: an admin revoked every session of the user; the
+	// token the session started with is refused from now on. Sign in
+	// again for a new token.
+	CloseRevoked = 4011
 )

@@ -26,6 +26,14 @@ func (c *conn) hello() bool {
 		c.refuse(protocol.CloseUnauthorized, e)
 		return false
 	}
+	if e := s.checkRevoked(c.ctx, id); e != nil {
+		var code websocket.StatusCode = protocol.CloseRevoked
+		if e.Code != chat.CodeTokenRevoked {
+			code = protocol.CloseInternal
+		}
+		c.refuse(code, e)
+		return false
+	}
 	c.ident = id
 	if !s.connLim.admitUser(id.UserID) {
 		c.refuse(protocol.CloseTooManySessions, &chat.Error{Code: chat.CodeTooManySessions, Temporary: true,

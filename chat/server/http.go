@@ -41,6 +41,7 @@ func (s *Server) routes() {
 	s.pushRoutes(m)
 	s.supervisorRoutes(m)
 	s.auditRoutes(m)
+	s.revokeRoutes(m)
 	s.reportRoutes(m)
 	s.blockRoutes(m)
 	s.supportRoutes(m)
@@ -104,6 +105,10 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 			writeError(w, chat.AsError(err))
 			return
 		}
+		if e := s.checkRevoked(r.Context(), id); e != nil {
+			writeError(w, e)
+			return
+		}
 		// Users who only use the HTTP API must be known too (names in
 		// member lists, someone to open a DM with).
 		if err := s.store.UpsertUser(r.Context(), identUser(id)); err != nil {
@@ -127,7 +132,7 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 // statusOf maps error codes to HTTP statuses; docs/protocol.md lists them.
 func statusOf(c chat.Code) int {
 	switch c {
-	case chat.CodeAuthRequired, chat.CodeTokenExpired, chat.CodeTokenInvalid:
+	case chat.CodeAuthRequired, chat.CodeTokenExpired, chat.CodeTokenInvalid, chat.CodeTokenRevoked:
 		return http.StatusUnauthorized
 	case chat.CodeForbidden, chat.CodeNotMember, chat.CodeNotAuthor, chat.CodeOriginForbidden,
 		chat.CodeMuted, chat.CodeBanned:
@@ -160,7 +165,7 @@ func statusOf(c chat.Code) int {
 }
 
 func writeError(w http.ResponseWriter, e *chat.Error) {
-	if e.Code == chat.CodeAuthRequired || e.Code == chat.CodeTokenExpired || e.Code == chat.CodeTokenInvalid {
+	if statusOf(e.Code) == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kindred"`)
 	}
 	if e.RetryAfterMS > 0 {

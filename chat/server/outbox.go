@@ -30,6 +30,10 @@ func (c *conn) Deliver(p *chat.Publication) {
 			c.wg.Add(1)
 			go c.userEvent(ev)
 		}
+		if ok && ev.Type == typeSessionsRevoked {
+			c.revokedLocked(p.Data)
+			return
+		}
 		if ok && ev.Type == typeBlockedBy {
 			return // for the server only: the client is not told
 		}

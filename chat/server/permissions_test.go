@@ -396,6 +396,7 @@ func (fx *permFixture) permCases(t *testing.T) (routes, frames map[string]*permC
 		"PUT /api/blocks/{user}":             {path: path("/api/blocks/blk"), body: noBody, ok: 200},
 		"DELETE /api/blocks/{user}":          {path: path("/api/blocks/blk"), body: noBody, ok: 200},
 		"GET /api/audit":                     {path: path("/api/audit"), body: noBody, ok: 200},
+		"POST /api/users/{id}/revoke":        {path: path("/api/users/revokee/revoke"), body: noBody, ok: 200},
 		"POST /api/oncall/shifts": {path: path("/api/oncall/shifts"), ok: 201,
 			body: func(*permUser) any { return shift() }},
 		"DELETE /api/oncall/shifts/{id}": {body: noBody, ok: 200, path: func(t *testing.T, _ *permUser) string {

@@ -100,6 +100,7 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"SupportRefused", testSupportRefused},
 		{"SupportConcurrent", testSupportConcurrent},
 		{"PushSubscriptions", testPushSubscriptions},
+		{"Revocations", testRevocations},
 		{"InitSetting", testInitSetting},
 	}
 	for _, tc := range tests {

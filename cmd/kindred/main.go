@@ -55,6 +55,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCrisisCheck(args[1:], stdin, stdout, stderr)
 	case "oncall":
 		return runOncall(ctx, args[1:], stdout, stderr)
+	case "revoke":
+		return runRevoke(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -98,6 +100,7 @@ Commands:
   crisis-check
           score messages from standard input with the crisis detector
   oncall  list, add or remove on-call shifts of supervisors
+  revoke  end every session of a user (--user ID)
 
 Run "kindred <command> --help" for the flags of a command. Every flag can
 also be set through the KINDRED_* environment variable shown in its help.

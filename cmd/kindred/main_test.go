@@ -254,19 +254,7 @@ func TestEnvironmentConfiguresServe(t *testing.T) {
 // Scale-out: two serve processes share PostgreSQL and Redis; a message
 // sent to one reaches a client of the other.
 func TestServeScaleOut(t *testing.T) {
-	dbURL := storetestenv.PostgresURL(t)
-	schema := storetestenv.FreshSchema(t, dbURL)
-	redisURL := os.Getenv("KINDRED_TEST_REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
-	sep := "?"
-	if strings.Contains(dbURL, "?") {
-		sep = "&"
-	}
-	t.Setenv("KINDRED_JWT_SECRET", "a-shared-secret-for-every-node-0123456789")
-	common := []string{"--database-url", dbURL + sep + "search_path=" + schema, "--redis-url", redisURL,
-		"--redis-prefix", fmt.Sprintf("ktcmd%d:", time.Now().UnixNano())}
+	common := clusterArgs(t)
 	urlA, _ := serveProcess(t, append([]string{"--data", t.TempDir(), "--node-id", "a"}, common...)...)
 	urlB, _ := serveProcess(t, append([]string{"--data", t.TempDir(), "--node-id", "b"}, common...)...)
 	ann := mintToken(t, "--sub", "ann", "--role", "specialist")
@@ -313,6 +301,25 @@ func TestServeScaleOut(t *testing.T) {
 	until(wa, `"welcome"`)
 	wa.Write(ctx, websocket.MessageText, []byte(`{"type":"send","conv":"`+room.ID+`","id":"x","body":"from node a"}`))
 	until(wb, `"body":"from node a"`)
+}
+
+// clusterArgs sets a shared KINDRED_JWT_SECRET and returns the flags of
+// a node on a fresh PostgreSQL schema and Redis with a prefix of its own.
+func clusterArgs(t *testing.T) []string {
+	t.Helper()
+	dbURL := storetestenv.PostgresURL(t)
+	schema := storetestenv.FreshSchema(t, dbURL)
+	redisURL := os.Getenv("KINDRED_TEST_REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379/0"
+	}
+	sep := "?"
+	if strings.Contains(dbURL, "?") {
+		sep = "&"
+	}
+	t.Setenv("KINDRED_JWT_SECRET", "a-shared-secret-for-every-node-0123456789")
+	return []string{"--database-url", dbURL + sep + "search_path=" + schema, "--redis-url", redisURL,
+		"--redis-prefix", fmt.Sprintf("ktcmd%d:", time.Now().UnixNano())}
 }
 
 func TestScaleOutNeedsASharedKey(t *testing.T) {

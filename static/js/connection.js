@@ -3,7 +3,7 @@
 // exponential backoff and jitter, notices a dead network (browser offline
 // events, and a ping when the line has been quiet), and reports its state:
 // "connecting", "connected", "reconnecting", "offline", or "signed_out"
-// after a 4001 close, which needs a new sign-in.
+// after a 4001 or 4011 close, which needs a new sign-in.
 //
 // Server frames arrive as one or more JSON objects per WebSocket message,
 // separated by "\n".
@@ -17,9 +17,10 @@ export const Close = Object.freeze({
   HELLO_TIMEOUT: 4002,
   SLOW_CONSUMER: 4008,
   POLICY: 4009,
+  REVOKED: 4011,
 });
 
-const AUTH_CODES = new Set(['token_expired', 'token_invalid', 'auth_required']);
+const AUTH_CODES = new Set(['token_expired', 'token_invalid', 'token_revoked', 'auth_required']);
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
@@ -203,8 +204,9 @@ export class Connection {
     this.drop(Close.NORMAL);
     this.failPending('offline');
     if (this.stopped) return;
-    if (code === Close.UNAUTHORIZED || this.authError) {
-      // The token is missing, invalid or expired: only a new sign-in helps.
+    if (code === Close.UNAUTHORIZED || code === Close.REVOKED || this.authError) {
+      // The token is missing, invalid, expired or revoked: only a new
+      // sign-in helps.
       this.stopped = true;
       clearInterval(this.heartbeat);
       this.setState('signed_out');

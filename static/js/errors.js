@@ -57,6 +57,8 @@ export function describe(e, limits = null) {
       return 'Something went wrong on the server. Please try again.';
     case 'token_expired':
       return 'Your sign-in has expired. Please open a new sign-in link.';
+    case 'token_revoked':
+      return 'An administrator ended your sessions. Please sign in again.';
     case 'token_invalid':
       return 'That sign-in link didn’t work. It may be mistyped or out of date; please ask for a new one.';
     case 'auth_required':

@@ -295,7 +295,7 @@ class App {
       onWelcome: (f) => this.welcome(f),
       onFrame: (f) => this.frame(f),
       onState: (state) => this.renderState(state),
-      onSignedOut: (code) => this.signOut(code === 'token_invalid' ? 'invalid' : 'expired'),
+      onSignedOut: (code) => this.signOut({ token_invalid: 'invalid', token_revoked: 'revoked' }[code] || 'expired'),
     });
     this.conn.start();
     this.idle = new IdleTimer({
@@ -316,6 +316,7 @@ class App {
       idle: `You were signed out after ${minutes >= 120 && minutes % 60 === 0 ? plural(minutes / 60, 'hour', 'hours') : minutes >= 1 ? plural(minutes, 'minute', 'minutes') : 'a while'} without activity, to keep your conversations private.`,
       expired: 'Your sign-in has expired. Please open a new sign-in link.',
       invalid: 'That sign-in link didn’t work. It may be mistyped or out of date; please ask for a new one.',
+      revoked: 'An administrator ended your sessions. Please sign in again.',
       signed_out: 'You have signed out. Nothing from your conversations is left in this tab.',
     }[reason] || '';
     $('signin-reason').textContent = text;
@@ -526,7 +527,7 @@ class App {
   // refused handles an error frame that no pending request took.
   refused(f) {
     const s = this.store;
-    if (f.code === 'token_expired' || f.code === 'token_invalid' || f.code === 'auth_required' || f.code === 'already_authenticated') return;
+    if (f.code === 'token_expired' || f.code === 'token_invalid' || f.code === 'token_revoked' || f.code === 'auth_required' || f.code === 'already_authenticated') return;
     if (f.id && f.conv) {
       const temporary = isTemporary(f);
       const o = s.sendRefused(f, temporary);
