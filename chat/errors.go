@@ -28,6 +28,8 @@ const (
 	CodeTokenExpired    Code = "token_expired"
 	CodeTokenInvalid    Code = "token_invalid"
 	CodeTokenRevoked    Code = "token_revoked"
+	CodeSessionIdle     Code = "session_idle"
+	CodeSessionMaxAge   Code = "session_max_age"
 	CodeAlreadyHello    Code = "already_authenticated"
 	CodeConflict        Code = "conflict"
 	CodeUnavailable     Code = "unavailable"

@@ -449,4 +449,10 @@ const (
 	// token the session started with is refused from now on. Sign in
 	// again for a new token.
 	CloseRevoked = 4011
+	// CloseSessionIdle: the client sent no frame (not even a ping) for
+	// the server's session idle timeout. Reconnect and resume.
+	CloseSessionIdle = 4012
+	// CloseSessionMaxAge: the session reached the server's maximum
+	// session age. Reconnect and resume; the token is checked again.
+	CloseSessionMaxAge = 4013
 )

@@ -122,10 +122,20 @@ type Config struct {
 	// signs out (shared devices), told in each welcome; zero: not told.
 	// SupervisorIdleTimeout replaces it for roles that receive pages
 	// (supervisors and admins watching the escalation queue); zero:
-	// IdleTimeout. The client enforces both: the server keeps no idle
-	// state, and a session lasts as long as its token.
+	// IdleTimeout. The client enforces both, on the user's activity;
+	// SessionIdleTimeout and SessionMaxAge are the server's own limits.
 	IdleTimeout           time.Duration
 	SupervisorIdleTimeout time.Duration
+	// SessionIdleTimeout, when positive, closes a session (4012,
+	// session_idle) that has sent no frame for that long; pings count,
+	// and the browser client pings after 20 s of quiet. The server's own
+	// check, whatever the client does. Zero: none.
+	SessionIdleTimeout time.Duration
+	// SessionMaxAge, when positive, closes a session (4013,
+	// session_max_age) that long after its hello, however active: the
+	// client reconnects, and its token is checked again (expiry,
+	// revocation). Zero: none (the token's expiry still ends it).
+	SessionMaxAge time.Duration
 
 	// Connection limits (zero: none). MaxConns caps this node's WebSocket
 	// connections (server_busy, 503, past it); MaxConnsPerAddr those from

@@ -61,6 +61,7 @@ func (c *conn) hello() bool {
 	}
 	c.bucket = s.buckets.acquire(id.UserID)
 	c.expireWithToken()
+	c.startSessionLimits()
 	s.metrics.connections.Inc()
 	c.counted = true
 	c.sendDirect(protocol.Encode(protocol.Welcome{

@@ -24,12 +24,7 @@ func revoke(t *testing.T, e *env, token, user string) chat.Revocation {
 // within a second of since.
 func expectRevoked(t *testing.T, c *client, since time.Time, who string) {
 	t.Helper()
-	if f := c.take(func(f frame) bool { return f.Type == "error" }); f.Code != chat.CodeTokenRevoked {
-		t.Errorf("%s: got %s, want token_revoked", who, f.raw)
-	}
-	if code := c.waitClosed(); code != protocol.CloseRevoked {
-		t.Errorf("%s: closed with %d, want 4011", who, code)
-	}
+	expectEnded(t, c, chat.CodeTokenRevoked, protocol.CloseRevoked, who)
 	if d := time.Since(since); d > time.Second {
 		t.Errorf("%s: closed %v after the revocation, want within a second", who, d)
 	}

@@ -66,6 +66,13 @@ type conn struct {
 	strikeReset time.Time
 	lastTyping  time.Time
 	expiry      *time.Timer // ends the session when the token expires
+	// idle and maxAge end the session past Config.SessionIdleTimeout
+	// and Config.SessionMaxAge (sessionlimits.go); nil when off (idle is
+	// atomic: its own callback re-arms it). lastFrame is when the
+	// client's last frame arrived (unix ns), kept while idle is on.
+	idle      atomic.Pointer[time.Timer]
+	maxAge    *time.Timer
+	lastFrame atomic.Int64
 	// counted is set once the session is in kindred_connections: before
 	// its welcome, so that a client that has the welcome is counted.
 	counted bool
@@ -177,6 +184,9 @@ func (c *conn) run() {
 	for {
 		var err error
 		buf, err = c.readFrame(buf[:0])
+		if c.srv.cfg.SessionIdleTimeout > 0 {
+			c.lastFrame.Store(time.Now().UnixNano())
+		}
 		if err != nil {
 			if errors.Is(err, errFrameTooLarge) {
 				c.reject("", "", "", chat.Errorf(chat.CodeFrameTooLarge, "frames may have at most %d bytes", s.cfg.MaxFrameBytes))
@@ -297,6 +307,7 @@ func (c *conn) teardown() {
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
+	c.stopSessionLimits()
 	if s.video != nil {
 		c.leaveVideos("")
 	}

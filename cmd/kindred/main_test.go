@@ -33,7 +33,7 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		"crisis-model", "escalation-webhook-url", "webhook-allow-http", "ack-timeout-imminent", "ack-timeout-high", "crisis-support-file", "commit-linger",
 		"debug-addr", "demo", "idle-timeout", "supervisor-idle-timeout",
 		"max-sessions-per-user", "max-conns-per-ip", "max-conns", "conn-rate-per-ip", "conn-burst-per-ip",
-		"trusted-proxy-header", "trusted-proxies"} {
+		"trusted-proxy-header", "trusted-proxies", "session-idle-timeout", "session-max-age", "max-token-age"} {
 		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
 			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
 		}
@@ -86,6 +86,8 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"serve", "--no-such-flag"},
 		{"serve", "--log-format", "xml", "--data", t.TempDir()},
 		{"serve", "--dm-policy", "everyone", "--data", t.TempDir()},
+		{"serve", "--session-idle-timeout", "5s", "--data", t.TempDir()},
+		{"serve", "--session-max-age", "-1h", "--data", t.TempDir()},
 		{"serve", "--max-conns-per-ip", "-1", "--data", t.TempDir()},
 		{"serve", "--trusted-proxy-header", "X-Forwarded-For", "--data", t.TempDir()}, // from anyone
 		{"serve", "--trusted-proxies", "10.0.0.0/8", "--data", t.TempDir()},           // no header

@@ -24,14 +24,15 @@ import (
 
 // serveConfig is what serve's flags and environment variables say.
 type serveConfig struct {
-	addr    string
-	keys    keyFlags
-	backend backendFlags
-	crisis  crisisFlags
-	limits  limits
-	conn    *connFlags
-	video   videoFlags
-	push    pushFlags
+	addr     string
+	keys     keyFlags
+	backend  backendFlags
+	crisis   crisisFlags
+	limits   limits
+	conn     *connFlags
+	sessions *sessionFlags
+	video    videoFlags
+	push     pushFlags
 
 	supportFile   string
 	webhookURL    string
@@ -100,6 +101,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err := cfg.conn.check(); err != nil {
 		return nil, err
 	}
+	if err := cfg.sessions.check(); err != nil {
+		return nil, err
+	}
 	if cfg.webhookURL != "" && len(cfg.webhookSecret) < minWebhookSecret {
 		return nil, fmt.Errorf("--escalation-webhook-url needs %s (at least %d bytes) to sign deliveries", envWebhookSecret, minWebhookSecret)
 	}
@@ -129,6 +133,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	fs.StringVar(&c.origins, "allowed-origins", "", "comma-separated host patterns whose pages may open WebSockets, e.g. chat.example.org,*.example.org (the server's own host is always allowed)")
 	addLimitFlags(fs, &c.limits)
 	c.conn = addConnFlags(fs)
+	c.sessions = addSessionFlags(fs)
 	c.video = addVideoFlags(fs)
 	c.push = addPushFlags(fs)
 	fs.StringVar(&c.dmPolicy, "dm-policy", string(server.DMSharedRoom), "who may start a one-on-one chat: shared-room (peers with peers who share a room), staff-only (peers with staff only) or anyone; anyone may always message staff, and staff anyone")
@@ -278,6 +283,7 @@ func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, push *web
 		CrisisWorkers:     cfg.limits.crisisWorkers,
 	}
 	cfg.conn.apply(&scfg)
+	cfg.sessions.apply(&scfg)
 	return server.New(scfg)
 }
 
