@@ -57,7 +57,7 @@ for i in $(seq "$nodes"); do
   "$tmp/kindred" serve --addr 127.0.0.1:0 --data "$tmp/node$i" --node-id "node$i" \
     --database-url "${db}${sep}search_path=$schema" --redis-url "$redis" --redis-prefix "$run:" \
     --send-rate -1 --max-rooms 1000 --log-level warn \
-    --max-conns 0 --max-conns-per-ip 0 --conn-rate-per-ip 0 --max-sessions-per-user 0 ${KINDRED_BENCH_SERVER_ARGS:-} \
+    --max-conns 0 --max-conns-per-ip 0 --conn-rate-per-ip 0 --max-sessions-per-user 0 --session-idle-timeout 0 ${KINDRED_BENCH_SERVER_ARGS:-} \
     >"$tmp/node$i.out" 2>"$tmp/node$i.log" &
   pids+=($!)
   url=

@@ -74,7 +74,7 @@ export KINDRED_METRICS_TOKEN_FILE="$tmp/metrics-token"
 # shellcheck disable=SC2086 # KINDRED_BENCH_SERVER_ARGS is a list of flags
 "$tmp/kindred" serve --addr 127.0.0.1:0 --data "$tmp/data" \
   --send-rate -1 --max-rooms 1000 --queue-size 65536 --log-level warn \
-  --max-conns 0 --max-conns-per-ip 0 --conn-rate-per-ip 0 --max-sessions-per-user 0 \
+  --max-conns 0 --max-conns-per-ip 0 --conn-rate-per-ip 0 --max-sessions-per-user 0 --session-idle-timeout 0 \
   ${mode_server_args[@]+"${mode_server_args[@]}"} \
   ${KINDRED_BENCH_SERVER_ARGS:-} >"$tmp/server.out" 2>"$tmp/server.log" &
 server_pid=$!
