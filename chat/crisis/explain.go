@@ -32,7 +32,7 @@ func (d *RuleDetector) Explain(text string) string {
 	}
 	n := len(sc.matches)
 	v := d.c.score(text, sc)
-	for _, m := range sc.matches[min(n, len(sc.matches)):] {
+	for _, m := range sc.matches[n:] { // score only appends to matches
 		d.explainMatch(&b, text, sc, m) // the risk factors that fired
 	}
 	fmt.Fprintf(&b, "  => %s %v %s\n", v.Severity, v.Categories, v.About)

@@ -62,8 +62,8 @@ func raise(v Verdict, mv modelVerdict) Verdict {
 	out := Verdict{Severity: mv.sev, About: v.About}
 	out.Evidence = append(append(make([]Span, 0, len(v.Evidence)+1), v.Evidence...), Span{Rule: ModelRule})
 	out.Categories = v.Categories
-	if len(v.Categories) == 0 {
-		out.Categories = mv.cats.list()
+	if len(v.Categories) == 0 && mv.cats != 0 {
+		out.Categories = categoryList(mv.cats)
 	}
 	if out.About == "" {
 		out.About = AboutSelf // the safer reading when unsure

@@ -38,7 +38,7 @@ func (d *ModelDetector) Explain(text string) string {
 		fmt.Fprintf(&b, "  model      %-14s p=%.3f  needs %s\n", headName(h), sigmoid(lg[h]), d.model.needs(h, strict))
 	}
 	mv := d.model.decide(&lg, strict)
-	fmt.Fprintf(&b, "  model      alone: %s %v%s\n", mv.sev, mv.cats.list(), map[bool]string{true: " other"}[mv.other])
+	fmt.Fprintf(&b, "  model      alone: %s %v%s\n", mv.sev, categoryList(mv.cats), map[bool]string{true: " other"}[mv.other])
 	if v.Severity > rv.Severity {
 		fmt.Fprintf(&b, "  model      RAISED the verdict from %s to %s\n", rv.Severity, v.Severity)
 	} else {
@@ -78,15 +78,4 @@ func (m *Model) needs(h int, strict bool) string {
 		return "never" + label
 	}
 	return fmt.Sprintf(">= %.3f%s", sigmoid(float64(t)), label)
-}
-
-// list returns the categories of the set, in KnownCategories order.
-func (s catSet) list() []Category {
-	var out []Category
-	for i, k := range KnownCategories {
-		if s&(1<<i) != 0 {
-			out = append(out, k)
-		}
-	}
-	return out
 }

@@ -17,10 +17,10 @@ import (
 // walk at the last trusted one.
 func (s *Server) clientAddr(r *http.Request) string {
 	peer := socketAddr(r.RemoteAddr)
-	if s.cfg.TrustedProxyHeader == "" || !peer.IsValid() || !s.trusted(peer) {
-		if !peer.IsValid() {
-			return r.RemoteAddr
-		}
+	if !peer.IsValid() {
+		return r.RemoteAddr
+	}
+	if s.cfg.TrustedProxyHeader == "" || !s.trusted(peer) {
 		return peer.String()
 	}
 	client := peer

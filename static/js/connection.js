@@ -20,7 +20,8 @@ export const Close = Object.freeze({
   REVOKED: 4011,
 });
 
-const AUTH_CODES = new Set(['token_expired', 'token_invalid', 'token_revoked', 'auth_required']);
+// AUTH_CODES are the errors that end a sign-in rather than one request.
+export const AUTH_CODES = new Set(['token_expired', 'token_invalid', 'token_revoked', 'auth_required']);
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30000;

@@ -8,7 +8,7 @@
 import { $, newID, plural, roleLabel, utf8Length } from './dom.js';
 import { Alerts } from './alerts.js';
 import { Api } from './api.js';
-import { Connection } from './connection.js';
+import { AUTH_CODES, Connection } from './connection.js';
 import { describe, isTemporary } from './errors.js';
 import { EscalationQueue } from './escalations.js';
 import { IdleTimer } from './idle.js';
@@ -527,7 +527,7 @@ class App {
   // refused handles an error frame that no pending request took.
   refused(f) {
     const s = this.store;
-    if (f.code === 'token_expired' || f.code === 'token_invalid' || f.code === 'token_revoked' || f.code === 'auth_required' || f.code === 'already_authenticated') return;
+    if (AUTH_CODES.has(f.code) || f.code === 'already_authenticated') return;
     if (f.id && f.conv) {
       const temporary = isTemporary(f);
       const o = s.sendRefused(f, temporary);

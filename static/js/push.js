@@ -9,6 +9,8 @@
 // so that another person signing in on the same browser sees it off and
 // is not signed up by someone else's choice.
 
+import { Api } from './api.js';
+
 const OWNER = 'kindred.push.user';
 
 export function pushSupported() {
@@ -149,10 +151,9 @@ export class PushToggle {
     const on = this.state === 'on';
     this.set('hidden');
     if (!on || !token) return;
-    const request = (method, path, body) => fetch(path, {
-      method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(body), cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
-    });
-    this.forget(request).catch(() => {});
+    // The token is read now, before sign-out clears it; a refused DELETE
+    // still unsubscribes this browser from the push service.
+    const api = new Api(() => token);
+    this.forget((method, path, body) => api.request(method, path, body).catch(() => {})).catch(() => {});
   }
 }

@@ -18,15 +18,14 @@ func (s *Store) RevokeSessions(ctx context.Context, user string) (chat.Revocatio
 	}
 	var out chat.Revocation
 	err := s.inTx(ctx, "revoke sessions", func(t *txn) error {
-		if _, err := t.exec(ctx, `INSERT INTO session_revocations (user_id, generation, revoked_at) VALUES (?, 1, ?)
+		// The upsert always writes the row, so it returns what it wrote.
+		var at int64
+		err := t.queryRow(ctx, `INSERT INTO session_revocations (user_id, generation, revoked_at) VALUES (?, 1, ?)
 			ON CONFLICT (user_id) DO UPDATE SET generation = session_revocations.generation + 1,
 			revoked_at = CASE WHEN excluded.revoked_at > session_revocations.revoked_at
-				THEN excluded.revoked_at ELSE session_revocations.revoked_at END`,
-			user, time.Now().UnixNano()); err != nil {
-			return err
-		}
-		var at int64
-		err := t.queryRow(ctx, `SELECT generation, revoked_at FROM session_revocations WHERE user_id = ?`, user).Scan(&out.Generation, &at)
+				THEN excluded.revoked_at ELSE session_revocations.revoked_at END
+			RETURNING generation, revoked_at`,
+			user, time.Now().UnixNano()).Scan(&out.Generation, &at)
 		out.User, out.At = user, FromNanos(at)
 		return err
 	})
