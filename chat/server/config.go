@@ -236,5 +236,7 @@ func (c *Config) fill() {
 	}
 	if c.CrisisSupport.Text == "" {
 		c.CrisisSupport = DefaultCrisisSupport()
+	} else {
+		c.CrisisSupport.States = withDefaultStates(c.CrisisSupport.States)
 	}
 }

@@ -81,13 +81,20 @@ func (w SupportWords) Check() error {
 	return nil
 }
 
-// textFor is the note's text in state st.
-func (w SupportWords) textFor(st chat.SupportState) string {
-	s, ok := w.States[st]
-	if !ok {
-		s = DefaultCrisisSupport().States[st]
+// withDefaultStates returns states with the default sentence for every
+// state it leaves out (a new map: the caller's is not changed).
+func withDefaultStates(states map[chat.SupportState]string) map[chat.SupportState]string {
+	out := DefaultCrisisSupport().States
+	for st, s := range states {
+		out[st] = s
 	}
-	return w.Text + " " + s
+	return out
+}
+
+// textFor is the note's text in state st (Config's defaults gave every
+// state a sentence).
+func (w SupportWords) textFor(st chat.SupportState) string {
+	return w.Text + " " + w.States[st]
 }
 
 // supportFrame is note n as its owner's sessions get it.
