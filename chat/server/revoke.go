@@ -39,10 +39,16 @@ func (s *Server) revokeSessions(r *http.Request, id auth.Identity) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	s.audit(r.Context(), chat.AuditEntry{Actor: id.UserID, Action: "user.revoke_sessions", Target: user,
-		Detail: "generation=" + strconv.FormatInt(rev.Generation, 10)})
+	s.audit(r.Context(), RevocationAudit(id.UserID, rev))
 	s.PublishRevocation(r.Context(), rev)
 	return http.StatusOK, rev, nil
+}
+
+// RevocationAudit is the audit entry of rev, made by actor (the API and
+// kindred revoke record the same).
+func RevocationAudit(actor string, rev chat.Revocation) chat.AuditEntry {
+	return chat.AuditEntry{Actor: actor, Action: "user.revoke_sessions", Target: rev.User,
+		Detail: "generation=" + strconv.FormatInt(rev.Generation, 10)}
 }
 
 // PublishRevocation tells every session of rev.User, on every node, that

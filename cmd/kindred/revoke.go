@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 
 	"github.com/kindred-health/kindred/auth"
-	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/server"
 )
 
@@ -46,8 +44,7 @@ func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := be.store.AppendAudit(ctx, chat.AuditEntry{Actor: "kindred revoke", Action: "user.revoke_sessions", Target: *user,
-		Detail: "generation=" + strconv.FormatInt(rev.Generation, 10)}); err != nil {
+	if err := be.store.AppendAudit(ctx, server.RevocationAudit("kindred revoke", rev)); err != nil {
 		return fmt.Errorf("revoked, but the audit entry was not stored: %w", err)
 	}
 	fmt.Fprintf(stdout, "Revoked the sessions of %s (generation %d): tokens issued until %s are refused.\n",
