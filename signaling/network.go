@@ -45,7 +45,7 @@ type NetworkConfig struct {
 	TURNTTL    time.Duration // credential lifetime; 0 = DefaultTURNTTL
 
 	BuiltinTURN      bool   // run a pion TURN server on this node
-	BuiltinTURNPort  int    // its UDP and TCP port; 0 = any free port (tests)
+	BuiltinTURNPort  int    // its UDP and TCP port; 0 = a free port for each (tests)
 	BuiltinTURNRealm string // "" = DefaultTURNRealm
 }
 
@@ -221,6 +221,15 @@ func (n *Network) TURNAddr() net.Addr {
 		return nil
 	}
 	return n.turn.udp.LocalAddr()
+}
+
+// TURNTCPAddr is the built-in TURN server's TCP address, nil without it.
+// It has TURNAddr's port unless BuiltinTURNPort is 0.
+func (n *Network) TURNTCPAddr() net.Addr {
+	if n.turn == nil {
+		return nil
+	}
+	return n.turn.tcp.Addr()
 }
 
 // Close stops the muxes and the TURN server, freeing their ports. Call it

@@ -225,6 +225,9 @@ func TestNetworkCloseReleasesPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if port(n.TURNAddr()) != turn || port(n.TURNTCPAddr()) != turn {
+		t.Errorf("built-in TURN on UDP %v and TCP %v, want port %d for both", n.TURNAddr(), n.TURNTCPAddr(), turn)
+	}
 	server := serverPeer(t, n)
 	exchange(t, clientPeer(t, webrtc.Configuration{}, webrtc.NetworkTypeUDP4), server)
 	server.Close()
@@ -323,8 +326,7 @@ func TestNetworkICEServers(t *testing.T) {
 			t.Errorf("TURN entry %+v, want username %s and its HMAC", s, wantUser)
 		}
 	}
-	tp := portString(n.TURNAddr())
-	want := []string{"turn:127.0.0.1:" + tp + "?transport=udp", "turn:127.0.0.1:" + tp + "?transport=tcp"}
+	want := []string{"turn:127.0.0.1:" + portString(n.TURNAddr()) + "?transport=udp", "turn:127.0.0.1:" + portString(n.TURNTCPAddr()) + "?transport=tcp"}
 	if !slices.Equal(got[2].URLs, want) {
 		t.Errorf("built-in URLs %q, want %q", got[2].URLs, want)
 	}

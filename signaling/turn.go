@@ -23,7 +23,6 @@ type builtinTURN struct {
 	udp    net.PacketConn
 	tcp    net.Listener
 	host   string // the relay IP, as clients dial it
-	port   int
 }
 
 type turnSetup struct {
@@ -37,19 +36,21 @@ type turnSetup struct {
 	log       *slog.Logger
 }
 
-// startTURN listens on UDP and TCP (the same port number) and serves TURN
-// until Close.
+// startTURN listens on UDP and TCP and serves TURN until Close. A
+// configured port is the same number for both; with port 0 each takes a
+// free port of its own (a port free for UDP may be taken for TCP), and
+// urls hands out the ports actually bound.
 func startTURN(c turnSetup) (*builtinTURN, error) {
 	fam, anyIP := "4", "0.0.0.0"
 	if c.relayIP.To4() == nil {
 		fam, anyIP = "6", "::"
 	}
-	udp, err := net.ListenPacket("udp"+fam, net.JoinHostPort(c.listenIP, strconv.Itoa(c.port)))
+	addr := net.JoinHostPort(c.listenIP, strconv.Itoa(c.port))
+	udp, err := net.ListenPacket("udp"+fam, addr)
 	if err != nil {
 		return nil, fmt.Errorf("built-in TURN: %w", err)
 	}
-	port := udp.LocalAddr().(*net.UDPAddr).Port // with port 0, TCP takes the number UDP got
-	tcp, err := net.Listen("tcp"+fam, net.JoinHostPort(c.listenIP, strconv.Itoa(port)))
+	tcp, err := net.Listen("tcp"+fam, addr)
 	if err != nil {
 		udp.Close()
 		return nil, fmt.Errorf("built-in TURN: %w", err)
@@ -82,14 +83,15 @@ func startTURN(c turnSetup) (*builtinTURN, error) {
 		tcp.Close()
 		return nil, fmt.Errorf("built-in TURN: %w", err)
 	}
-	return &builtinTURN{server: srv, udp: udp, tcp: tcp, host: c.relayIP.String(), port: port}, nil
+	return &builtinTURN{server: srv, udp: udp, tcp: tcp, host: c.relayIP.String()}, nil
 }
 
 // urls are the built-in server's URLs as handed to clients: UDP first,
-// TCP for networks that block UDP.
+// TCP for networks that block UDP, each with the port its listener bound.
 func (t *builtinTURN) urls() []string {
-	hp := net.JoinHostPort(t.host, strconv.Itoa(t.port))
-	return []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
+	udp := net.JoinHostPort(t.host, strconv.Itoa(t.udp.LocalAddr().(*net.UDPAddr).Port))
+	tcp := net.JoinHostPort(t.host, strconv.Itoa(t.tcp.Addr().(*net.TCPAddr).Port))
+	return []string{"turn:" + udp + "?transport=udp", "turn:" + tcp + "?transport=tcp"}
 }
 
 // Close stops the server and its listeners (turn.Server.Close closes the

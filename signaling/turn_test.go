@@ -66,14 +66,14 @@ func TestBuiltinTURNCredentials(t *testing.T) {
 
 func TestBuiltinTURNOverTCP(t *testing.T) {
 	n := listenTest(t, NetworkConfig{BuiltinTURN: true, TCPPort: -1}) // secret of its own
-	tcp, err := net.Dial("tcp4", n.TURNAddr().String())
+	tcp, err := net.Dial("tcp4", n.TURNTCPAddr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tcp.Close()
 	s := n.ICEServers("u1")[0]
 	c, err := turn.NewClient(&turn.ClientConfig{
-		TURNServerAddr: n.TURNAddr().String(), STUNServerAddr: n.TURNAddr().String(),
+		TURNServerAddr: n.TURNTCPAddr().String(), STUNServerAddr: n.TURNTCPAddr().String(),
 		Username: s.Username, Password: s.Credential, Realm: DefaultTURNRealm,
 		Conn: turn.NewSTUNConn(tcp),
 	})
