@@ -291,6 +291,10 @@ func (p *page) state() string {
 		view: document.getElementById('view-toggle')?.getAttribute('aria-pressed') === 'true' ? 'dashboard' : 'chat',
 		escalations: [...document.querySelectorAll('#esc-list .esc-item')].map(b => b.textContent),
 		escError: document.getElementById('esc-error')?.textContent || document.getElementById('dash-error')?.textContent,
+		focus: document.activeElement ? document.activeElement.tagName + '#' + document.activeElement.id : '',
+		dialogs: [...document.querySelectorAll('dialog[open]')].map(d => d.id),
+		composer: document.getElementById('composer-input')?.disabled ? 'disabled' : 'enabled',
+		roomState: document.getElementById('room-state')?.hidden ? '' : document.getElementById('room-state')?.textContent,
 	})`))
 	if err != nil {
 		return "(page state unavailable: " + err.Error() + ")"

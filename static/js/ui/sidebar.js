@@ -64,19 +64,29 @@ export class Sidebar {
     const sig = `${conv.name}|${conv.unread}|${active}|${online}`;
     if (li.dataset.sig === sig) return;
     li.dataset.sig = sig;
-    const btn = el('button', { type: 'button', class: 'conv-item', 'data-conv': conv.id, 'aria-current': active ? 'true' : null });
+    // The button itself stays: only what it says changes. A new button
+    // would drop the keyboard focus on it, and lose a click whose press
+    // and release straddle the change (presence news comes any time).
+    let btn = li.firstElementChild;
+    if (!btn) {
+      btn = el('button', { type: 'button', class: 'conv-item', 'data-conv': conv.id });
+      li.append(btn);
+    }
+    if (active) btn.setAttribute('aria-current', 'true');
+    else btn.removeAttribute('aria-current');
+    const parts = [];
     if (online !== null) {
-      btn.append(el('span', { class: `presence ${online ? 'on' : 'off'}`, 'aria-hidden': 'true' }));
+      parts.push(el('span', { class: `presence ${online ? 'on' : 'off'}`, 'aria-hidden': 'true' }));
     }
     // A long name ends in an ellipsis; the whole name stays in the
     // button's accessible name and, for a mouse, in a tooltip.
     const name = conv.name || 'Conversation';
-    btn.append(el('span', { class: 'conv-name', title: name, text: name }));
-    if (online !== null) btn.append(el('span', { class: 'sr-only', text: online ? ', online' : ', offline' }));
+    parts.push(el('span', { class: 'conv-name', title: name, text: name }));
+    if (online !== null) parts.push(el('span', { class: 'sr-only', text: online ? ', online' : ', offline' }));
     if (conv.unread > 0) {
-      btn.append(el('span', { class: 'badge', 'aria-hidden': 'true', text: conv.unread > 99 ? '99+' : String(conv.unread) }));
-      btn.append(el('span', { class: 'sr-only', text: `, ${plural(conv.unread, 'unread message', 'unread messages')}` }));
+      parts.push(el('span', { class: 'badge', 'aria-hidden': 'true', text: conv.unread > 99 ? '99+' : String(conv.unread) }));
+      parts.push(el('span', { class: 'sr-only', text: `, ${plural(conv.unread, 'unread message', 'unread messages')}` }));
     }
-    li.replaceChildren(btn);
+    btn.replaceChildren(...parts);
   }
 }
