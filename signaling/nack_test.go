@@ -135,7 +135,11 @@ func TestNewSubscriberStartsOnCachedKeyframe(t *testing.T) {
 		t.Fatal(err)
 	}
 	inCall(t, s, info.ID, "h", true, func(pub *testClient) { pub.keyEvery = 40 }) // a key frame every 800 ms
-	time.Sleep(300 * time.Millisecond)
+	// The key frames sent before h's transport was up are lost: the test
+	// is about joining once the node has one to start from.
+	eventually(t, 10*time.Second, "the node caches a key frame of h's camera", func() bool {
+		return cachedKeyframe(s, info.ID, "h", LabelCamera)
+	})
 	for i, u := range []string{"a", "b", "c"} {
 		time.Sleep(time.Duration(100+150*i) * time.Millisecond) // land mid-way between key frames
 		sub := inCall(t, s, info.ID, u, false, nil)
@@ -153,4 +157,25 @@ func TestNewSubscriberStartsOnCachedKeyframe(t *testing.T) {
 			t.Fatalf("%s's first packet of h's camera was a delta frame, not the cached key frame", u)
 		}
 	}
+}
+
+// cachedKeyframe reports whether the node holds a key frame of user's
+// track label, for a new subscriber to start on.
+func cachedKeyframe(s *SFU, session, user, label string) bool {
+	c := s.call(session)
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, tr := range c.tracks {
+		if tr.pub.user != user || tr.label != label {
+			continue
+		}
+		if l := tr.layer(0); l != nil && l.cache != nil {
+			_, ok := l.cache.lastKeyframe()
+			return ok
+		}
+	}
+	return false
 }
