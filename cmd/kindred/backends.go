@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 // broker by default, PostgreSQL and Redis for scale-out.
 type backendFlags struct {
 	redisURL, redisPrefix, databaseURL, nodeID *string
+	redisCA                                    *string
 	presenceTTL                                *time.Duration
 }
 
@@ -33,6 +35,7 @@ func addBackendFlags(fs *flagSet) backendFlags {
 		"PGPASSWORD keeps the password out of the URL")
 	return backendFlags{
 		redisURL:    fs.String("redis-url", "", "Redis URL (redis://host:6379/0) for fan-out and presence across nodes; empty: single node, in-process"),
+		redisCA:     fs.String("redis-tls-ca", "", "with a rediss:// --redis-url: PEM file of the certificate authorities that Redis's certificate is checked against, instead of the system's"),
 		redisPrefix: fs.String("redis-prefix", "kindred:", "prefix of every Redis key and channel, to share one Redis between deployments"),
 		databaseURL: fs.String("database-url", "", "PostgreSQL URL (postgres://user@host/db) shared by all nodes; empty: SQLite in the data directory"),
 		nodeID:      fs.String("node-id", "", "this node's name in presence records (default: host name and a random suffix)"),
@@ -86,6 +89,10 @@ func (f backendFlags) open(ctx context.Context, dataDir string, log *slog.Logger
 		b.close()
 		return nil, fmt.Errorf("redis URL: %w", err)
 	}
+	if err := redisTLS(opts, *f.redisCA); err != nil {
+		b.close()
+		return nil, err
+	}
 	// Per-call deadlines must bound socket reads too, so a hung Redis
 	// cannot hold a publish (and the committer) for long.
 	opts.ContextTimeoutEnabled = true
@@ -117,6 +124,27 @@ func (b *backends) close() {
 	for i := len(b.closes) - 1; i >= 0; i-- {
 		b.closes[i]()
 	}
+}
+
+// redisTLS makes a rediss:// connection trust the certificate authorities
+// in caFile (when given) rather than the system's.
+func redisTLS(opts *goredis.Options, caFile string) error {
+	if caFile == "" {
+		return nil
+	}
+	if opts.TLSConfig == nil {
+		return fmt.Errorf("--redis-tls-ca is for a rediss:// --redis-url (TLS); this one is plain redis://")
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return fmt.Errorf("--redis-tls-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("--redis-tls-ca %s: no PEM certificate in it", caFile)
+	}
+	opts.TLSConfig.RootCAs = pool
+	return nil
 }
 
 func defaultNodeID() string {

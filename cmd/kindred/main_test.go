@@ -33,7 +33,8 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		"crisis-model", "escalation-webhook-url", "webhook-allow-http", "ack-timeout-imminent", "ack-timeout-high", "crisis-support-file", "commit-linger",
 		"debug-addr", "demo", "idle-timeout", "supervisor-idle-timeout",
 		"max-sessions-per-user", "max-conns-per-ip", "max-conns", "conn-rate-per-ip", "conn-burst-per-ip",
-		"trusted-proxy-header", "trusted-proxies", "session-idle-timeout", "session-max-age", "max-token-age"} {
+		"trusted-proxy-header", "trusted-proxies", "session-idle-timeout", "session-max-age", "max-token-age",
+		"tls-cert", "tls-key", "hsts", "hsts-max-age", "redis-tls-ca"} {
 		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
 			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
 		}
@@ -110,15 +111,22 @@ func TestBadFlagsAreRefused(t *testing.T) {
 // its base URL and a function that stops it (as SIGTERM would) and waits.
 func serveProcess(t *testing.T, args ...string) (string, func()) {
 	t.Helper()
+	return serveProcessLogs(t, io.Discard, "warn", args...)
+}
+
+// serveProcessLogs is serveProcess writing the node's logs of level and
+// above to logs.
+func serveProcessLogs(t *testing.T, logs io.Writer, level string, args ...string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn", "--video-udp-port", "0", "--video-tcp-port", "0"}, args...), nil, pw, io.Discard)
+		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", level, "--video-udp-port", "0", "--video-tcp-port", "0"}, args...), nil, pw, logs)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
-	re := regexp.MustCompile(`http://\S+`)
+	re := regexp.MustCompile(`https?://\S+`)
 	var url string
 	for lines.Scan() {
 		if m := re.FindString(lines.Text()); m != "" {

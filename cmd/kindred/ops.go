@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,9 +53,10 @@ func (o *opsFlags) metricsToken() (string, error) {
 }
 
 // serve starts the operator listeners: pprof on --debug-addr, metrics on
-// --metrics-addr (one listener when both are the same address). stop
-// closes them.
-func (o *opsFlags) serve(metrics http.Handler, logger *slog.Logger) (stop func(), err error) {
+// --metrics-addr (one listener when both are the same address). With
+// tlsConfig (--tls-cert), a listener that is not loopback-only serves
+// HTTPS. stop closes them.
+func (o *opsFlags) serve(metrics http.Handler, tlsConfig *tls.Config, logger *slog.Logger) (stop func(), err error) {
 	muxes := map[string]*http.ServeMux{}
 	mux := func(addr string) *http.ServeMux {
 		if muxes[addr] == nil {
@@ -86,14 +88,18 @@ func (o *opsFlags) serve(metrics http.Handler, logger *slog.Logger) (stop func()
 			return nil, fmt.Errorf("operator address %s: %w", addr, err)
 		}
 		hs := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
+		overTLS := tlsConfig != nil && !loopbackOnly(addr)
+		if overTLS {
+			hs.TLSConfig = tlsConfig
+		}
 		servers = append(servers, hs)
 		go func() {
-			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := serveHTTP(hs, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				logger.Error("operator listener", "addr", ln.Addr().String(), "err", err)
 			}
 		}()
 		logger.Info("operator endpoints listening", "addr", ln.Addr().String(),
-			"pprof", addr == o.debugAddr, "metrics", addr == o.metricsAddr)
+			"tls", overTLS, "pprof", addr == o.debugAddr, "metrics", addr == o.metricsAddr)
 	}
 	return stop, nil
 }

@@ -48,6 +48,7 @@ type serveConfig struct {
 	demo      bool
 	grace     time.Duration
 	ops       *opsFlags
+	tls       *tlsFlags
 	logLevel  string
 	logFormat string
 }
@@ -104,6 +105,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err := cfg.sessions.check(); err != nil {
 		return nil, err
 	}
+	if err := cfg.tls.check(); err != nil {
+		return nil, err
+	}
 	if cfg.webhookURL != "" && len(cfg.webhookSecret) < minWebhookSecret {
 		return nil, fmt.Errorf("--escalation-webhook-url needs %s (at least %d bytes) to sign deliveries", envWebhookSecret, minWebhookSecret)
 	}
@@ -120,6 +124,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	fs := newFlagSet("serve", "Run a Kindred node. With no other settings it keeps everything in the data\ndirectory (SQLite) and needs nothing else.", stderr)
 	c := &serveConfig{}
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free port)")
+	c.tls = addTLSFlags(fs)
 	c.keys = addKeyFlags(fs)
 	c.backend = addBackendFlags(fs)
 	c.crisis = addCrisisFlags(fs)
@@ -164,7 +169,7 @@ func addLimitFlags(fs *flagSet, l *limits) {
 }
 
 // serve runs a node until ctx ends (main cancels it on SIGINT or SIGTERM),
-// then shuts it down gracefully.
+// then shuts it down gracefully. SIGHUP reloads the TLS certificate.
 func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io.Writer) error {
 	if err := os.MkdirAll(*cfg.keys.data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -173,6 +178,11 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	if err != nil {
 		return err
 	}
+	certs, err := cfg.tls.newCertReloader()
+	if err != nil {
+		return err
+	}
+	defer watchSIGHUP(certs, logger)()
 	cr, err := newCrisis(cfg)
 	if err != nil {
 		return err
@@ -206,8 +216,8 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
-	logger.Info("kindred listening", "addr", ln.Addr().String(), "data", *cfg.keys.data, "mode", be.mode)
-	stopOps, err := cfg.ops.serve(srv.MetricsHandler(), logger)
+	logger.Info("kindred listening", "addr", ln.Addr().String(), "tls", cfg.tls.on(), "data", *cfg.keys.data, "mode", be.mode)
+	stopOps, err := cfg.ops.serve(srv.MetricsHandler(), certs.config(), logger)
 	if err != nil {
 		ln.Close()
 		_ = srv.Shutdown(context.Background())
@@ -215,7 +225,9 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	}
 	defer stopOps()
 	printStartupHints(ctx, stdout, cfg, be, secret, ln.Addr().String(), logger)
-	return serveUntilDone(ctx, newHTTPServer(srv.Handler(), logger), ln, srv, cfg.grace, logger)
+	hs := newHTTPServer(cfg.tls.hsts(srv.Handler()), logger)
+	hs.TLSConfig = certs.config()
+	return serveUntilDone(ctx, hs, ln, srv, cfg.grace, logger)
 }
 
 // crisisSetup is how the server reads messages for crises and what it
@@ -300,11 +312,15 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 // key tokens are signed with, the sign-in links (first run, --demo) and
 // how to mint more tokens.
 func printStartupHints(ctx context.Context, w io.Writer, cfg *serveConfig, be *backends, secret []byte, addr string, logger *slog.Logger) {
-	fmt.Fprintf(w, "Kindred is listening on http://%s\n", addr)
+	scheme := "http"
+	if cfg.tls.on() {
+		scheme = "https"
+	}
+	fmt.Fprintf(w, "Kindred is listening on %s://%s\n", scheme, addr)
 	signer, err := cfg.keys.localSigner(secret)
 	if err == nil {
 		mint := cfg.keys.mintHint(progName, cfg.cluster())
-		err = printSignInLinks(ctx, w, be.store, signer, addr, cfg.demo, *cfg.keys.data, mint, logger)
+		err = printSignInLinks(ctx, w, be.store, signer, scheme+"://"+linkHost(addr), cfg.demo, *cfg.keys.data, mint, logger)
 	}
 	if err != nil {
 		logger.Warn("no sign-in links", "err", err)
@@ -315,7 +331,7 @@ func printStartupHints(ctx context.Context, w io.Writer, cfg *serveConfig, be *b
 // until serving fails.
 func serveUntilDone(ctx context.Context, hs *http.Server, ln net.Listener, srv *server.Server, grace time.Duration, logger *slog.Logger) error {
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
+	go func() { serveErr <- serveHTTP(hs, ln) }()
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:

@@ -64,7 +64,7 @@ func (k keyFlags) localSigner(secret []byte) (*auth.Signer, error) {
 }
 
 // printSignInLinks writes browser sign-in links to w once the server
-// listens on addr:
+// listens at base (scheme://host:port):
 //
 //   - on first run (no first-run marker in dataDir and no rooms in the
 //     store), a one-time link for an administrator, written to a file in
@@ -78,15 +78,13 @@ func (k keyFlags) localSigner(secret []byte) (*auth.Signer, error) {
 // the server verifies tokens it cannot mint; then nothing is printed but a
 // note. mintHint, printed after the first-run link, says how to mint more
 // tokens (keyFlags.mintHint).
-func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *auth.Signer, addr string, demo bool, dataDir, mintHint string, logger *slog.Logger) error {
+func printSignInLinks(ctx context.Context, w io.Writer, st chat.Store, signer *auth.Signer, base string, demo bool, dataDir, mintHint string, logger *slog.Logger) error {
 	if signer == nil {
 		if demo {
 			fmt.Fprintln(w, "Demo mode needs the local signing secret; with --jwt-public-key or --jwt-jwks, sign in with tokens from your identity provider.")
 		}
 		return nil
 	}
-	base := "http://" + linkHost(addr)
-
 	first, err := isFirstRun(ctx, st, dataDir)
 	if err != nil {
 		return err

@@ -27,7 +27,7 @@ func TestDemoInviteLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := printSignInLinks(ctx, &out, st, signer, "127.0.0.1:8080", true, dir, "", slog.New(slog.DiscardHandler)); err != nil {
+	if err := printSignInLinks(ctx, &out, st, signer, "http://127.0.0.1:8080", true, dir, "", slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`http://127\.0\.0\.1:8080/#invite=(\S+)`).FindStringSubmatch(out.String())
