@@ -264,53 +264,29 @@ func TestEnvironmentConfiguresServe(t *testing.T) {
 // Scale-out: two serve processes share PostgreSQL and Redis; a message
 // sent to one reaches a client of the other.
 func TestServeScaleOut(t *testing.T) {
-	common := clusterArgs(t)
-	urlA, _ := serveProcess(t, append([]string{"--data", t.TempDir(), "--node-id", "a"}, common...)...)
-	urlB, _ := serveProcess(t, append([]string{"--data", t.TempDir(), "--node-id", "b"}, common...)...)
+	checkFanOut(t, http.DefaultClient, clusterArgs(t))
+}
+
+// checkFanOut starts two nodes with args and checks that a message sent
+// on one reaches a client of the other, through client. It returns the
+// nodes' URLs.
+func checkFanOut(t *testing.T, client *http.Client, args []string) (urlA, urlB string) {
+	t.Helper()
+	urlA, _ = serveProcess(t, append([]string{"--data", t.TempDir(), "--node-id", "a"}, args...)...)
+	urlB, _ = serveProcess(t, append([]string{"--data", t.TempDir(), "--node-id", "b"}, args...)...)
 	ann := mintToken(t, "--sub", "ann", "--role", "specialist")
 	bob := mintToken(t, "--sub", "bob", "--role", "peer")
-
-	req, _ := http.NewRequest("POST", urlA+"/api/rooms", strings.NewReader(`{"name":"Across nodes"}`))
-	req.Header.Set("Authorization", "Bearer "+ann)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create room on node a: %v %v", resp, err)
-	}
-	var room struct{ ID string }
-	json.NewDecoder(resp.Body).Decode(&room)
-	resp.Body.Close()
+	room := createRoomWith(t, client, urlA, ann)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	open := func(base, tok string) *websocket.Conn {
-		ws, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/ws", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ws.CloseNow() })
-		b, _ := json.Marshal(map[string]any{"type": "hello", "token": tok})
-		ws.Write(ctx, websocket.MessageText, b)
-		return ws
-	}
-	until := func(ws *websocket.Conn, substr string) {
-		for {
-			_, data, err := ws.Read(ctx)
-			if err != nil {
-				t.Fatalf("waiting for %s: %v", substr, err)
-			}
-			if bytes.Contains(data, []byte(substr)) {
-				return
-			}
-		}
-	}
-	wb := open(urlB, bob)
-	until(wb, `"welcome"`)
-	wb.Write(ctx, websocket.MessageText, []byte(`{"type":"join","conv":"`+room.ID+`","ref":"j"}`))
-	until(wb, `"ref":"j"`)
-	wa := open(urlA, ann)
-	until(wa, `"welcome"`)
-	wa.Write(ctx, websocket.MessageText, []byte(`{"type":"send","conv":"`+room.ID+`","id":"x","body":"from node a"}`))
-	until(wb, `"body":"from node a"`)
+	b := dialChat(t, ctx, urlB, client, bob)
+	b.write(map[string]any{"type": "join", "conv": room, "ref": "j"})
+	b.until(`"ref":"j"`)
+	a := dialChat(t, ctx, urlA, client, ann)
+	a.write(map[string]any{"type": "send", "conv": room, "id": "x", "body": "from node a"})
+	b.until(`"body":"from node a"`)
+	return urlA, urlB
 }
 
 // clusterArgs sets a shared KINDRED_JWT_SECRET and returns the flags of
