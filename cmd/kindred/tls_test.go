@@ -265,8 +265,8 @@ func checkTLSOnly(t *testing.T, client *http.Client, addr string) {
 	}
 	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		resp.Body.Close()
-		if resp.StatusCode == 200 {
-			t.Errorf("plain HTTP on the TLS port answered 200")
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("plain HTTP on the TLS port: %d, want 400", resp.StatusCode)
 		}
 	}
 }
