@@ -177,10 +177,11 @@ func createRoomWith(t *testing.T, client *http.Client, url, tok string) string {
 	return room.ID
 }
 
-// waitFor polls cond for up to 10 s.
+// waitFor polls cond for up to a minute: a server starting on a loaded
+// machine (initdb, PostgreSQL's recovery) may take tens of seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
