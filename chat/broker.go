@@ -70,3 +70,33 @@ type Presence interface {
 	// Online reports, for each of userIDs, whether the user is online.
 	Online(ctx context.Context, userIDs []string) (map[string]bool, error)
 }
+
+// SessionCounter counts each user's signed-in sessions on every node that
+// shares it, so that a cap on sessions per user holds across the cluster
+// (Config.MaxSessionsPerUser in package server).
+//
+// Contract:
+//   - Admit counts session sessID of userID and reports true, unless the
+//     user already has max (> 0) sessions counted, on any node: then it
+//     counts nothing and reports false. Check and count are one atomic
+//     step, so concurrent Admits on any nodes never let in more than max.
+//     Admitting a session already counted reports true and counts it once.
+//   - Release uncounts a session; releasing one not counted does nothing.
+//     A session ID is only meaningful with its user.
+//   - A shared implementation keeps this node's sessions counted while
+//     Run runs (a heartbeat) and lets them lapse within a bounded time
+//     once it stops (the node crashed or was cut off), without anyone
+//     releasing them.
+//   - When the shared count cannot be reached before ctx ends, Admit fails
+//     open to this node's own count: it admits if the user has fewer than
+//     max sessions on this node, and returns the error with that answer so
+//     the caller can report it. Such a session is counted here and in the
+//     shared count once it is reachable again; Release must still be
+//     called. A Release that fails leaves the session to lapse.
+type SessionCounter interface {
+	Admit(ctx context.Context, userID, sessID string, max int) (bool, error)
+	Release(ctx context.Context, userID, sessID string) error
+	// Run keeps this node's sessions counted until ctx ends; an
+	// in-process counter has nothing to refresh and returns nil at once.
+	Run(ctx context.Context) error
+}

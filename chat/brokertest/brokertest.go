@@ -1,6 +1,7 @@
-// Package brokertest is the conformance suite every chat.Broker and
-// chat.Presence implementation must pass: Run and RunPresence check the
-// contracts in package chat clause by clause.
+// Package brokertest is the conformance suite every chat.Broker,
+// chat.Presence and chat.SessionCounter implementation must pass: Run,
+// RunPresence and RunSessions check the contracts in package chat clause
+// by clause.
 //
 // The suites model two nodes sharing one bus. An implementation that is
 // in-process only (package memory) passes the same instance twice: the
@@ -40,7 +41,7 @@ type config struct {
 	known map[string]string
 }
 
-// KnownIssue skips the named subtest of Run or RunPresence with reason:
+// KnownIssue skips the named subtest of Run, RunPresence or RunSessions with reason:
 // a documented, tracked violation, visible in `go test -v`, rather than a
 // silently weaker suite.
 func KnownIssue(subtest, reason string) Option {

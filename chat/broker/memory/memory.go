@@ -1,7 +1,7 @@
-// Package memory is the in-process Broker and Presence of the embedded
-// default: one node, no network. Publications go straight to the node's
-// handler on the publisher's goroutine, which keeps the order in which the
-// committer published them.
+// Package memory is the in-process Broker, Presence and Sessions of the
+// embedded default: one node, no network. Publications go straight to the
+// node's handler on the publisher's goroutine, which keeps the order in
+// which the committer published them.
 package memory
 
 import (

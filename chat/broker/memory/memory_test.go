@@ -30,3 +30,10 @@ func TestPresenceConformance(t *testing.T) {
 		return p, p
 	})
 }
+
+func TestSessionsConformance(t *testing.T) {
+	brokertest.RunSessions(t, func(*testing.T) (chat.SessionCounter, chat.SessionCounter) {
+		s := memory.NewSessions()
+		return s, s
+	})
+}

@@ -1,7 +1,8 @@
-// Package redis is the scale-out chat.Broker and chat.Presence: several
-// Kindred nodes share one Redis, which fans publications out between them
-// (Pub/Sub) and knows which users are connected to any of them (sorted
-// sets refreshed by heartbeats).
+// Package redis is the scale-out chat.Broker, chat.Presence and
+// chat.SessionCounter: several Kindred nodes share one Redis, which fans
+// publications out between them (Pub/Sub), knows which users are
+// connected to any of them and counts each user's sessions (sorted sets
+// refreshed by heartbeats).
 //
 // Redis Pub/Sub is fire-and-forget: a node whose subscriber connection is
 // down misses what is published meanwhile, and Redis keeps nothing to replay.

@@ -31,7 +31,7 @@ const hang = 20 * time.Second
 // testRedis connects to the Redis of KINDRED_TEST_REDIS_URL (default
 // redis://127.0.0.1:6379/0). Without one the test is skipped, except in
 // CI (CI=true), where a missing service is a failure.
-func testRedis(t *testing.T) *goredis.Options {
+func testRedis(t testing.TB) *goredis.Options {
 	t.Helper()
 	url := os.Getenv("KINDRED_TEST_REDIS_URL")
 	if url == "" {
