@@ -442,8 +442,9 @@ const (
 	ClosePolicy = 4009
 	// CloseHelloTimeout: no frame arrived within the hello timeout.
 	CloseHelloTimeout = 4002
-	// CloseTooManySessions: the user has as many sessions open on this
-	// node as it allows; close another tab or device first.
+	// CloseTooManySessions: the user has as many sessions open (on all
+	// nodes sharing Redis) as the server allows; close another tab or
+	// device first.
 	CloseTooManySessions = 4029
 	// CloseRevoked: an admin revoked every session of the user; the
 	// token the session started with is refused from now on. Sign in

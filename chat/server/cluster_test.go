@@ -50,9 +50,12 @@ type node struct {
 	store  chat.Store
 	broker *redis.Broker
 	client *goredis.Client
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	down   bool
+	// sessClient is the session count's own client, so that a test can
+	// cut the node off from the count alone.
+	sessClient *goredis.Client
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	down       bool
 }
 
 func testRedisURL(t testing.TB) string {
@@ -121,9 +124,12 @@ func (c *cluster) startNode(i int) *node {
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", i)
 	br := redis.NewBroker(rc, c.prefix, log)
-	pres := redis.NewPresence(rc, c.prefix, fmt.Sprintf("node%d-%d", i, time.Now().UnixNano()), 5*time.Second)
+	nodeID := fmt.Sprintf("node%d-%d", i, time.Now().UnixNano())
+	pres := redis.NewPresence(rc, c.prefix, nodeID, 5*time.Second)
+	sc := goredis.NewClient(opts)
+	sess := redis.NewSessions(sc, c.prefix, nodeID, clusterSessionTTL)
 	v, _ := auth.NewHMACVerifier(testSecret, auth.Options{})
-	cfg := server.Config{Store: st, Broker: br, Presence: pres, Verifier: v, Logger: log, SendRate: -1}
+	cfg := server.Config{Store: st, Broker: br, Presence: pres, Sessions: sess, Verifier: v, Logger: log, SendRate: -1}
 	if c.mod != nil {
 		c.mod(i, &cfg, st)
 	}
@@ -131,7 +137,7 @@ func (c *cluster) startNode(i int) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nd := &node{srv: srv, store: st, broker: br, client: rc, http: httptest.NewServer(srv.Handler())}
+	nd := &node{srv: srv, store: st, broker: br, client: rc, sessClient: sc, http: httptest.NewServer(srv.Handler())}
 	ctx, cancel := context.WithCancel(context.Background())
 	nd.cancel = cancel
 	nd.wg.Add(1)
@@ -155,6 +161,7 @@ func (c *cluster) stopNode(nd *node) {
 	nd.wg.Wait()
 	nd.store.Close()
 	nd.client.Close()
+	nd.sessClient.Close() // perhaps closed already: a node cut off from the count
 }
 
 func (c *cluster) token(sub string, role auth.Role) string {

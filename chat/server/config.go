@@ -14,12 +14,18 @@ import (
 )
 
 // Config holds a node's dependencies and limits. The caller builds every
-// dependency (cmd/kindred wires them); the server constructs none. Zero
+// dependency (cmd/kindred wires them); the server constructs none but an
+// in-process session count when Sessions is nil. Zero
 // limits take the defaults listed in DefaultConfig.
 type Config struct {
 	Store    chat.Store
 	Broker   chat.Broker
 	Presence chat.Presence
+	// Sessions counts each user's sessions for MaxSessionsPerUser; the
+	// server runs its heartbeat. Nodes that share a Broker should share
+	// it too (redis.Sessions), or the cap holds per node. Nil: an
+	// in-process count (memory.Sessions), right for a single node.
+	Sessions chat.SessionCounter
 	Verifier *auth.Verifier
 	Logger   *slog.Logger
 	// Static, when set, is served at "/" (the browser client).
@@ -142,9 +148,10 @@ type Config struct {
 	// one client address (too_many_connections, 429); ConnRatePerAddr
 	// and ConnBurstPerAddr shape a token bucket of new connections per
 	// address (rate_limited, 429, with Retry-After). All three refuse the
-	// upgrade, before any frame. MaxSessionsPerUser caps one user's
-	// signed-in sessions on this node: one more is refused at hello with
-	// too_many_sessions and close 4029. Counts are per node.
+	// upgrade, before any frame; their counts are per node.
+	// MaxSessionsPerUser caps one user's signed-in sessions on every node
+	// sharing Sessions: one more is refused at hello with
+	// too_many_sessions and close 4029.
 	MaxConns           int
 	MaxConnsPerAddr    int
 	MaxSessionsPerUser int

@@ -18,27 +18,28 @@ const maxRateAddrs = 65536
 const connRetry = 5 * time.Second
 
 // connLimits caps this node's WebSocket connections: in total, per source
-// address, new ones per address per second (a token bucket), and signed-in
-// sessions per user. A zero limit is no limit. One mutex guards the
-// counts: it is taken twice per connection, never across I/O.
+// address, and new ones per address per second (a token bucket). A zero
+// limit is no limit. One mutex guards the counts: it is taken twice per
+// connection, never across I/O. These counts are per node by design
+// (docs/security.md); sessions per user are counted across nodes
+// (sessioncap.go).
 type connLimits struct {
-	maxTotal, maxPerAddr, maxPerUser int
-	rate                             float64
-	burst                            int
-	maxAddrs                         int
+	maxTotal, maxPerAddr int
+	rate                 float64
+	burst                int
+	maxAddrs             int
 
 	mu      sync.Mutex
 	total   int
 	perAddr map[string]int
-	perUser map[string]int
 	rates   map[string]*tokenBucket
 }
 
 func newConnLimits(cfg *Config) *connLimits {
 	return &connLimits{
-		maxTotal: cfg.MaxConns, maxPerAddr: cfg.MaxConnsPerAddr, maxPerUser: cfg.MaxSessionsPerUser,
+		maxTotal: cfg.MaxConns, maxPerAddr: cfg.MaxConnsPerAddr,
 		rate: cfg.ConnRatePerAddr, burst: cfg.ConnBurstPerAddr, maxAddrs: maxRateAddrs,
-		perAddr: make(map[string]int), perUser: make(map[string]int), rates: make(map[string]*tokenBucket),
+		perAddr: make(map[string]int), rates: make(map[string]*tokenBucket),
 	}
 }
 
@@ -78,35 +79,6 @@ func (l *connLimits) release(addr string) {
 		l.perAddr[addr] = n
 	} else {
 		delete(l.perAddr, addr)
-	}
-}
-
-// admitUser counts a signed-in session of user, or reports that the user
-// has MaxSessionsPerUser on this node already.
-func (l *connLimits) admitUser(user string) bool {
-	if l.maxPerUser <= 0 {
-		return true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.perUser[user] >= l.maxPerUser {
-		return false
-	}
-	l.perUser[user]++
-	return true
-}
-
-// releaseUser uncounts a session admitUser let in.
-func (l *connLimits) releaseUser(user string) {
-	if l.maxPerUser <= 0 {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n := l.perUser[user] - 1; n > 0 {
-		l.perUser[user] = n
-	} else {
-		delete(l.perUser, user)
 	}
 }
 

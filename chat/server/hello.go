@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/coder/websocket"
@@ -35,12 +34,9 @@ func (c *conn) hello() bool {
 		return false
 	}
 	c.ident = id
-	if !s.connLim.admitUser(id.UserID) {
-		c.refuse(protocol.CloseTooManySessions, &chat.Error{Code: chat.CodeTooManySessions, Temporary: true,
-			Message: fmt.Sprintf("you have %d sessions open; close one (another tab or device) first", s.cfg.MaxSessionsPerUser)})
+	if !c.admitSession() {
 		return false
 	}
-	c.userSlot = true
 	c.userCh = userChannel(id.UserID)
 	u := identUser(id)
 	if err := s.store.UpsertUser(c.ctx, u); err != nil {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/broker/memory"
 	"github.com/kindred-health/kindred/chat/hub"
 	"github.com/kindred-health/kindred/chat/protocol"
 	"github.com/kindred-health/kindred/chat/webpush"
@@ -40,6 +41,7 @@ type Server struct {
 	store    chat.Store
 	broker   chat.Broker
 	presence chat.Presence
+	sessions chat.SessionCounter
 	verifier *auth.Verifier
 	log      *slog.Logger
 	hub      *hub.Hub
@@ -59,11 +61,14 @@ type Server struct {
 	pub      publisher
 
 	stopping atomic.Bool
+	// countWarned is when the last warning that the shared session count
+	// failed was logged (unix ns).
+	countWarned atomic.Int64
 	// ctx lives until the background work stops; retries of unrecorded
 	// escalations watch it.
 	ctx    context.Context
 	cancel context.CancelFunc
-	bg     sync.WaitGroup // broker, engine, webhook, watchdog, republisher
+	bg     sync.WaitGroup // broker, session count, engine, webhook, watchdog, republisher
 	// stopCommit and stopBg stop the committer, then everything else.
 	stopCommit func()
 	commitDone chan struct{}
@@ -86,6 +91,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	cfg.fill()
+	if cfg.Sessions == nil {
+		cfg.Sessions = memory.NewSessions()
+	}
 	if cfg.Video != nil {
 		cfg.HardFrameBytes = max(cfg.HardFrameBytes, MaxVideoFrameBytes)
 	}
@@ -94,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 		store:    cfg.Store,
 		broker:   cfg.Broker,
 		presence: cfg.Presence,
+		sessions: cfg.Sessions,
 		verifier: cfg.Verifier,
 		log:      cfg.Logger,
 		esc:      cfg.Escalation,
@@ -159,6 +168,8 @@ func (s *Server) start() {
 		})
 	}
 	run("broker", func(ctx context.Context) error { return s.broker.Run(ctx, s.hub) })
+	// Stopped after every session released its count (Shutdown).
+	run("session count heartbeat", s.sessions.Run)
 	run("write watchdog", func(ctx context.Context) error { s.writeWatchdog(ctx); return nil })
 	run("republisher", func(ctx context.Context) error { s.pub.republish(ctx, time.Second); return nil })
 	if s.relay != nil {
@@ -255,9 +266,7 @@ func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
-	if c.userSlot {
-		s.connLim.releaseUser(c.ident.UserID)
-	}
+	c.releaseSession()
 	s.connLim.release(c.addr)
 	s.wg.Done()
 }

@@ -39,16 +39,18 @@ func addBackendFlags(fs *flagSet) backendFlags {
 		redisPrefix: fs.String("redis-prefix", "kindred:", "prefix of every Redis key and channel, to share one Redis between deployments"),
 		databaseURL: fs.String("database-url", "", "PostgreSQL URL (postgres://user@host/db) shared by all nodes; empty: SQLite in the data directory"),
 		nodeID:      fs.String("node-id", "", "this node's name in presence records (default: host name and a random suffix)"),
-		presenceTTL: fs.Duration("presence-ttl", 30*time.Second, "with Redis: how long a silent node's users stay online"),
+		presenceTTL: fs.Duration("presence-ttl", 30*time.Second, "with Redis: how long a silent node's users stay online and its sessions count towards --max-sessions-per-user"),
 	}
 }
 
-// backends are a node's store, broker and presence, with what runs them.
+// backends are a node's store, broker, presence and session count, with
+// what runs them (the server runs the session count's heartbeat).
 type backends struct {
 	store       chat.Store
 	escalations escalation.Store
 	broker      chat.Broker
 	presence    chat.Presence
+	sessions    chat.SessionCounter
 	mode        string
 	nodeID      string
 
@@ -81,7 +83,7 @@ func (f backendFlags) open(ctx context.Context, dataDir string, log *slog.Logger
 	}
 
 	if *f.redisURL == "" {
-		b.broker, b.presence = memory.NewBroker(), memory.NewPresence()
+		b.broker, b.presence, b.sessions = memory.NewBroker(), memory.NewPresence(), memory.NewSessions()
 		return b, nil
 	}
 	opts, err := goredis.ParseURL(*f.redisURL)
@@ -101,6 +103,7 @@ func (f backendFlags) open(ctx context.Context, dataDir string, log *slog.Logger
 	pres := redis.NewPresence(client, *f.redisPrefix, b.nodeID, *f.presenceTTL)
 	b.broker = redis.NewBroker(client, *f.redisPrefix, log.With("component", "redis"))
 	b.presence = pres
+	b.sessions = redis.NewSessions(client, *f.redisPrefix, b.nodeID, *f.presenceTTL)
 	b.mode = "scale-out"
 	runCtx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel

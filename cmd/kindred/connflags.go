@@ -17,7 +17,7 @@ type connFlags struct {
 
 func addConnFlags(fs *flagSet) *connFlags {
 	c := &connFlags{}
-	fs.IntVar(&c.maxSessions, "max-sessions-per-user", 10, "signed-in WebSocket sessions one user may have open on this node; one more is refused at hello with too_many_sessions and close 4029 (0: no limit)")
+	fs.IntVar(&c.maxSessions, "max-sessions-per-user", 10, "signed-in WebSocket sessions one user may have open (on all nodes sharing --redis-url); one more is refused at hello with too_many_sessions and close 4029 (0: no limit)")
 	fs.IntVar(&c.maxPerIP, "max-conns-per-ip", 200, "WebSocket connections open from one client address; more are refused with 429 too_many_connections (0: no limit). Behind a proxy, see --trusted-proxy-header")
 	fs.IntVar(&c.maxConns, "max-conns", 20000, "WebSocket connections open on this node; more are refused with 503 server_busy (0: no limit)")
 	fs.Float64Var(&c.ratePerIP, "conn-rate-per-ip", 5, "new WebSocket connections per second from one client address (token bucket refill); more are refused with 429 rate_limited (0: no limit)")

@@ -274,7 +274,7 @@ func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, push *web
 	}
 	scfg := server.Config{
 		MetricsToken: metricsToken,
-		Store:        be.store, Broker: be.broker, Presence: be.presence, Escalation: esc, Push: push, Video: video,
+		Store:        be.store, Broker: be.broker, Presence: be.presence, Sessions: be.sessions, Escalation: esc, Push: push, Video: video,
 		Detector: cr.detector, CrisisSupport: cr.support,
 		Verifier: verifier, Logger: logger, Static: static.Handler(cfg.idle),
 		IdleTimeout: cfg.idle, SupervisorIdleTimeout: cfg.supIdle,

@@ -158,30 +158,38 @@ func TestBrokerConformance(t *testing.T) {
 func TestPresenceConformance(t *testing.T) {
 	opt := testRedis(t)
 	brokertest.RunPresence(t, func(t *testing.T) (chat.Presence, chat.Presence) {
-		prefix := testPrefix(t, opt)
-		a := NewPresence(newClient(t, opt), prefix, "node-a", 10*time.Second)
-		b := NewPresence(newClient(t, opt), prefix, "node-b", 10*time.Second)
-		runPresence(t, a)
-		runPresence(t, b)
+		a, b, _ := twoNodes(t, opt, 10*time.Second, NewPresence)
 		return a, b
 	})
 }
 
-// runPresence runs p until the test ends; the returned stop ends it
-// earlier and waits for Run to return.
-func runPresence(t *testing.T, p *Presence) (stop func()) {
+// twoNodes returns what newNode makes for two nodes sharing a prefix of
+// their own, each on its own client and heartbeating until t ends or,
+// for b, until stopB.
+func twoNodes[T interface{ Run(context.Context) error }](t *testing.T, opt *goredis.Options, ttl time.Duration,
+	newNode func(goredis.UniversalClient, string, string, time.Duration) T) (a, b T, stopB func()) {
+	prefix := testPrefix(t, opt)
+	a = newNode(newClient(t, opt), prefix, "node-a", ttl)
+	b = newNode(newClient(t, opt), prefix, "node-b", ttl)
+	runHeartbeat(t, a.Run)
+	return a, b, runHeartbeat(t, b.Run)
+}
+
+// runHeartbeat runs a heartbeat (Presence.Run, Sessions.Run) until the
+// test ends; the returned stop ends it earlier and waits for it to return.
+func runHeartbeat(t *testing.T, run func(context.Context) error) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = p.Run(ctx)
+		_ = run(ctx)
 	}()
 	stop = func() {
 		cancel()
 		select {
 		case <-done:
 		case <-time.After(hang):
-			t.Error("Presence.Run did not return after its context ended")
+			t.Error("the heartbeat did not return after its context ended")
 		}
 	}
 	t.Cleanup(stop)
@@ -213,13 +221,8 @@ func online(t *testing.T, p *Presence, u string) bool {
 }
 
 func TestPresenceExpiresStoppedNode(t *testing.T) {
-	opt := testRedis(t)
-	prefix := testPrefix(t, opt)
 	const ttl = 1500 * time.Millisecond
-	a := NewPresence(newClient(t, opt), prefix, "node-a", ttl)
-	b := NewPresence(newClient(t, opt), prefix, "node-b", ttl)
-	runPresence(t, a)
-	stopB := runPresence(t, b)
+	a, b, stopB := twoNodes(t, testRedis(t), ttl, NewPresence)
 	ctx := context.Background()
 
 	onlyB, onlyA, both := "u-b", "u-a", "u-both"
@@ -258,7 +261,7 @@ func TestPresenceRestoresVanishedEntries(t *testing.T) {
 	prefix := testPrefix(t, opt)
 	admin := newClient(t, opt)
 	p := NewPresence(newClient(t, opt), prefix, "node-a", 900*time.Millisecond)
-	runPresence(t, p)
+	runHeartbeat(t, p.Run)
 	ctx := context.Background()
 	if err := p.Connect(ctx, "u1", "c1"); err != nil {
 		t.Fatal(err)

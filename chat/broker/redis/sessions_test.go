@@ -15,34 +15,9 @@ import (
 func TestSessionsConformance(t *testing.T) {
 	opt := testRedis(t)
 	brokertest.RunSessions(t, func(t *testing.T) (chat.SessionCounter, chat.SessionCounter) {
-		prefix := testPrefix(t, opt)
-		a := NewSessions(newClient(t, opt), prefix, "node-a", 10*time.Second)
-		b := NewSessions(newClient(t, opt), prefix, "node-b", 10*time.Second)
-		runLeases(t, a.Run)
-		runLeases(t, b.Run)
+		a, b, _ := twoNodes(t, opt, 10*time.Second, NewSessions)
 		return a, b
 	})
-}
-
-// runLeases runs a heartbeat until the test ends; the returned stop ends
-// it earlier and waits for it to return.
-func runLeases(t *testing.T, run func(context.Context) error) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = run(ctx)
-	}()
-	stop = func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(hang):
-			t.Error("the heartbeat did not return after its context ended")
-		}
-	}
-	t.Cleanup(stop)
-	return stop
 }
 
 func admit(t *testing.T, s *Sessions, u, sess string, max int) bool {
@@ -73,13 +48,8 @@ func full(t *testing.T, s *Sessions, u string, max int) bool {
 // A node that stops heartbeating without releasing its sessions (a
 // crash) has them lapse within ttl; the live node's stay counted.
 func TestSessionsOfAStoppedNodeLapse(t *testing.T) {
-	opt := testRedis(t)
-	prefix := testPrefix(t, opt)
 	const ttl = 1500 * time.Millisecond
-	a := NewSessions(newClient(t, opt), prefix, "node-a", ttl)
-	b := NewSessions(newClient(t, opt), prefix, "node-b", ttl)
-	runLeases(t, a.Run)
-	stopB := runLeases(t, b.Run)
+	a, b, stopB := twoNodes(t, testRedis(t), ttl, NewSessions)
 
 	if !admit(t, a, "u", "a1", 3) || !admit(t, b, "u", "b1", 3) || !admit(t, b, "u", "b2", 3) {
 		t.Fatal("a session under the cap was refused")
@@ -112,7 +82,7 @@ func TestSessionsRestoresVanishedEntries(t *testing.T) {
 	admin := newClient(t, opt)
 	a := NewSessions(newClient(t, opt), prefix, "node-a", 900*time.Millisecond)
 	b := NewSessions(newClient(t, opt), prefix, "node-b", 900*time.Millisecond)
-	runLeases(t, a.Run)
+	runHeartbeat(t, a.Run)
 	ctx := context.Background()
 	admit(t, a, "u", "s1", 2)
 	admit(t, a, "u", "s2", 2)
@@ -139,7 +109,7 @@ func TestSessionsRestoresVanishedEntries(t *testing.T) {
 func TestSessionsFailOpenToThisNode(t *testing.T) {
 	addr := freeAddr(t)
 	a := NewSessions(goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1}), "kt:", "node-a", time.Second)
-	runLeases(t, a.Run)
+	runHeartbeat(t, a.Run)
 	for i, want := range []bool{true, true, false} {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		start := time.Now()
