@@ -313,9 +313,19 @@ func (p *page) signIn(n *node, token string) {
 	p.waitJS("connected", `document.getElementById('conn-status').dataset.state === 'connected'`)
 }
 
+// click clicks the element as a person would: once it is shown, enabled
+// and what a click at its centre reaches (not under something sliding
+// away, such as the list of chats closing on a phone).
 func (p *page) click(selector string) {
 	p.t.Helper()
-	p.waitJS(selector, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return e && e.offsetParent !== null && !e.disabled; })()`, js(selector)))
+	p.waitJS(selector, fmt.Sprintf(`(() => {
+		const e = document.querySelector(%s);
+		if (!e || e.offsetParent === null || e.disabled) return false;
+		e.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+		const r = e.getBoundingClientRect();
+		const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+		return hit !== null && e.contains(hit);
+	})()`, js(selector)))
 	p.do(chromedp.Click(chromedp.CSS(selector)))
 }
 
