@@ -4,7 +4,7 @@
 
 import { $, el, plural } from '../dom.js';
 import { describe } from '../errors.js';
-import { openDialog } from './dialogs.js';
+import { onClosed, openDialog } from './dialogs.js';
 
 const dateFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
 
@@ -27,7 +27,7 @@ export class BansDialog {
       const btn = ev.target.closest('button[data-unban]');
       if (btn) this.unban(btn);
     });
-    this.dialog.addEventListener('close', () => {
+    onClosed(this.dialog, () => {
       this.conv = null;
     });
   }

@@ -5,7 +5,7 @@
 
 import { $ } from '../dom.js';
 import { describe } from '../errors.js';
-import { closeDialog, openDialog } from './dialogs.js';
+import { closeDialog, onClosed, openDialog } from './dialogs.js';
 
 function excerpt(body) {
   const s = body.replace(/\s+/g, ' ').trim();
@@ -35,7 +35,7 @@ export class ComplaintDialog {
     this.form.addEventListener('change', () => {
       $('complaint-danger').hidden = this.category() !== 'danger';
     });
-    this.dialog.addEventListener('close', () => {
+    onClosed(this.dialog, () => {
       const c = this.current;
       this.current = null;
       if (c) c.resolve(c.done);

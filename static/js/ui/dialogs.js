@@ -17,6 +17,17 @@ export function closeDialog(dialog) {
   if (dialog.open) dialog.close();
 }
 
+// onClosed runs fn on dialog's close event, unless the dialog was opened
+// again before it came: the event comes a task after the closing (a frame
+// later when the page is busy), and it must not clear what the new
+// opening set up (a "Not now" then "Read the guidelines" in quick
+// succession left the Accept button doing nothing).
+export function onClosed(dialog, fn) {
+  dialog.addEventListener('close', () => {
+    if (!dialog.open) fn();
+  });
+}
+
 export function closeAllDialogs() {
   for (const d of document.querySelectorAll('dialog')) {
     openers.delete(d);
@@ -40,7 +51,7 @@ export function setupDialogs() {
         if (!inside) closeDialog(d);
       }
     });
-    d.addEventListener('close', () => {
+    onClosed(d, () => {
       const opener = openers.get(d);
       openers.delete(d);
       // The close event comes a task after the dialog closed: if the
@@ -93,7 +104,7 @@ export class FormDialog {
       ev.preventDefault();
       this.submit();
     });
-    this.dialog.addEventListener('close', () => {
+    onClosed(this.dialog, () => {
       const c = this.current;
       this.current = null;
       if (c) c.resolve(c.done);

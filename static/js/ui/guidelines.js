@@ -6,7 +6,7 @@
 
 import { $ } from '../dom.js';
 import { describe } from '../errors.js';
-import { closeDialog, openDialog } from './dialogs.js';
+import { closeDialog, onClosed, openDialog } from './dialogs.js';
 
 export class GuidelinesDialog {
   // hooks: accept(conv, version) -> Promise, accepted(conv), exempt(conv)
@@ -23,7 +23,7 @@ export class GuidelinesDialog {
       ev.preventDefault();
       this.submit();
     });
-    this.dialog.addEventListener('close', () => {
+    onClosed(this.dialog, () => {
       this.conv = null;
     });
   }

@@ -4,7 +4,7 @@
 
 import { $, el, plural } from '../dom.js';
 import { describe } from '../errors.js';
-import { openDialog } from './dialogs.js';
+import { onClosed, openDialog } from './dialogs.js';
 
 const dateFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
 
@@ -35,7 +35,7 @@ export class InvitesDialog {
       const btn = ev.target.closest('button[data-revoke]');
       if (btn) this.revoke(btn);
     });
-    this.dialog.addEventListener('close', () => {
+    onClosed(this.dialog, () => {
       this.conv = null;
       $('invite-link').value = '';
     });

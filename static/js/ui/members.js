@@ -7,7 +7,7 @@
 import { $, el, plural, roleLabel } from '../dom.js';
 import { describe } from '../errors.js';
 import { mutedUntil } from '../store.js';
-import { openDialog } from './dialogs.js';
+import { onClosed, openDialog } from './dialogs.js';
 import { menuButton, menuKeydown, openMenu } from './menu.js';
 import { untilText } from './roomstate.js';
 
@@ -43,7 +43,7 @@ export class MembersDialog {
       if (menu) this.openActions(menu, false);
     });
     this.list.addEventListener('keydown', (ev) => menuKeydown(ev, (b, last) => this.openActions(b, last)));
-    this.dialog.addEventListener('close', () => {
+    onClosed(this.dialog, () => {
       this.convId = null;
     });
   }

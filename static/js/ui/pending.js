@@ -4,7 +4,7 @@
 
 import { $, el, formatTime, plural } from '../dom.js';
 import { describe } from '../errors.js';
-import { openDialog } from './dialogs.js';
+import { onClosed, openDialog } from './dialogs.js';
 
 export class PendingDialog {
   // hooks: list(conv) -> Promise<pending>, approve(conv, item) -> Promise,
@@ -19,7 +19,7 @@ export class PendingDialog {
     this.conv = null;
     this.items = new Map();
     this.list.addEventListener('click', (ev) => this.act(ev.target.closest('button[data-pending]')));
-    this.dialog.addEventListener('close', () => {
+    onClosed(this.dialog, () => {
       this.conv = null;
     });
   }

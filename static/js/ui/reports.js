@@ -5,7 +5,7 @@
 
 import { $, el, formatTime, plural } from '../dom.js';
 import { describe } from '../errors.js';
-import { openDialog } from './dialogs.js';
+import { onClosed, openDialog } from './dialogs.js';
 
 const CATEGORY = {
   harassment: 'Harassment', spam: 'Spam', inappropriate: 'Inappropriate', danger: 'May be in danger', other: 'Something else',
@@ -55,7 +55,7 @@ export class ReportsDialog {
       // The button may be gone: keep focus in the dialog.
       if (this.dialog.open && !this.dialog.contains(document.activeElement)) this.dialog.querySelector('.segmented button[aria-pressed="true"]').focus();
     });
-    this.dialog.addEventListener('close', () => {
+    onClosed(this.dialog, () => {
       this.conv = null;
     });
   }
