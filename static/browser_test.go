@@ -581,7 +581,10 @@ func TestDirectMessageFromMemberList(t *testing.T) {
 func TestRefusedActionsShowTheirErrors(t *testing.T) {
 	n := startNode(t, 0, func(c *server.Config) {
 		c.MaxMessageBytes = 200
-		c.SendRate = 0.5
+		// Two at once, then one every 10 s: the three messages below are
+		// typed well within that even on a loaded machine (at one every
+		// 2 s a slow run typed them slower than the bucket refilled).
+		c.SendRate = 0.1
 		c.SendBurst = 2
 	})
 	annTok := n.user("ann", "Ann", auth.RoleSpecialist)
