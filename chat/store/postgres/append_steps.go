@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/store/sqlstore"
 )
 
 // The steps of Append (see its comment): read, decide, write, apply.
@@ -42,7 +43,7 @@ const (
 		CROSS JOIN LATERAL (SELECT 1 FROM members m
 			WHERE m.conv_id = p.conv AND m.user_id = p.usr LIMIT 1) AS m`
 	// Both return rows of eventState, plus the position in the request.
-	eventState = `e.seq, e.kind = 'message', e.sender_id, e.body, e.created_at, e.edited_at, e.deleted, e.hidden`
+	eventState = `e.seq, e.kind = 'message', e.sender_id, e.body, e.created_at, e.edited_at, e.deleted, e.hidden, e.key_id`
 	sqlDups    = `SELECT k.i, e.* FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(conv, usr, cid, i)
 		CROSS JOIN LATERAL (SELECT ` + eventState + ` FROM events e
 			WHERE e.conv_id = k.conv AND e.sender_id = k.usr AND e.client_id = k.cid
@@ -55,15 +56,15 @@ const (
 	// the table; arrays of plain values encode without reflection. No
 	// lookup here, and so no plan to get wrong.
 	sqlInsertEvents = `INSERT INTO events
-		(conv_id, seq, kind, sender_id, client_id, body, target_seq, created_at, edited_at, deleted, hidden)
+		(conv_id, seq, kind, sender_id, client_id, body, target_seq, created_at, edited_at, deleted, hidden, key_id)
 		SELECT conv, seq, kind, sender, NULLIF(client, ''), body, NULLIF(target, 0), created,
-			CASE WHEN has_edit THEN edited END, deleted, hidden
+			CASE WHEN has_edit THEN edited END, deleted, hidden, key_id
 		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::bigint[], $8::bigint[], $9::bigint[], $10::bool[], $11::bool[], $12::bigint[])
-			AS r(conv, seq, kind, sender, client, body, target, created, edited, has_edit, deleted, hidden)`
+			$7::bigint[], $8::bigint[], $9::bigint[], $10::bool[], $11::bool[], $12::bigint[], $13::text[])
+			AS r(conv, seq, kind, sender, client, body, target, created, edited, has_edit, deleted, hidden, key_id)`
 	// One statement per stored message a batch edits or deletes (few: most
 	// batches have none), so each is a primary-key update.
-	sqlUpdateMessage = `UPDATE events SET body = $3, edited_at = $4, deleted = $5, hidden = $6
+	sqlUpdateMessage = `UPDATE events SET body = $3, edited_at = $4, deleted = $5, hidden = $6, key_id = $7
 		WHERE conv_id = $1 AND seq = $2`
 	// A deleted message's text must not survive in the edits that
 	// changed it either.
@@ -142,15 +143,24 @@ func (b *appendBatch) scanStates(rows pgx.Rows, key func(i int, seq int64) msgKe
 	var (
 		i      int64
 		edited pgtype.Int8
+		keyID  string
 	)
 	for rows.Next() {
 		m := &msgState{stored: true}
 		var seq int64
-		if err := rows.Scan(&i, &seq, &m.isMessage, &m.sender, &m.body, &m.created, &edited, &m.deleted, &m.hidden); err != nil {
+		if err := rows.Scan(&i, &seq, &m.isMessage, &m.sender, &m.body, &m.created, &edited, &m.deleted, &m.hidden, &keyID); err != nil {
 			return err
 		}
 		m.edited, m.hasEdit = edited.Int64, edited.Valid
 		k := key(int(i-1), seq)
+		if keyID != "" {
+			b.ad = sqlstore.EventAD(b.ad[:0], k.conv, k.seq)
+			body, err := b.keys.Open(keyID, m.body, b.ad)
+			if err != nil {
+				return fmt.Errorf("event %d: %w", k.seq, err)
+			}
+			m.body = body
+		}
 		// A message may be both a duplicate's original and a target;
 		// both reads saw the same locked state.
 		if _, ok := b.msgs[k]; !ok {
@@ -311,6 +321,8 @@ func (b *appendBatch) write(ctx context.Context, conn *pgxpool.Conn) error {
 		seq, target, created, edited     = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		hasEdit, deleted                 = make([]bool, n), make([]bool, n)
 		hidden                           = make([]int64, n)
+		keyID                            = make([]string, n)
+		err                              error
 	)
 	for i, r := range b.rows {
 		conv[i], kind[i], sender[i], client[i], body[i] = r.conv, r.kind, r.sender, r.client, r.body
@@ -320,8 +332,11 @@ func (b *appendBatch) write(ctx context.Context, conn *pgxpool.Conn) error {
 			// after the batch's own edits and deletes of it.
 			body[i], edited[i], hasEdit[i], deleted[i], hidden[i] = m.body, m.edited, m.hasEdit, m.deleted, m.hidden
 		}
+		if keyID[i], body[i], err = b.seal(r.conv, r.seq, body[i]); err != nil {
+			return err
+		}
 	}
-	q.Queue(sqlInsertEvents, conv, seq, kind, sender, client, body, target, created, edited, hasEdit, deleted, hidden).
+	q.Queue(sqlInsertEvents, conv, seq, kind, sender, client, body, target, created, edited, hasEdit, deleted, hidden, keyID).
 		Exec(func(ct pgconn.CommandTag) error {
 			if ct.RowsAffected() != int64(n) {
 				return fmt.Errorf("inserted %d events of %d", ct.RowsAffected(), n)
@@ -335,7 +350,11 @@ func (b *appendBatch) write(ctx context.Context, conn *pgxpool.Conn) error {
 		if m.hasEdit {
 			edited = &m.edited
 		}
-		q.Queue(sqlUpdateMessage, k.conv, k.seq, m.body, edited, m.deleted, m.hidden)
+		keyID, body, err := b.seal(k.conv, k.seq, m.body)
+		if err != nil {
+			return err
+		}
+		q.Queue(sqlUpdateMessage, k.conv, k.seq, body, edited, m.deleted, m.hidden, keyID)
 	}
 	for i, k := range b.blank {
 		o := &b.out[b.blankBy[i]]
@@ -357,6 +376,16 @@ func (b *appendBatch) write(ctx context.Context, conn *pgxpool.Conn) error {
 		return fmt.Errorf("commit ended in %q", ct.String())
 	})
 	return conn.SendBatch(ctx, &q).Close()
+}
+
+// seal returns body sealed for event seq of conv as it is stored: the key
+// id and the value (the body itself and "" without keys).
+func (b *appendBatch) seal(conv string, seq int64, body string) (keyID, value string, err error) {
+	if b.keys == nil {
+		return "", body, nil
+	}
+	b.ad = sqlstore.EventAD(b.ad[:0], conv, seq)
+	return b.keys.Seal(body, b.ad)
 }
 
 // apply reports the outcomes in the items, once the batch has committed

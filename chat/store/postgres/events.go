@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/store/sealer"
 	"github.com/kindred-health/kindred/chat/store/sqlstore"
 )
 
@@ -59,6 +60,7 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 		return nil
 	}
 	b := newAppendBatch(items)
+	b.keys = s.Keys()
 	defer func() {
 		if err != nil {
 			for i := range items {
@@ -201,6 +203,9 @@ type appendBatch struct {
 	blank []msgKey // stored messages the batch deletes or hides
 	// blankBy is, for each of blank, the item that erased it.
 	blankBy []int
+
+	keys *sealer.Ring // seals bodies as they are written (nil: none)
+	ad   []byte       // associated data, one buffer for the batch
 }
 
 // newAppendBatch validates items and gathers what step 1 must read.

@@ -54,6 +54,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/store/sealer"
 	"github.com/kindred-health/kindred/chat/store/sqlstore"
 )
 
@@ -85,6 +86,14 @@ type options struct {
 	schema   string
 	poolHook func(*pgxpool.Config) // tests only: observe connections
 	upto     int                   // tests only: migrate up to this version (0: all)
+	keys     *sealer.Ring
+}
+
+// WithKeys seals message bodies and escalation snapshots with keys' active
+// key, and opens rows sealed with any of its keys (see package sealer).
+// Every node sharing the database needs every key still in use.
+func WithKeys(keys *sealer.Ring) Option {
+	return func(o *options) { o.keys = keys }
 }
 
 // WithSchema keeps the store's tables in schema name: Open creates the
@@ -138,7 +147,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	db := pgxDB{pgxQuerier{pool}, pool}
-	s.Store = sqlstore.New(sqlstore.Config{Dialect: dialect{}, Read: db, Write: db})
+	s.Store = sqlstore.New(sqlstore.Config{Dialect: dialect{}, Read: db, Write: db, Keys: o.keys})
 	return s, nil
 }
 

@@ -161,10 +161,11 @@ func (r *Ring) Seal(plain string, ad []byte) (keyID, sealed string, err error) {
 
 // Open returns the text that sealed holds, sealed with key keyID for the
 // row and column ad names. A keyID of "" means the value was stored as it
-// is, and is returned unchanged. A key the ring lacks is an
+// is, and is returned unchanged, as is an empty value (Seal never seals
+// one). A key the ring lacks is an
 // *UnknownKeyError; a value that does not open, ErrOpen.
 func (r *Ring) Open(keyID, sealed string, ad []byte) (string, error) {
-	if keyID == "" {
+	if keyID == "" || sealed == "" {
 		return sealed, nil
 	}
 	var k *key

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/store/sealer"
+	"github.com/kindred-health/kindred/chat/store/sqlstore"
 )
 
 // convState tracks one conversation touched by an Append batch.
@@ -31,6 +34,9 @@ type batch struct {
 	st     writeStmts  // base bound to tx, on first use (see stmt)
 	now    int64
 	nowArg any // now, boxed once for all the items that take it
+
+	keys *sealer.Ring // seals bodies as they are written (nil: none)
+	ad   []byte       // associated data, one buffer for the batch
 
 	// Small batches touch few conversations and senders; linear search
 	// over these beats maps and allocates nothing for the common case.
@@ -73,6 +79,7 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 		now:     now(),
 		tx:      tx,
 		base:    &s.ws,
+		keys:    s.Keys(),
 		convs:   make([]convState, 0, 4),
 		members: make([]memberState, 0, 8),
 	}
@@ -111,6 +118,16 @@ func (b *batch) stmt(bound **sql.Stmt, base *sql.Stmt) *sql.Stmt {
 		*bound = b.tx.StmtContext(b.ctx, base)
 	}
 	return *bound
+}
+
+// seal returns body sealed for event seq of c as it is stored: the key
+// id and the value (the body itself and "" without keys).
+func (b *batch) seal(c *convState, seq int64, body string) (keyID, value string, err error) {
+	if b.keys == nil {
+		return "", body, nil
+	}
+	b.ad = sqlstore.EventAD(b.ad[:0], c.id, seq)
+	return b.keys.Seal(body, b.ad)
 }
 
 // stamp is the time stored for e: its own, or the batch's.
@@ -215,8 +232,12 @@ func (b *batch) apply(it *chat.AppendItem) error {
 // stored copy it repeats.
 func (b *batch) message(it *chat.AppendItem, c *convState, user, ts, clientID any) error {
 	e := &it.Event
+	keyID, body, err := b.seal(c, c.next, e.Body)
+	if err != nil {
+		return err
+	}
 	res, err := b.stmt(&b.st.insertEvent, b.base.insertEvent).ExecContext(b.ctx,
-		c.idArg, c.next, kindArg(e.Kind), user, clientID, e.Body, nil, ts)
+		c.idArg, c.next, kindArg(e.Kind), user, clientID, body, keyID, nil, ts)
 	if err != nil {
 		return err
 	}
@@ -260,12 +281,21 @@ func (b *batch) change(it *chat.AppendItem, c *convState, user, ts, clientID any
 	if e.Kind == chat.EventDelete {
 		e.Body = ""
 	}
+	keyID, body, err := b.seal(c, c.next, e.Body)
+	if err != nil {
+		return err
+	}
 	if _, err := b.stmt(&b.st.insertEvent, b.base.insertEvent).ExecContext(b.ctx,
-		c.idArg, c.next, kindArg(e.Kind), user, clientID, e.Body, e.Target, ts); err != nil {
+		c.idArg, c.next, kindArg(e.Kind), user, clientID, body, keyID, e.Target, ts); err != nil {
 		return err
 	}
 	if e.Kind == chat.EventEdit {
-		_, err = b.stmt(&b.st.applyEdit, b.base.applyEdit).ExecContext(b.ctx, e.Body, ts, c.idArg, e.Target)
+		// The message row gets a value of its own: the edit's is bound
+		// to the edit's row.
+		if keyID, body, err = b.seal(c, e.Target, e.Body); err != nil {
+			return err
+		}
+		_, err = b.stmt(&b.st.applyEdit, b.base.applyEdit).ExecContext(b.ctx, body, keyID, ts, c.idArg, e.Target)
 	} else {
 		_, err = b.stmt(&b.st.applyDelete, b.base.applyDelete).ExecContext(b.ctx, c.idArg, e.Target)
 		if err == nil {
@@ -289,9 +319,18 @@ func (b *batch) duplicate(it *chat.AppendItem) error {
 	}
 	var created int64
 	var edited sql.NullInt64
+	var keyID string
 	if err := b.stmt(&b.st.findClientID, b.base.findClientID).QueryRowContext(b.ctx, e.Conv, e.Sender, e.ClientID).
-		Scan(&e.Seq, &e.Body, &created, &edited, &e.Deleted); err != nil {
+		Scan(&e.Seq, &e.Body, &keyID, &created, &edited, &e.Deleted); err != nil {
 		return err
+	}
+	if keyID != "" {
+		b.ad = sqlstore.EventAD(b.ad[:0], e.Conv, e.Seq)
+		body, err := b.keys.Open(keyID, e.Body, b.ad)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", e.Seq, err)
+		}
+		e.Body = body
 	}
 	e.Time = fromNanos(created)
 	e.EditedAt = nil
@@ -355,7 +394,7 @@ func (b *batch) hide(it *chat.AppendItem) error {
 		return nil
 	}
 	if _, err := b.stmt(&b.st.insertEvent, b.base.insertEvent).ExecContext(b.ctx,
-		c.idArg, c.next, kindArg(e.Kind), "", nil, "", e.Target, b.stamp(e)); err != nil {
+		c.idArg, c.next, kindArg(e.Kind), "", nil, "", "", e.Target, b.stamp(e)); err != nil {
 		return err
 	}
 	if _, err := b.stmt(&b.st.applyHide, b.base.applyHide).ExecContext(b.ctx, c.next, c.idArg, e.Target); err != nil {

@@ -26,13 +26,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/store/sealer"
 	"github.com/kindred-health/kindred/chat/store/sqlstore"
 )
 
@@ -74,13 +77,31 @@ type Store struct {
 // turned into an absolute SQLite URI, so it may contain any character.
 // In-memory databases are not supported: the read pool and the write
 // connection must share one file.
-func Open(ctx context.Context, path string) (*Store, error) {
-	return open(ctx, path, 0)
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return open(ctx, path, o)
 }
 
-// open is Open applying the migrations up to version upto (all when 0):
-// tests make databases as older versions left them.
-func open(ctx context.Context, path string, upto int) (*Store, error) {
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	keys *sealer.Ring
+	upto int // tests only: migrate up to this version (0: all)
+}
+
+// WithKeys seals message bodies and escalation snapshots with keys' active
+// key, and opens rows sealed with any of its keys (see package sealer).
+func WithKeys(keys *sealer.Ring) Option {
+	return func(o *options) { o.keys = keys }
+}
+
+// open is Open with its options.
+func open(ctx context.Context, path string, o options) (*Store, error) {
+	upto := o.upto
 	if path == "" || path == ":memory:" {
 		return nil, errors.New("sqlite: a database file path is required")
 	}
@@ -89,6 +110,9 @@ func open(ctx context.Context, path string, upto int) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 
+	if err := private(abs); err != nil {
+		return nil, err
+	}
 	s := &Store{}
 	s.w, err = sql.Open("sqlite", dsn(abs, false))
 	if err != nil {
@@ -107,6 +131,14 @@ func open(ctx context.Context, path string, upto int) (*Store, error) {
 		s.w.Close()
 		return nil, err
 	}
+	// SQLite creates -wal and -shm with the main file's mode; files an
+	// older version left readable by others are made private here.
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Chmod(abs+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.w.Close()
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
 
 	s.r, err = sql.Open("sqlite", dsn(abs, true))
 	if err != nil {
@@ -119,7 +151,7 @@ func open(ctx context.Context, path string, upto int) (*Store, error) {
 	s.r.SetConnMaxIdleTime(5 * time.Minute)
 	// modernc parses a query on every call it was not prepared for.
 	s.Store = sqlstore.New(sqlstore.Config{Dialect: dialect{},
-		Read: sqlstore.NewSQLDB(s.r), Write: sqlstore.NewSQLDB(s.w), PrepareReads: true})
+		Read: sqlstore.NewSQLDB(s.r), Write: sqlstore.NewSQLDB(s.w), PrepareReads: true, Keys: o.keys})
 
 	// A store held at an older version (tests of migrations seed it
 	// with plain SQL) cannot prepare statements naming later columns.
@@ -137,6 +169,22 @@ func open(ctx context.Context, path string, upto int) (*Store, error) {
 	return s, nil
 }
 
+// private creates the database file at abs if it does not exist, with
+// mode 0600 whatever the umask, and makes an existing one 0600: it holds
+// conversations. SQLite gives the -wal and -shm files it creates the
+// same mode.
+func private(abs string) error {
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return f.Close()
+}
+
 // dsn builds the modernc.org/sqlite data source name for the file at abs.
 //
 // The "file:" URI form lets the path hold '?', '#' or '%' (they are
@@ -147,6 +195,11 @@ func dsn(abs string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
+	// Text that is deleted or overwritten (edits, deletions, erasure)
+	// is overwritten with zeros in the page, so it does not linger in
+	// the database file's free space. Old page images in the -wal file
+	// last until a checkpoint resets it (see docs/security.md).
+	q.Add("_pragma", "secure_delete(1)")
 	if readOnly {
 		// A guard, not a permission: nothing on the read pool should
 		// ever write.

@@ -13,9 +13,9 @@ import (
 	"github.com/kindred-health/kindred/chat/storetest"
 )
 
-func openTest(tb testing.TB, path string) *Store {
+func openTest(tb testing.TB, path string, opts ...Option) *Store {
 	tb.Helper()
-	s, err := Open(context.Background(), path)
+	s, err := Open(context.Background(), path, opts...)
 	if err != nil {
 		tb.Fatalf("Open(%s): %v", path, err)
 	}
@@ -74,6 +74,8 @@ func TestPragmas(t *testing.T) {
 	check("w", "synchronous", "2") // FULL
 	check("w", "foreign_keys", "1")
 	check("w", "busy_timeout", "5000")
+	check("w", "secure_delete", "1")
+	check("r", "secure_delete", "1")
 	check("r", "journal_mode", "wal")
 	check("r", "query_only", "1")
 	check("r", "busy_timeout", "5000")
@@ -283,7 +285,7 @@ func TestAuditLogAppendOnly(t *testing.T) {
 func legacyAt(v int) func(t *testing.T) storetest.Legacy {
 	return func(t *testing.T) storetest.Legacy {
 		path := filepath.Join(t.TempDir(), fmt.Sprintf("v%d.db", v))
-		old, err := open(t.Context(), path, v)
+		old, err := open(t.Context(), path, options{upto: v})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,16 +37,16 @@ const (
 	sqlMemberSeq = `SELECT c.last_seq FROM members m JOIN conversations c ON c.id = m.conv_id
 		WHERE m.conv_id = ? AND m.user_id = ?`
 	sqlInsertEvent = `INSERT INTO events
-		(conv_id, seq, kind, sender_id, client_id, body, target_seq, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		(conv_id, seq, kind, sender_id, client_id, body, key_id, target_seq, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conv_id, sender_id, client_id)
 			WHERE kind = 'message' AND client_id IS NOT NULL DO NOTHING`
-	sqlFindClientID = `SELECT seq, body, created_at, edited_at, deleted FROM events
+	sqlFindClientID = `SELECT seq, body, key_id, created_at, edited_at, deleted FROM events
 		WHERE conv_id = ? AND sender_id = ? AND client_id = ? AND kind = 'message'`
 	// Comparisons are done in SQL so that no strings are scanned.
 	sqlFindTarget = `SELECT kind = 'message', sender_id = ?, deleted FROM events
 		WHERE conv_id = ? AND seq = ?`
-	sqlApplyEdit   = `UPDATE events SET body = ?, edited_at = ? WHERE conv_id = ? AND seq = ?`
+	sqlApplyEdit   = `UPDATE events SET body = ?, key_id = ?, edited_at = ? WHERE conv_id = ? AND seq = ?`
 	sqlApplyDelete = `UPDATE events SET body = '', deleted = 1 WHERE conv_id = ? AND seq = ?`
 	// A deleted message's text must not survive in the edits that
 	// changed it either.

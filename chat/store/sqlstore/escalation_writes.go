@@ -12,8 +12,9 @@ import (
 	"github.com/kindred-health/kindred/chat/escalation"
 )
 
-// escJSON is an escalation's JSON columns, encoded.
-type escJSON struct{ cats, evid, ctx, msg string }
+// escJSON is an escalation's JSON columns, encoded; evid, ctx and msg
+// are sealed with key keyID when it is not "" (see seal).
+type escJSON struct{ cats, evid, ctx, msg, keyID string }
 
 func encodeEsc(e *escalation.Escalation) (j escJSON, err error) {
 	var errs [3]error
@@ -92,12 +93,16 @@ func insertEsc(ctx context.Context, t *txn, e *escalation.Escalation, j escJSON)
 		// both do nothing. A racing insert of the same message waits
 		// for the first to commit, then does nothing, and the lookups
 		// below see the winner.
+		sj, err := j.seal(t.s.keys, e.ID)
+		if err != nil {
+			return nil, err
+		}
 		n, err := t.exec(ctx, `INSERT INTO escalations (`+escColumns+`, dedup_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, ?, ?)
 			ON CONFLICT DO NOTHING`,
 			e.ID, e.Conv, string(e.ConvKind), e.ConvName, e.Subject, e.SubjectName, string(e.Source), e.ReportedBy,
-			e.Reason, int(e.Severity), j.cats, j.evid, j.msg, j.ctx, string(e.Status), e.Tier, e.AssignedTo, e.Outcome,
-			e.CreatedAt.UnixNano(), nanos(e.AckDeadline), nanos(e.AckedAt), nanos(e.ResolvedAt), key)
+			e.Reason, int(e.Severity), sj.cats, sj.evid, sj.msg, sj.ctx, string(e.Status), e.Tier, e.AssignedTo, e.Outcome,
+			e.CreatedAt.UnixNano(), nanos(e.AckDeadline), nanos(e.AckedAt), nanos(e.ResolvedAt), sj.keyID, key)
 		if err != nil {
 			return nil, err
 		}
@@ -238,14 +243,22 @@ func updateEsc(ctx context.Context, t *txn, old, e *escalation.Escalation) error
 	if len(e.Timeline) < len(old.Timeline) {
 		return errors.New("timeline steps dropped (the timeline is append-only)")
 	}
-	j, err := encodeEsc(e)
+	// Message and context are not Update's to change, but they are
+	// written again, as stored, so that every sealed column has the
+	// row's one key id.
+	kept := *e
+	kept.Message, kept.Context = old.Message, old.Context
+	j, err := encodeEsc(&kept)
+	if err == nil {
+		j, err = j.seal(t.s.keys, old.ID)
+	}
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, `UPDATE escalations SET severity = ?, categories = ?, evidence = ?, reason = ?,
-		status = ?, tier = ?, assigned_to = ?, outcome = ?, ack_deadline = ?, acked_at = ?, resolved_at = ?
+	if _, err := t.exec(ctx, `UPDATE escalations SET severity = ?, categories = ?, evidence = ?, message = ?, context = ?,
+		key_id = ?, reason = ?, status = ?, tier = ?, assigned_to = ?, outcome = ?, ack_deadline = ?, acked_at = ?, resolved_at = ?
 		WHERE id = ?`,
-		int(e.Severity), j.cats, j.evid, e.Reason, string(e.Status), e.Tier, e.AssignedTo, e.Outcome,
+		int(e.Severity), j.cats, j.evid, j.msg, j.ctx, j.keyID, e.Reason, string(e.Status), e.Tier, e.AssignedTo, e.Outcome,
 		nanos(e.AckDeadline), nanos(e.AckedAt), nanos(e.ResolvedAt), old.ID); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/escalation"
+	"github.com/kindred-health/kindred/chat/store/sealer"
 )
 
 // EscalationStore is the escalation.Store of a Store: the same database
@@ -94,22 +95,29 @@ func decodeJSON[T any](s string, v *[]T) error {
 
 const escColumns = `id, conv_id, conv_kind, conv_name, subject_id, subject_name, source, reported_by,
 	reason, severity, categories, evidence, message, context, status, tier, assigned_to, outcome,
-	created_at, ack_deadline, acked_at, resolved_at, lease_owner, lease_until`
+	created_at, ack_deadline, acked_at, resolved_at, lease_owner, lease_until, key_id`
 
-func scanEscalation(r Row) (*escalation.Escalation, error) {
+// scanEscalation reads a row of escColumns, opening its snapshot with keys.
+func scanEscalation(r Row, keys *sealer.Ring) (*escalation.Escalation, error) {
 	var (
 		e                         escalation.Escalation
 		kind, source, status      string
 		cats, evid, msg, ctxJSON  string
+		keyID                     string
 		deadline, acked, resolved sql.NullInt64
 		created, leaseUntil       int64
 	)
 	err := r.Scan(&e.ID, &e.Conv, &kind, &e.ConvName, &e.Subject, &e.SubjectName, &source, &e.ReportedBy,
 		&e.Reason, &e.Severity, &cats, &evid, &msg, &ctxJSON, &status, &e.Tier, &e.AssignedTo, &e.Outcome,
-		&created, &deadline, &acked, &resolved, &e.LeaseOwner, &leaseUntil)
+		&created, &deadline, &acked, &resolved, &e.LeaseOwner, &leaseUntil, &keyID)
 	if err != nil {
 		return nil, err
 	}
+	j := escJSON{evid: evid, msg: msg, ctx: ctxJSON, keyID: keyID}
+	if err := j.open(keys, e.ID); err != nil {
+		return nil, err
+	}
+	evid, msg, ctxJSON = j.evid, j.msg, j.ctx
 	e.ConvKind = chat.ConversationKind(kind)
 	e.Source = escalation.Source(source)
 	e.Status = escalation.Status(status)
@@ -136,7 +144,7 @@ const (
 // getEsc reads one escalation (query sqlGetEsc or sqlGetEscLocked) with
 // its timeline through r; sql.ErrNoRows when there is none.
 func getEsc(ctx context.Context, r runner, query, id string) (*escalation.Escalation, error) {
-	e, err := scanEscalation(r.queryRow(ctx, query, id))
+	e, err := scanEscalation(r.queryRow(ctx, query, id), r.keys())
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +206,8 @@ func scanStep(r Row) (st step, err error) {
 
 // collectEsc reads rows of escColumns, then their timelines through r.
 func collectEsc(ctx context.Context, r runner, rows Rows) ([]*escalation.Escalation, error) {
-	out, err := collect(rows, scanEscalation)
+	keys := r.keys()
+	out, err := collect(rows, func(row Row) (*escalation.Escalation, error) { return scanEscalation(row, keys) })
 	if err != nil || len(out) == 0 {
 		return nil, err
 	}

@@ -8,11 +8,12 @@ import (
 	"slices"
 
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/store/sealer"
 )
 
 const (
 	eventColumns = `e.seq, e.kind, e.sender_id, COALESCE(u.name, ''), COALESCE(e.client_id, ''),
-		e.body, COALESCE(e.target_seq, 0), e.created_at, e.edited_at, e.deleted, e.hidden
+		e.body, COALESCE(e.target_seq, 0), e.created_at, e.edited_at, e.deleted, e.hidden, e.key_id
 		FROM events e LEFT JOIN users u ON u.id = e.sender_id`
 	// Newest messages in (after, before), newest first; History reverses.
 	sqlHistoryDesc = `SELECT ` + eventColumns + `
@@ -88,12 +89,22 @@ func (s *Store) scanEvents(rows Rows, conv string, limit int, op string) ([]chat
 		created int64
 		edited  sql.NullInt64
 		hidden  int64 // the hide's seq, 0 when not hidden
+		keyID   string
+		ad      []byte // reused: one buffer for every row
 	)
 	for rows.Next() {
 		e = chat.Event{Conv: conv}
 		if err := rows.Scan(&e.Seq, (*eventKind)(&e.Kind), &e.Sender, &e.Name, &e.ClientID, &e.Body,
-			&e.Target, &created, &edited, &e.Deleted, &hidden); err != nil {
+			&e.Target, &created, &edited, &e.Deleted, &hidden, &keyID); err != nil {
 			return nil, s.internal(op, err)
+		}
+		if keyID != "" {
+			ad = EventAD(ad[:0], conv, e.Seq)
+			body, err := s.keys.Open(keyID, e.Body, ad)
+			if err != nil {
+				return nil, s.internal(op, fmt.Errorf("event %d: %w", e.Seq, err))
+			}
+			e.Body = body
 		}
 		e.Time = FromNanos(created)
 		e.Hidden = hidden > 0
@@ -107,6 +118,12 @@ func (s *Store) scanEvents(rows Rows, conv string, limit int, op string) ([]chat
 		return nil, s.internal(op, err)
 	}
 	return out, nil
+}
+
+// EventAD appends to dst the associated data of the body of event seq of
+// conv (see sealer.AD), for every store that seals or opens one.
+func EventAD(dst []byte, conv string, seq int64) []byte {
+	return sealer.AD(dst, "events.body", conv, seq)
 }
 
 // eventKind scans an events.kind column into one of the chat.EventKind

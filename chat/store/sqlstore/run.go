@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+
+	"github.com/kindred-health/kindred/chat/store/sealer"
 )
 
 type errRow struct{ err error }
@@ -16,6 +18,8 @@ type runner interface {
 	query(ctx context.Context, q string, args ...any) (Rows, error)
 	queryRow(ctx context.Context, q string, args ...any) Row
 	queryBuilt(ctx context.Context, q string, args ...any) (Rows, error)
+	// keys opens what the rows read hold sealed.
+	keys() *sealer.Ring
 }
 
 // reads runs queries on the read pool, through prepared statements when
@@ -44,6 +48,8 @@ func (r reads) queryRow(ctx context.Context, q string, args ...any) Row {
 	return r.s.r.QueryRow(ctx, c.text, args...)
 }
 
+func (r reads) keys() *sealer.Ring { return r.s.keys }
+
 func (r reads) queryBuilt(ctx context.Context, q string, args ...any) (Rows, error) {
 	return r.s.r.Query(ctx, Expand(r.s.d, q), args...)
 }
@@ -61,6 +67,8 @@ func (t *txn) query(ctx context.Context, q string, args ...any) (Rows, error) {
 func (t *txn) queryRow(ctx context.Context, q string, args ...any) Row {
 	return t.tx.QueryRow(ctx, t.s.text(q), args...)
 }
+
+func (t *txn) keys() *sealer.Ring { return t.s.keys }
 
 func (t *txn) queryBuilt(ctx context.Context, q string, args ...any) (Rows, error) {
 	return t.tx.Query(ctx, Expand(t.s.d, q), args...)

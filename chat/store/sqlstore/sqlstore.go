@@ -32,6 +32,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/store/sealer"
 )
 
 // Dialect is what the shared queries need to know about one SQL engine.
@@ -88,6 +89,10 @@ type Config struct {
 	// parse it on every call (modernc.org/sqlite). pgx caches prepared
 	// statements by itself.
 	PrepareReads bool
+	// Keys seal message bodies and escalation snapshots as they are
+	// written, and open them as they are read; nil stores them as they
+	// are (and opens only rows stored so). See package sealer.
+	Keys *sealer.Ring
 }
 
 // Store implements chat.Store, except Append, Ping and Close, and through
@@ -97,6 +102,7 @@ type Store struct {
 	d            Dialect
 	r, w         DB
 	prepareReads bool
+	keys         *sealer.Ring
 
 	mu      sync.Mutex // held while adding to queries
 	queries sync.Map   // query text as written -> *query
@@ -111,8 +117,12 @@ type query struct {
 // New returns a Store on cfg's pools. It prepares statements lazily; the
 // caller keeps ownership of the pools and closes them after Close.
 func New(cfg Config) *Store {
-	return &Store{d: cfg.Dialect, r: cfg.Read, w: cfg.Write, prepareReads: cfg.PrepareReads}
+	return &Store{d: cfg.Dialect, r: cfg.Read, w: cfg.Write, prepareReads: cfg.PrepareReads, keys: cfg.Keys}
 }
+
+// Keys returns the key ring the store seals and opens text with (nil:
+// none), for the stores' Append.
+func (s *Store) Keys() *sealer.Ring { return s.keys }
 
 // Close closes the statements the Store prepared (with PrepareReads), not
 // the pools.
