@@ -18,6 +18,7 @@ import (
 	"github.com/kindred-health/kindred/chat/broker/memory"
 	"github.com/kindred-health/kindred/chat/broker/redis"
 	"github.com/kindred-health/kindred/chat/escalation"
+	"github.com/kindred-health/kindred/chat/store/sealer"
 	"github.com/kindred-health/kindred/chat/store/postgres"
 	"github.com/kindred-health/kindred/chat/store/sqlite"
 )
@@ -28,6 +29,7 @@ type backendFlags struct {
 	redisURL, redisPrefix, databaseURL, nodeID *string
 	redisCA                                    *string
 	presenceTTL                                *time.Duration
+	keyFile                                    *string
 }
 
 func addBackendFlags(fs *flagSet) backendFlags {
@@ -40,6 +42,7 @@ func addBackendFlags(fs *flagSet) backendFlags {
 		databaseURL: fs.String("database-url", "", "PostgreSQL URL (postgres://user@host/db) shared by all nodes; empty: SQLite in the data directory"),
 		nodeID:      fs.String("node-id", "", "this node's name in presence records (default: host name and a random suffix)"),
 		presenceTTL: fs.Duration("presence-ttl", 30*time.Second, "with Redis: how long a silent node's users stay online and its sessions count towards --max-sessions-per-user"),
+		keyFile:     addEncryptionFlags(fs),
 	}
 }
 
@@ -51,6 +54,8 @@ type backends struct {
 	broker      chat.Broker
 	presence    chat.Presence
 	sessions    chat.SessionCounter
+	keys        *sealer.Ring // nil: text is stored as it is
+	sealing     sealing
 	mode        string
 	nodeID      string
 
@@ -62,19 +67,23 @@ type backends struct {
 // openBackends opens what the flags choose. Background loops (presence
 // heartbeats) run until close.
 func (f backendFlags) open(ctx context.Context, dataDir string, log *slog.Logger) (*backends, error) {
-	b := &backends{mode: "embedded"}
+	keys, err := f.loadKeys()
+	if err != nil {
+		return nil, err
+	}
+	b := &backends{mode: "embedded", keys: keys}
 	if *f.databaseURL != "" {
-		st, err := postgres.Open(ctx, *f.databaseURL)
+		st, err := postgres.Open(ctx, *f.databaseURL, postgres.WithKeys(keys))
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL: %w", err)
 		}
-		b.store, b.escalations = st, st.Escalations()
+		b.store, b.escalations, b.sealing = st, st.Escalations(), st
 	} else {
-		st, err := sqlite.Open(ctx, filepath.Join(dataDir, "kindred.db"))
+		st, err := sqlite.Open(ctx, filepath.Join(dataDir, "kindred.db"), sqlite.WithKeys(keys))
 		if err != nil {
 			return nil, fmt.Errorf("open SQLite: %w", err)
 		}
-		b.store, b.escalations = st, st.Escalations()
+		b.store, b.escalations, b.sealing = st, st.Escalations(), st
 	}
 	b.closes = append(b.closes, func() { b.store.Close() })
 	b.nodeID = *f.nodeID

@@ -4,6 +4,7 @@
 //	kindred token          mint a sign-in token with the configured key
 //	kindred crisis-check   score messages from standard input with the crisis detector
 //	kindred oncall         manage the supervisors' on-call rota
+//	kindred keys           generate encryption keys, count rows by key, rotate
 //
 // Every flag also reads a KINDRED_* environment variable; see
 // `kindred <command> --help`.
@@ -57,6 +58,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runOncall(ctx, args[1:], stdout, stderr)
 	case "revoke":
 		return runRevoke(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -101,6 +104,7 @@ Commands:
           score messages from standard input with the crisis detector
   oncall  list, add or remove on-call shifts of supervisors
   revoke  end every session of a user (--user ID)
+  keys    encryption keys at rest: generate, status, rotate
 
 Run "kindred <command> --help" for the flags of a command. Every flag can
 also be set through the KINDRED_* environment variable shown in its help.

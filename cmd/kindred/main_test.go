@@ -34,7 +34,7 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		"debug-addr", "demo", "idle-timeout", "supervisor-idle-timeout",
 		"max-sessions-per-user", "max-conns-per-ip", "max-conns", "conn-rate-per-ip", "conn-burst-per-ip",
 		"trusted-proxy-header", "trusted-proxies", "session-idle-timeout", "session-max-age", "max-token-age",
-		"tls-cert", "tls-key", "hsts", "hsts-max-age", "redis-tls-ca"} {
+		"tls-cert", "tls-key", "hsts", "hsts-max-age", "redis-tls-ca", "encryption-key-file", "reseal-rate"} {
 		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
 			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
 		}
@@ -69,6 +69,7 @@ func TestHelpListsEnvironmentOnlySettings(t *testing.T) {
 		"KINDRED_JWT_SECRET":                                 "at least 32 bytes",
 		"KINDRED_ESCALATION_WEBHOOK_SECRET":                  "at least 16 bytes",
 		"PGPASSWORD, PGSSLMODE, ... (libpq's PG* variables)": "--database-url",
+		"KINDRED_ENCRYPTION_KEYS":                            "id:base64key",
 	} {
 		if !strings.Contains(entry(serve, name), want) {
 			t.Errorf("serve --help does not list %s with %q:\n%s", name, want, serve)

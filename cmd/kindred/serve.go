@@ -45,6 +45,7 @@ type serveConfig struct {
 	dmPolicy  string
 	idle      time.Duration
 	supIdle   time.Duration // idle, for roles that receive pages
+	reseal    float64       // rows re-encrypted per second in the background
 	demo      bool
 	grace     time.Duration
 	ops       *opsFlags
@@ -149,6 +150,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	fs.BoolVar(&c.demo, "demo", false, "create a sample support group and print sign-in links for a peer, a specialist and a supervisor")
 	fs.DurationVar(&c.idle, "idle-timeout", static.DefaultIdleTimeout, "browser clients sign out after this long without activity (shared devices)")
 	fs.DurationVar(&c.supIdle, "supervisor-idle-timeout", 8*time.Hour, "the same for supervisors and admins, who keep the escalation dashboard open to be paged")
+	fs.Float64Var(&c.reseal, "reseal-rate", 500, "rows re-encrypted per second in the background after the active encryption key changes (or encryption is turned on); 0: only by kindred keys rotate")
 	return fs, c
 }
 
@@ -171,8 +173,8 @@ func addLimitFlags(fs *flagSet, l *limits) {
 // serve runs a node until ctx ends (main cancels it on SIGINT or SIGTERM),
 // then shuts it down gracefully. SIGHUP reloads the TLS certificate.
 func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io.Writer) error {
-	if err := os.MkdirAll(*cfg.keys.data, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+	if err := privateDir(*cfg.keys.data); err != nil {
+		return err
 	}
 	secret, verifier, err := cfg.keys.verifier()
 	if err != nil {
@@ -192,6 +194,10 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 		return err
 	}
 	defer be.close()
+	if err := be.sealing.CheckKeys(ctx); err != nil {
+		return fmt.Errorf("encryption keys: %w", err)
+	}
+	be.startReseal(cfg.reseal, logger)
 	esc, err := newEscalation(cfg, be, logger)
 	if err != nil {
 		return err
@@ -228,6 +234,18 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	hs := newHTTPServer(cfg.tls.hsts(srv.Handler()), logger)
 	hs.TLSConfig = certs.config()
 	return serveUntilDone(ctx, hs, ln, srv, cfg.grace, logger)
+}
+
+// privateDir creates the data directory, or makes an existing one, mode
+// 0700 whatever the umask: it holds the database and secrets.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	return nil
 }
 
 // crisisSetup is how the server reads messages for crises and what it
