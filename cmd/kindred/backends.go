@@ -18,8 +18,8 @@ import (
 	"github.com/kindred-health/kindred/chat/broker/memory"
 	"github.com/kindred-health/kindred/chat/broker/redis"
 	"github.com/kindred-health/kindred/chat/escalation"
-	"github.com/kindred-health/kindred/chat/store/sealer"
 	"github.com/kindred-health/kindred/chat/store/postgres"
+	"github.com/kindred-health/kindred/chat/store/sealer"
 	"github.com/kindred-health/kindred/chat/store/sqlite"
 )
 

@@ -173,4 +173,3 @@ func TestEncryptionKeysFromEnvironment(t *testing.T) {
 		t.Error("keys status accepted keys from both the file and the environment")
 	}
 }
-

@@ -153,13 +153,9 @@ func (b *appendBatch) scanStates(rows pgx.Rows, key func(i int, seq int64) msgKe
 		}
 		m.edited, m.hasEdit = edited.Int64, edited.Valid
 		k := key(int(i-1), seq)
-		if keyID != "" {
-			b.ad = sqlstore.EventAD(b.ad[:0], k.conv, k.seq)
-			body, err := b.keys.Open(keyID, m.body, b.ad)
-			if err != nil {
-				return fmt.Errorf("event %d: %w", k.seq, err)
-			}
-			m.body = body
+		var err error
+		if m.body, err = sqlstore.OpenBody(b.keys, &b.ad, k.conv, k.seq, keyID, m.body); err != nil {
+			return err
 		}
 		// A message may be both a duplicate's original and a target;
 		// both reads saw the same locked state.
@@ -378,14 +374,9 @@ func (b *appendBatch) write(ctx context.Context, conn *pgxpool.Conn) error {
 	return conn.SendBatch(ctx, &q).Close()
 }
 
-// seal returns body sealed for event seq of conv as it is stored: the key
-// id and the value (the body itself and "" without keys).
+// seal returns body as event seq of conv stores it (sqlstore.SealBody).
 func (b *appendBatch) seal(conv string, seq int64, body string) (keyID, value string, err error) {
-	if b.keys == nil {
-		return "", body, nil
-	}
-	b.ad = sqlstore.EventAD(b.ad[:0], conv, seq)
-	return b.keys.Seal(body, b.ad)
+	return sqlstore.SealBody(b.keys, &b.ad, conv, seq, body)
 }
 
 // apply reports the outcomes in the items, once the batch has committed

@@ -71,3 +71,11 @@ func TestEscalationConformanceSealed(t *testing.T) {
 		return freshStore(t, WithKeys(keys)).Escalations()
 	})
 }
+
+// BenchmarkAppendSealed is BenchmarkAppend with every body sealed
+// (BENCHMARKS.md compares them).
+func BenchmarkAppendSealed(b *testing.B) {
+	storetest.BenchmarkAppend(b, func(tb testing.TB) chat.Store {
+		return freshStore(tb, WithKeys(storetest.Keys(tb, "k1")))
+	})
+}

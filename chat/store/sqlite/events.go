@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/store/sealer"
@@ -120,14 +119,9 @@ func (b *batch) stmt(bound **sql.Stmt, base *sql.Stmt) *sql.Stmt {
 	return *bound
 }
 
-// seal returns body sealed for event seq of c as it is stored: the key
-// id and the value (the body itself and "" without keys).
+// seal returns body as event seq of c stores it (sqlstore.SealBody).
 func (b *batch) seal(c *convState, seq int64, body string) (keyID, value string, err error) {
-	if b.keys == nil {
-		return "", body, nil
-	}
-	b.ad = sqlstore.EventAD(b.ad[:0], c.id, seq)
-	return b.keys.Seal(body, b.ad)
+	return sqlstore.SealBody(b.keys, &b.ad, c.id, seq, body)
 }
 
 // stamp is the time stored for e: its own, or the batch's.
@@ -324,13 +318,9 @@ func (b *batch) duplicate(it *chat.AppendItem) error {
 		Scan(&e.Seq, &e.Body, &keyID, &created, &edited, &e.Deleted); err != nil {
 		return err
 	}
-	if keyID != "" {
-		b.ad = sqlstore.EventAD(b.ad[:0], e.Conv, e.Seq)
-		body, err := b.keys.Open(keyID, e.Body, b.ad)
-		if err != nil {
-			return fmt.Errorf("event %d: %w", e.Seq, err)
-		}
-		e.Body = body
+	var err error
+	if e.Body, err = sqlstore.OpenBody(b.keys, &b.ad, e.Conv, e.Seq, keyID, e.Body); err != nil {
+		return err
 	}
 	e.Time = fromNanos(created)
 	e.EditedAt = nil

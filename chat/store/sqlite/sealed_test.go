@@ -71,3 +71,11 @@ func TestConformanceSealed(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "kindred.db"), WithKeys(storetest.Keys(t, "k1")))
 	storetest.Run(t, func(*testing.T) chat.Store { return s })
 }
+
+// BenchmarkAppendSealed is BenchmarkAppend with every body sealed
+// (BENCHMARKS.md compares them).
+func BenchmarkAppendSealed(b *testing.B) {
+	storetest.BenchmarkAppend(b, func(tb testing.TB) chat.Store {
+		return openTest(tb, filepath.Join(tb.TempDir(), "bench.db"), WithKeys(storetest.Keys(tb, "k1")))
+	})
+}

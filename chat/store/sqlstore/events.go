@@ -91,20 +91,16 @@ func (s *Store) scanEvents(rows Rows, conv string, limit int, op string) ([]chat
 		hidden  int64 // the hide's seq, 0 when not hidden
 		keyID   string
 		ad      []byte // reused: one buffer for every row
+		err     error
 	)
 	for rows.Next() {
 		e = chat.Event{Conv: conv}
-		if err := rows.Scan(&e.Seq, (*eventKind)(&e.Kind), &e.Sender, &e.Name, &e.ClientID, &e.Body,
+		if err = rows.Scan(&e.Seq, (*eventKind)(&e.Kind), &e.Sender, &e.Name, &e.ClientID, &e.Body,
 			&e.Target, &created, &edited, &e.Deleted, &hidden, &keyID); err != nil {
 			return nil, s.internal(op, err)
 		}
-		if keyID != "" {
-			ad = EventAD(ad[:0], conv, e.Seq)
-			body, err := s.keys.Open(keyID, e.Body, ad)
-			if err != nil {
-				return nil, s.internal(op, fmt.Errorf("event %d: %w", e.Seq, err))
-			}
-			e.Body = body
+		if e.Body, err = OpenBody(s.keys, &ad, conv, e.Seq, keyID, e.Body); err != nil {
+			return nil, s.internal(op, err)
 		}
 		e.Time = FromNanos(created)
 		e.Hidden = hidden > 0
@@ -124,6 +120,32 @@ func (s *Store) scanEvents(rows Rows, conv string, limit int, op string) ([]chat
 // conv (see sealer.AD), for every store that seals or opens one.
 func EventAD(dst []byte, conv string, seq int64) []byte {
 	return sealer.AD(dst, "events.body", conv, seq)
+}
+
+// SealBody returns body as event seq of conv stores it: the key id and the
+// value, sealed with the active key of keys (body itself and "" without
+// keys). ad is a buffer reused across calls.
+func SealBody(keys *sealer.Ring, ad *[]byte, conv string, seq int64, body string) (keyID, value string, err error) {
+	if keys == nil {
+		return "", body, nil
+	}
+	*ad = EventAD((*ad)[:0], conv, seq)
+	return keys.Seal(body, *ad)
+}
+
+// OpenBody returns the text of event seq of conv from its stored value,
+// sealed with key keyID ("" : stored as it is). The error names the event
+// and the key, never the text. ad is a buffer reused across calls.
+func OpenBody(keys *sealer.Ring, ad *[]byte, conv string, seq int64, keyID, value string) (string, error) {
+	if keyID == "" {
+		return value, nil
+	}
+	*ad = EventAD((*ad)[:0], conv, seq)
+	body, err := keys.Open(keyID, value, *ad)
+	if err != nil {
+		return "", fmt.Errorf("event %d: %w", seq, err)
+	}
+	return body, nil
 }
 
 // eventKind scans an events.kind column into one of the chat.EventKind

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/kindred-health/kindred/chat/store/sealer"
 )
 
 // Re-encryption: after a new key is put first in the ring, rows written
@@ -83,7 +81,7 @@ func (s *Store) Reseal(ctx context.Context, cur ResealCursor, limit int) (Reseal
 		return cur, 0, nil
 	}
 	if err != nil {
-		return cur, n, s.internal("reseal", err)
+		return cur, n, err
 	}
 	if !more {
 		cur.table++
@@ -105,34 +103,31 @@ func (s *Store) resealEvents(ctx context.Context, cur *ResealCursor, limit int) 
 		WHERE (conv_id, seq) > (?, ?) AND key_id <> ? AND body <> ''
 		ORDER BY conv_id, seq LIMIT ?`, cur.conv, cur.seq, active, limit)
 	if err != nil {
-		return 0, false, err
+		return 0, false, s.internal("reseal", err)
 	}
 	evs, err := collect(rows, func(r Row) (sealedEvent, error) {
 		var e sealedEvent
 		return e, r.Scan(&e.conv, &e.seq, &e.keyID, &e.body)
 	})
-	if err != nil || len(evs) == 0 {
-		return 0, false, err
+	if err != nil {
+		return 0, false, s.internal("reseal", err)
 	}
-	changed := 0
-	err = s.inTx(ctx, "reseal", func(t *txn) error {
-		changed = 0
-		var ad []byte
-		for _, e := range evs {
-			ad = EventAD(ad[:0], e.conv, e.seq)
-			keyID, body, err := reseal(s.keys, e.keyID, e.body, ad)
-			if err != nil {
-				return fmt.Errorf("event %d: %w", e.seq, err)
-			}
-			n, err := t.exec(ctx, `UPDATE events SET body = ?, key_id = ?
-				WHERE conv_id = ? AND seq = ? AND key_id = ? AND body = ?`,
-				body, keyID, e.conv, e.seq, e.keyID, e.body)
-			if err != nil {
-				return err
-			}
-			changed += int(n)
+	if len(evs) == 0 {
+		return 0, false, nil
+	}
+	var ad []byte
+	changed, err := rewrite(ctx, s, evs, func(t *txn, e sealedEvent) (int64, error) {
+		plain, err := OpenBody(s.keys, &ad, e.conv, e.seq, e.keyID, e.body)
+		if err != nil {
+			return 0, err
 		}
-		return nil
+		keyID, body, err := SealBody(s.keys, &ad, e.conv, e.seq, plain)
+		if err != nil {
+			return 0, err
+		}
+		return t.exec(ctx, `UPDATE events SET body = ?, key_id = ?
+			WHERE conv_id = ? AND seq = ? AND key_id = ? AND body = ?`,
+			body, keyID, e.conv, e.seq, e.keyID, e.body)
 	})
 	if err != nil {
 		return 0, false, err
@@ -148,7 +143,7 @@ func (s *Store) resealEscalations(ctx context.Context, cur *ResealCursor, limit 
 	rows, err := s.reads().query(ctx, `SELECT id, key_id, evidence, message, context FROM escalations
 		WHERE id > ? AND key_id <> ? ORDER BY id LIMIT ?`, cur.id, s.keys.Active(), limit)
 	if err != nil {
-		return 0, false, err
+		return 0, false, s.internal("reseal", err)
 	}
 	type esc struct {
 		id string
@@ -158,30 +153,24 @@ func (s *Store) resealEscalations(ctx context.Context, cur *ResealCursor, limit 
 		var e esc
 		return e, r.Scan(&e.id, &e.j.keyID, &e.j.evid, &e.j.msg, &e.j.ctx)
 	})
-	if err != nil || len(es) == 0 {
-		return 0, false, err
+	if err != nil {
+		return 0, false, s.internal("reseal", err)
 	}
-	changed := 0
-	err = s.inTx(ctx, "reseal", func(t *txn) error {
-		changed = 0
-		for _, e := range es {
-			j := e.j
-			if err := j.open(s.keys, e.id); err != nil {
-				return err
-			}
-			j, err := j.seal(s.keys, e.id)
-			if err != nil {
-				return err
-			}
-			n, err := t.exec(ctx, `UPDATE escalations SET evidence = ?, message = ?, context = ?, key_id = ?
-				WHERE id = ? AND key_id = ? AND evidence = ? AND message = ? AND context = ?`,
-				j.evid, j.msg, j.ctx, j.keyID, e.id, e.j.keyID, e.j.evid, e.j.msg, e.j.ctx)
-			if err != nil {
-				return err
-			}
-			changed += int(n)
+	if len(es) == 0 {
+		return 0, false, nil
+	}
+	changed, err := rewrite(ctx, s, es, func(t *txn, e esc) (int64, error) {
+		j := e.j
+		if err := j.open(s.keys, e.id); err != nil {
+			return 0, err
 		}
-		return nil
+		j, err := j.seal(s.keys, e.id)
+		if err != nil {
+			return 0, err
+		}
+		return t.exec(ctx, `UPDATE escalations SET evidence = ?, message = ?, context = ?, key_id = ?
+			WHERE id = ? AND key_id = ? AND evidence = ? AND message = ? AND context = ?`,
+			j.evid, j.msg, j.ctx, j.keyID, e.id, e.j.keyID, e.j.evid, e.j.msg, e.j.ctx)
 	})
 	if err != nil {
 		return 0, false, err
@@ -190,14 +179,22 @@ func (s *Store) resealEscalations(ctx context.Context, cur *ResealCursor, limit 
 	return changed, len(es) == limit, nil
 }
 
-// reseal opens value (sealed with keyID, or stored as it is when keyID is
-// "") and seals it again with the active key.
-func reseal(keys *sealer.Ring, keyID, value string, ad []byte) (string, string, error) {
-	plain, err := keys.Open(keyID, value, ad)
-	if err != nil {
-		return "", "", err
-	}
-	return keys.Seal(plain, ad)
+// rewrite runs update for each of items in one write transaction and
+// returns how many rows the updates changed.
+func rewrite[T any](ctx context.Context, s *Store, items []T, update func(t *txn, it T) (int64, error)) (int, error) {
+	changed := 0
+	err := s.inTx(ctx, "reseal", func(t *txn) error {
+		changed = 0
+		for _, it := range items {
+			n, err := update(t, it)
+			if err != nil {
+				return err
+			}
+			changed += int(n)
+		}
+		return nil
+	})
+	return changed, err
 }
 
 // ResealAll runs Reseal passes of batch rows until every row is sealed
