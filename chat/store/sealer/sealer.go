@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unsafe"
 )
 
 // KeySize is the size of a key: AES-256.
@@ -148,15 +149,21 @@ func (r *Ring) Seal(plain string, ad []byte) (keyID, sealed string, err error) {
 	}
 	k := &r.keys[0]
 	ns, over := k.aead.NonceSize(), k.aead.Overhead()
-	// One buffer for nonce, ciphertext and tag; the text is encrypted in
-	// place after the nonce.
-	buf := make([]byte, ns, ns+len(plain)+over)
-	if _, err := rand.Read(buf); err != nil {
+	n := ns + len(plain) + over
+	// One allocation per value: nonce, ciphertext and tag at the front
+	// (the text is encrypted in place after the nonce), their base64 at
+	// the back. The returned string is the back, which nothing writes
+	// to again; the front lives as long as it, a few hundred bytes for
+	// as long as a write takes.
+	buf := make([]byte, n+enc.EncodedLen(n))
+	raw, text := buf[:n], buf[n:]
+	if _, err := rand.Read(raw[:ns]); err != nil {
 		return "", "", fmt.Errorf("sealer: nonce: %w", err)
 	}
-	buf = append(buf, plain...)
-	buf = k.aead.Seal(buf[:ns], buf[:ns], buf[ns:], ad)
-	return k.id, enc.EncodeToString(buf), nil
+	copy(raw[ns:], plain)
+	k.aead.Seal(raw[ns:ns], raw[:ns], raw[ns:ns+len(plain)], ad)
+	enc.Encode(text, raw)
+	return k.id, unsafe.String(&text[0], len(text)), nil
 }
 
 // Open returns the text that sealed holds, sealed with key keyID for the

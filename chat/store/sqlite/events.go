@@ -36,6 +36,8 @@ type batch struct {
 
 	keys *sealer.Ring // seals bodies as they are written (nil: none)
 	ad   []byte       // associated data, one buffer for the batch
+	// keyArg is the active key's id, boxed once for the batch.
+	keyArg any
 
 	// Small batches touch few conversations and senders; linear search
 	// over these beats maps and allocates nothing for the common case.
@@ -119,9 +121,17 @@ func (b *batch) stmt(bound **sql.Stmt, base *sql.Stmt) *sql.Stmt {
 	return *bound
 }
 
-// seal returns body as event seq of c stores it (sqlstore.SealBody).
-func (b *batch) seal(c *convState, seq int64, body string) (keyID, value string, err error) {
-	return sqlstore.SealBody(b.keys, &b.ad, c.id, seq, body)
+// seal returns body as event seq of c stores it (sqlstore.SealBody), the
+// key id as a statement argument boxed once per batch.
+func (b *batch) seal(c *convState, seq int64, body string) (keyID any, value string, err error) {
+	id, value, err := sqlstore.SealBody(b.keys, &b.ad, c.id, seq, body)
+	if id == "" {
+		return "", value, err
+	}
+	if b.keyArg == nil {
+		b.keyArg = id
+	}
+	return b.keyArg, value, err
 }
 
 // stamp is the time stored for e: its own, or the batch's.
