@@ -200,3 +200,15 @@ func writeFile(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+func BenchmarkOpen(b *testing.B) {
+	r, _ := Parse("k1:" + testKey('a'))
+	ad := AD(nil, "events.body", "r_abcdefghijkl", 12345)
+	id, sealed, _ := r.Seal(strings.Repeat("x", 200), ad)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Open(id, sealed, ad); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
