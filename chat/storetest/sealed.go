@@ -71,6 +71,7 @@ func RunSealed(t *testing.T, fresh func(t *testing.T) SealedDB) {
 		{"Rotate", testSealedRotate},
 		{"TurnOn", testSealedTurnOn},
 		{"RotateWhileAppending", testSealedRotateWhileAppending},
+		{"RotateTwoNodes", testSealedRotateTwoNodes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh(t)) })
@@ -317,5 +318,54 @@ func testSealedRotateWhileAppending(t *testing.T, db SealedDB) {
 	h, err := s2.History(f.ctx, room.ID, 0, chat.HistoryFromStart, 1)
 	if err != nil || len(h) != 1 || h[0].Body != secret+" edited 0" {
 		t.Errorf("first message = %+v, %v; want its edit", h, err)
+	}
+}
+
+// testSealedRotateTwoNodes: two stores on one database (two nodes, or a
+// node and kindred keys rotate) re-encrypt at once while one of them
+// edits; every row ends under the new key with its latest text.
+func testSealedRotateTwoNodes(t *testing.T, db SealedDB) {
+	s1 := db.Open(Keys(t, "k1"))
+	f, room, alice := sealedRoom(t, s1)
+	const n = 150
+	for i := 0; i < n; i += 10 {
+		var items []chat.AppendItem
+		for j := i; j < i+10; j++ {
+			items = append(items, msg(room.ID, alice, fmt.Sprint("a", j), fmt.Sprintf("%s %d", secret, j)))
+		}
+		f.append(items...)
+	}
+	a, b := db.Open(Keys(t, "k2", "k1")), db.Open(Keys(t, "k2", "k1"))
+	var wg sync.WaitGroup
+	for _, s := range []SealedStore{a, b} {
+		wg.Go(func() {
+			if _, err := s.ResealAll(f.ctx, 5, 0, nil); err != nil {
+				t.Errorf("ResealAll: %v", err)
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := int64(1); i <= n; i += 7 {
+			items := []chat.AppendItem{edit(room.ID, alice, i, fmt.Sprintf("%s edited %d", secret, i))}
+			if err := a.Append(f.ctx, items); err != nil || items[0].Err != nil {
+				t.Errorf("edit %d: %v %v", i, err, items[0].Err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	stored(t, db, "k2")
+	h, err := db.Open(Keys(t, "k2")).History(f.ctx, room.ID, 0, chat.HistoryFromStart, n)
+	if err != nil || len(h) != n {
+		t.Fatalf("History = %d events, %v", len(h), err)
+	}
+	for _, e := range h {
+		want := fmt.Sprintf("%s %d", secret, e.Seq-1)
+		if (e.Seq-1)%7 == 0 {
+			want = fmt.Sprintf("%s edited %d", secret, e.Seq)
+		}
+		if e.Body != want {
+			t.Errorf("event %d reads %q, want %q", e.Seq, e.Body, want)
+		}
 	}
 }
