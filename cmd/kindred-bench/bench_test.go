@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -226,8 +228,32 @@ func TestSeqTrackerGapsAndDuplicates(t *testing.T) {
 	if tr.contig != 15 || tr.missing(15) != 0 {
 		t.Errorf("after 13: contig %d, missing %d; want 15, 0", tr.contig, tr.missing(15))
 	}
-	if tr.resumeFrom() != 200 {
-		t.Errorf("resume from %d; want 200", tr.resumeFrom())
+	if got := tr.resume(); got != 200 {
+		t.Errorf("resume from %d; want 200", got)
+	}
+}
+
+// A reconnected session resumes from the highest sequence seen. What the
+// server sends again at or below that position is a replay (a breach of
+// the resume contract that a client deduplicating by seq absorbs), counted
+// apart from a double above it, which no client asked for twice.
+func TestSeqTrackerReplayAfterResume(t *testing.T) {
+	tr := newSeqTracker(0)
+	for s := int64(1); s <= 5; s++ {
+		tr.observe(s)
+	}
+	tr.observe(3) // twice in the first session: a double
+	if tr.resume() != 5 {
+		t.Fatalf("resume from %d; want 5", tr.from)
+	}
+	for _, s := range []int64{4, 5, 6, 7, 7} { // 4 and 5 replayed, 7 doubled
+		tr.observe(s)
+	}
+	if tr.dups != 2 || tr.replayed != 2 {
+		t.Errorf("doubled %d, replayed %d; want 2 (3 and 7), 2 (4 and 5)", tr.dups, tr.replayed)
+	}
+	if tr.missing(7) != 0 || tr.early != 0 {
+		t.Errorf("missing %d, early %d; want none", tr.missing(7), tr.early)
 	}
 }
 
@@ -356,7 +382,7 @@ go_gc_duration_seconds{quantile="0"} 1e-05
 func TestAppendSendAndStamp(t *testing.T) {
 	now := time.Now().UnixNano()
 	for _, size := range []int{1, 19, 20, 21, 200} {
-		b := appendSend(nil, "r_abc", 7, now, size)
+		b := appendSend(nil, "r_abc", 7, now, size, false)
 		var f struct{ Type, Conv, ID, Body string }
 		if err := json.Unmarshal(b, &f); err != nil {
 			t.Fatalf("size %d: %v: %s", size, err, b)
@@ -370,6 +396,14 @@ func TestAppendSendAndStamp(t *testing.T) {
 		if ts, ok := parseStamp(f.Body); !ok || ts != now {
 			t.Errorf("size %d: stamp %d, %v", size, ts, ok)
 		}
+	}
+	b := appendSend(nil, "r_abc", 8, now, 200, true)
+	var f struct{ Body string }
+	if err := json.Unmarshal(b, &f); err != nil || len(f.Body) != 200 || !strings.Contains(f.Body, " "+crisisText+" ") {
+		t.Errorf("crisis frame %s (%v)", b, err)
+	}
+	if ts, ok := parseStamp(f.Body); !ok || ts != now {
+		t.Errorf("crisis body: stamp %d, %v", ts, ok)
 	}
 }
 
@@ -400,6 +434,171 @@ func TestBuildSpecs(t *testing.T) {
 	if len(w0)+len(w1) != 6 || w0[1].idx != 2 || w1[0].idx != 1 {
 		t.Errorf("shards %+v %+v", w0, w1)
 	}
+}
+
+// --crisis adds one supervisor connection after the rooms' members and
+// gives the first sender of each of the first rooms one crisis message,
+// spread over the measured part of the run.
+func TestBuildSpecsCrisis(t *testing.T) {
+	cfg := &config{urls: []string{"http://a"}, workload: workRooms, rooms: 3, members: 2, rate: 1, size: 10,
+		duration: 4 * time.Second, warmup: time.Second, timeout: time.Second, crisis: 2}
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	specs := buildSpecs(cfg, plan{RunID: "x", Rooms: []string{"r1", "r2", "r3"}})
+	if len(specs) != 7 || !specs[6].supervisor || specs[6].room != "" || specs[6].sender {
+		t.Fatalf("specs %+v; want 6 members and a supervisor", specs)
+	}
+	var at []time.Duration
+	for _, s := range specs {
+		if s.crisisAt > 0 {
+			at = append(at, s.crisisAt)
+		}
+	}
+	if !slices.Equal(at, []time.Duration{2 * time.Second, 4 * time.Second}) || specs[0].crisisAt == 0 || specs[2].crisisAt == 0 {
+		t.Errorf("crisis times %v; want 2s and 4s, from members 0 and 2", at)
+	}
+	cfg.crisis, cfg.workload = 4, workRooms
+	if err := cfg.check(); err == nil {
+		t.Error("--crisis above --rooms accepted")
+	}
+}
+
+// TestSmokeRoomsReconnect drops every client connection of the node
+// several times while the load runs, as a node killed under its clients
+// would: the tool reconnects, resumes, resends what was not acked with the
+// same ids, and must still count every acked message delivered to every
+// member once, with nothing unacked, lost, doubled or replayed.
+func TestSmokeRoomsReconnect(t *testing.T) {
+	url, data := startNode(t)
+	proxy := droppingProxy(t, url, 700*time.Millisecond)
+	rep, _ := runBench(t, "--url", proxy, "--data", data, "--workload", "rooms",
+		"--rooms", "3", "--members", "3", "--rate", "20", "--size", "120",
+		"--duration", "3s", "--warmup", "0s", "--ramp", "0")
+	c, m := rep.Connections, rep.Messages
+	if c.Reconnects == 0 {
+		t.Fatalf("no reconnects: the drops did not happen (closes %v)", c.Closes)
+	}
+	if m.Resent == 0 || m.DupAcks == 0 {
+		t.Errorf("resent %d, acked as duplicates %d; want some of each (sends whose acks were cut off)", m.Resent, m.DupAcks)
+	}
+	if m.Sent == 0 || m.Acked != m.Sent+m.SendFailed || m.Unacked != 0 {
+		t.Errorf("sent %d (+%d failed writes), acked %d, unacked %d; want every send acked (errors %v)",
+			m.Sent, m.SendFailed, m.Acked, m.Unacked, m.SendErrors)
+	}
+	if m.Lost != 0 || m.Doubled != 0 || m.Replayed != 0 || m.Expected != m.Acked*3 {
+		t.Errorf("lost %d, doubled %d, replayed %d, expected %d; want none, none, none, acked×3 = %d",
+			m.Lost, m.Doubled, m.Replayed, m.Expected, m.Acked*3)
+	}
+}
+
+// droppingProxy forwards TCP connections to the node at target and, every
+// period, cuts each WebSocket connection through it that is older than a
+// third of the period, without a close frame, as a killed node or a broken
+// network would. For a fifth of the period before the cut it drops what the
+// node sends, so that sends are stored whose acks never arrive. Other
+// requests (the setup's API calls) pass untouched. It returns the proxy's
+// base URL.
+func droppingProxy(t *testing.T, target string, period time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns = map[net.Conn]time.Time{} // WebSocket client sides, by when they opened
+		mute  = map[net.Conn]bool{}      // their node-to-client bytes are dropped
+		wg    sync.WaitGroup
+		done  = make(chan struct{})
+	)
+	cut := func(all bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range mute {
+			c.Close()
+			delete(conns, c)
+		}
+		clear(mute)
+		for c, at := range conns {
+			if all {
+				c.Close()
+			} else if time.Since(at) > period/3 {
+				mute[c] = true
+			}
+		}
+	}
+	muted := func(c net.Conn) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return mute[c]
+	}
+	handle := func(c net.Conn) {
+		defer wg.Done()
+		defer c.Close()
+		up, err := net.Dial("tcp", strings.TrimPrefix(target, "http://"))
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		br := bufio.NewReader(c)
+		if head, _ := br.Peek(7); string(head) == "GET /ws" {
+			mu.Lock()
+			conns[c] = time.Now()
+			mu.Unlock()
+		}
+		go func() {
+			_, _ = io.Copy(up, br)
+			up.Close()
+		}()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := up.Read(buf)
+			if n > 0 && !muted(c) {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go handle(c)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			// Mute at 4/5 of each period, cut at its end.
+			wait := period * 4 / 5
+			if i%2 == 1 {
+				wait = period / 5
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(wait):
+				cut(false)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(done)
+		ln.Close()
+		cut(true)
+		wg.Wait()
+	})
+	return "http://" + ln.Addr().String()
 }
 
 func TestChartRendersWithoutData(t *testing.T) {

@@ -197,6 +197,11 @@ func (r *benchRun) connect(ctx context.Context) error {
 			r.warn(err.Error())
 		}
 	}
+	if r.cfg.crisis > 0 {
+		if err := putOnCall(ctx, r.cfg, r.a, r.p); err != nil {
+			return err
+		}
+	}
 	r.pb.setPhase("subscribe")
 	if err := each(r.shards, func(s shard) error { return s.ready(ctx) }); err != nil {
 		return fmt.Errorf("subscribe: %w", err)

@@ -52,6 +52,7 @@ type engine struct {
 	// Counters read by progress and the result.
 	up, opened, connectErrs, reconnects     atomic.Int64
 	sent, acks, skipped, sendFailed         atomic.Int64
+	resent, dupAcks, crisisSent             atomic.Int64
 	deliveries, unacked, pending, unknownCv atomic.Int64
 	connKinds, sendErrs, otherErrs, closes  countMap
 	frames                                  map[string]*atomic.Int64
@@ -123,7 +124,8 @@ func newEngine(ctx context.Context, cfg *config, specs []spec, secret []byte, sh
 	}
 	e.clients = newClients(cfg)
 	for _, s := range specs {
-		v := &vconn{e: e, spec: s, convs: make(map[string]*seqTracker), synced: make(map[string]bool)}
+		v := &vconn{e: e, spec: s, url: s.url, convs: make(map[string]*seqTracker), synced: make(map[string]bool),
+			outbox: make(map[string]*outMsg), kick: make(chan struct{}, 1)}
 		if s.sender && s.room != "" {
 			v.sendConv = s.room
 		}
@@ -246,6 +248,9 @@ func (e *engine) load(ctx context.Context, start time.Time) (map[string]int64, e
 			// A random phase spreads the senders evenly over each
 			// period instead of firing them all on one tick.
 			phase := time.Duration(rand.Int64N(int64(max(period, 1))))
+			if v.spec.crisisAt > 0 {
+				v.crisis = start.Add(v.spec.crisisAt)
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -319,7 +324,10 @@ func (e *engine) result(finals map[string]int64) *shardResult {
 		Reconnects:        e.reconnects.Load(),
 		Closes:            e.closes.snapshot(),
 		Sent:              e.sent.Load(),
+		Resent:            e.resent.Load(),
+		CrisisSent:        e.crisisSent.Load(),
 		Acked:             e.acks.Load(),
+		DupAcks:           e.dupAcks.Load(),
 		Unacked:           e.unacked.Load() + e.pending.Load(),
 		Skipped:           e.skipped.Load(),
 		SendFailed:        e.sendFailed.Load(),
@@ -337,6 +345,7 @@ func (e *engine) result(finals map[string]int64) *shardResult {
 			r.Expected += max(0, f-t.base)
 			r.Lost += t.missing(f)
 			r.Doubled += t.dups
+			r.Replayed += t.replayed
 			r.Early += t.early
 		}
 		v.mu.Unlock()

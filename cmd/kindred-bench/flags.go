@@ -38,6 +38,7 @@ type config struct {
 	members  int
 	rate     float64
 	size     int
+	crisis   int
 
 	duration time.Duration
 	warmup   time.Duration
@@ -72,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.members, "members", 10, "connections per room, for rooms and broadcast")
 	fs.Float64Var(&c.rate, "rate", 1, "messages per second per sender (rooms: every member; broadcast: one per room; dm: both sides)")
 	fs.IntVar(&c.size, "size", 200, "message body bytes (at least the 19-digit send timestamp)")
+	fs.IntVar(&c.crisis, "crisis", 0, "rooms: this many crisis messages (one sender each in the first rooms, spread over the run), and a supervisor connection put on call as primary to be paged")
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "how long to send (idle: how long to hold the connections), after the warmup")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "sending before measuring: latencies of messages sent then are not recorded")
 	fs.DurationVar(&c.drain, "drain", 15*time.Second, "after sending stops, the longest wait for acks and for every receiver to get every message")
@@ -161,6 +163,9 @@ func (c *config) check() error {
 			return fmt.Errorf("--workload %s needs --rooms and --members of at least 1", c.workload)
 		}
 		c.conns = c.rooms * c.members
+		if c.crisis > 0 {
+			c.conns++ // the supervisor on call
+		}
 	case workDM:
 		if c.conns < 2 {
 			return errors.New("--workload dm needs --conns of at least 2")
@@ -169,6 +174,9 @@ func (c *config) check() error {
 	}
 	if c.conns < 1 {
 		return errors.New("--conns must be at least 1")
+	}
+	if c.crisis < 0 || c.crisis > 0 && (c.workload != workRooms || c.crisis > c.rooms) {
+		return errors.New("--crisis: with --workload rooms, at most one per room")
 	}
 	if c.workload != workIdle && !(c.rate > 0) {
 		return errors.New("--rate must be positive")

@@ -39,6 +39,9 @@ type spec struct {
 	room   string // the room this user joined during setup, if any
 	sender bool
 	peer   int // dm: the other side's index; -1 otherwise
+
+	crisisAt   time.Duration // from the load's start: when to send a crisis message (0: never)
+	supervisor bool          // the supervisor on call (--crisis)
 }
 
 func newRunID() string {
@@ -67,7 +70,14 @@ func buildSpecs(c *config, p plan) []spec {
 				s.room = p.Rooms[i%len(p.Rooms)]
 			}
 		case workRooms:
+			if i >= c.rooms*c.members {
+				s.supervisor = true // the extra connection of --crisis
+				break
+			}
 			s.room, s.sender = p.Rooms[i/c.members], true
+			if k := i / c.members; i%c.members == 0 && k < c.crisis {
+				s.crisisAt = c.warmup + time.Duration(float64(c.duration)*(float64(k)+0.5)/float64(c.crisis))
+			}
 		case workBroadcast:
 			s.room, s.sender = p.Rooms[i/c.members], i%c.members == 0
 		case workDM:
@@ -297,4 +307,23 @@ func openDMs(ctx context.Context, c *config, a *api, p plan) (failed int64, err 
 		return n, fmt.Errorf("%d of %d DMs could not be opened (%s)", n, len(specs)/2, strings.Join(ks, "; "))
 	}
 	return 0, nil
+}
+
+// putOnCall puts the run's supervisor (the extra connection of --crisis,
+// connected by now, so the server knows them) on call as primary for the
+// run, through the admin API, so that the crisis messages page them.
+func putOnCall(ctx context.Context, c *config, a *api, p plan) error {
+	specs := buildSpecs(c, p)
+	sup := specs[len(specs)-1]
+	admin, err := a.token(fmt.Sprintf("bench-%s-admin", p.RunID), auth.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	shift := map[string]any{"supervisor": sup.user, "tier": "primary",
+		"start": now.Add(-time.Minute), "end": now.Add(tokenTTL(c))}
+	if err := a.call(ctx, c.urls[0], "/api/oncall/shifts", admin, shift, nil); err != nil {
+		return fmt.Errorf("put the supervisor on call: %w", err)
+	}
+	return nil
 }

@@ -87,7 +87,10 @@ type serverReport struct {
 
 type msgReport struct {
 	Sent           int64            `json:"sent"`
+	Resent         int64            `json:"resent"`
+	CrisisSent     int64            `json:"crisis_sent,omitempty"`
 	Acked          int64            `json:"acked"`
+	DupAcks        int64            `json:"duplicate_acks"`
 	Unacked        int64            `json:"unacked"`
 	Skipped        int64            `json:"skipped"`
 	SendFailed     int64            `json:"send_failed"`
@@ -97,6 +100,7 @@ type msgReport struct {
 	Expected       int64            `json:"expected_deliveries"`
 	Lost           int64            `json:"lost"`
 	Doubled        int64            `json:"doubled"`
+	Replayed       int64            `json:"replayed"`
 	Early          int64            `json:"before_start"`
 	UnknownConv    int64            `json:"unknown_conversation"`
 	SentPerS       float64          `json:"sent_per_s"`
@@ -217,9 +221,10 @@ func buildReport(cfg *config, p plan, r *shardResult, srv serverReport, ph phase
 		},
 		Server: srv,
 		Messages: msgReport{
-			Sent: r.Sent, Acked: r.Acked, Unacked: r.Unacked, Skipped: r.Skipped, SendFailed: r.SendFailed,
+			Sent: r.Sent, Resent: r.Resent, CrisisSent: r.CrisisSent, Acked: r.Acked, DupAcks: r.DupAcks,
+			Unacked: r.Unacked, Skipped: r.Skipped, SendFailed: r.SendFailed,
 			SendErrors: r.SendErrors, OtherErrors: r.OtherErrors,
-			Deliveries: r.Deliveries, Expected: r.Expected, Lost: r.Lost, Doubled: r.Doubled,
+			Deliveries: r.Deliveries, Expected: r.Expected, Lost: r.Lost, Doubled: r.Doubled, Replayed: r.Replayed,
 			Early: r.Early, UnknownConv: r.UnknownConv,
 		},
 		Latency: latencyOf(&r.Latency),
@@ -328,12 +333,18 @@ func printTable(w io.Writer, rep *report) error {
 	if rep.Workload != workIdle {
 		fmt.Fprintln(tw, "messages")
 		row("sent / acked", "%d / %d (%.0f/s sent)", m.Sent, m.Acked, m.SentPerS)
+		if m.Resent+m.DupAcks+m.CrisisSent > 0 {
+			row("resent / acked as duplicates", "%d / %d (crisis messages %d)", m.Resent, m.DupAcks, m.CrisisSent)
+		}
 		if m.Unacked+m.Skipped+m.SendFailed > 0 || len(m.SendErrors) > 0 {
 			row("not acked / skipped / failed", "%d / %d / %d", m.Unacked, m.Skipped, m.SendFailed)
 			row("send errors", "%s", counts(m.SendErrors))
 		}
-		row("deliveries", "%d of %d expected", m.Deliveries-m.Doubled, m.Expected)
+		row("deliveries", "%d of %d expected", m.Deliveries-m.Doubled-m.Replayed, m.Expected)
 		row("lost / doubled", "%d / %d", m.Lost, m.Doubled)
+		if m.Replayed > 0 {
+			row("replayed at or below a resume position", "%d", m.Replayed)
+		}
 		row("deliveries/s (measured)", "%.0f", m.DeliveriesPerS)
 		fmt.Fprintln(tw, "latency (send → receive)")
 		row("p50 / p90 / p99", "%.2f / %.2f / %.2f ms", l.P50, l.P90, l.P99)

@@ -13,7 +13,10 @@ type shardResult struct {
 	Closes            map[string]int64 `json:"closes,omitempty"`
 
 	Sent        int64            `json:"sent"`
+	Resent      int64            `json:"resent"`
+	CrisisSent  int64            `json:"crisis_sent"`
 	Acked       int64            `json:"acked"`
+	DupAcks     int64            `json:"duplicate_acks"`
 	Unacked     int64            `json:"unacked"`
 	Skipped     int64            `json:"skipped"`
 	SendFailed  int64            `json:"send_failed"`
@@ -24,6 +27,7 @@ type shardResult struct {
 	Expected    int64 `json:"expected"`
 	Lost        int64 `json:"lost"`
 	Doubled     int64 `json:"doubled"`
+	Replayed    int64 `json:"replayed"`
 	Early       int64 `json:"early"`
 	UnknownConv int64 `json:"unknown_conv"`
 
@@ -62,7 +66,10 @@ func (r *shardResult) merge(o *shardResult) {
 	r.Reconnects += o.Reconnects
 	addCounts(&r.Closes, o.Closes)
 	r.Sent += o.Sent
+	r.Resent += o.Resent
+	r.CrisisSent += o.CrisisSent
 	r.Acked += o.Acked
+	r.DupAcks += o.DupAcks
 	r.Unacked += o.Unacked
 	r.Skipped += o.Skipped
 	r.SendFailed += o.SendFailed
@@ -72,6 +79,7 @@ func (r *shardResult) merge(o *shardResult) {
 	r.Expected += o.Expected
 	r.Lost += o.Lost
 	r.Doubled += o.Doubled
+	r.Replayed += o.Replayed
 	r.Early += o.Early
 	r.UnknownConv += o.UnknownConv
 	addCounts(&r.Frames, o.Frames)

@@ -9,20 +9,31 @@ import "math/bits"
 // in a bitmap, so that after the run a missing one is a loss and a repeated
 // one a double, whatever order they came in.
 //
+// Across reconnects the tracker lives on: each new session resumes from
+// the highest sequence seen, so the server owes it only what is above. A
+// sequence that arrives again is counted as doubled when it is above the
+// position the current session resumed from (the server sent it twice
+// within one session, or sent it again although the client had it and
+// said so), and as replayed when it is at or below that position (the
+// server replayed what the resume said the client had: a breach of the
+// resume contract, but one a client that deduplicates by seq absorbs).
+//
 // A tracker is used by one connection's reader goroutine; the engine reads
 // it only under that connection's lock.
 type seqTracker struct {
-	base    int64    // sequences ≤ base are before this receiver started
-	bits    []uint64 // bit i set: sequence base+1+i received
-	contig  int64    // every sequence in (base, contig] was received
-	maxSeen int64    // highest sequence received (≥ base)
-	got     int64    // distinct sequences received above base
-	dups    int64    // sequences received more than once
-	early   int64    // sequences ≤ base, which the server should not send
+	base     int64    // sequences ≤ base are before this receiver started
+	from     int64    // the current session resumed from here (base at first)
+	bits     []uint64 // bit i set: sequence base+1+i received
+	contig   int64    // every sequence in (base, contig] was received
+	maxSeen  int64    // highest sequence received (≥ base)
+	got      int64    // distinct sequences received above base
+	dups     int64    // sequences received again above the session's resume position
+	replayed int64    // sequences received again at or below it
+	early    int64    // sequences ≤ base, which the server should not send
 }
 
 func newSeqTracker(base int64) *seqTracker {
-	return &seqTracker{base: base, contig: base, maxSeen: base}
+	return &seqTracker{base: base, from: base, contig: base, maxSeen: base}
 }
 
 // observe records that seq arrived and reports whether it had already.
@@ -38,7 +49,11 @@ func (t *seqTracker) observe(seq int64) (dup bool) {
 	}
 	mask := uint64(1) << (i & 63)
 	if t.bits[w]&mask != 0 {
-		t.dups++
+		if seq <= t.from {
+			t.replayed++
+		} else {
+			t.dups++
+		}
 		return true
 	}
 	t.bits[w] |= mask
@@ -83,6 +98,10 @@ func (t *seqTracker) missing(final int64) int64 {
 	return final - t.contig - have
 }
 
-// resumeFrom is the position to resume from after a reconnect: the last
-// sequence seen, as a real client would send.
-func (t *seqTracker) resumeFrom() int64 { return t.maxSeen }
+// resume is called as a new session says hello: it returns the position
+// to resume from, the last sequence seen, as a real client sends it, and
+// remembers it as the session's start.
+func (t *seqTracker) resume() int64 {
+	t.from = t.maxSeen
+	return t.from
+}

@@ -33,15 +33,18 @@ type vconn struct {
 	spec   spec
 	nextID int64 // sender goroutine only
 	buf    bytes.Buffer
+	url    int       // index into the engine's URLs; run's goroutine only
+	crisis time.Time // when to send the crisis message (zero: none or sent); sender only
+	kick   chan struct{}
 
-	mu          sync.Mutex
-	ws          *websocket.Conn // nil while not welcomed
-	everUp      bool
-	stopping    bool
-	convs       map[string]*seqTracker
-	synced      map[string]bool
-	sendConv    string
-	outstanding int64 // sends of the current session not yet acked
+	mu       sync.Mutex
+	ws       *websocket.Conn // nil while not welcomed
+	everUp   bool
+	stopping bool
+	convs    map[string]*seqTracker
+	synced   map[string]bool
+	sendConv string
+	outbox   map[string]*outMsg // sends not yet answered, by id
 }
 
 func (v *vconn) wasUp() bool {
@@ -68,11 +71,17 @@ func (v *vconn) isReady() bool {
 }
 
 // run owns the connection for the engine's life: the first session (whose
-// outcome goes to first), then reconnects while the run lasts.
+// outcome goes to first), then reconnects while the run lasts. A reconnect
+// that is not welcomed (the node is down) makes the next one try the next
+// node, as a load balancer would send it elsewhere.
 func (v *vconn) run(ctx context.Context, first func(error)) {
 	e := v.e
 	defer e.wg.Done()
-	token, err := e.signer.Mint(v.spec.user, v.spec.user, auth.RolePeer, tokenTTL(e.cfg))
+	role := auth.RolePeer
+	if v.spec.supervisor {
+		role = auth.RoleSupervisor
+	}
+	token, err := e.signer.Mint(v.spec.user, v.spec.user, role, tokenTTL(e.cfg))
 	if err != nil {
 		first(err)
 		return
@@ -93,6 +102,8 @@ func (v *vconn) run(ctx context.Context, first func(error)) {
 		if welcomed {
 			backoff = 100 * time.Millisecond
 			e.closes.add(closeKind(err), 1)
+		} else {
+			v.url = (v.url + 1) % len(e.wsURLs)
 		}
 		if !e.cfg.reconnect {
 			return
@@ -120,6 +131,9 @@ type inFrame struct {
 	ID            string    `json:"id"`
 	Body          string    `json:"body"`
 	Code          string    `json:"code"`
+	Temporary     bool      `json:"temporary"`
+	RetryAfterMs  int64     `json:"retry_after_ms"`
+	Duplicate     bool      `json:"duplicate"`
 	Conversations []convRef `json:"conversations"`
 	Conversation  convRef   `json:"conversation"`
 }
@@ -151,6 +165,18 @@ func (v *vconn) session(ctx context.Context, token string, isFirst bool, first f
 		}
 	})
 	defer timer.Stop()
+	// The session's resender writes what the outbox has due (after the
+	// welcome, and after temporary errors); it ends with the session.
+	rctx, stopResend := context.WithCancel(ctx)
+	resent := make(chan struct{})
+	go func() {
+		defer close(resent)
+		v.resender(rctx, ws)
+	}()
+	defer func() {
+		stopResend()
+		<-resent
+	}()
 	wctx, cancel := context.WithTimeout(ctx, e.cfg.timeout)
 	err = ws.Write(wctx, websocket.MessageText, b)
 	cancel()
@@ -182,7 +208,7 @@ type sessionState struct {
 func (v *vconn) dial(ctx context.Context) (*websocket.Conn, error) {
 	e := v.e
 	dctx, cancel := context.WithTimeout(ctx, e.cfg.timeout)
-	ws, resp, err := websocket.Dial(dctx, e.wsURLs[v.spec.url], &websocket.DialOptions{HTTPClient: e.client(v.spec.source)})
+	ws, resp, err := websocket.Dial(dctx, e.wsURLs[v.url], &websocket.DialOptions{HTTPClient: e.client(v.spec.source)})
 	cancel()
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -200,7 +226,7 @@ func (v *vconn) helloFrame(token string) []byte {
 	if len(v.convs) > 0 {
 		h.Resume = make(map[string]int64, len(v.convs))
 		for id, t := range v.convs {
-			h.Resume[id] = t.resumeFrom()
+			h.Resume[id] = t.resume()
 		}
 	}
 	v.mu.Unlock()
@@ -276,7 +302,9 @@ func (v *vconn) welcome(f *inFrame, ws *websocket.Conn) {
 	}
 	v.ws = ws
 	v.everUp = true
+	v.resendAllLocked()
 	v.mu.Unlock()
+	v.kickResender()
 	v.e.up.Add(1)
 }
 
@@ -286,15 +314,15 @@ func (v *vconn) trackLocked(c convRef) {
 	}
 }
 
-// detach ends a welcomed session: sends still unanswered will never be
-// acked on it (the tool does not resend), so they stop being pending.
+// detach ends a welcomed session. Its unanswered sends stay in the outbox
+// for the next session to resend, unless there will be none.
 func (v *vconn) detach() {
 	v.mu.Lock()
-	n := v.outstanding
-	v.ws, v.outstanding = nil, 0
+	v.ws = nil
 	v.mu.Unlock()
-	v.e.pending.Add(-n)
-	v.e.unacked.Add(n)
+	if !v.e.cfg.reconnect {
+		v.dropOutbox()
+	}
 	v.e.up.Add(-1)
 }
 
@@ -305,17 +333,11 @@ func (v *vconn) refused(f *inFrame) {
 		return
 	}
 	e.sendErrs.add(f.Code, 1)
-	v.answered()
-}
-
-// answered retires one outstanding send.
-func (v *vconn) answered() {
-	v.mu.Lock()
-	if v.outstanding > 0 {
-		v.outstanding--
-		v.e.pending.Add(-1)
+	if f.Temporary {
+		v.retryLater(f.ID, max(time.Duration(f.RetryAfterMs)*time.Millisecond, 100*time.Millisecond))
+	} else {
+		v.settle(f.ID)
 	}
-	v.mu.Unlock()
 }
 
 func (v *vconn) handle(f *inFrame, now int64) {
@@ -340,8 +362,12 @@ func (v *vconn) handle(f *inFrame, now int64) {
 			}
 		}
 	case "ack":
-		e.acks.Add(1)
-		v.answered()
+		if v.settle(f.ID) {
+			e.acks.Add(1)
+		}
+		if f.Duplicate {
+			e.dupAcks.Add(1)
+		}
 		e.ackMu.Lock()
 		if f.Seq > e.acked[f.Conv] {
 			e.acked[f.Conv] = f.Seq
@@ -370,10 +396,15 @@ func parseStamp(body string) (int64, bool) {
 	return n, err == nil && n > 0
 }
 
+// crisisText makes a message the server's detector scores imminent, so that
+// it opens an escalation (--crisis).
+const crisisText = "I have the pills and I'm taking them tonight"
+
 // appendSend appends a send frame whose body is the send time followed by
-// padding up to size bytes. Conversation ids, the numeric id and the body
-// need no JSON escaping, so the frame is built directly.
-func appendSend(b []byte, conv string, id int64, now int64, size int) []byte {
+// the crisis text when asked for, and padding up to size bytes.
+// Conversation ids, the numeric id and the body need no JSON escaping, so
+// the frame is built directly.
+func appendSend(b []byte, conv string, id int64, now int64, size int, crisis bool) []byte {
 	b = append(b, `{"type":"send","conv":"`...)
 	b = append(b, conv...)
 	b = append(b, `","id":"`...)
@@ -381,6 +412,9 @@ func appendSend(b []byte, conv string, id int64, now int64, size int) []byte {
 	b = append(b, `","body":"`...)
 	n := len(b)
 	b = strconv.AppendInt(b, now, 10)
+	if crisis {
+		b = append(b, " "+crisisText...)
+	}
 	if extra := size - (len(b) - n); extra > 0 {
 		b = append(b, ' ')
 		for range extra - 1 {
@@ -422,17 +456,23 @@ func (v *vconn) send(ctx context.Context, buf []byte) []byte {
 		e.skipped.Add(1)
 		return buf
 	}
-	// Counted before the write: the ack can arrive before Write returns.
-	v.outstanding++
-	e.pending.Add(1)
 	v.mu.Unlock()
+	now := time.Now()
+	crisis := !v.crisis.IsZero() && !now.Before(v.crisis)
+	if crisis {
+		v.crisis = time.Time{}
+		e.crisisSent.Add(1)
+	}
 	v.nextID++
-	buf = appendSend(buf[:0], conv, v.nextID, time.Now().UnixNano(), e.cfg.size)
+	buf = appendSend(buf[:0], conv, v.nextID, now.UnixNano(), e.cfg.size, crisis)
+	// In the outbox before the write: the ack can arrive before Write
+	// returns.
+	v.queueSend(v.nextID, append([]byte(nil), buf...))
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	err := ws.Write(wctx, websocket.MessageText, buf)
 	cancel()
 	if err != nil {
-		// The connection is gone; its session's end retires the send.
+		// The connection is gone; the next session resends it.
 		e.sendFailed.Add(1)
 	} else {
 		e.sent.Add(1)
