@@ -48,6 +48,8 @@ type env struct {
 	escWrap func(escalation.Store) escalation.Store
 	// push, when set, builds the node's Web Push sender on its store.
 	push func(webpush.Store) *webpush.Sender
+	// brokerWrap, when set, wraps the node's broker (to inject faults).
+	brokerWrap func(chat.Broker) chat.Broker
 }
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test-secret")
@@ -80,6 +82,9 @@ func (e *env) start() {
 	}
 	cfg := e.cfg
 	cfg.Store, cfg.Broker, cfg.Presence, cfg.Verifier = st, memory.NewBroker(), memory.NewPresence(), v
+	if e.brokerWrap != nil {
+		cfg.Broker = e.brokerWrap(cfg.Broker)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kindred-health/kindred/chat"
@@ -17,10 +18,19 @@ import (
 // other nodes cannot know an event exists until something carrying its
 // sequence reaches them, and their hubs then fill the gap from the store.
 // Ephemeral frames are only lost elsewhere.
+//
+// A broker that fails may fail slowly: across a network partition every
+// call waits for its timeout (2 s for Redis). The committer publishes
+// inline, so after one failure the publisher stops calling the broker
+// (failing) and delivers locally at once, until republish has seen the
+// broker answer again: an outage costs the committer one timeout, not one
+// per event, and the node keeps acking its own clients meanwhile.
 type publisher struct {
 	broker chat.Broker
 	hub    *hub.Hub
 	log    *slog.Logger
+
+	failing atomic.Bool
 
 	mu sync.Mutex
 	// unpublished holds, per conversation, the newest event whose
@@ -40,21 +50,33 @@ func (p *publisher) frame(ctx context.Context, channel string, frame any) {
 }
 
 func (p *publisher) publish(ctx context.Context, pub *chat.Publication) {
-	if err := p.broker.Publish(ctx, pub); err != nil {
-		p.log.Warn("publish failed; delivered locally, will republish", "channel", pub.Channel, "seq", pub.Seq, "err", err)
-		p.hub.HandlePublication(pub)
-		if pub.Seq > 0 {
-			p.mu.Lock()
-			if old := p.unpublished[pub.Channel]; old == nil || old.Seq < pub.Seq {
-				p.unpublished[pub.Channel] = pub
-			}
-			p.mu.Unlock()
+	if !p.failing.Load() {
+		err := p.broker.Publish(ctx, pub)
+		if err == nil {
+			return
 		}
+		if !p.failing.Swap(true) {
+			p.log.Warn("publish failed; delivering locally until the broker answers, then republishing", "channel", pub.Channel, "seq", pub.Seq, "err", err)
+		}
+	}
+	p.hub.HandlePublication(pub)
+	if pub.Seq > 0 {
+		p.mu.Lock()
+		if old := p.unpublished[pub.Channel]; old == nil || old.Seq < pub.Seq {
+			p.unpublished[pub.Channel] = pub
+		}
+		p.mu.Unlock()
 	}
 }
 
+// probeChannel is published to (nothing) to see whether a failing broker
+// answers again when no event waits to be republished. Nobody subscribes
+// to it.
+const probeChannel = "kindred:publish-probe"
+
 // republish retries, every interval until ctx ends, the newest event of
-// each conversation whose publication failed.
+// each conversation whose publication failed, and ends the failing state
+// once the broker has taken them all (or, with none, a probe).
 func (p *publisher) republish(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -70,18 +92,37 @@ func (p *publisher) republish(ctx context.Context, interval time.Duration) {
 			pending = append(pending, pub)
 		}
 		p.mu.Unlock()
-		for _, pub := range pending {
-			if err := p.broker.Publish(ctx, pub); err != nil {
-				break // still down; try again next tick
-			}
+		if len(pending) == 0 && p.failing.Load() {
+			pending = append(pending, &chat.Publication{Channel: probeChannel})
+		}
+		if p.republishAll(ctx, pending) {
 			p.mu.Lock()
-			if p.unpublished[pub.Channel] == pub {
-				delete(p.unpublished, pub.Channel)
+			if len(p.unpublished) == 0 && p.failing.Swap(false) {
+				p.log.Info("the broker answers again; publishing resumed")
 			}
 			p.mu.Unlock()
-			p.log.Info("republished after broker recovery", "channel", pub.Channel, "seq", pub.Seq)
 		}
 	}
+}
+
+// republishAll publishes pending in turn and reports whether all went
+// through; it stops at the first failure (still down: next tick).
+func (p *publisher) republishAll(ctx context.Context, pending []*chat.Publication) bool {
+	for _, pub := range pending {
+		if err := p.broker.Publish(ctx, pub); err != nil {
+			return false
+		}
+		if pub.Channel == probeChannel {
+			continue
+		}
+		p.mu.Lock()
+		if p.unpublished[pub.Channel] == pub {
+			delete(p.unpublished, pub.Channel)
+		}
+		p.mu.Unlock()
+		p.log.Info("republished after broker recovery", "channel", pub.Channel, "seq", pub.Seq)
+	}
+	return true
 }
 
 // eventsAfter is the one path from the store to subscribers: the events of
