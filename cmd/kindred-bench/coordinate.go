@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -75,6 +77,7 @@ func coordinate(ctx context.Context, cfg *config, limit uint64, stdout, stderr i
 	total.ToolCPU += cpuSeconds()
 	total.ToolLoadCPU += loadCPU
 	rep := buildReport(cfg, r.p, total, srv, r.ph, host, r.workers, limit, r.warningList())
+	rep.LoadStart = r.loadStart
 	return writeReports(stdout, cfg, rep)
 }
 
@@ -92,6 +95,8 @@ type benchRun struct {
 	p       plan
 	ph      phases
 	shards  []shard
+
+	loadStart time.Time
 
 	wmu      sync.Mutex
 	warnings []string
@@ -257,6 +262,12 @@ func (r *benchRun) load(ctx context.Context) (map[string]int64, error) {
 	// A moment's notice lets every worker receive the start time before
 	// it comes, so all senders share one clock origin.
 	start := time.Now().Add(100 * time.Millisecond)
+	r.loadStart = start
+	if r.cfg.startFile != "" {
+		if err := os.WriteFile(r.cfg.startFile, []byte(strconv.FormatInt(start.UnixNano(), 10)+"\n"), 0o644); err != nil {
+			return nil, fmt.Errorf("--start-file: %w", err)
+		}
+	}
 	finals := make(map[string]int64)
 	var fmu sync.Mutex
 	if err := each(r.shards, func(s shard) error {

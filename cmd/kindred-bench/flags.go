@@ -47,9 +47,11 @@ type config struct {
 	timeout  time.Duration
 
 	jsonPath  string
+	startFile string
 	chartPath string
 	progress  bool
 	reconnect bool
+	failover  time.Duration
 
 	sources     int
 	workers     int
@@ -81,8 +83,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.timeout, "connect-timeout", 15*time.Second, "limit for one connection's dial, upgrade and welcome")
 	fs.StringVar(&c.jsonPath, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&c.chartPath, "chart", "", "write an SVG chart of p50 and p99 latency per second to this file")
+	fs.StringVar(&c.startFile, "start-file", "", "write the load's start time (unix nanoseconds) to this file when it is set, for a script that times events against the run (chaos.sh)")
 	fs.BoolVar(&c.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	fs.BoolVar(&c.reconnect, "reconnect", true, "reconnect and resume when the server closes a connection during the run, as a real client does")
+	fs.DurationVar(&c.failover, "failover-after", time.Second, "with several nodes, how long a connection's node may refuse its reconnects before it tries the next node")
 	fs.IntVar(&c.sources, "sources", 0, "spread connections over this many loopback source addresses (127.0.0.2, 127.0.0.3, …), about 28,000 connections each; 0: let the kernel choose")
 	fs.IntVar(&c.workers, "workers", 0, "worker processes (0: as many as the open-file limit needs)")
 	fs.IntVar(&c.workerIndex, "worker-index", -1, "internal: run as this worker of a parent")

@@ -27,6 +27,7 @@ type report struct {
 	Tool        toolReport       `json:"tool"`
 	Host        *hostReport      `json:"host_cpu,omitempty"`
 	Phases      phases           `json:"phases_seconds"`
+	LoadStart   time.Time        `json:"load_start"` // per_second's t counts seconds from here
 	Warnings    []string         `json:"warnings,omitempty"`
 }
 

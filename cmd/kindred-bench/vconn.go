@@ -71,9 +71,11 @@ func (v *vconn) isReady() bool {
 }
 
 // run owns the connection for the engine's life: the first session (whose
-// outcome goes to first), then reconnects while the run lasts. A reconnect
-// that is not welcomed (the node is down) makes the next one try the next
-// node, as a load balancer would send it elsewhere.
+// outcome goes to first), then reconnects while the run lasts. Once its
+// node has refused reconnects for --failover-after (it is down), it tries
+// the next node, as a load balancer whose health check marked the node
+// down would send it elsewhere; a node restarted sooner gets its clients
+// back.
 func (v *vconn) run(ctx context.Context, first func(error)) {
 	e := v.e
 	defer e.wg.Done()
@@ -87,6 +89,7 @@ func (v *vconn) run(ctx context.Context, first func(error)) {
 		return
 	}
 	backoff := 100 * time.Millisecond
+	var refusedSince time.Time
 	for attempt := 0; ; attempt++ {
 		welcomed, err := v.session(ctx, token, attempt == 0, first)
 		if attempt == 0 && !welcomed {
@@ -99,11 +102,14 @@ func (v *vconn) run(ctx context.Context, first func(error)) {
 		if stopping || ctx.Err() != nil {
 			return
 		}
-		if welcomed {
-			backoff = 100 * time.Millisecond
+		switch {
+		case welcomed:
+			backoff, refusedSince = 100*time.Millisecond, time.Time{}
 			e.closes.add(closeKind(err), 1)
-		} else {
-			v.url = (v.url + 1) % len(e.wsURLs)
+		case refusedSince.IsZero():
+			refusedSince = time.Now()
+		case time.Since(refusedSince) >= e.cfg.failover:
+			v.url, refusedSince = (v.url+1)%len(e.wsURLs), time.Time{}
 		}
 		if !e.cfg.reconnect {
 			return
