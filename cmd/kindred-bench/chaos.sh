@@ -265,10 +265,13 @@ check_escalations() {
   awk '{printf "  %-44s %d pages, tier %d, longest gap %s s, last %s s ago\n", "  escalation " NR, $1, $2, $3, $4}' <<<"$rows"
 }
 
-# check_recovery: per fault, the outage (fault until restored), the time
-# until stored messages grow again over 1 s on every node with clients, and
-# the time until the per-second p99 (by send time) is back under p99_ok ms
-# for 3 seconds.
+# check_recovery: per fault, the outage (fault until undone); the time
+# until acks flow again: until every node that is down or has clients
+# stores, over 1 s, at least 30% of what its clients stored per connection
+# in the 10 s before the fault (0 if that never stopped), found by the 3rd
+# sample in a row that shows it after the fault is undone; and the time
+# until the per-second p99 (by send time) is back under p99_ok ms for 3
+# seconds.
 check_recovery() {
   jq -r '.per_second[] | "\(.t) \(.count) \(.p99_ms)"' "$tmp/bench.json" >"$tmp/p99.txt"
   echo "faults (seconds from the fault)"
@@ -277,15 +280,31 @@ check_recovery() {
     FILENAME ~ /faults/ { nf++; name[nf] = $1; t0[nf] = $2; t1[nf] = $3; $1 = $2 = $3 = ""; what[nf] = substr($0, 4); next }
     FILENAME ~ /p99/ { cnt[$1] = $2; p99[$1] = $3; last = $1; next }
     {
-      t = $1; i = $2; h2[i] = h1[i]; h1[i] = s[i]; s[i] = $3; conn[i] = $4
-      if (i != 2) next
-      good = 1; any = 0
-      for (k = 1; k <= 2; k++) {
-        if (conn[k] == "NA" || conn[k] < 2) continue
-        flow = s[k] != "NA" && h2[k] != "" && h2[k] != "NA" && s[k] + 0 > h2[k] + 0
-        if (flow) any = 1; else good = 0
+      k = $2; n[k]++; T[k, n[k]] = $1; S[k, n[k]] = $3; C[k, n[k]] = $4
+      if (k == 2) step($1)
+    }
+    # at returns the index of the last sample of node k at or before time t.
+    function at(k, t,   i) { for (i = n[k]; i > 1 && T[k, i] > t; i--); return i }
+    # rate is the messages node k stored per second per connection over the
+    # samples i0..i1 (-1 if the node did not answer or restarted).
+    function rate(k, i0, i1) {
+      if (S[k, i0] == "NA" || S[k, i1] == "NA" || S[k, i1] < S[k, i0] || T[k, i1] <= T[k, i0] || C[k, i1] < 1) return -1
+      return (S[k, i1] - S[k, i0]) / (T[k, i1] - T[k, i0]) / C[k, i1]
+    }
+    function step(t,   j, k, good, i) {
+      for (j = 1; j <= nf; j++) {
+        if (t < t0[j] || done[j]) continue
+        if (base[j, 1] == "") for (k = 1; k <= 2; k++) base[j, k] = rate(k, at(k, t0[j] - 10), at(k, t0[j]))
+        good = 1
+        for (k = 1; k <= 2; k++) {
+          i = n[k]
+          if (C[k, i] != "NA" && C[k, i] < 2) continue
+          if (i < 3 || rate(k, i - 2, i) < 0.3 * base[j, k]) good = 0
+        }
+        if (!good) { bad[j] = 1; rec[j] = ""; streak[j] = 0; continue }
+        if (bad[j] && rec[j] == "") rec[j] = t - t0[j]
+        if (t >= t1[j] && ++streak[j] >= 3) done[j] = 1
       }
-      for (j = 1; j <= nf; j++) if (rec[j] == "" && t >= t1[j] && good && any) rec[j] = t - t0[j]
     }
     END {
       for (j = 1; j <= nf; j++) {
@@ -294,7 +313,7 @@ check_recovery() {
           if (cnt[x] > 0 && p99[x] < ok && p99[x+1] < ok && p99[x+2] < ok) { r = x - f; if (r < 0) r = 0; break }
         }
         printf "  %-34s %8.1f %14s %16s\n", name[j] ". " what[j], t1[j] - t0[j], \
-          (rec[j] == "" ? "never" : sprintf("%.1f", rec[j])), (r == "" ? "never" : sprintf("%.1f", r))
+          (!done[j] ? "never" : sprintf("%.1f", bad[j] ? rec[j] : 0)), (r == "" ? "never" : sprintf("%.1f", r))
       }
     }' "$tmp/faults.txt" "$tmp/p99.txt" "$tmp/samples.txt"
 }
