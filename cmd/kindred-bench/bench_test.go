@@ -471,13 +471,21 @@ func TestBuildSpecsCrisis(t *testing.T) {
 // member once, with nothing unacked, lost, doubled or replayed.
 func TestSmokeRoomsReconnect(t *testing.T) {
 	url, data := startNode(t)
-	proxy := droppingProxy(t, url, 700*time.Millisecond)
+	// The cuts start with the load (the tool writes --start-file then):
+	// a first connection cut before its welcome is a failed connect, not
+	// a reconnect.
+	startFile := filepath.Join(t.TempDir(), "start")
+	proxy := droppingProxy(t, url, 700*time.Millisecond, func() bool {
+		_, err := os.Stat(startFile)
+		return err == nil
+	})
 	rep, _ := runBench(t, "--url", proxy, "--data", data, "--workload", "rooms",
 		"--rooms", "3", "--members", "3", "--rate", "20", "--size", "120",
-		"--duration", "3s", "--warmup", "0s", "--ramp", "0")
+		"--duration", "3s", "--warmup", "0s", "--ramp", "0", "--start-file", startFile)
 	c, m := rep.Connections, rep.Messages
-	if c.Reconnects == 0 {
-		t.Fatalf("no reconnects: the drops did not happen (closes %v)", c.Closes)
+	if c.Reconnects == 0 || c.ConnectErrors != 0 {
+		t.Fatalf("%d reconnects, %d connect errors (%v); want some reconnects and no failed first connection (closes %v)",
+			c.Reconnects, c.ConnectErrors, c.ConnectErrorKinds, c.Closes)
 	}
 	if m.Resent == 0 || m.DupAcks == 0 {
 		t.Errorf("resent %d, acked as duplicates %d; want some of each (sends whose acks were cut off)", m.Resent, m.DupAcks)
@@ -492,14 +500,14 @@ func TestSmokeRoomsReconnect(t *testing.T) {
 	}
 }
 
-// droppingProxy forwards TCP connections to the node at target and, every
-// period, cuts each WebSocket connection through it that is older than a
-// third of the period, without a close frame, as a killed node or a broken
-// network would. For a fifth of the period before the cut it drops what the
+// droppingProxy forwards TCP connections to the node at target and, once
+// armed says so, every period cuts each WebSocket connection through it
+// that is older than a third of the period, without a close frame, as a
+// killed node or a broken network would. For a fifth of the period before the cut it drops what the
 // node sends, so that sends are stored whose acks never arrive. Other
 // requests (the setup's API calls) pass untouched. It returns the proxy's
 // base URL.
-func droppingProxy(t *testing.T, target string, period time.Duration) string {
+func droppingProxy(t *testing.T, target string, period time.Duration, armed func() bool) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -588,7 +596,9 @@ func droppingProxy(t *testing.T, target string, period time.Duration) string {
 			case <-done:
 				return
 			case <-time.After(wait):
-				cut(false)
+				if armed() {
+					cut(false)
+				}
 			}
 		}
 	}()
