@@ -66,6 +66,12 @@ type Conversation struct {
 	// docs/moderation.md#pre-moderation).
 	PremodMessages   int `json:"premod_messages,omitempty"`
 	ApprovedMessages int `json:"approved_messages,omitempty"`
+	// RetainDays is how many days the room keeps messages (0: as the
+	// deployment does; docs/security.md#retention-and-erasure).
+	RetainDays int `json:"retain_days,omitempty"`
+	// PurgedSeq is how far the retention purge went: nothing at or below
+	// it can be read (docs/protocol.md#resume-what-a-client-must-implement).
+	PurgedSeq int64 `json:"purged_seq,omitempty"`
 	// Peer is, in a DM, the other member's ID as the asking user sees
 	// it; Store.UserConversations fills it (and the server, in what it
 	// sends to each side).
@@ -83,12 +89,13 @@ func (c *Conversation) NeedsGuidelines(accepted int64) bool {
 const MutedForever int64 = 1<<63 - 1
 
 // HistoryFloor is the sequence number at or before which the asking user
-// may not read c: JoinedSeq in a room with HistoryJoined, 0 otherwise.
+// may not read c: JoinedSeq in a room with HistoryJoined, 0 otherwise, and
+// never below PurgedSeq.
 func (c *Conversation) HistoryFloor() int64 {
 	if c.History == HistoryJoined {
-		return c.JoinedSeq
+		return max(c.JoinedSeq, c.PurgedSeq)
 	}
-	return 0
+	return c.PurgedSeq
 }
 
 // Visibility says who can find and join a room.
@@ -128,6 +135,9 @@ type RoomSettings struct {
 	SlowModeSeconds *int    `json:"slow_mode_seconds,omitempty"`
 	MaxMembers      *int    `json:"max_members,omitempty"`
 	PremodMessages  *int    `json:"premod_messages,omitempty"`
+	// RetainDays is set by the room's owner (or an admin) only, see
+	// Conversation.RetainDays.
+	RetainDays *int `json:"retain_days,omitempty"`
 }
 
 // Limits of room settings.
@@ -158,6 +168,8 @@ func (s RoomSettings) Check() error {
 		return Errorf(CodeInvalidField, "max_members is 0 (no limit) to %d", MaxRoomMembers)
 	case s.PremodMessages != nil && (*s.PremodMessages < 0 || *s.PremodMessages > MaxPremodMessages):
 		return Errorf(CodeInvalidField, "premod_messages is 0 (off) to %d", MaxPremodMessages)
+	case s.RetainDays != nil && (*s.RetainDays < 0 || *s.RetainDays > MaxRetainDays):
+		return Errorf(CodeInvalidField, "retain_days is 0 (the deployment's retention) to %d", MaxRetainDays)
 	}
 	return nil
 }

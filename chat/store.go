@@ -141,7 +141,8 @@ type Store interface {
 	// MemberSince returns the sequence number at or before which user
 	// may not read conv: in a room whose history is HistoryJoined, the
 	// room's LastSeq when user joined; 0 for shared history, DMs,
-	// non-members and unknown conversations. Readers clamp History and
+	// non-members and unknown conversations; never below the
+	// conversation's PurgedSeq. Readers clamp History and
 	// EventsAfter to it, which do not look at membership themselves.
 	MemberSince(ctx context.Context, conv, userID string) (int64, error)
 	// Members lists conv's members, oldest membership first, each with
@@ -321,6 +322,44 @@ type Store interface {
 	// not lapsed at now, in any order (for a connection's hello: which
 	// of my conversations have a session live somewhere). Never nil.
 	LiveVideoSessions(ctx context.Context, convs []string, now time.Time) ([]VideoSession, error)
+
+	// Retention, legal holds, export and erasure
+	// (docs/security.md#retention-and-erasure).
+	//
+	// PurgeMessages removes, in one bounded round, the log entries older
+	// than each conversation's horizon: a room's RetainDays when set
+	// (never longer than r.Global when that is set), otherwise r.Global.
+	// A room under a hold and the messages of a user under a hold are
+	// kept. With a message go its pin, its support notes and the
+	// resolved reports of it; later edits of a message removed keep their
+	// place in the log with an empty body. Sequence numbers are never
+	// reused: history simply starts later.
+	PurgeMessages(ctx context.Context, r PurgeRequest) (PurgeResult, error)
+	// PurgeEscalations removes at most limit resolved escalations
+	// (timeline and webhook deliveries with them) resolved before
+	// closedBefore, returning how many. Open and acknowledged ones stay.
+	PurgeEscalations(ctx context.Context, closedBefore time.Time, limit int) (int, error)
+	// TryJobLease takes or renews the lease of job name for owner until
+	// until, if nobody else holds it now; it reports whether owner holds
+	// it. ReleaseJobLease gives it up (if owner holds it).
+	TryJobLease(ctx context.Context, name, owner string, until time.Time) (bool, error)
+	ReleaseJobLease(ctx context.Context, name, owner string) error
+	// SetHold sets (or updates the reason of) a legal hold and returns
+	// it as stored; an unknown kind, an empty subject or text a column
+	// cannot hold is CodeInvalidField. ReleaseHold lifts it, reporting
+	// whether there was one. Holds lists those of subject (every hold
+	// when subject is ""), oldest first.
+	SetHold(ctx context.Context, h Hold) (Hold, error)
+	ReleaseHold(ctx context.Context, kind HoldKind, subject string) (bool, error)
+	Holds(ctx context.Context, subject string) ([]Hold, error)
+	// ExportUser returns everything the store keeps about user (an
+	// unknown user gives an export with nil User and empty lists).
+	ExportUser(ctx context.Context, user string) (UserExport, error)
+	// EraseUser erases user's messages (tombstones, as a delete leaves
+	// them) and personal data in one transaction, keeping what a hold
+	// or an open escalation requires, and says what it did and kept.
+	// It does not revoke sessions: the caller does.
+	EraseUser(ctx context.Context, user string) (Erasure, error)
 
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error

@@ -102,6 +102,14 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"PushSubscriptions", testPushSubscriptions},
 		{"Revocations", testRevocations},
 		{"InitSetting", testInitSetting},
+		{"PurgeRoom", testPurgeRoom},
+		{"PurgeGlobal", testPurgeGlobal},
+		{"PurgeHolds", testPurgeHolds},
+		{"HoldsRefused", testHoldsRefused},
+		{"JobLease", testJobLease},
+		{"ExportUser", testExportUser},
+		{"EraseUser", testEraseUser},
+		{"EraseHeldUser", testEraseHeldUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -190,7 +190,7 @@ const (
 	convColumns = `c.id, c.kind, c.name, c.topic, c.created_by, c.created_at, c.last_seq,
 		(SELECT count(*) FROM members m WHERE m.conv_id = c.id), c.visibility, c.history,
 		c.guidelines, c.guidelines_version, c.locked, c.read_only, c.slow_mode_seconds, c.max_members,
-		c.premod_messages`
+		c.premod_messages, c.retain_days, c.purged_seq`
 	sqlConversation = `SELECT ` + convColumns + ` FROM conversations c WHERE c.id = ?`
 	sqlDMByKey      = `SELECT ` + convColumns + ` FROM conversations c WHERE c.dm_key = ?`
 )
@@ -203,7 +203,7 @@ func scanConversation(r Row, extra ...any) (chat.Conversation, error) {
 	var created int64
 	var locked, readOnly int
 	dest := []any{&c.ID, &kind, &c.Name, &c.Topic, &c.CreatedBy, &created, &c.LastSeq, &c.Members, &vis, &hist,
-		&c.Guidelines, &c.GuidelinesVersion, &locked, &readOnly, &c.SlowModeSeconds, &c.MaxMembers, &c.PremodMessages}
+		&c.Guidelines, &c.GuidelinesVersion, &locked, &readOnly, &c.SlowModeSeconds, &c.MaxMembers, &c.PremodMessages, &c.RetainDays, &c.PurgedSeq}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return chat.Conversation{}, err
 	}
@@ -267,7 +267,7 @@ func (s *Store) UserConversations(ctx context.Context, userID string) ([]chat.Co
 			c.topic, c.created_by, c.created_at, c.last_seq,
 			(SELECT count(*) FROM members m WHERE m.conv_id = c.id), c.visibility, c.history,
 			c.guidelines, c.guidelines_version, c.locked, c.read_only, c.slow_mode_seconds, c.max_members,
-			c.premod_messages,
+			c.premod_messages, c.retain_days, c.purged_seq,
 			me.role, me.joined_seq, CASE WHEN me.muted_until > {now} THEN me.muted_until ELSE 0 END,
 			me.guidelines_accepted, me.approved_messages,
 			CASE c.kind WHEN 'dm' THEN COALESCE((SELECT o.user_id FROM members o

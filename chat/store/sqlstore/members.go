@@ -144,17 +144,17 @@ func (s *Store) MemberSince(ctx context.Context, conv, userID string) (int64, er
 	if !s.d.StoresText(conv) || !s.d.StoresText(userID) {
 		return 0, nil
 	}
-	var since int64
-	err := s.reads().queryRow(ctx, `SELECT CASE WHEN c.history = 'joined' AND c.kind = 'room' THEN m.joined_seq ELSE 0 END
-		FROM members m JOIN conversations c ON c.id = m.conv_id
-		WHERE m.conv_id = ? AND m.user_id = ?`, conv, userID).Scan(&since)
+	var since, purged int64
+	err := s.reads().queryRow(ctx, `SELECT COALESCE((SELECT m.joined_seq FROM members m
+			WHERE m.conv_id = c.id AND m.user_id = ? AND c.history = 'joined' AND c.kind = 'room'), 0), c.purged_seq
+		FROM conversations c WHERE c.id = ?`, userID, conv).Scan(&since, &purged)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, s.internal("member since", err)
 	}
-	return since, nil
+	return max(since, purged), nil
 }
 
 // Members lists conv's members, oldest membership first, with their mute

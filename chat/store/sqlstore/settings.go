@@ -44,6 +44,7 @@ func (s *Store) SetRoomSettings(ctx context.Context, conv string, set chat.RoomS
 	slowSet, slow := num(set.SlowModeSeconds)
 	maxSet, maxN := num(set.MaxMembers)
 	premodSet, premod := num(set.PremodMessages)
+	retainSet, retain := num(set.RetainDays)
 	guideSet := set.Guidelines != nil
 	n, err := s.exec(ctx, `UPDATE conversations SET
 			visibility = CASE WHEN ? = '' THEN visibility ELSE ? END,
@@ -54,10 +55,11 @@ func (s *Store) SetRoomSettings(ctx context.Context, conv string, set chat.RoomS
 			read_only = CASE WHEN ? THEN ? ELSE read_only END,
 			slow_mode_seconds = CASE WHEN ? THEN ? ELSE slow_mode_seconds END,
 			max_members = CASE WHEN ? THEN ? ELSE max_members END,
-			premod_messages = CASE WHEN ? THEN ? ELSE premod_messages END
+			premod_messages = CASE WHEN ? THEN ? ELSE premod_messages END,
+			retain_days = CASE WHEN ? THEN ? ELSE retain_days END
 		WHERE id = ? AND kind = 'room'`,
 		string(set.Visibility), string(set.Visibility), string(set.History), string(set.History),
-		guideSet, guide, guideSet, guide, lockSet, lock, roSet, ro, slowSet, slow, maxSet, maxN, premodSet, premod, conv)
+		guideSet, guide, guideSet, guide, lockSet, lock, roSet, ro, slowSet, slow, maxSet, maxN, premodSet, premod, retainSet, retain, conv)
 	if err != nil {
 		return s.internal("set room settings", err)
 	}
