@@ -13,46 +13,50 @@ type Action string
 
 // The actions the chat server checks, in the order of the permission table.
 const (
-	ActViewOwn          Action = "view_own"          // one's own profile and conversation list; ping
-	ActListRooms        Action = "list_rooms"        // the room directory
-	ActCreateRoom       Action = "create_room"       // the creator becomes the room's owner
-	ActJoinRoom         Action = "join_room"         // any room (DMs cannot be joined)
-	ActLeaveRoom        Action = "leave_room"        // a room one belongs to
-	ActReadHistory      Action = "read_history"      // messages over HTTP, and a hello's resume catch-up
-	ActListMembers      Action = "list_members"      // who belongs to a conversation
-	ActTyping           Action = "typing"            // typing notices
-	ActSend             Action = "send"              // post a message
-	ActEdit             Action = "edit"              // authorship is checked beside the table
-	ActDelete           Action = "delete"            // authorship is checked beside the table
-	ActFlag             Action = "flag"              // flag a message for the crisis team
-	ActOpenDM           Action = "open_dm"           // open (or reopen) a DM with someone
-	ActBlock            Action = "block"             // block and unblock someone, list one's blocks
-	ActRaiseConcern     Action = "raise_concern"     // a concern about a person
-	ActSupport          Action = "support"           // the crisis resources; dismiss one's own support notes (ownership beside the table)
-	ActReport           Action = "report"            // report a message or a person to a room's moderators
-	ActViewRoomPolicy   Action = "view_room_policy"  // a room's crisis hold policy
-	ActSetRoomPolicy    Action = "set_room_policy"   // change a room's crisis hold policy
-	ActSetRoomSettings  Action = "set_room_settings" // change a room's visibility and history
-	ActAddMember        Action = "add_member"        // add someone to a room (how private rooms are joined)
-	ActSetMemberRole    Action = "set_member_role"   // name a room's moderators
-	ActModerate         Action = "moderate"          // mute, remove and ban a room's members; decide held messages; hide and pin messages
-	ActManageInvites    Action = "manage_invites"    // create, list and revoke a room's invite links
-	ActAcceptInvite     Action = "accept_invite"     // join a room through an invite link
-	ActAcceptGuidelines Action = "accept_guidelines" // accept a room's guidelines, before posting there
-	ActHandleReports    Action = "handle_reports"    // a room's report queue: list and resolve
-	ActViewReports      Action = "view_reports"      // the report queue across every room
-	ActViewEscalations  Action = "view_escalations"  // list escalations, read one
-	ActHandleEscalation Action = "handle_escalation" // ack, notes, hand-off, resolve, join, release, DM
-	ActReceivePages     Action = "receive_pages"     // escalation pages and queue news pushed to a session
-	ActPushSubscribe    Action = "push_subscribe"    // subscribe a browser to Web Push notices of pages, remove it
-	ActViewOncall       Action = "view_oncall"       // read the on-call rota
-	ActManageOncall     Action = "manage_oncall"     // change the on-call rota
-	ActViewSupervisors  Action = "view_supervisors"  // who the supervisors are, on call and online (hand-offs)
-	ActViewAudit        Action = "view_audit"        // read the audit log
-	ActRevokeSessions   Action = "revoke_sessions"   // end every session of a user, refusing their tokens issued until now
-	ActStartVideo       Action = "start_video"       // start a conversation's video session
-	ActJoinVideo        Action = "join_video"        // ask to join a video session, take part once admitted
-	ActHostVideo        Action = "host_video"        // admit, deny, mute, stop cameras, remove, end: a session's hosts
+	ActViewOwn          Action = "view_own"           // one's own profile and conversation list; ping
+	ActListRooms        Action = "list_rooms"         // the room directory
+	ActCreateRoom       Action = "create_room"        // the creator becomes the room's owner
+	ActJoinRoom         Action = "join_room"          // any room (DMs cannot be joined)
+	ActLeaveRoom        Action = "leave_room"         // a room one belongs to
+	ActReadHistory      Action = "read_history"       // messages over HTTP, and a hello's resume catch-up
+	ActListMembers      Action = "list_members"       // who belongs to a conversation
+	ActTyping           Action = "typing"             // typing notices
+	ActSend             Action = "send"               // post a message
+	ActEdit             Action = "edit"               // authorship is checked beside the table
+	ActDelete           Action = "delete"             // authorship is checked beside the table
+	ActFlag             Action = "flag"               // flag a message for the crisis team
+	ActOpenDM           Action = "open_dm"            // open (or reopen) a DM with someone
+	ActBlock            Action = "block"              // block and unblock someone, list one's blocks
+	ActRaiseConcern     Action = "raise_concern"      // a concern about a person
+	ActSupport          Action = "support"            // the crisis resources; dismiss one's own support notes (ownership beside the table)
+	ActReport           Action = "report"             // report a message or a person to a room's moderators
+	ActViewRoomPolicy   Action = "view_room_policy"   // a room's crisis hold policy
+	ActSetRoomPolicy    Action = "set_room_policy"    // change a room's crisis hold policy
+	ActSetRoomSettings  Action = "set_room_settings"  // change a room's visibility and history
+	ActSetRetention     Action = "set_room_retention" // change how long a room keeps its messages (beside set_room_settings)
+	ActAddMember        Action = "add_member"         // add someone to a room (how private rooms are joined)
+	ActSetMemberRole    Action = "set_member_role"    // name a room's moderators
+	ActModerate         Action = "moderate"           // mute, remove and ban a room's members; decide held messages; hide and pin messages
+	ActManageInvites    Action = "manage_invites"     // create, list and revoke a room's invite links
+	ActAcceptInvite     Action = "accept_invite"      // join a room through an invite link
+	ActAcceptGuidelines Action = "accept_guidelines"  // accept a room's guidelines, before posting there
+	ActHandleReports    Action = "handle_reports"     // a room's report queue: list and resolve
+	ActViewReports      Action = "view_reports"       // the report queue across every room
+	ActViewEscalations  Action = "view_escalations"   // list escalations, read one
+	ActHandleEscalation Action = "handle_escalation"  // ack, notes, hand-off, resolve, join, release, DM
+	ActReceivePages     Action = "receive_pages"      // escalation pages and queue news pushed to a session
+	ActPushSubscribe    Action = "push_subscribe"     // subscribe a browser to Web Push notices of pages, remove it
+	ActViewOncall       Action = "view_oncall"        // read the on-call rota
+	ActManageOncall     Action = "manage_oncall"      // change the on-call rota
+	ActViewSupervisors  Action = "view_supervisors"   // who the supervisors are, on call and online (hand-offs)
+	ActViewAudit        Action = "view_audit"         // read the audit log
+	ActRevokeSessions   Action = "revoke_sessions"    // end every session of a user, refusing their tokens issued until now
+	ActExportUser       Action = "export_user"        // everything kept about one user, as JSON
+	ActEraseUser        Action = "erase_user"         // erase a user's messages and personal data, keeping what holds require
+	ActLegalHold        Action = "legal_hold"         // set, lift and list legal holds on users and rooms
+	ActStartVideo       Action = "start_video"        // start a conversation's video session
+	ActJoinVideo        Action = "join_video"         // ask to join a video session, take part once admitted
+	ActHostVideo        Action = "host_video"         // admit, deny, mute, stop cameras, remove, end: a session's hosts
 )
 
 // Need is what a global role needs in a conversation to perform an action.
@@ -204,6 +208,8 @@ var permissions = [...]permission{
 	{act: ActSetRoomSettings, what: "change a room's settings: visibility, history, guidelines, locked, read-only, slow mode, member limit, pre-moderation",
 		need:   [4]Need{NeedNever, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{"PATCH /api/rooms/{id}"}},
+	{act: ActSetRetention, what: "set `retain_days`, how long a room keeps its messages, with `PATCH /api/rooms/{id}` (which also needs `set_room_settings`)",
+		need: [4]Need{NeedNever, NeedOwner, NeedOwner, NeedAnyone}},
 	{act: ActAddMember, what: "add someone to a room (the only way into a private room)",
 		need:   [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{"POST /api/rooms/{id}/members"}},
@@ -272,6 +278,16 @@ var permissions = [...]permission{
 	{act: ActRevokeSessions, what: "revoke every session of a user: tokens issued until now are refused, and open sessions on every node close with 4011",
 		need:   [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
 		routes: []string{"POST /api/users/{id}/revoke"}},
+	{act: ActExportUser, what: "export everything kept about one user (profile, memberships, messages, reports, blocks, push subscriptions, support notes, audit entries, escalations)",
+		need:   [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
+		routes: []string{"GET /api/users/{id}/export"}},
+	{act: ActEraseUser, what: "erase a user: their messages become tombstones and their personal data goes, except what a legal hold or an open escalation keeps; their sessions are revoked",
+		need:   [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
+		routes: []string{"POST /api/users/{id}/erase"}},
+	{act: ActLegalHold, what: "set, lift and list legal holds on a user or a room (the purge and erasures keep what they cover)",
+		need: [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
+		routes: []string{"PUT /api/holds/users/{id}", "DELETE /api/holds/users/{id}",
+			"PUT /api/holds/rooms/{id}", "DELETE /api/holds/rooms/{id}", "GET /api/holds"}},
 	// Video: staff who belong to the conversation, and a room's owner,
 	// start sessions; in a DM (two members, no owner) only a staff
 	// member can. Hosting adds the room's moderators, so a peer who

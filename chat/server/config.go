@@ -164,6 +164,18 @@ type Config struct {
 	// (clientaddr.go). Empty: the socket's peer address, always.
 	TrustedProxyHeader string
 	TrustedProxies     []netip.Prefix
+
+	// Retention (docs/security.md#retention-and-erasure). RetainMessages
+	// removes conversation entries older than that (0: kept forever,
+	// unless a room keeps less; a room may not keep more);
+	// RetainEscalations removes resolved escalations that long after
+	// they were resolved (0: kept forever). The purge runs at start and
+	// every PurgeInterval (default 1 h), PurgeBatch entries per store
+	// transaction (default 500), on one node at a time.
+	RetainMessages    time.Duration
+	RetainEscalations time.Duration
+	PurgeInterval     time.Duration
+	PurgeBatch        int
 }
 
 // DefaultConfig returns the default limits.
@@ -214,6 +226,8 @@ func (c *Config) fill() {
 	setInt(&c.CommitBatch, d.CommitBatch)
 	setInt(&c.CrisisWorkers, d.CrisisWorkers)
 	setInt(&c.PresenceFanoutMax, d.PresenceFanoutMax)
+	setInt(&c.PurgeBatch, 500)
+	setDur(&c.PurgeInterval, time.Hour)
 	if c.CommitLinger == 0 {
 		c.CommitLinger = d.CommitLinger
 	}

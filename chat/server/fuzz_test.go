@@ -38,6 +38,8 @@ var bodyRoutes = []struct{ method, path string }{
 	{"DELETE", "/api/push/subscriptions"},
 	{"DELETE", "/api/rooms/{room}/members/{user}/mute"},
 	{"POST", "/api/rooms/{room}/guidelines/accept"},
+	{"PUT", "/api/holds/users/{user}"},
+	{"PUT", "/api/holds/rooms/{room}"},
 }
 
 // FuzzAPIBodies sends arbitrary bodies to every API route that reads one,

@@ -42,6 +42,7 @@ func (s *Server) routes() {
 	s.supervisorRoutes(m)
 	s.auditRoutes(m)
 	s.revokeRoutes(m)
+	s.userDataRoutes(m)
 	s.reportRoutes(m)
 	s.blockRoutes(m)
 	s.supportRoutes(m)

@@ -69,6 +69,11 @@ func (s *Server) setRoomSettings(ctx context.Context, id auth.Identity, room str
 	if set == (chat.RoomSettings{}) {
 		return chat.Conversation{}, chat.Errorf(chat.CodeMissingField, "give at least one setting")
 	}
+	if set.RetainDays != nil {
+		if err := s.checkRetention(ctx, id, room, *set.RetainDays); err != nil {
+			return chat.Conversation{}, err
+		}
+	}
 	if err := s.store.SetRoomSettings(ctx, room, set); err != nil {
 		return chat.Conversation{}, err
 	}

@@ -323,6 +323,15 @@ func permValues(m map[string]string) []string {
 	return out
 }
 
+// heldBy is the path of a hold that the founder (an admin) sets first,
+// so that lifting it is valid.
+func (fx *permFixture) heldBy(p string) func(*testing.T, *permUser) string {
+	return func(t *testing.T, _ *permUser) string {
+		fx.must(t, "PUT", p, fx.founder, nil, http.StatusOK)
+		return p
+	}
+}
+
 // permCases is a valid request for every route and frame the table lists.
 func (fx *permFixture) permCases(t *testing.T) (routes, frames map[string]*permCase) {
 	path := func(p string) func(*testing.T, *permUser) string {
@@ -397,6 +406,13 @@ func (fx *permFixture) permCases(t *testing.T) (routes, frames map[string]*permC
 		"DELETE /api/blocks/{user}":          {path: path("/api/blocks/blk"), body: noBody, ok: 200},
 		"GET /api/audit":                     {path: path("/api/audit"), body: noBody, ok: 200},
 		"POST /api/users/{id}/revoke":        {path: path("/api/users/revokee/revoke"), body: noBody, ok: 200},
+		"GET /api/users/{id}/export":         {path: path("/api/users/exportee/export"), body: noBody, ok: 200},
+		"POST /api/users/{id}/erase":         {path: path("/api/users/erasee/erase"), body: noBody, ok: 200},
+		"PUT /api/holds/users/{id}":          {path: path("/api/holds/users/holdee"), body: body(map[string]string{"reason": "case"}), ok: 200},
+		"PUT /api/holds/rooms/{id}":          {path: path("/api/holds/rooms/" + fx.main), body: noBody, ok: 200},
+		"GET /api/holds":                     {path: path("/api/holds"), body: noBody, ok: 200},
+		"DELETE /api/holds/users/{id}":       {path: fx.heldBy("/api/holds/users/holdee"), body: noBody, ok: 200},
+		"DELETE /api/holds/rooms/{id}":       {path: fx.heldBy("/api/holds/rooms/" + fx.main), body: noBody, ok: 200},
 		"POST /api/oncall/shifts": {path: path("/api/oncall/shifts"), ok: 201,
 			body: func(*permUser) any { return shift() }},
 		"DELETE /api/oncall/shifts/{id}": {body: noBody, ok: 200, path: func(t *testing.T, _ *permUser) string {

@@ -112,8 +112,8 @@ func (s *Server) joinable(ctx context.Context, c chat.Conversation, user string)
 // settingsDetail is a room's settings as an audit entry's detail (the
 // guidelines by version and length: their text is in the room).
 func settingsDetail(c chat.Conversation) string {
-	return fmt.Sprintf("visibility=%s history=%s guidelines_version=%d guidelines_bytes=%d locked=%t read_only=%t slow_mode_seconds=%d max_members=%d premod_messages=%d",
-		c.Visibility, c.History, c.GuidelinesVersion, len(c.Guidelines), c.Locked, c.ReadOnly, c.SlowModeSeconds, c.MaxMembers, c.PremodMessages)
+	return fmt.Sprintf("visibility=%s history=%s guidelines_version=%d guidelines_bytes=%d locked=%t read_only=%t slow_mode_seconds=%d max_members=%d premod_messages=%d retain_days=%d",
+		c.Visibility, c.History, c.GuidelinesVersion, len(c.Guidelines), c.Locked, c.ReadOnly, c.SlowModeSeconds, c.MaxMembers, c.PremodMessages, c.RetainDays)
 }
 
 // tellRules publishes room c's settings to every member's channel, so

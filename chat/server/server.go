@@ -172,6 +172,7 @@ func (s *Server) start() {
 	run("session count heartbeat", s.sessions.Run)
 	run("write watchdog", func(ctx context.Context) error { s.writeWatchdog(ctx); return nil })
 	run("republisher", func(ctx context.Context) error { s.pub.republish(ctx, time.Second); return nil })
+	run("purge", func(ctx context.Context) error { s.runPurge(ctx, newNodeID()); return nil })
 	if s.relay != nil {
 		run("video relay", s.runVideo)
 	}

@@ -34,7 +34,8 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		"debug-addr", "demo", "idle-timeout", "supervisor-idle-timeout",
 		"max-sessions-per-user", "max-conns-per-ip", "max-conns", "conn-rate-per-ip", "conn-burst-per-ip",
 		"trusted-proxy-header", "trusted-proxies", "session-idle-timeout", "session-max-age", "max-token-age",
-		"tls-cert", "tls-key", "hsts", "hsts-max-age", "redis-tls-ca", "encryption-key-file", "reseal-rate"} {
+		"tls-cert", "tls-key", "hsts", "hsts-max-age", "redis-tls-ca", "encryption-key-file", "reseal-rate",
+		"retain-messages", "retain-escalations", "purge-interval"} {
 		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
 			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
 		}
@@ -90,6 +91,9 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"serve", "--dm-policy", "everyone", "--data", t.TempDir()},
 		{"serve", "--session-idle-timeout", "5s", "--data", t.TempDir()},
 		{"serve", "--session-max-age", "-1h", "--data", t.TempDir()},
+		{"serve", "--retain-messages", "ten days", "--data", t.TempDir()},
+		{"serve", "--retain-escalations", "-5d", "--data", t.TempDir()},
+		{"serve", "--purge-interval", "1s", "--data", t.TempDir()},
 		{"serve", "--max-conns-per-ip", "-1", "--data", t.TempDir()},
 		{"serve", "--trusted-proxy-header", "X-Forwarded-For", "--data", t.TempDir()}, // from anyone
 		{"serve", "--trusted-proxies", "10.0.0.0/8", "--data", t.TempDir()},           // no header

@@ -31,6 +31,7 @@ type serveConfig struct {
 	limits   limits
 	conn     *connFlags
 	sessions *sessionFlags
+	retain   *retentionFlags
 	video    videoFlags
 	push     pushFlags
 
@@ -103,6 +104,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err := cfg.conn.check(); err != nil {
 		return nil, err
 	}
+	if err := cfg.retain.check(); err != nil {
+		return nil, err
+	}
 	if err := cfg.sessions.check(); err != nil {
 		return nil, err
 	}
@@ -140,6 +144,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	addLimitFlags(fs, &c.limits)
 	c.conn = addConnFlags(fs)
 	c.sessions = addSessionFlags(fs)
+	c.retain = addRetentionFlags(fs)
 	c.video = addVideoFlags(fs)
 	c.push = addPushFlags(fs)
 	fs.StringVar(&c.dmPolicy, "dm-policy", string(server.DMSharedRoom), "who may start a one-on-one chat: shared-room (peers with peers who share a room), staff-only (peers with staff only) or anyone; anyone may always message staff, and staff anyone")
@@ -314,6 +319,7 @@ func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, push *web
 	}
 	cfg.conn.apply(&scfg)
 	cfg.sessions.apply(&scfg)
+	cfg.retain.apply(&scfg)
 	return server.New(scfg)
 }
 

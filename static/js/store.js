@@ -42,6 +42,19 @@ function fromHistory(m) {
 // person's membership (it has a role), their role, mute, accepted
 // guidelines and approved messages (docs/protocol.md, Conversation).
 // Every room object carries all its settings: a missing one is off.
+// forgetPurged moves conv past entries the retention purge removed (up
+// to purged): they will not be replayed, and are no longer shown.
+function forgetPurged(conv, purged) {
+  if (purged <= conv.seen && (conv.order.length === 0 || conv.order[0] > purged)) return;
+  conv.seen = Math.max(conv.seen, purged);
+  conv.read = Math.max(conv.read, purged);
+  for (const seq of conv.order) {
+    if (seq <= purged) conv.messages.delete(seq);
+  }
+  conv.order = conv.order.filter((seq) => seq > purged);
+  conv.loadedFrom = Math.max(conv.loadedFrom, purged + 1);
+}
+
 function applyRoom(conv, c) {
   if (c.role) {
     conv.role = c.role;
@@ -175,6 +188,7 @@ export class Store {
       conv.memberCount = c.members || conv.memberCount;
       conv.lastSeq = Math.max(conv.lastSeq, c.last_seq || 0);
       applyRoom(conv, c);
+      forgetPurged(conv, c.purged_seq || 0);
       return conv;
     }
     const mark = this.marks[c.id];
@@ -185,6 +199,13 @@ export class Store {
       seen = mark.seen;
       unread = Number.isInteger(mark.unread) ? mark.unread : 0;
       read = Number.isInteger(mark.read) && mark.read >= 0 && mark.read <= seen ? mark.read : seen;
+    }
+    // The retention purge removed the log up to purged_seq: the replay
+    // starts after it (docs/protocol.md, Resume).
+    const purged = c.purged_seq || 0;
+    if (seen < purged) {
+      seen = purged;
+      read = Math.max(read, purged);
     }
     conv = {
       id: c.id,
