@@ -192,8 +192,10 @@ func (s *Store) eraseMessages(ctx context.Context, t *txn, user string, out *cha
 	if kept > 0 {
 		out.Kept = append(out.Kept, chat.Kept{What: "messages", Count: kept, Reason: keptRoomHold})
 	}
-	edits, err := t.exec(ctx, `UPDATE events SET body = '' WHERE kind = 'edit' AND body <> ''
-		AND (conv_id, target_seq) IN (`+mine+`)`, user)
+	// Only a message's author edits it: the user's edits are the edits of
+	// their messages.
+	edits, err := t.exec(ctx, `UPDATE events SET body = '' WHERE sender_id = ? AND kind = 'edit' AND body <> ''
+		AND `+notHeldRoom, user)
 	if err != nil {
 		return err
 	}

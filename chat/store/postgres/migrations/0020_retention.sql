@@ -27,5 +27,5 @@ CREATE TABLE job_leases (
     until_at bigint NOT NULL
 );
 
--- A user's messages, for the export and the erasure of one user.
-CREATE INDEX events_sender ON events (sender_id) WHERE kind = 'message';
+-- A user's messages and edits, for the export and the erasure of one user.
+CREATE INDEX events_sender ON events (sender_id, kind);
