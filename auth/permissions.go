@@ -138,6 +138,7 @@ type permission struct {
 	frames []string // client WebSocket frames checked against act
 	pushes []string // server frames only sent to sessions allowed act
 	routes []string // HTTP routes (ServeMux patterns) checked against act
+	beside string   // where the server checks act beside another row's route, for the doc
 }
 
 // permissions is THE permission table: every WebSocket frame, every HTTP
@@ -208,8 +209,9 @@ var permissions = [...]permission{
 	{act: ActSetRoomSettings, what: "change a room's settings: visibility, history, guidelines, locked, read-only, slow mode, member limit, pre-moderation",
 		need:   [4]Need{NeedNever, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{"PATCH /api/rooms/{id}"}},
-	{act: ActSetRetention, what: "set `retain_days`, how long a room keeps its messages, with `PATCH /api/rooms/{id}` (which also needs `set_room_settings`)",
-		need: [4]Need{NeedNever, NeedOwner, NeedOwner, NeedAnyone}},
+	{act: ActSetRetention, what: "set how long a room keeps its messages (which also needs `set_room_settings`)",
+		need:   [4]Need{NeedNever, NeedOwner, NeedOwner, NeedAnyone},
+		beside: "`retain_days` in `PATCH /api/rooms/{id}`"},
 	{act: ActAddMember, what: "add someone to a room (the only way into a private room)",
 		need:   [4]Need{NeedModerator, NeedModerator, NeedAnyone, NeedAnyone},
 		routes: []string{"POST /api/rooms/{id}/members"}},
@@ -444,6 +446,9 @@ func MarkdownTable() string {
 		}
 		for _, r := range p.routes {
 			uses = append(uses, "`"+r+"`")
+		}
+		if p.beside != "" {
+			uses = append(uses, p.beside)
 		}
 		if len(uses) == 0 {
 			uses = append(uses, "none yet")
