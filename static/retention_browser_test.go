@@ -62,6 +62,7 @@ func TestReturnAfterPurge(t *testing.T) {
 	ann.signIn(n, annTok)
 	ann.openConversation(room.ID)
 	ann.write("live")
+	ann.waitSent("live")
 	bob.waitSent("live")
 	for _, body := range bob.bodies() {
 		if body == "old one" || body == "old two" || body == "old three" {

@@ -412,8 +412,11 @@ func (t *topic) gap(afterLoss *bool) (after, upto int64, ok bool) {
 func (t *topic) filled(pubs []*chat.Publication, after, upto int64, noStore bool) (more, done bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// The store has every entry after `after` but those the retention
+	// purge removed (from the start of the log): what it skips is gone,
+	// so each entry it returns is the next one.
 	for _, p := range pubs {
-		if p.Seq == t.last+1 {
+		if p.Seq > t.last {
 			t.deliver(p)
 			t.last = p.Seq
 		}

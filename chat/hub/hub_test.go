@@ -50,6 +50,8 @@ type store struct {
 	mu    sync.Mutex
 	n     int64
 	calls int
+	// purged: the retention purge removed the log up to here.
+	purged int64
 }
 
 func (s *store) fill(_ context.Context, ch string, after, upto int64, limit int) ([]*chat.Publication, error) {
@@ -57,7 +59,7 @@ func (s *store) fill(_ context.Context, ch string, after, upto int64, limit int)
 	defer s.mu.Unlock()
 	s.calls++
 	var out []*chat.Publication
-	for seq := after + 1; seq <= s.n && len(out) < limit && (upto == 0 || seq <= upto); seq++ {
+	for seq := max(after, s.purged) + 1; seq <= s.n && len(out) < limit && (upto == 0 || seq <= upto); seq++ {
 		out = append(out, pub(ch, seq))
 	}
 	return out, nil
@@ -135,6 +137,21 @@ func TestGapFilledFromStore(t *testing.T) {
 	defer st.mu.Unlock()
 	if st.calls != 1 {
 		t.Fatalf("store read %d times, want once for both subscribers", st.calls)
+	}
+}
+
+// A gap that the retention purge removed from the store (it holds no
+// entry there any more) is passed over with what the store has: the
+// fill does not wait for ever for entries that are gone.
+func TestGapPurgedFromStore(t *testing.T) {
+	st := &store{n: 5, purged: 3}
+	h := newHub(t, st)
+	r := newRecorder()
+	h.Subscribe(context.Background(), "c", r)
+	h.HandlePublication(pub("c", 1))
+	h.HandlePublication(pub("c", 5)) // 2 to 4 lost, 2 and 3 purged since
+	if got := fmt.Sprint(r.wait(t, 3)); got != "[1 4 5]" {
+		t.Fatalf("delivered %s", got)
 	}
 }
 
