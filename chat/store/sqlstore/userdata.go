@@ -70,14 +70,19 @@ func (s *Store) exportMemberships(ctx context.Context, user string) ([]chat.Memb
 }
 
 func (s *Store) exportMessages(ctx context.Context, user string) ([]chat.Event, error) {
+	var ad []byte
 	return exportQuery(s, ctx, "export messages", `SELECT conv_id, seq, COALESCE(client_id, ''), body,
-			created_at, edited_at, deleted, hidden
+			created_at, edited_at, deleted, hidden, key_id
 		FROM events WHERE sender_id = ? AND kind = 'message' ORDER BY created_at, conv_id, seq`,
 		func(r Row) (e chat.Event, err error) {
 			var created int64
 			var edited sql.NullInt64
 			var hidden int64
-			err = r.Scan(&e.Conv, &e.Seq, &e.ClientID, &e.Body, &created, &edited, &e.Deleted, &hidden)
+			var keyID string
+			if err = r.Scan(&e.Conv, &e.Seq, &e.ClientID, &e.Body, &created, &edited, &e.Deleted, &hidden, &keyID); err != nil {
+				return e, err
+			}
+			e.Body, err = OpenBody(s.keys, &ad, e.Conv, e.Seq, keyID, e.Body)
 			e.Kind, e.Sender, e.Time, e.Hidden = chat.EventMessage, user, FromNanos(created), hidden > 0
 			if edited.Valid {
 				t := FromNanos(edited.Int64)
