@@ -230,9 +230,16 @@ type Store interface {
 	// SessionRevocation returns user's latest revocation: Generation 0
 	// when never revoked.
 	SessionRevocation(ctx context.Context, user string) (Revocation, error)
-	// AppendAudit adds e to the audit log (At defaults to now; ID is the
-	// store's). Nothing updates or deletes an entry.
-	AppendAudit(ctx context.Context, e AuditEntry) error
+	// AppendAudit adds es to the audit log, in order, in one transaction
+	// (At defaults to now; ID, Position and Hash are the store's). Each
+	// entry is chained to the one before it (AuditHash), with appends
+	// from every node taking turns, so the chain has no gaps or forks.
+	// Nothing updates or deletes an entry.
+	AppendAudit(ctx context.Context, es ...AuditEntry) error
+	// VerifyAudit walks the whole chain with the store's audit key and
+	// reports what it found (see AuditWalk); expect, when its Position
+	// is set, is a head anchored earlier that must still be there.
+	VerifyAudit(ctx context.Context, expect AuditHead) (AuditReport, error)
 	// Audit lists the audit log as f selects it, newest first.
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kindred-health/kindred/chat"
@@ -59,5 +61,75 @@ func testAuditText(f *fixture) {
 	r := got[0].Reason
 	if strings.ContainsRune(r, 0) || !strings.HasPrefix(r, "badtext \uFFFD") || len(r) > 2000 || got[0].At.IsZero() {
 		f.Fatalf("repaired reason %q (%d bytes), at %v", r[:20], len(r), got[0].At)
+	}
+}
+
+// testAuditChain: appends from many goroutines, one entry or several at a
+// time, make one chain: dense positions, each hash following from the one
+// before, and VerifyAudit finds nothing wrong; an anchored head is found
+// again, and a head that was never there is reported.
+func testAuditChain(f *fixture) {
+	actor, room := f.id("ann"), f.id("room")
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 5 {
+				e := chat.AuditEntry{Actor: actor, Action: "history.read", Room: room, Target: fmt.Sprint(g), Source: "192.0.2.7", Detail: fmt.Sprint("i=", i)}
+				if err := f.s.AppendAudit(f.ctx, e, e); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		f.Fatal(err)
+	}
+	got, err := f.s.Audit(f.ctx, chat.AuditFilter{Actor: actor, Limit: 200})
+	if err != nil || len(got) != 80 {
+		f.Fatalf("audit: %v, %d entries", err, len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Position >= got[i-1].Position || got[i].Hash == "" || got[i].Source != "192.0.2.7" {
+			f.Fatalf("entries out of chain order: %+v then %+v", got[i-1], got[i])
+		}
+	}
+	rep, err := f.s.VerifyAudit(f.ctx, chat.AuditHead{Position: got[0].Position, Hash: got[0].Hash})
+	if err != nil || len(rep.Problems) > 0 || rep.Count < 80 || rep.Head.Position < got[0].Position || rep.Head.Position != rep.Count {
+		f.Fatalf("verify: %v %+v", err, rep)
+	}
+	rep, err = f.s.VerifyAudit(f.ctx, chat.AuditHead{Position: got[0].Position, Hash: "sha256:00"})
+	if err != nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], "anchored head") {
+		f.Fatalf("verify against a wrong anchor: %v %+v", err, rep)
+	}
+}
+
+// testAuditFilters: action, target and source select entries too.
+func testAuditFilters(f *fixture) {
+	ann, bob := f.id("ann"), f.id("bob")
+	in := []chat.AuditEntry{
+		{Actor: ann, Action: "signin.fail", Source: "198.51.100.9", Detail: "code=token_invalid count=1"},
+		{Actor: ann, Action: "history.read", Room: f.id("r"), Target: bob, Source: "198.51.100.10"},
+		{Actor: bob, Action: "member.ban", Room: f.id("r"), Target: ann},
+	}
+	if err := f.s.AppendAudit(f.ctx, in...); err != nil {
+		f.Fatal(err)
+	}
+	for _, tc := range []struct {
+		f    chat.AuditFilter
+		want string
+	}{
+		{chat.AuditFilter{Actor: ann, Action: "signin.fail"}, "signin.fail"},
+		{chat.AuditFilter{Target: bob}, "history.read"},
+		{chat.AuditFilter{Target: ann, Actor: bob}, "member.ban"},
+		{chat.AuditFilter{Source: "198.51.100.9", Actor: ann}, "signin.fail"},
+	} {
+		got, err := f.s.Audit(f.ctx, tc.f)
+		if err != nil || len(got) != 1 || got[0].Action != tc.want {
+			f.Fatalf("Audit(%+v) = %v %+v, want one %s", tc.f, err, got, tc.want)
+		}
 	}
 }

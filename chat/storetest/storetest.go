@@ -72,6 +72,8 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"MemberSince", testMemberSince},
 		{"Audit", testAudit},
 		{"AuditText", testAuditText},
+		{"AuditChain", testAuditChain},
+		{"AuditFilters", testAuditFilters},
 		{"SetMemberRole", testSetMemberRole},
 		{"Mute", testMute},
 		{"Ban", testBan},

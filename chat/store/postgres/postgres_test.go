@@ -235,3 +235,7 @@ func legacyAt(v int) func(t *testing.T) storetest.Legacy {
 		}
 	}
 }
+
+func TestAuditMigration(t *testing.T) {
+	storetest.RunAuditMigration(t, legacyAt(18))
+}

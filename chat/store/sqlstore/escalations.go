@@ -221,11 +221,14 @@ func collectEsc(ctx context.Context, r runner, rows Rows) ([]*escalation.Escalat
 // conversation. Its detail stays in the timeline (notes and outcomes are
 // clinical text).
 func insertSteps(ctx context.Context, t *txn, id, conv string, first int, steps []escalation.Step) error {
+	entries := make([]chat.AuditEntry, len(steps))
 	for i, st := range steps {
-		if _, err := t.exec(ctx, sqlInsertAudit, auditArgs(chat.AuditEntry{At: st.At, Actor: st.Actor,
-			Action: "escalation." + string(st.Kind), Room: conv, Target: id})...); err != nil {
-			return err
-		}
+		entries[i] = chat.AuditEntry{At: st.At, Actor: st.Actor, Action: "escalation." + string(st.Kind), Room: conv, Target: id}
+	}
+	if err := appendAudit(ctx, t, entries); err != nil {
+		return err
+	}
+	for i, st := range steps {
 		rcpt, err := jsonText(st.Recipients)
 		if err != nil {
 			return err

@@ -103,6 +103,7 @@ type Store struct {
 	r, w         DB
 	prepareReads bool
 	keys         *sealer.Ring
+	auditKey     []byte // see SetAuditKey
 
 	mu      sync.Mutex // held while adding to queries
 	queries sync.Map   // query text as written -> *query
