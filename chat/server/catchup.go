@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/kindred-health/kindred/chat"
@@ -127,12 +128,20 @@ func (c *conn) catchUp(conv string, st *convState, announce bool) {
 	// frames (acks, presence), so replaying history never overflows it.
 	page := min(256, max(1, c.srv.cfg.QueueSize/4))
 	backoff := 100 * time.Millisecond
+	audited := !staff(c.ident) // peers' reads are not audited
 	for {
 		from, ok := c.position(conv, st)
 		if !ok {
 			return
 		}
 		pubs, err := c.srv.eventsAfter(c.ctx, conv, from, 0, page)
+		if err == nil && len(pubs) > 0 && !audited {
+			// A staff member's catch-up is recorded, once, before any of
+			// it is sent; if it cannot be, nothing is sent yet.
+			err = c.srv.recordAudit(c.ctx, chat.AuditEntry{Actor: c.ident.UserID, Action: "history.catchup", Room: conv,
+				Detail: fmt.Sprintf("after=%d first=%d", from, pubs[0].Seq)})
+			audited = err == nil
+		}
 		if err != nil {
 			if !c.pause(conv, err, &backoff) {
 				return

@@ -22,6 +22,7 @@ func (c *conn) hello() bool {
 	if err != nil {
 		e := chat.AsError(err)
 		s.log.Info("sign-in refused", "code", e.Code, "addr", c.addr)
+		s.signins.refused(c.ctx, c.addr, "websocket", "", e.Code)
 		c.refuse(protocol.CloseUnauthorized, e)
 		return false
 	}
@@ -29,6 +30,8 @@ func (c *conn) hello() bool {
 		var code websocket.StatusCode = protocol.CloseRevoked
 		if e.Code != chat.CodeTokenRevoked {
 			code = protocol.CloseInternal
+		} else {
+			s.signins.refused(c.ctx, c.addr, "websocket", id.UserID, e.Code)
 		}
 		c.refuse(code, e)
 		return false

@@ -101,12 +101,19 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 			writeError(w, chat.AsError(err))
 			return
 		}
+		addr := s.clientAddr(r)
+		r = r.WithContext(withSource(r.Context(), addr))
 		id, err := s.verifier.Verify(tok)
 		if err != nil {
-			writeError(w, chat.AsError(err))
+			e := chat.AsError(err)
+			s.signins.refused(r.Context(), addr, "http", "", e.Code)
+			writeError(w, e)
 			return
 		}
 		if e := s.checkRevoked(r.Context(), id); e != nil {
+			if e.Code == chat.CodeTokenRevoked {
+				s.signins.refused(r.Context(), addr, "http", id.UserID, e.Code)
+			}
 			writeError(w, e)
 			return
 		}

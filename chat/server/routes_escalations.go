@@ -36,9 +36,11 @@ func (s *Server) apiEsc(a auth.Action, h escHandler) http.HandlerFunc {
 		// recorded by the store with the timeline step it adds; a refused
 		// one here, with its code.
 		switch {
-		case r.Method == http.MethodGet:
+		case r.Method == http.MethodGet && err == nil:
 			entry.Action = "escalation.read"
-			s.audit(r.Context(), entry)
+			if s.recordAudit(r.Context(), entry) != nil {
+				return 0, nil, errAuditUnavailable // not shown without its trace
+			}
 		case err != nil:
 			entry.Action, entry.Detail = "escalation."+escAction(r)+".refused", string(chat.AsError(err).Code)
 			s.audit(r.Context(), entry)
@@ -116,9 +118,14 @@ func (s *Server) listEscalations(r *http.Request, id auth.Identity) (int, any, e
 	}
 	f.Subject = r.URL.Query().Get("subject")
 	list, err := s.esc.Engine.List(r.Context(), f)
-	s.audit(r.Context(), chat.AuditEntry{Actor: id.UserID, Action: "escalation.list", Detail: r.URL.RawQuery})
+	if err != nil {
+		return 0, nil, err
+	}
+	if s.recordAudit(r.Context(), chat.AuditEntry{Actor: id.UserID, Action: "escalation.list", Detail: r.URL.RawQuery}) != nil {
+		return 0, nil, errAuditUnavailable
+	}
 	list = slices.DeleteFunc(list, func(e *escalation.Escalation) bool { return e.Subject == id.UserID })
-	return http.StatusOK, map[string]any{"escalations": nonNil(list)}, err
+	return http.StatusOK, map[string]any{"escalations": nonNil(list)}, nil
 }
 
 func (s *Server) handOff(r *http.Request, id auth.Identity, e *escalation.Escalation) (int, any, error) {

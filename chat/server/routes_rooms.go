@@ -108,6 +108,9 @@ func (s *Server) messages(r *http.Request, id auth.Identity) (int, any, error) {
 		return 0, nil, err
 	}
 	evs, err := s.history(r.Context(), conv, floor, before, after, int(limit))
+	if err == nil && staff(id) {
+		err = s.auditHistoryRead(r.Context(), id, conv, fmt.Sprintf("before=%d after=%d limit=%d", before, max(after, 0), limit), evs)
+	}
 	msgs := make([]protocol.Event, len(evs))
 	for i := range evs {
 		msgs[i] = protocol.EventFrame(&evs[i])

@@ -50,6 +50,8 @@ type Server struct {
 	crisis   *crisisQueue
 	alerts   *alerter
 	premod   *holder
+	auditW   *auditWriter
+	signins  *signinFailures
 	esc      *Escalation     // nil when escalation is not configured
 	push     *webpush.Sender // nil without Web Push
 	video    *signaling.SFU
@@ -135,6 +137,8 @@ func New(cfg Config) (*Server, error) {
 	s.crisis = newCrisisQueue(s, cfg.CrisisWorkers)
 	s.alerts = newAlerter(s)
 	s.premod = newHolder(s)
+	s.auditW = newAuditWriter(cfg.Store, cfg.Logger)
+	s.signins = newSigninFailures(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	s.start()
@@ -153,6 +157,7 @@ func (s *Server) start() {
 		defer close(s.commitDone)
 		s.commit.run(commitCtx)
 	}()
+	go s.auditW.run()
 	s.crisis.start()
 	s.alerts.start()
 	if s.push != nil {
@@ -173,6 +178,7 @@ func (s *Server) start() {
 	run("write watchdog", func(ctx context.Context) error { s.writeWatchdog(ctx); return nil })
 	run("republisher", func(ctx context.Context) error { s.pub.republish(ctx, time.Second); return nil })
 	run("purge", func(ctx context.Context) error { s.runPurge(ctx, newNodeID()); return nil })
+	run("sign-in failure audit", func(ctx context.Context) error { s.signins.run(ctx); return nil })
 	if s.relay != nil {
 		run("video relay", s.runVideo)
 	}
@@ -228,6 +234,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.push != nil {
 			s.push.Stop() // after every page: it sends what they queued
 		}
+		s.auditW.stop() // after everything that records: it writes what they queued
 		s.hub.Close()
 		close(done)
 	}()

@@ -146,7 +146,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// Not derived from the server's context: Shutdown closes every session
 	// itself, and a child context costs every session a registration in
 	// its parent.
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.ctx, c.cancel = context.WithCancel(withSource(context.Background(), addr))
 	if !s.track(c) {
 		s.connLim.release(addr)
 		ws.Close(protocol.CloseGoingAway, "server shutting down")
