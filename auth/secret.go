@@ -24,10 +24,17 @@ const secretFileName = "jwt-secret"
 // may put their own longer hex secret there; surrounding whitespace is
 // ignored.
 func LoadOrCreateSecret(dataDir string) ([]byte, error) {
+	return LoadOrCreateKeyFile(dataDir, secretFileName)
+}
+
+// LoadOrCreateKeyFile is LoadOrCreateSecret for another secret of the
+// node, kept in <dataDir>/<name> (the audit log's key, say), with the
+// same rules.
+func LoadOrCreateKeyFile(dataDir, name string) ([]byte, error) {
 	if dataDir == "" {
-		return nil, errors.New("auth: no data directory given for the JWT secret")
+		return nil, errors.New("auth: no data directory given for " + name)
 	}
-	path := filepath.Join(dataDir, secretFileName)
+	path := filepath.Join(dataDir, name)
 	secret, err := readSecret(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return secret, err
@@ -37,7 +44,7 @@ func LoadOrCreateSecret(dataDir string) ([]byte, error) {
 	}
 	secret = make([]byte, minHMACSecret)
 	if _, err := rand.Read(secret); err != nil {
-		return nil, fmt.Errorf("auth: generating JWT secret: %w", err)
+		return nil, fmt.Errorf("auth: generating %s: %w", name, err)
 	}
 	switch err := publishOnce(path, []byte(hex.EncodeToString(secret)+"\n")); {
 	case err == nil:
@@ -57,15 +64,15 @@ func readSecret(path string) ([]byte, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("auth: reading JWT secret: %w", err)
+		return nil, fmt.Errorf("auth: reading %s: %w", path, err)
 	}
 	// The file's contents are never put in an error message: it is a secret.
 	secret, err := hex.DecodeString(string(bytes.TrimSpace(data)))
 	if err != nil {
-		return nil, fmt.Errorf("auth: JWT secret file %s is not valid hex; fix or remove it (removing it signs everyone out)", path)
+		return nil, fmt.Errorf("auth: secret file %s is not valid hex; fix or remove it (removing %s signs everyone out; removing another key breaks what it protects)", path, secretFileName)
 	}
 	if len(secret) < minHMACSecret {
-		return nil, fmt.Errorf("auth: JWT secret file %s holds %d bytes; at least %d are required", path, len(secret), minHMACSecret)
+		return nil, fmt.Errorf("auth: secret file %s holds %d bytes; at least %d are required", path, len(secret), minHMACSecret)
 	}
 	return secret, nil
 }
@@ -75,26 +82,26 @@ func readSecret(path string) ([]byte, error) {
 // temporary file and hard-linked into place so that a concurrent reader
 // sees either no file or the whole secret, never a partly written one.
 func publishOnce(path string, contents []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+secretFileName+"-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
-		return fmt.Errorf("auth: creating JWT secret: %w", err)
+		return fmt.Errorf("auth: creating %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
 	// CreateTemp already uses 0600; Chmod makes that independent of it.
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("auth: creating JWT secret: %w", err)
+		return fmt.Errorf("auth: creating %s: %w", path, err)
 	}
 	if _, err := tmp.Write(contents); err != nil {
 		tmp.Close()
-		return fmt.Errorf("auth: writing JWT secret: %w", err)
+		return fmt.Errorf("auth: writing %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("auth: writing JWT secret: %w", err)
+		return fmt.Errorf("auth: writing %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("auth: writing JWT secret: %w", err)
+		return fmt.Errorf("auth: writing %s: %w", path, err)
 	}
 	err = os.Link(tmp.Name(), path)
 	if err == nil || errors.Is(err, fs.ErrExist) {
@@ -105,15 +112,15 @@ func publishOnce(path string, contents []byte) error {
 	// visibility to a concurrent reader is lost.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("auth: creating JWT secret: %w", err)
+		return fmt.Errorf("auth: creating %s: %w", path, err)
 	}
 	if _, err := f.Write(contents); err != nil {
 		f.Close()
-		return fmt.Errorf("auth: writing JWT secret: %w", err)
+		return fmt.Errorf("auth: writing %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("auth: writing JWT secret: %w", err)
+		return fmt.Errorf("auth: writing %s: %w", path, err)
 	}
 	return f.Close()
 }

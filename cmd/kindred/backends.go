@@ -86,6 +86,10 @@ func (f backendFlags) open(ctx context.Context, dataDir string, log *slog.Logger
 		b.store, b.escalations, b.sealing = st, st.Escalations(), st
 	}
 	b.closes = append(b.closes, func() { b.store.Close() })
+	if err := setUpAudit(ctx, b.store.(auditKeyed), dataDir, *f.databaseURL != "", log); err != nil {
+		b.close()
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
 	b.nodeID = *f.nodeID
 	if b.nodeID == "" {
 		b.nodeID = defaultNodeID()

@@ -36,6 +36,9 @@ func main() {
 		if err != errUsage {
 			fmt.Fprintln(os.Stderr, "kindred:", err)
 		}
+		if err == errAuditBroken {
+			os.Exit(1)
+		}
 		os.Exit(2)
 	}
 }
@@ -60,6 +63,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runRevoke(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -105,6 +110,8 @@ Commands:
   oncall  list, add or remove on-call shifts of supervisors
   revoke  end every session of a user (--user ID)
   keys    encryption keys at rest: generate, status, rotate
+  audit verify
+          check the audit log's hash chain and print its head
 
 Run "kindred <command> --help" for the flags of a command. Every flag can
 also be set through the KINDRED_* environment variable shown in its help.
