@@ -13,9 +13,10 @@ import (
 // someone who keeps sending bad tokens cannot flood it: the first refusal
 // from an address writes a "signin.fail" entry at once (count=1); further
 // refusals from it within signinWindow are counted, and when the window
-// ends one more entry carries their number (count=N, first= and last= the
-// codes). At most signinAddrs addresses are tracked at a time; refusals
-// from others are counted together under the source "other".
+// ends one more entry carries their number (count=N, with the latest
+// one's code and way in, and since= the window's start). At most
+// signinAddrs addresses are tracked at a time; refusals from others are
+// counted together under the source "other".
 const (
 	signinWindow = 10 * time.Second
 	signinAddrs  = 10000
