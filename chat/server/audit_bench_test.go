@@ -12,7 +12,7 @@ import (
 // on SQLite, as a peer (not audited: the path it always took) and as a
 // specialist (one audit entry per read, stored before the answer).
 func BenchmarkHistoryRead(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, noRateLimit)
 	spec, pat := e.token("sam", auth.RoleSpecialist), e.token("pat", auth.RolePeer)
 	room := e.createRoom(spec, "Group")
 	e.api("POST", "/api/rooms/"+room.ID+"/join", pat, nil, nil)
