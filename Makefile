@@ -25,7 +25,7 @@ all: vet test build
 ## test: the whole suite with the race detector (needs cgo: a C compiler).
 ## It replays every fuzz target's seed corpus (testdata/fuzz) too.
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 ## vet: go vet, staticcheck, and fail if any file is not gofmt-formatted,
 ## if go.mod or go.sum are not tidy, or if a downloaded module was altered.

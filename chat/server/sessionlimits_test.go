@@ -62,8 +62,8 @@ func TestSessionMaxAge(t *testing.T) {
 	const maxAge = 600 * time.Millisecond
 	e := newEnv(t, func(c *server.Config) { c.SessionMaxAge = maxAge })
 	tok := e.token("ann", auth.RolePeer)
+	start := time.Now() // before the hello: the server's clock starts when it reads it
 	c := e.dial(tok, nil)
-	start := time.Now()
 	pingFor(t, c, 50*time.Millisecond, maxAge-150*time.Millisecond) // busy until just before
 	expectEnded(t, c, chat.CodeSessionMaxAge, protocol.CloseSessionMaxAge, "busy session")
 	if d := time.Since(start); d < maxAge {
