@@ -34,8 +34,8 @@ func (s *Store) Join(ctx context.Context, conv, userID string, maxRooms int) err
 		var lastSeq, banned int64
 		err := t.queryRow(ctx, `SELECT c.kind, c.last_seq,
 				EXISTS (SELECT 1 FROM members WHERE conv_id = c.id AND user_id = ?),
-				CASE WHEN ? THEN (SELECT count(*) FROM members m JOIN conversations r ON r.id = m.conv_id
-					WHERE m.user_id = ? AND r.kind = 'room') ELSE 0 END,
+				CASE WHEN ? THEN (SELECT count(*) FROM members m WHERE m.user_id = ?
+					AND EXISTS (SELECT 1 FROM conversations r WHERE r.id = m.conv_id AND r.kind = 'room')) ELSE 0 END,
 				COALESCE((SELECT b.until FROM room_bans b WHERE b.conv_id = c.id AND b.user_id = ? AND b.until > {now}), 0)
 			FROM conversations c WHERE c.id = ?`, userID, limited, userID, userID, conv).Scan(&kind, &lastSeq, &member, &rooms, &banned)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && kind != string(chat.KindRoom)) {
