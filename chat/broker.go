@@ -50,10 +50,19 @@ type BrokerHandler interface {
 //     the channel is not subscribed.
 //   - Publish may be called before Run has started; the broker delivers
 //     such publications once it runs, or fails them.
+//   - PublishBatch publishes ps as Publish would, one after another in
+//     slice order, so each channel's publications in ps keep their order
+//     (and follow what this node published before), in as few round trips
+//     as the broker can. It must not keep ps after it returns. It fails
+//     as a whole: after an error any of ps may or may not have been
+//     delivered, as after a failed Publish, so the caller treats every
+//     one as unpublished (receivers drop a sequenced publication they
+//     already have). An empty batch does nothing.
 type Broker interface {
 	// Run delivers incoming publications to h until ctx ends.
 	Run(ctx context.Context, h BrokerHandler) error
 	Publish(ctx context.Context, p *Publication) error
+	PublishBatch(ctx context.Context, ps []*Publication) error
 	Subscribe(ctx context.Context, channel string) error
 	Unsubscribe(ctx context.Context, channel string) error
 }

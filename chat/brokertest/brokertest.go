@@ -386,6 +386,8 @@ func Run(t *testing.T, newBroker func(t *testing.T) (chat.Broker, chat.Broker), 
 		p.ra.waitN(t, ch, publishers*per)
 		// The overlap check itself runs in every subtest (see recorder).
 	})
+
+	runBatch(t, cfg, start)
 }
 
 // pair is two running brokers with their recorders.

@@ -51,6 +51,7 @@ type committer struct {
 
 	reqs  []*commitReq
 	items []chat.AppendItem
+	pubs  pubBatch
 }
 
 func newCommitter(s *Server, queue, maxBatch int, linger time.Duration) *committer {
@@ -165,6 +166,7 @@ func (c *committer) commit(ctx context.Context) {
 			}
 			switch {
 			case r.crisis != nil:
+				s.flushPubs(ctx, &c.pubs)
 				s.crisis.add(r)
 			case s.crisis.holds(it.Event.Conv):
 				// Acked now; published after the crisis message before it.
@@ -172,12 +174,13 @@ func (c *committer) commit(ctx context.Context) {
 				r.answered = true
 				s.crisis.add(r)
 			default:
-				s.finish(ctx, r)
+				s.finish(ctx, r, &c.pubs)
 			}
 		}
 		c.reqs[i] = nil
 		c.items[i] = chat.AppendItem{}
 	}
+	s.flushPubs(ctx, &c.pubs)
 	c.reqs = c.reqs[:0]
 }
 
@@ -197,16 +200,24 @@ func (r *commitReq) fail(err error) {
 }
 
 // finish acks a stored write and publishes it (a duplicate is acked and
-// not published again). The ack comes first, so that on the sending
-// session it always precedes the event itself.
-func (s *Server) finish(ctx context.Context, r *commitReq) {
+// not published again): now, or with the rest of b when b is not nil.
+// The ack comes first, so that on the sending session it always precedes
+// the event itself.
+func (s *Server) finish(ctx context.Context, r *commitReq, b *pubBatch) {
 	if !r.answered {
 		s.answer(r)
 	}
-	if !r.item.Duplicate {
+	switch {
+	case r.item.Duplicate:
+	case b != nil:
+		s.addPub(b, &r.item.Event)
+	default:
 		s.published(ctx, &r.item.Event)
 	}
 	if r.item.Unpinned {
+		if b != nil {
+			s.flushPubs(ctx, b) // the event before the room's new pins
+		}
 		// A delete or hide took a pin: the room's new list, read off
 		// this goroutine (the committer does nothing slow). Shutdown
 		// waits for it: the committer stops before s.bg is waited on.

@@ -56,7 +56,7 @@ func (s *Server) escalateThenFinish(ctx context.Context, r *commitReq) {
 			s.published(ctx, &r.item.Event)
 		}
 	} else {
-		s.finish(ctx, r)
+		s.finish(ctx, r, nil)
 	}
 	s.sendSupport(r.conn, msg, s.openedState(e, err))
 }

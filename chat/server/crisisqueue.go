@@ -138,7 +138,7 @@ func (q *crisisQueue) drain(conv string) {
 			if r.crisis != nil {
 				q.srv.escalateThenFinish(ctx, r)
 			} else {
-				q.srv.finish(ctx, r)
+				q.srv.finish(ctx, r, nil)
 			}
 		}
 	}

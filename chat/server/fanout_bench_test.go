@@ -48,5 +48,8 @@ type nopBroker struct{}
 
 func (nopBroker) Run(ctx context.Context, _ chat.BrokerHandler) error { <-ctx.Done(); return nil }
 func (nopBroker) Publish(context.Context, *chat.Publication) error    { return nil }
-func (nopBroker) Subscribe(context.Context, string) error             { return nil }
-func (nopBroker) Unsubscribe(context.Context, string) error           { return nil }
+func (nopBroker) PublishBatch(context.Context, []*chat.Publication) error {
+	return nil
+}
+func (nopBroker) Subscribe(context.Context, string) error   { return nil }
+func (nopBroker) Unsubscribe(context.Context, string) error { return nil }

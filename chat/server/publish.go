@@ -59,6 +59,34 @@ func (p *publisher) publish(ctx context.Context, pub *chat.Publication) {
 			p.log.Warn("publish failed; delivering locally until the broker answers, then republishing", "channel", pub.Channel, "seq", pub.Seq, "err", err)
 		}
 	}
+	p.local(pub)
+}
+
+// batch publishes pubs with one broker call (one round trip to Redis for
+// a whole commit batch), in order, with publish's failure handling: when
+// the call fails, every one of them is delivered locally and remembered
+// for republish (the hub drops one it also got through the broker).
+func (p *publisher) batch(ctx context.Context, pubs []*chat.Publication) {
+	if len(pubs) == 0 {
+		return
+	}
+	if !p.failing.Load() {
+		err := p.broker.PublishBatch(ctx, pubs)
+		if err == nil {
+			return
+		}
+		if !p.failing.Swap(true) {
+			p.log.Warn("publish failed; delivering locally until the broker answers, then republishing", "batch", len(pubs), "err", err)
+		}
+	}
+	for _, pub := range pubs {
+		p.local(pub)
+	}
+}
+
+// local hands pub to this node's hub, and remembers a sequenced one as
+// its conversation's newest unpublished event.
+func (p *publisher) local(pub *chat.Publication) {
 	p.hub.HandlePublication(pub)
 	if pub.Seq > 0 {
 		p.mu.Lock()
@@ -67,6 +95,32 @@ func (p *publisher) publish(ctx context.Context, pub *chat.Publication) {
 		}
 		p.mu.Unlock()
 	}
+}
+
+// pubBatch collects the events of one commit batch, each encoded once, so
+// that the committer publishes them with one broker call once the batch
+// is acked (publisher.batch). Only the committer's goroutine uses it.
+type pubBatch struct {
+	pubs []*chat.Publication
+}
+
+// addPub counts a newly stored event and queues it for publication.
+func (s *Server) addPub(b *pubBatch, e *chat.Event) {
+	s.metrics.messagesStored.Inc()
+	b.pubs = append(b.pubs, &chat.Publication{Channel: e.Conv, Seq: e.Seq, Data: protocol.EncodeEvent(e)})
+}
+
+// flushPubs publishes what b holds, in order, and empties it. The
+// committer calls it at the end of each batch and before handing a write
+// to the crisis queue, whose worker publishes that conversation's later
+// events: the earlier ones must be on their way first.
+func (s *Server) flushPubs(ctx context.Context, b *pubBatch) {
+	if len(b.pubs) == 0 {
+		return
+	}
+	s.pub.batch(ctx, b.pubs)
+	clear(b.pubs)
+	b.pubs = b.pubs[:0]
 }
 
 // probeChannel is published to (nothing) to see whether a failing broker

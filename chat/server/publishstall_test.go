@@ -35,6 +35,21 @@ func (b *hangingBroker) Publish(ctx context.Context, p *chat.Publication) error 
 	return b.Broker.Publish(ctx, p)
 }
 
+// PublishBatch hangs as Publish does: the committer publishes a batch's
+// events with one call.
+func (b *hangingBroker) PublishBatch(ctx context.Context, ps []*chat.Publication) error {
+	if b.hung.Load() {
+		b.calls.Add(1)
+		select {
+		case <-time.After(2 * time.Second):
+		case <-ctx.Done():
+		}
+		return errors.New("publish: i/o timeout")
+	}
+	b.published.Add(int64(len(ps)))
+	return b.Broker.PublishBatch(ctx, ps)
+}
+
 // A broker that hangs must not stall the node: the chaos run (a node cut
 // off from Redis for 10 s, docs/reliability.md) found the committer
 // publishing inline, one event per publish timeout, so the node stopped

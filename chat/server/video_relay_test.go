@@ -31,6 +31,16 @@ func (b *faultBroker) Publish(ctx context.Context, p *chat.Publication) error {
 	return b.Broker.Publish(ctx, p)
 }
 
+// PublishBatch passes each of ps through Publish's hook.
+func (b *faultBroker) PublishBatch(ctx context.Context, ps []*chat.Publication) error {
+	for _, p := range ps {
+		if err := b.Publish(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // once sets a hook for the first relay message containing all of subs;
 // act sees it and says whether to drop it.
 func (b *faultBroker) once(act func() bool, subs ...string) {

@@ -64,6 +64,16 @@ func (b *Broker) Publish(ctx context.Context, p *chat.Publication) error {
 	return nil
 }
 
+// PublishBatch hands each of ps to the handler in turn, as Publish does.
+func (b *Broker) PublishBatch(ctx context.Context, ps []*chat.Publication) error {
+	for _, p := range ps {
+		if err := b.Publish(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Subscribe marks channel as wanted by this node.
 func (b *Broker) Subscribe(_ context.Context, channel string) error {
 	b.mu.Lock()
