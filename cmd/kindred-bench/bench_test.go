@@ -159,7 +159,11 @@ func TestSmokeRooms(t *testing.T) {
 	if n := len(rep.Server.Nodes); n != 1 || !rep.Server.Nodes[0].Scraped || rep.Server.RSSAfter == 0 {
 		t.Errorf("server metrics not scraped: %+v", rep.Server)
 	}
-	for _, want := range []string{"lost / doubled", "p50 / p90 / p99", "RSS per connection"} {
+	co := rep.Cost
+	if co.ServerPerStoredUs <= 0 || co.ServerPerDeliveryUs <= 0 || co.ToolPerDeliveryUs <= 0 || co.ServerPerStoredUs < co.ServerPerDeliveryUs {
+		t.Errorf("CPU per unit %+v; want server per stored message ≥ per delivery > 0, tool > 0", co)
+	}
+	for _, want := range []string{"lost / doubled", "p50 / p90 / p99", "RSS per connection", "CPU per stored message / delivery", "CPU per delivery", "pinning"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q", want)
 		}
@@ -179,10 +183,16 @@ func TestSmokeRooms(t *testing.T) {
 func TestSmokeWorkersDM(t *testing.T) {
 	url, data := startNode(t)
 	rep, _ := runBench(t, "--url", url, "--data", data, "--workload", "dm",
-		"--conns", "8", "--rate", "20", "--duration", "1s", "--warmup", "0s", "--workers", "2")
+		"--conns", "8", "--rate", "20", "--duration", "1s", "--warmup", "0s", "--workers", "2", "--sample", "4")
 	checkDelivery(t, rep, 2)
 	if rep.Tool.Workers != 2 {
 		t.Errorf("workers %d; want 2", rep.Tool.Workers)
+	}
+	// Every delivery is counted and checked; one in 4 per connection is
+	// timed (each of the 8 connections may be one sample off).
+	m, l := rep.Messages, rep.Latency
+	if l.Every != 4 || m.Measured == 0 || l.Count < m.Measured/4-8 || l.Count > m.Measured/4+8 {
+		t.Errorf("%d deliveries measured, %d timed (1 in %d); want a quarter", m.Measured, l.Count, l.Every)
 	}
 }
 

@@ -28,11 +28,47 @@ const (
 	perSecSub = 5
 )
 
-// frameTypes are the server frame types counted separately; any other
-// counts as "other".
-var frameTypes = []string{
+// The server frame types counted separately (frameKind); any other counts
+// as "other".
+const (
+	kindWelcome = iota
+	kindAck
+	kindMessage
+	kindEdit
+	kindDelete
+	kindHide
+	kindTyping
+	kindPresence
+	kindMember
+	kindConversation
+	kindLeft
+	kindSynced
+	kindError
+	kindPong
+	kindMemberList
+	kindOther
+	numKinds
+)
+
+var frameTypes = [numKinds]string{
 	"welcome", "ack", "message", "edit", "delete", "hide", "typing", "presence", "member",
 	"conversation", "left", "synced", "error", "pong", "member_list", "other",
+}
+
+// frameKind maps a frame's type to its counter, without allocating.
+func frameKind(t []byte) int {
+	switch string(t) {
+	case "message":
+		return kindMessage
+	case "ack":
+		return kindAck
+	}
+	for k, name := range frameTypes[:kindOther] {
+		if string(t) == name {
+			return k
+		}
+	}
+	return kindOther
 }
 
 // engine runs one share of the connections: all of them in a single
@@ -50,12 +86,11 @@ type engine struct {
 	wg     sync.WaitGroup // connection goroutines
 
 	// Counters read by progress and the result.
-	up, opened, connectErrs, reconnects     atomic.Int64
-	sent, acks, skipped, sendFailed         atomic.Int64
-	resent, dupAcks, crisisSent             atomic.Int64
-	deliveries, unacked, pending, unknownCv atomic.Int64
-	connKinds, sendErrs, otherErrs, closes  countMap
-	frames                                  map[string]*atomic.Int64
+	up, opened, connectErrs, reconnects    atomic.Int64
+	sent, acks, skipped, sendFailed        atomic.Int64
+	resent, dupAcks, crisisSent            atomic.Int64
+	unacked, pending, unknownCv            atomic.Int64
+	connKinds, sendErrs, otherErrs, closes countMap
 
 	ackMu sync.Mutex
 	acked map[string]int64 // highest acked sequence per conversation
@@ -106,14 +141,10 @@ func newEngine(ctx context.Context, cfg *config, specs []spec, secret []byte, sh
 		cfg:    cfg,
 		signer: signer,
 		ramp:   cfg.ramp / float64(shards),
-		frames: make(map[string]*atomic.Int64, len(frameTypes)),
 		acked:  make(map[string]int64),
 		lat:    newHist(latSub),
 	}
 	e.ctx, e.cancel = context.WithCancel(ctx)
-	for _, t := range frameTypes {
-		e.frames[t] = new(atomic.Int64)
-	}
 	secs := int((cfg.warmup+cfg.duration+time.Second-1)/time.Second) + 1
 	e.perSec = make([]*hist, secs)
 	for i := range e.perSec {
@@ -125,7 +156,8 @@ func newEngine(ctx context.Context, cfg *config, specs []spec, secret []byte, sh
 	e.clients = newClients(cfg)
 	for _, s := range specs {
 		v := &vconn{e: e, spec: s, url: s.url, convs: make(map[string]*seqTracker), synced: make(map[string]bool),
-			outbox: make(map[string]*outMsg), kick: make(chan struct{}, 1)}
+			outbox: make(map[string]*outMsg), kick: make(chan struct{}, 1),
+			sampleLeft: 1 + rand.IntN(cfg.sample)} // a random phase, so connections sample at different deliveries
 		if s.sender && s.room != "" {
 			v.sendConv = s.room
 		}
@@ -333,12 +365,17 @@ func (e *engine) result(finals map[string]int64) *shardResult {
 		SendFailed:        e.sendFailed.Load(),
 		SendErrors:        e.sendErrs.snapshot(),
 		OtherErrors:       e.otherErrs.snapshot(),
-		Deliveries:        e.deliveries.Load(),
 		UnknownConv:       e.unknownCv.Load(),
 		Frames:            make(map[string]int64),
 		Latency:           e.lat.snapshot(),
 	}
+	var frames [numKinds]int64
 	for _, v := range e.vcs {
+		r.Deliveries += v.delivered.Load()
+		r.Measured += v.measured.Load()
+		for k := range frames {
+			frames[k] += v.frames[k].Load()
+		}
 		v.mu.Lock()
 		for conv, t := range v.convs {
 			f := finals[conv]
@@ -350,9 +387,9 @@ func (e *engine) result(finals map[string]int64) *shardResult {
 		}
 		v.mu.Unlock()
 	}
-	for k, c := range e.frames {
-		if n := c.Load(); n > 0 {
-			r.Frames[k] = n
+	for k, n := range frames {
+		if n > 0 {
+			r.Frames[frameTypes[k]] = n
 		}
 	}
 	for _, h := range e.perSec {
@@ -362,9 +399,13 @@ func (e *engine) result(finals map[string]int64) *shardResult {
 }
 
 func (e *engine) progress() progressSnap {
+	var delivered int64
+	for _, v := range e.vcs {
+		delivered += v.delivered.Load()
+	}
 	return progressSnap{
 		Target: int64(len(e.vcs)), Up: e.up.Load(), Opened: e.opened.Load(),
-		ConnectErrors: e.connectErrs.Load(), Sent: e.sent.Load(), Deliveries: e.deliveries.Load(),
+		ConnectErrors: e.connectErrs.Load(), Sent: e.sent.Load(), Deliveries: delivered,
 	}
 }
 
@@ -389,19 +430,15 @@ func (e *engine) close() error {
 	return nil
 }
 
-// recordLatency files one delivery's end-to-end latency under its send
-// time: in the run's histogram if it was sent after the warmup, and in
-// the per-second series for the chart either way.
-func (e *engine) recordLatency(sentNs, now int64) {
-	start := e.startNs.Load()
-	if start == 0 || sentNs < start {
-		return
-	}
+// recordLatency files one sampled delivery's end-to-end latency under its
+// send time: in the run's histogram if it was sent in the measured window,
+// and in the per-second series for the chart either way.
+func (e *engine) recordLatency(sentNs, now int64, inWindow bool) {
 	us := (now - sentNs) / 1000
-	if sec := (sentNs - start) / int64(time.Second); sec < int64(len(e.perSec)) {
+	if sec := (sentNs - e.startNs.Load()) / int64(time.Second); sec < int64(len(e.perSec)) {
 		e.perSec[sec].record(us)
 	}
-	if sentNs >= e.measureNs.Load() && sentNs < e.stopNs.Load() {
+	if inWindow {
 		e.lat.record(us)
 	}
 }

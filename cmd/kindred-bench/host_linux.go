@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"unsafe"
 )
 
 // hostCPU returns the machine's busy and total CPU seconds so far (all
@@ -34,4 +36,21 @@ func hostCPU() (busy, total float64, ok bool) {
 	const hz = 100
 	busy = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz
 	return busy, busy + (v[3]+v[4])/hz, true
+}
+
+// cpuAffinity lists the CPUs this process may run on (its taskset), as
+// "0", "0-1" or "0,2-3"; empty if it cannot tell.
+func cpuAffinity() string {
+	var mask [16]uint64 // 1,024 CPUs
+	_, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETAFFINITY, 0, unsafe.Sizeof(mask), uintptr(unsafe.Pointer(&mask[0])))
+	if errno != 0 {
+		return ""
+	}
+	var cpus []int
+	for i := range len(mask) * 64 {
+		if mask[i/64]&(1<<(i%64)) != 0 {
+			cpus = append(cpus, i)
+		}
+	}
+	return cpuList(cpus)
 }

@@ -4,3 +4,6 @@ package main
 
 // hostCPU is not measured here.
 func hostCPU() (busy, total float64, ok bool) { return 0, 0, false }
+
+// cpuAffinity is not known here.
+func cpuAffinity() string { return "" }

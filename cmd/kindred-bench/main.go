@@ -26,6 +26,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"strconv"
 	"syscall"
 )
 
@@ -64,8 +66,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Each connection is a file descriptor; the soft limit is often far
 	// below the hard one, and only the hard one is a real ceiling.
 	limit := raiseFileLimit()
+	if cfg.cpuProfile != "" {
+		stop, err := startCPUProfile(cfg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if cfg.workerIndex >= 0 {
 		return runWorker(ctx, cfg, os.Stdin, stdout)
 	}
 	return coordinate(ctx, cfg, limit, stdout, stderr)
+}
+
+// startCPUProfile profiles this process into --cpuprofile (a worker into
+// FILE.N) until the returned stop.
+func startCPUProfile(cfg *config) (stop func(), err error) {
+	path := cfg.cpuProfile
+	if cfg.workerIndex >= 0 {
+		path += "." + strconv.Itoa(cfg.workerIndex)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

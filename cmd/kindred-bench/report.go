@@ -25,6 +25,7 @@ type report struct {
 	PerSecond   []secReport      `json:"per_second,omitempty"`
 	Frames      map[string]int64 `json:"frames_received,omitempty"`
 	Tool        toolReport       `json:"tool"`
+	Cost        costReport       `json:"cpu_per_unit"`
 	Host        *hostReport      `json:"host_cpu,omitempty"`
 	Phases      phases           `json:"phases_seconds"`
 	LoadStart   time.Time        `json:"load_start"` // per_second's t counts seconds from here
@@ -98,6 +99,7 @@ type msgReport struct {
 	SendErrors     map[string]int64 `json:"send_errors,omitempty"`
 	OtherErrors    map[string]int64 `json:"other_errors,omitempty"`
 	Deliveries     int64            `json:"deliveries"`
+	Measured       int64            `json:"measured_deliveries"` // first deliveries of messages sent in the measured window
 	Expected       int64            `json:"expected_deliveries"`
 	Lost           int64            `json:"lost"`
 	Doubled        int64            `json:"doubled"`
@@ -109,7 +111,8 @@ type msgReport struct {
 }
 
 type latReport struct {
-	Count int64   `json:"count"`
+	Count int64   `json:"count"`        // deliveries timed
+	Every int     `json:"sample_every"` // one delivery in this many is timed (--sample)
 	Mean  float64 `json:"mean"`
 	P50   float64 `json:"p50"`
 	P90   float64 `json:"p90"`
@@ -225,10 +228,11 @@ func buildReport(cfg *config, p plan, r *shardResult, srv serverReport, ph phase
 			Sent: r.Sent, Resent: r.Resent, CrisisSent: r.CrisisSent, Acked: r.Acked, DupAcks: r.DupAcks,
 			Unacked: r.Unacked, Skipped: r.Skipped, SendFailed: r.SendFailed,
 			SendErrors: r.SendErrors, OtherErrors: r.OtherErrors,
-			Deliveries: r.Deliveries, Expected: r.Expected, Lost: r.Lost, Doubled: r.Doubled, Replayed: r.Replayed,
+			Deliveries: r.Deliveries, Measured: r.Measured, Expected: r.Expected, Lost: r.Lost, Doubled: r.Doubled, Replayed: r.Replayed,
 			Early: r.Early, UnknownConv: r.UnknownConv,
 		},
 		Latency: latencyOf(&r.Latency),
+		Cost:    costs(srv, r),
 		Frames:  r.Frames,
 		Tool: toolReport{
 			CPUSeconds: round2(r.ToolCPU), CPULoadSeconds: round2(r.ToolLoadCPU),
@@ -237,6 +241,7 @@ func buildReport(cfg *config, p plan, r *shardResult, srv serverReport, ph phase
 		Phases:   ph,
 		Warnings: warnings,
 	}
+	rep.Latency.Every = cfg.sample
 	if host != nil {
 		allLocal := true
 		for _, u := range cfg.urls {
@@ -255,7 +260,7 @@ func buildReport(cfg *config, p plan, r *shardResult, srv serverReport, ph phase
 	}
 	if cfg.senders() {
 		rep.Messages.SentPerS = math.Round(float64(r.Sent) / (cfg.warmup + cfg.duration).Seconds())
-		rep.Messages.DeliveriesPerS = math.Round(float64(r.Latency.Count) / cfg.duration.Seconds())
+		rep.Messages.DeliveriesPerS = math.Round(float64(r.Measured) / cfg.duration.Seconds())
 		for i := range r.PerSecond {
 			h := &r.PerSecond[i]
 			rep.PerSecond = append(rep.PerSecond, secReport{T: i, Count: h.Count, P50: ms(h.percentile(50)), P99: ms(h.percentile(99)), Max: ms(h.Max)})
@@ -324,6 +329,9 @@ func printTable(w io.Writer, rep *report) error {
 	row("RSS before / after connecting", "%s / %s (end %s)", mib(sv.RSSBefore), mib(sv.RSSAfter), mib(sv.RSSEnd))
 	row("RSS per connection", "%.1f KiB", sv.RSSPerConn/1024)
 	row("CPU seconds", "%.2f (during load %.2f)", sv.CPUSeconds, sv.CPULoadSeconds)
+	if co := rep.Cost; co.ServerPerStoredUs > 0 {
+		row("CPU per stored message / delivery", "%.1f / %.1f µs (CPU during load over messages acked / deliveries)", co.ServerPerStoredUs, co.ServerPerDeliveryUs)
+	}
 	row("queue-overflow closes (4008)", "%d", sv.OverflowCloses)
 	row("frames rejected", "%d", sv.Rejected)
 	if len(sv.Nodes) > 1 {
@@ -349,7 +357,7 @@ func printTable(w io.Writer, rep *report) error {
 		row("deliveries/s (measured)", "%.0f", m.DeliveriesPerS)
 		fmt.Fprintln(tw, "latency (send → receive)")
 		row("p50 / p90 / p99", "%.2f / %.2f / %.2f ms", l.P50, l.P90, l.P99)
-		row("p99.9 / max", "%.2f / %.2f ms (%d samples)", l.P999, l.Max, l.Count)
+		row("p99.9 / max", "%.2f / %.2f ms (%d samples: 1 delivery in %d timed)", l.P999, l.Max, l.Count, l.Every)
 	}
 	if len(m.OtherErrors) > 0 {
 		row("other error frames", "%s", counts(m.OtherErrors))
@@ -360,6 +368,10 @@ func printTable(w io.Writer, rep *report) error {
 		procs = fmt.Sprintf(", %d worker processes", rep.Tool.Workers)
 	}
 	row("CPU seconds", "%.2f (during load %.2f%s)", rep.Tool.CPUSeconds, rep.Tool.CPULoadSeconds, procs)
+	if rep.Cost.ToolPerDeliveryUs > 0 {
+		row("CPU per delivery", "%.1f µs", rep.Cost.ToolPerDeliveryUs)
+	}
+	row("pinning", "%s", rep.Cost.pinning())
 	if h := rep.Host; h != nil {
 		row("machine CPU during load", "%.1f of %.1f core-seconds busy; other processes %.1f", h.BusySeconds, h.CoreSeconds, h.OtherSeconds)
 	}

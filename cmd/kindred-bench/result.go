@@ -24,6 +24,7 @@ type shardResult struct {
 	OtherErrors map[string]int64 `json:"other_errors,omitempty"`
 
 	Deliveries  int64 `json:"deliveries"`
+	Measured    int64 `json:"measured"` // first deliveries of messages sent in the measured window
 	Expected    int64 `json:"expected"`
 	Lost        int64 `json:"lost"`
 	Doubled     int64 `json:"doubled"`
@@ -76,6 +77,7 @@ func (r *shardResult) merge(o *shardResult) {
 	addCounts(&r.SendErrors, o.SendErrors)
 	addCounts(&r.OtherErrors, o.OtherErrors)
 	r.Deliveries += o.Deliveries
+	r.Measured += o.Measured
 	r.Expected += o.Expected
 	r.Lost += o.Lost
 	r.Doubled += o.Doubled

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +44,13 @@ type vconn struct {
 	synced   map[string]bool
 	sendConv string
 	outbox   map[string]*outMsg // sends not yet answered, by id
+
+	// Counted by the reader, summed by the engine: atomics that no other
+	// connection touches, so readers do not contend over shared counters.
+	delivered  atomic.Int64           // message frames received
+	measured   atomic.Int64           // first deliveries of messages sent in the measured window
+	frames     [numKinds]atomic.Int64 // frames received, by kind
+	sampleLeft int                    // deliveries until the next latency sample; reader only
 }
 
 func (v *vconn) wasUp() bool {
@@ -129,26 +135,6 @@ type hello struct {
 	Resume map[string]int64 `json:"resume,omitempty"`
 }
 
-// inFrame holds the fields of the server frames the tool reads.
-type inFrame struct {
-	Type          string    `json:"type"`
-	Conv          string    `json:"conv"`
-	Seq           int64     `json:"seq"`
-	ID            string    `json:"id"`
-	Body          string    `json:"body"`
-	Code          string    `json:"code"`
-	Temporary     bool      `json:"temporary"`
-	RetryAfterMs  int64     `json:"retry_after_ms"`
-	Duplicate     bool      `json:"duplicate"`
-	Conversations []convRef `json:"conversations"`
-	Conversation  convRef   `json:"conversation"`
-}
-
-type convRef struct {
-	ID      string `json:"id"`
-	LastSeq int64  `json:"last_seq"`
-}
-
 // session dials, says hello and reads until the connection ends. It
 // reports whether the server welcomed it; for the first session, first is
 // called with nil on the welcome.
@@ -207,7 +193,8 @@ type sessionState struct {
 	refusal string      // an error frame before the welcome says why
 	isFirst bool
 	first   func(error)
-	f       inFrame // the frame being read, reused
+	f       inFrame     // the frame being decoded, reused
+	ff      frameFields // the frame being scanned, reused
 }
 
 // dial opens the WebSocket.
@@ -240,86 +227,6 @@ func (v *vconn) helloFrame(token string) []byte {
 	return b
 }
 
-// readFrames reads messages until the connection ends and returns whether the
-// session was welcomed.
-func (v *vconn) readFrames(ctx context.Context, ws *websocket.Conn, st *sessionState) (bool, error) {
-	for {
-		_, r, err := ws.Reader(ctx)
-		if err != nil {
-			return st.ok.Load(), err
-		}
-		v.buf.Reset()
-		if _, err := v.buf.ReadFrom(r); err != nil {
-			return st.ok.Load(), err
-		}
-		now := time.Now().UnixNano()
-		data := v.buf.Bytes()
-		if v.buf.Cap() > 256<<10 {
-			// A rare huge message (a long catch-up batch) should not
-			// pin its buffer for the rest of the run.
-			v.buf = bytes.Buffer{}
-		}
-		v.handleFrames(data, now, ws, st)
-	}
-}
-
-// handleFrames handles the frames of one message, one per line.
-func (v *vconn) handleFrames(data []byte, now int64, ws *websocket.Conn, st *sessionState) {
-	e := v.e
-	f := &st.f
-	for len(data) > 0 {
-		var line []byte
-		line, data, _ = bytes.Cut(data, []byte{'\n'})
-		*f = inFrame{}
-		if json.Unmarshal(line, f) != nil {
-			e.frames["other"].Add(1)
-			continue
-		}
-		if c := e.frames[f.Type]; c != nil {
-			c.Add(1)
-		} else {
-			e.frames["other"].Add(1)
-		}
-		switch f.Type {
-		case "welcome":
-			v.welcome(f, ws)
-			if !st.ok.Swap(true) && st.isFirst {
-				st.first(nil)
-			}
-		case "error":
-			if !st.ok.Load() {
-				st.refusal = f.Code
-			}
-			v.refused(f)
-		default:
-			v.handle(f, now)
-		}
-	}
-}
-
-// welcome starts tracking the conversations the session is subscribed to
-// and makes the connection available to the sender. A conversation
-// already tracked (after a reconnect) keeps its position: the resume asked
-// the server for everything after it.
-func (v *vconn) welcome(f *inFrame, ws *websocket.Conn) {
-	v.mu.Lock()
-	for _, c := range f.Conversations {
-		v.trackLocked(c)
-	}
-	v.ws = ws
-	v.everUp = true
-	v.resendAllLocked()
-	v.mu.Unlock()
-	v.kickResender()
-	v.e.up.Add(1)
-}
-
-func (v *vconn) trackLocked(c convRef) {
-	if _, ok := v.convs[c.ID]; !ok {
-		v.convs[c.ID] = newSeqTracker(c.LastSeq)
-	}
-}
-
 // detach ends a welcomed session. Its unanswered sends stay in the outbox
 // for the next session to resend, unless there will be none.
 func (v *vconn) detach() {
@@ -330,76 +237,6 @@ func (v *vconn) detach() {
 		v.dropOutbox()
 	}
 	v.e.up.Add(-1)
-}
-
-func (v *vconn) refused(f *inFrame) {
-	e := v.e
-	if f.ID == "" {
-		e.otherErrs.add(f.Code, 1)
-		return
-	}
-	e.sendErrs.add(f.Code, 1)
-	if f.Temporary {
-		v.retryLater(f.ID, max(time.Duration(f.RetryAfterMs)*time.Millisecond, 100*time.Millisecond))
-	} else {
-		v.settle(f.ID)
-	}
-}
-
-func (v *vconn) handle(f *inFrame, now int64) {
-	e := v.e
-	switch f.Type {
-	case "message":
-		e.deliveries.Add(1)
-		v.mu.Lock()
-		t := v.convs[f.Conv]
-		if t == nil {
-			// Not announced to this session: track it from here on
-			// and count the surprise.
-			e.unknownCv.Add(1)
-			t = newSeqTracker(f.Seq - 1)
-			v.convs[f.Conv] = t
-		}
-		dup := t.observe(f.Seq)
-		v.mu.Unlock()
-		if !dup {
-			if ts, ok := parseStamp(f.Body); ok {
-				e.recordLatency(ts, now)
-			}
-		}
-	case "ack":
-		if v.settle(f.ID) {
-			e.acks.Add(1)
-		}
-		if f.Duplicate {
-			e.dupAcks.Add(1)
-		}
-		e.ackMu.Lock()
-		if f.Seq > e.acked[f.Conv] {
-			e.acked[f.Conv] = f.Seq
-		}
-		e.ackMu.Unlock()
-	case "conversation":
-		v.mu.Lock()
-		v.trackLocked(f.Conversation)
-		if v.spec.peer >= 0 && v.sendConv == "" {
-			v.sendConv = f.Conversation.ID
-		}
-		v.mu.Unlock()
-	case "synced":
-		v.mu.Lock()
-		v.synced[f.Conv] = true
-		v.mu.Unlock()
-	}
-}
-
-// parseStamp reads the send time (unix nanoseconds) a body starts with.
-func parseStamp(body string) (int64, bool) {
-	if i := strings.IndexByte(body, ' '); i >= 0 {
-		body = body[:i]
-	}
-	n, err := strconv.ParseInt(body, 10, 64)
-	return n, err == nil && n > 0
 }
 
 // crisisText makes a message the server's detector scores imminent, so that
