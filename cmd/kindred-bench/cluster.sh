@@ -14,6 +14,8 @@
 #   KINDRED_BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 #   KINDRED_BENCH_REDIS_URL     default redis://127.0.0.1:6379/0
 #   KINDRED_BENCH_SERVER_ARGS   extra flags for every `kindred serve`
+#   KINDRED_BENCH_SERVER_CPUS   run every node under `taskset -c` on these CPUs
+#   KINDRED_BENCH_TOOL_CPUS     run the tool under `taskset -c` on these CPUs
 set -euo pipefail
 
 nodes=${1:?usage: cluster.sh NODES [kindred-bench flags]}
@@ -43,6 +45,11 @@ echo "building kindred and kindred-bench…" >&2
 go -C "$root" build -o "$tmp/kindred" ./cmd/kindred
 go -C "$root" build -o "$tmp/kindred-bench" ./cmd/kindred-bench
 psql "$db" -q -c "CREATE SCHEMA $schema" >/dev/null
+server_pin=()
+tool_pin=()
+if [ -n "${KINDRED_BENCH_SERVER_CPUS:-}" ]; then server_pin=(taskset -c "$KINDRED_BENCH_SERVER_CPUS"); fi
+if [ -n "${KINDRED_BENCH_TOOL_CPUS:-}" ]; then tool_pin=(taskset -c "$KINDRED_BENCH_TOOL_CPUS"); fi
+export KINDRED_BENCH_SERVER_CPUS # the tool reports the pinning
 
 sep='?'; case "$db" in *\?*) sep='&';; esac
 export KINDRED_JWT_SECRET="bench-secret-$run-0123456789abcdef"
@@ -54,9 +61,9 @@ urls=()
 for i in $(seq "$nodes"); do
   mkdir -p "$tmp/node$i"
   # shellcheck disable=SC2086
-  "$tmp/kindred" serve --addr 127.0.0.1:0 --data "$tmp/node$i" --node-id "node$i" \
+  ${server_pin[@]+"${server_pin[@]}"} "$tmp/kindred" serve --addr 127.0.0.1:0 --data "$tmp/node$i" --node-id "node$i" \
     --database-url "${db}${sep}search_path=$schema" --redis-url "$redis" --redis-prefix "$run:" \
-    --send-rate -1 --max-rooms 1000 --log-level warn \
+    --send-rate -1 --max-rooms 1000 --log-level warn --video-udp-port 0 --video-tcp-port 0 \
     --max-conns 0 --max-conns-per-ip 0 --conn-rate-per-ip 0 --max-sessions-per-user 0 --session-idle-timeout 0 ${KINDRED_BENCH_SERVER_ARGS:-} \
     >"$tmp/node$i.out" 2>"$tmp/node$i.log" &
   pids+=($!)
@@ -71,4 +78,4 @@ for i in $(seq "$nodes"); do
 done
 list=$(IFS=,; echo "${urls[*]}")
 echo "nodes $list (schema $schema, redis prefix $run:)" >&2
-"$tmp/kindred-bench" --url "$list" --secret-env KINDRED_JWT_SECRET "$@"
+${tool_pin[@]+"${tool_pin[@]}"} "$tmp/kindred-bench" --url "$list" --secret-env KINDRED_JWT_SECRET "$@"

@@ -19,6 +19,12 @@
 #   KINDRED_BENCH_SERVER_ARGS  extra flags for `kindred serve`, e.g. "--queue-size 1024"
 #   KINDRED_BENCH_KINDRED      a kindred binary to run instead of building one
 #                              (the binary of another commit, side by side)
+#   KINDRED_BENCH_TOOL         a kindred-bench binary to run instead of building
+#                              one (the tool of another commit, side by side)
+#   KINDRED_BENCH_SERVER_CPUS  run the server under `taskset -c` on these CPUs
+#   KINDRED_BENCH_TOOL_CPUS    run the tool under `taskset -c` on these CPUs,
+#                              e.g. SERVER_CPUS=0 TOOL_CPUS=1: separate cores,
+#                              so figures compare from run to run
 #   KINDRED_BENCH_KEEP=1       keep the temporary directory (data, server log,
 #                              the node's /metrics after the run)
 set -euo pipefail
@@ -33,7 +39,9 @@ fi
 ulimit -n "$(ulimit -Hn)"
 
 mode=()
-mode_server_args=()
+# Video's media ports on free ports: another node on this machine may hold
+# the defaults, and chat workloads do not use them.
+mode_server_args=(--video-udp-port 0 --video-tcp-port 0)
 if [ "${1:-}" = video ]; then
   shift
   mode=(video)
@@ -63,7 +71,20 @@ if [ -n "${KINDRED_BENCH_KINDRED:-}" ]; then
 else
   go -C "$root" build -o "$tmp/kindred" ./cmd/kindred
 fi
-go -C "$root" build -o "$tmp/kindred-bench" ./cmd/kindred-bench
+if [ -n "${KINDRED_BENCH_TOOL:-}" ]; then
+  cp "$KINDRED_BENCH_TOOL" "$tmp/kindred-bench"
+else
+  go -C "$root" build -o "$tmp/kindred-bench" ./cmd/kindred-bench
+fi
+
+# Pinning: `taskset -c LIST` for the server and the tool when asked; the
+# tool reports both (it reads KINDRED_BENCH_SERVER_CPUS, and its own
+# affinity).
+server_pin=()
+tool_pin=()
+if [ -n "${KINDRED_BENCH_SERVER_CPUS:-}" ]; then server_pin=(taskset -c "$KINDRED_BENCH_SERVER_CPUS"); fi
+if [ -n "${KINDRED_BENCH_TOOL_CPUS:-}" ]; then tool_pin=(taskset -c "$KINDRED_BENCH_TOOL_CPUS"); fi
+export KINDRED_BENCH_SERVER_CPUS
 
 # The node serves /metrics on its port to this token only (serve reads
 # $KINDRED_METRICS_TOKEN_FILE as --metrics-token-file; so does the tool).
@@ -72,7 +93,7 @@ export KINDRED_METRICS_TOKEN_FILE="$tmp/metrics-token"
 
 # Port 0: the node picks a free port and prints it.
 # shellcheck disable=SC2086 # KINDRED_BENCH_SERVER_ARGS is a list of flags
-"$tmp/kindred" serve --addr 127.0.0.1:0 --data "$tmp/data" \
+${server_pin[@]+"${server_pin[@]}"} "$tmp/kindred" serve --addr 127.0.0.1:0 --data "$tmp/data" \
   --send-rate -1 --max-rooms 1000 --queue-size 65536 --log-level warn \
   --max-conns 0 --max-conns-per-ip 0 --conn-rate-per-ip 0 --max-sessions-per-user 0 --session-idle-timeout 0 \
   ${mode_server_args[@]+"${mode_server_args[@]}"} \
@@ -100,10 +121,10 @@ if [ -z "$url" ]; then
   cat "$tmp/server.log" >&2
   exit 1
 fi
-echo "server $url (pid $server_pid), open-file limit $(ulimit -n), load average $(cut -d" " -f1-3 /proc/loadavg 2>/dev/null)" >&2
+echo "server $url (pid $server_pid), open-file limit $(ulimit -n), load average $(cut -d" " -f1-3 /proc/loadavg 2>/dev/null), server CPUs ${KINDRED_BENCH_SERVER_CPUS:-all}, tool CPUs ${KINDRED_BENCH_TOOL_CPUS:-all}" >&2
 
 status=0
-"$tmp/kindred-bench" ${mode[@]+"${mode[@]}"} --url "$url" --data "$tmp/data" "$@" || status=$?
+${tool_pin[@]+"${tool_pin[@]}"} "$tmp/kindred-bench" ${mode[@]+"${mode[@]}"} --url "$url" --data "$tmp/data" "$@" || status=$?
 # The node's own series (commit times, batch sizes, …) as the run left them.
 curl -fsS -H "Authorization: Bearer $(cat "$tmp/metrics-token")" -o "$tmp/metrics.txt" "$url/metrics" 2>/dev/null || true
 
