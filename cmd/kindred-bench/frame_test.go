@@ -222,3 +222,49 @@ func TestScanFrameOnServerFrames(t *testing.T) {
 	}
 	t.Logf("frames %v, %d read by the scan", seen, scanned)
 }
+
+// TestHandleFramesBothPaths feeds one connection frames that take the scan
+// and frames left to the full decoder: both are checked, counted and
+// timed alike.
+func TestHandleFramesBothPaths(t *testing.T) {
+	cfg := &config{workload: workRooms, urls: []string{"http://127.0.0.1:1"}, duration: time.Second, sample: 1}
+	e, err := newEngine(context.Background(), cfg, []spec{{user: "u", source: -1, peer: -1, room: "r_abc"}}, []byte("0123456789abcdef0123456789abcdef"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.vcs[0]
+	v.convs["r_abc"] = newSeqTracker(0)
+	start := time.Now()
+	e.startNs.Store(start.UnixNano())
+	e.measureNs.Store(start.UnixNano())
+	e.stopNs.Store(start.Add(time.Minute).UnixNano())
+	stamp := strconv.FormatInt(start.Add(time.Millisecond).UnixNano(), 10)
+	lines := []string{
+		`{"type":"message","conv":"r_abc","seq":1,"body":"` + stamp + ` plain"}`,
+		`{"type":"message","conv":"r_a\u0062c","seq":2,"body":"` + stamp + ` escaped conv: full decode"}`,
+		`{"type":"message","conv":"r_abc","Seq":3,"body":"` + stamp + ` key case: full decode"}`,
+		`{"type":"message","conv":"r_abc","seq":2,"body":"` + stamp + ` again"}`,
+		`{"type":"synced","conv":"r_abc","seq":3}`,
+		`{"type":"presence","conv":"r_abc","user":"x","online":true}`,
+		`not json`,
+	}
+	v.handleFrames([]byte(strings.Join(lines, "\n")), start.Add(5*time.Millisecond).UnixNano(), nil, &sessionState{})
+	tr := v.convs["r_abc"]
+	if tr.got != 3 || tr.dups != 1 || !tr.complete(3) {
+		t.Errorf("tracker: %d distinct, %d doubled, complete to 3: %v; want 3, 1, true", tr.got, tr.dups, tr.complete(3))
+	}
+	if v.delivered.Load() != 4 || v.measured.Load() != 3 || e.lat.total.Load() != 3 {
+		t.Errorf("delivered %d, measured %d, timed %d; want 4, 3 (first deliveries), 3", v.delivered.Load(), v.measured.Load(), e.lat.total.Load())
+	}
+	r := e.result(map[string]int64{"r_abc": 3})
+	want := map[string]int64{"message": 4, "synced": 1, "presence": 1, "other": 1}
+	for k, n := range want {
+		if r.Frames[k] != n {
+			t.Errorf("frames %v; want %v", r.Frames, want)
+			break
+		}
+	}
+	if !v.synced["r_abc"] || r.Lost != 0 || r.Doubled != 1 || r.Deliveries != 4 {
+		t.Errorf("synced %v, lost %d, doubled %d, deliveries %d", v.synced["r_abc"], r.Lost, r.Doubled, r.Deliveries)
+	}
+}
