@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,8 @@ func TestPragmas(t *testing.T) {
 	check("w", "foreign_keys", "1")
 	check("w", "busy_timeout", "5000")
 	check("w", "secure_delete", "1")
+	check("w", "wal_autocheckpoint", "0")
+	check("w", "cache_size", strconv.Itoa(-writeCacheKiB))
 	check("r", "secure_delete", "1")
 	check("r", "journal_mode", "wal")
 	check("r", "query_only", "1")
