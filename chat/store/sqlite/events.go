@@ -43,15 +43,19 @@ type batch struct {
 	// over these beats maps and allocates nothing for the common case.
 	convs   []convState
 	members []memberState
+	// cache is what Append remembers from earlier batches (cache.go);
+	// nil when it cannot be trusted for this one.
+	cache *writeCache
 }
 
 // Append stores items in one write transaction (one fsync for the whole
 // batch). See chat.Store and chat.AppendItem for the contract.
 //
 // Sequence numbers come from conversations.last_seq, read once per
-// conversation per batch and written back once before commit. The single
-// write connection means no other transaction can interleave, and a
-// rolled-back batch leaves last_seq untouched, so numbering has no gaps.
+// conversation per batch (or remembered from the last batch that wrote it:
+// cache.go) and written back once before commit. The single write
+// connection means no other transaction can interleave, and a rolled-back
+// batch leaves last_seq untouched, so numbering has no gaps.
 //
 // When Append returns an error, Seq, Duplicate and Err of every item are
 // reset; Event.Time is filled only after a successful commit.
@@ -59,12 +63,17 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 	if len(items) == 0 {
 		return nil
 	}
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return internal("append", err)
 	}
 	defer func() {
 		if err != nil {
+			// Whether a failed commit left anything is not known:
+			// the next Append asks the database.
+			s.cache.reset()
 			rollback(tx)
 			for i := range items {
 				items[i].Event.Seq = 0
@@ -85,6 +94,9 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 		members: make([]memberState, 0, 8),
 	}
 	b.nowArg = b.now
+	if b.cache, err = s.cache.begin(ctx, tx, s.ws.dataVersion, &s.wgen); err != nil {
+		return internal("append", err)
+	}
 	for i := range items {
 		if err := b.apply(&items[i]); err != nil {
 			return internal("append", err)
@@ -99,6 +111,11 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 	}
 	if err := tx.Commit(); err != nil {
 		return internal("append", err)
+	}
+	if b.cache != nil {
+		for _, c := range b.convs {
+			b.cache.lastSeq[c.id] = c.next - 1
+		}
 	}
 	// Report the stored time: UTC, as History will return it.
 	for i := range items {
@@ -150,9 +167,18 @@ func (b *batch) member(conv, user string) (memberState, error) {
 			return m, nil
 		}
 	}
-	var last int64
-	err := b.stmt(&b.st.memberSeq, b.base.memberSeq).QueryRowContext(b.ctx, conv, user).Scan(&last)
 	m := memberState{conv: conv, user: user, userArg: user, ci: -1}
+	last, known := b.remembered(conv, user)
+	var err error
+	if !known {
+		err = b.stmt(&b.st.memberSeq, b.base.memberSeq).QueryRowContext(b.ctx, conv, user).Scan(&last)
+		if err == nil && b.cache != nil {
+			b.cache.members[memberKey{conv, user}] = struct{}{}
+			if _, ok := b.cache.lastSeq[conv]; !ok {
+				b.cache.lastSeq[conv] = last
+			}
+		}
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -173,6 +199,15 @@ func (b *batch) member(conv, user string) (memberState, error) {
 	}
 	b.members = append(b.members, m)
 	return m, nil
+}
+
+// remembered returns what the cache knows of user's membership of conv
+// and conv's last_seq, when it knows both.
+func (b *batch) remembered(conv, user string) (last int64, ok bool) {
+	if b.cache == nil {
+		return 0, false
+	}
+	return b.cache.lookup(conv, user)
 }
 
 // kindArg returns k as a statement argument without boxing a new string.

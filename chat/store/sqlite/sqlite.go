@@ -73,6 +73,11 @@ type Store struct {
 
 	ck *checkpointer // WAL checkpoints, on a connection of its own
 
+	// Append's memory of memberships and last_seq, and the count of
+	// other writes that invalidates it (cache.go).
+	cache writeCache
+	wgen  writeGen
+
 	// migrated is how many migrations this Open applied (tests check that a
 	// reopen applies none).
 	migrated int
@@ -170,7 +175,7 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 	s.r.SetConnMaxIdleTime(5 * time.Minute)
 	// modernc parses a query on every call it was not prepared for.
 	s.Store = sqlstore.New(sqlstore.Config{Dialect: dialect{},
-		Read: sqlstore.NewSQLDB(s.r), Write: sqlstore.NewSQLDB(s.w), PrepareReads: true, Keys: o.keys})
+		Read: sqlstore.NewSQLDB(s.r), Write: writeDB{sqlstore.NewSQLDB(s.w), &s.wgen}, PrepareReads: true, Keys: o.keys})
 
 	// A store held at an older version (tests of migrations seed it
 	// with plain SQL) cannot prepare statements naming later columns.

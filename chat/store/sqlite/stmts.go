@@ -31,6 +31,9 @@ type writeStmts struct {
 	findHidden *sql.Stmt
 	applyHide  *sql.Stmt
 	unpin      *sql.Stmt
+	// dataVersion tells Append whether another connection committed
+	// since its last batch (cache.go).
+	dataVersion *sql.Stmt
 }
 
 const (
@@ -83,6 +86,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		findHidden:   w(sqlFindHidden),
 		applyHide:    w(sqlApplyHide),
 		unpin:        w(sqlUnpin),
+		dataVersion:  w("PRAGMA data_version"),
 	}
 	if err != nil {
 		return internal("prepare", err)
@@ -103,5 +107,5 @@ func closeStmts(sts ...*sql.Stmt) error {
 func (w *writeStmts) close() error {
 	return closeStmts(w.memberSeq, w.insertEvent, w.findClientID, w.findTarget,
 		w.applyEdit, w.applyDelete, w.blankEdits, w.setLastSeq,
-		w.convSeq, w.findHidden, w.applyHide, w.unpin)
+		w.convSeq, w.findHidden, w.applyHide, w.unpin, w.dataVersion)
 }
