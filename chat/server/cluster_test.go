@@ -49,10 +49,10 @@ type node struct {
 	http   *httptest.Server
 	store  chat.Store
 	broker *redis.Broker
-	client *goredis.Client
+	client goredis.UniversalClient
 	// sessClient is the session count's own client, so that a test can
 	// cut the node off from the count alone.
-	sessClient *goredis.Client
+	sessClient goredis.UniversalClient
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	down       bool
@@ -115,9 +115,7 @@ func (c *cluster) startNode(i int) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, _ := goredis.ParseURL(c.redisURL)
-	opts.ContextTimeoutEnabled = true
-	rc := goredis.NewClient(opts)
+	rc := c.redisClient()
 	var logOut io.Writer = io.Discard
 	if os.Getenv("KINDRED_TEST_LOG") != "" {
 		logOut = os.Stderr
@@ -126,7 +124,7 @@ func (c *cluster) startNode(i int) *node {
 	br := redis.NewBroker(rc, c.prefix, log)
 	nodeID := fmt.Sprintf("node%d-%d", i, time.Now().UnixNano())
 	pres := redis.NewPresence(rc, c.prefix, nodeID, 5*time.Second)
-	sc := goredis.NewClient(opts)
+	sc := c.redisClient()
 	sess := redis.NewSessions(sc, c.prefix, nodeID, clusterSessionTTL)
 	v, _ := auth.NewHMACVerifier(testSecret, auth.Options{})
 	cfg := server.Config{Store: st, Broker: br, Presence: pres, Sessions: sess, Verifier: v, Logger: log, SendRate: -1}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -11,8 +12,6 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/broker/memory"
@@ -36,8 +35,9 @@ func addBackendFlags(fs *flagSet) backendFlags {
 	fs.EnvOnly("PGPASSWORD, PGSSLMODE, ... (libpq's PG* variables)", "with --database-url: read by the PostgreSQL driver (pgx) for what the URL leaves out;\n"+
 		"PGPASSWORD keeps the password out of the URL")
 	return backendFlags{
-		redisURL:    fs.String("redis-url", "", "Redis URL (redis://host:6379/0) for fan-out and presence across nodes; empty: single node, in-process"),
-		redisCA:     fs.String("redis-tls-ca", "", "with a rediss:// --redis-url: PEM file of the certificate authorities that Redis's certificate is checked against, instead of the system's"),
+		redisURL: fs.String("redis-url", "", "Redis URL (redis://host:6379/0) for fan-out and presence across nodes; a Redis Cluster (sharded pub/sub): several comma-separated addresses\n"+
+			"(redis://h1:7001,h2:7002,h3:7003) or redis+cluster://host:port; empty: single node, in-process"),
+		redisCA:     fs.String("redis-tls-ca", "", "with a rediss:// (or rediss+cluster://) --redis-url: PEM file of the certificate authorities that Redis's certificate is checked against, instead of the system's"),
 		redisPrefix: fs.String("redis-prefix", "kindred:", "prefix of every Redis key and channel, to share one Redis between deployments"),
 		databaseURL: fs.String("database-url", "", "PostgreSQL URL (postgres://user@host/db) shared by all nodes; empty: SQLite in the data directory"),
 		nodeID:      fs.String("node-id", "", "this node's name in presence records (default: host name and a random suffix)"),
@@ -99,19 +99,11 @@ func (f backendFlags) open(ctx context.Context, dataDir string, log *slog.Logger
 		b.broker, b.presence, b.sessions = memory.NewBroker(), memory.NewPresence(), memory.NewSessions()
 		return b, nil
 	}
-	opts, err := goredis.ParseURL(*f.redisURL)
+	client, err := newRedisClient(*f.redisURL, *f.redisCA, *f.redisPrefix)
 	if err != nil {
-		b.close()
-		return nil, fmt.Errorf("redis URL: %w", err)
-	}
-	if err := redisTLS(opts, *f.redisCA); err != nil {
 		b.close()
 		return nil, err
 	}
-	// Per-call deadlines must bound socket reads too, so a hung Redis
-	// cannot hold a publish (and the committer) for long.
-	opts.ContextTimeoutEnabled = true
-	client := goredis.NewClient(opts)
 	b.closes = append(b.closes, func() { client.Close() })
 	pres := redis.NewPresence(client, *f.redisPrefix, b.nodeID, *f.presenceTTL)
 	b.broker = redis.NewBroker(client, *f.redisPrefix, log.With("component", "redis"))
@@ -143,12 +135,13 @@ func (b *backends) close() {
 }
 
 // redisTLS makes a rediss:// connection trust the certificate authorities
-// in caFile (when given) rather than the system's.
-func redisTLS(opts *goredis.Options, caFile string) error {
+// in caFile (when given) rather than the system's. config is the URL's
+// TLS configuration, nil for redis://.
+func redisTLS(config *tls.Config, caFile string) error {
 	if caFile == "" {
 		return nil
 	}
-	if opts.TLSConfig == nil {
+	if config == nil {
 		return fmt.Errorf("--redis-tls-ca is for a rediss:// --redis-url (TLS); this one is plain redis://")
 	}
 	pem, err := os.ReadFile(caFile)
@@ -159,7 +152,7 @@ func redisTLS(opts *goredis.Options, caFile string) error {
 	if !pool.AppendCertsFromPEM(pem) {
 		return fmt.Errorf("--redis-tls-ca %s: no PEM certificate in it", caFile)
 	}
-	opts.TLSConfig.RootCAs = pool
+	config.RootCAs = pool
 	return nil
 }
 

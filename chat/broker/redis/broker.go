@@ -4,6 +4,12 @@
 // connected to any of them and counts each user's sessions (sorted sets
 // refreshed by heartbeats).
 //
+// Given a *goredis.ClusterClient, the same types work on a Redis Cluster:
+// the Broker uses sharded Pub/Sub (SSUBSCRIBE, SPUBLISH; see sharded.go),
+// so each publication travels only within the shard that owns its
+// channel's slot, and every other key is used by single-key commands, so
+// it may live on any shard.
+//
 // Redis Pub/Sub is fire-and-forget: a node whose subscriber connection is
 // down misses what is published meanwhile, and Redis keeps nothing to replay.
 // The Broker therefore owns its subscriber connection instead of letting
@@ -20,8 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +46,7 @@ var (
 	errConnLost    = errors.New("redis broker: connection to Redis lost")
 	errPingTimeout = errors.New("redis broker: Redis did not answer PING in time")
 	errDesync      = errors.New("redis broker: unexpected subscription confirmation")
+	errTopology    = errors.New("redis broker: the cluster's slots moved to a master this connection does not reach")
 )
 
 // Defaults of the Broker's timings. Tests shorten them.
@@ -82,7 +87,8 @@ const (
 )
 
 // Broker is a chat.Broker on Redis Pub/Sub. Each node holds one dedicated
-// subscriber connection, read by Run; Publish uses the client's pool.
+// subscriber connection (on a cluster, one per master), read by Run;
+// Publish uses the client's pool.
 // Channel c is the Redis channel prefix+c and a publication travels as a
 // compact binary envelope (version, varint Seq, Data), so Data is never
 // re-encoded.
@@ -93,8 +99,11 @@ const (
 // node is currently connected and subscribed.
 type Broker struct {
 	client goredis.UniversalClient
-	prefix string
-	log    *slog.Logger
+	// cluster is client when it is a Redis Cluster client: publications
+	// then use sharded Pub/Sub, one subscriber connection per master.
+	cluster *goredis.ClusterClient
+	prefix  string
+	log     *slog.Logger
 
 	opTimeout      time.Duration
 	publishTimeout time.Duration
@@ -122,54 +131,6 @@ type Broker struct {
 	everUp bool
 }
 
-// subConn is one subscriber connection and the subscription commands sent
-// on it that Redis has not confirmed yet.
-type subConn struct {
-	ps *goredis.PubSub
-
-	// Guarded by Broker.mu.
-	//
-	// pending holds, per Redis channel, the SUBSCRIBE and UNSUBSCRIBE
-	// commands awaiting confirmation, in the order they were written:
-	// Redis confirms the commands of one connection in order, so each
-	// confirmation belongs to the head of its channel's queue.
-	pending map[string][]*op
-	// initial counts unconfirmed channels of the batch that restored the
-	// node's subscriptions; the connection is up when it reaches zero.
-	initial int
-	up      bool
-
-	lastRecv  atomic.Int64 // unix nanoseconds of the last reply of any kind
-	closeOnce sync.Once
-	err       error // why the connection was closed; read after closeOnce
-}
-
-// op is one SUBSCRIBE or UNSUBSCRIBE of one channel awaiting confirmation.
-type op struct {
-	subscribe bool
-	initial   bool
-	done      chan struct{} // closed once confirmed or the connection is gone
-	err       error         // set before done is closed
-}
-
-func newOp(subscribe, initial bool) *op {
-	return &op{subscribe: subscribe, initial: initial, done: make(chan struct{})}
-}
-
-func (o *op) finish(err error) {
-	o.err = err
-	close(o.done)
-}
-
-// close closes the connection once, which also ends a Receive blocked on
-// it, and records why.
-func (c *subConn) close(err error) {
-	c.closeOnce.Do(func() {
-		c.err = err
-		_ = c.ps.Close()
-	})
-}
-
 // NewBroker returns a broker that publishes and subscribes through client,
 // under prefix (for example "kindred:"). log receives connection events;
 // nil discards them. Start Run before relying on Subscribe.
@@ -177,12 +138,18 @@ func (c *subConn) close(err error) {
 // A client built with ContextTimeoutEnabled lets the per-call deadlines
 // bound socket reads too; otherwise a hung Redis holds a call for up to
 // the client's ReadTimeout.
+//
+// A *goredis.ClusterClient makes it a broker on sharded Pub/Sub. Each
+// channel then is its own slot: prefix must hold no hash tag ("{...}"),
+// which would put every channel on one shard.
 func NewBroker(client goredis.UniversalClient, prefix string, log *slog.Logger) *Broker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	cluster, _ := client.(*goredis.ClusterClient)
 	return &Broker{
 		client:         client,
+		cluster:        cluster,
 		prefix:         prefix,
 		log:            log,
 		opTimeout:      defaultOpTimeout,
@@ -210,7 +177,13 @@ func (b *Broker) Publish(ctx context.Context, p *chat.Publication) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.publishTimeout)
 	defer cancel()
-	if err := b.client.Publish(ctx, b.prefix+p.Channel, encode(p)).Err(); err != nil {
+	var err error
+	if b.cluster != nil {
+		err = b.cluster.SPublish(ctx, b.prefix+p.Channel, encode(p)).Err()
+	} else {
+		err = b.client.Publish(ctx, b.prefix+p.Channel, encode(p)).Err()
+	}
+	if err != nil {
 		return fmt.Errorf("redis broker: publish to %q: %w", p.Channel, err)
 	}
 	return nil
@@ -228,58 +201,120 @@ func (b *Broker) Subscribe(ctx context.Context, channel string) error {
 	ctx, cancel := context.WithTimeout(ctx, b.opTimeout)
 	defer cancel()
 	key := b.prefix + channel
+	for {
+		// On a cluster, the master that owns key's slot, as the client
+		// sees the slots; nil for one Redis.
+		master, err := b.masterFor(ctx, key)
+		if err != nil {
+			return fmt.Errorf("redis broker: subscribe %q: %w", channel, err)
+		}
+		c, err := b.current(ctx, channel)
+		if err != nil {
+			return err
+		}
+		o, mine, err := b.subscribeOn(ctx, c, key, master)
+		b.mu.Unlock()
+		if err != nil {
+			// A write error: go-redis may have replaced the connection
+			// behind our back; start over with a connection we know
+			// about. errTopology: c predates the cluster's slots;
+			// subscribe on its successor.
+			c.close(err)
+			if errors.Is(err, errTopology) {
+				if err := b.replaced(ctx, channel, c); err != nil {
+					return err
+				}
+				continue
+			}
+			return fmt.Errorf("redis broker: subscribe %q: %w", channel, err)
+		}
+		if o == nil {
+			return nil // confirmed on this connection already
+		}
+		if err := b.await(ctx, channel, o); err != nil {
+			if mine {
+				// The caller takes the failure to mean "not subscribed":
+				// make it so, including after a reconnection that
+				// restored channel.
+				b.forget(key)
+			}
+			return err
+		}
+		return nil
+	}
+}
 
+// current waits for a subscriber connection and returns it with b.mu
+// held; on failure b.mu is not held.
+func (b *Broker) current(ctx context.Context, channel string) (*subConn, error) {
 	b.mu.Lock()
 	for b.cur == nil {
 		if b.state == stateDown {
 			b.mu.Unlock()
-			return fmt.Errorf("redis broker: subscribe %q: %w", channel, ErrUnavailable)
+			return nil, fmt.Errorf("redis broker: subscribe %q: %w", channel, ErrUnavailable)
 		}
 		changed := b.changed
 		b.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("redis broker: subscribe %q: no connection to Redis: %w", channel, ctx.Err())
+			return nil, fmt.Errorf("redis broker: subscribe %q: no connection to Redis: %w", channel, ctx.Err())
 		}
 		b.mu.Lock()
 	}
-	c := b.cur
+	return b.cur, nil
+}
+
+// replaced waits until c is no longer the current connection.
+func (b *Broker) replaced(ctx context.Context, channel string, c *subConn) error {
+	for {
+		b.mu.Lock()
+		cur, changed := b.cur, b.changed
+		b.mu.Unlock()
+		if cur != c {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("redis broker: subscribe %q: no connection to Redis: %w", channel, ctx.Err())
+		}
+	}
+}
+
+// subscribeOn writes the subscription of key on c, with b.mu held, and
+// returns the operation to wait for (nil: key is confirmed already) and
+// whether this call sent it. master is the master that owns key's slot
+// on a cluster; errTopology means c has no connection to it.
+func (b *Broker) subscribeOn(ctx context.Context, c *subConn, key string, master *goredis.Client) (*op, bool, error) {
 	if _, ok := b.wanted[key]; ok {
 		q := c.pending[key]
 		if len(q) == 0 {
-			b.mu.Unlock()
-			return nil // confirmed on this connection already
+			return nil, false, nil
 		}
 		// The last command for a wanted channel is a SUBSCRIBE: wait for
 		// the same confirmation as whoever sent it.
-		o := q[len(q)-1]
-		b.mu.Unlock()
-		return b.await(ctx, channel, o)
+		return q[len(q)-1], false, nil
+	}
+	s := c.shards[0]
+	if c.byMaster != nil {
+		if s = c.byMaster[master]; s == nil {
+			return nil, false, errTopology
+		}
 	}
 	b.wanted[key] = struct{}{}
 	o := newOp(true, false)
 	c.pending[key] = append(c.pending[key], o)
 	// The command is written under b.mu so that the order of each
 	// channel's pending queue is the order on the wire.
-	err := c.ps.Subscribe(ctx, key)
-	if err != nil {
+	if err := s.subscribe(ctx, key); err != nil {
 		delete(b.wanted, key)
+		return nil, false, err
 	}
-	b.mu.Unlock()
-	if err != nil {
-		// go-redis may have replaced the connection behind our back after
-		// a write error; start over with a connection we know about.
-		c.close(err)
-		return fmt.Errorf("redis broker: subscribe %q: %w", channel, err)
+	if c.byMaster != nil {
+		c.at[key] = s
 	}
-	if err := b.await(ctx, channel, o); err != nil {
-		// The caller takes the failure to mean "not subscribed": make it
-		// so, including after a reconnection that restored channel.
-		b.forget(key)
-		return err
-	}
-	return nil
+	return o, true, nil
 }
 
 func (b *Broker) await(ctx context.Context, channel string, o *op) error {
@@ -346,281 +381,17 @@ func (b *Broker) unsubscribeLocked(ctx context.Context, key string) (*subConn, *
 	if c == nil {
 		return nil, nil, nil
 	}
+	sh := c.shardOf(key)
+	if sh == nil {
+		return nil, nil, nil
+	}
+	delete(c.at, key)
 	o := newOp(false, false)
 	c.pending[key] = append(c.pending[key], o)
-	if err := c.ps.Unsubscribe(ctx, key); err != nil {
+	if err := sh.unsubscribe(ctx, key); err != nil {
 		return c, nil, err
 	}
 	return c, o, nil
-}
-
-// Run keeps the subscriber connection up and delivers publications to h
-// until ctx ends, then returns nil. Publications are handed to h from
-// Run's goroutine, one at a time and in the order Redis sent them, so
-// h.HandlePublication must not block, nor call Subscribe or Unsubscribe
-// (they wait for this goroutine to read Redis's confirmation). After every
-// reconnection, once all
-// subscriptions are restored, Run calls h.HandleLoss.
-func (b *Broker) Run(ctx context.Context, h chat.BrokerHandler) error {
-	if !b.running.CompareAndSwap(false, true) {
-		return errors.New("redis broker: Run is already running")
-	}
-	defer b.running.Store(false)
-	defer b.setState(stateIdle)
-
-	backoff := b.minBackoff
-	failing := false
-	for ctx.Err() == nil {
-		b.setState(stateConnecting)
-		c, err := b.connect(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			b.setState(stateDown)
-			if !failing {
-				b.log.Warn("redis broker: cannot connect to Redis; retrying", "err", err)
-				failing = true
-			} else {
-				b.log.Debug("redis broker: cannot connect to Redis; retrying", "err", err, "backoff", backoff)
-			}
-			if !sleep(ctx, jitter(backoff)) {
-				break
-			}
-			backoff = min(2*backoff, b.maxBackoff)
-			continue
-		}
-		failing = false
-		up, err := b.serve(ctx, c, h)
-		b.drop(c)
-		if ctx.Err() != nil {
-			break
-		}
-		b.log.Warn("redis broker: subscriber connection lost; publications may be lost until it is back", "err", err)
-		if up {
-			// A connection that worked: retry at once, most drops are
-			// one-offs (a restart, a failover, a killed client).
-			backoff = b.minBackoff
-		} else if !sleep(ctx, jitter(backoff)) {
-			break
-		} else {
-			backoff = min(2*backoff, b.maxBackoff)
-		}
-	}
-	return nil
-}
-
-// connect opens a subscriber connection and writes SUBSCRIBE for every
-// wanted channel; the receive loop then reads the confirmations.
-func (b *Broker) connect(ctx context.Context) (*subConn, error) {
-	ps := b.client.Subscribe(ctx) // no channels: no I/O yet
-	c := &subConn{ps: ps, pending: make(map[string][]*op)}
-	ctx, cancel := context.WithTimeout(ctx, b.opTimeout)
-	defer cancel()
-	// PING makes go-redis dial now, so an unreachable Redis fails here;
-	// the reply is the first thing the receive loop reads.
-	if err := ps.Ping(ctx); err != nil {
-		_ = ps.Close()
-		return nil, err
-	}
-	c.lastRecv.Store(time.Now().UnixNano())
-
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	keys := make([]string, 0, len(b.wanted))
-	for k := range b.wanted {
-		keys = append(keys, k)
-		c.pending[k] = []*op{newOp(true, true)}
-	}
-	c.initial = len(keys)
-	for len(keys) > 0 {
-		n := min(len(keys), subscribeBatch)
-		if err := ps.Subscribe(ctx, keys[:n]...); err != nil {
-			_ = ps.Close()
-			return nil, err
-		}
-		keys = keys[n:]
-	}
-	b.cur = c
-	b.setStateLocked(stateConnected)
-	return c, nil
-}
-
-// serve reads the subscriber connection until it fails or ctx ends, and
-// reports whether the connection got up (all subscriptions restored).
-func (b *Broker) serve(ctx context.Context, c *subConn, h chat.BrokerHandler) (up bool, err error) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		select {
-		case <-ctx.Done():
-			c.close(ctx.Err())
-		case <-stop:
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		b.watch(c, stop)
-	}()
-	defer func() {
-		close(stop)
-		wg.Wait()
-		b.mu.Lock()
-		up = c.up
-		b.mu.Unlock()
-	}()
-
-	b.mu.Lock()
-	ready := c.initial == 0
-	b.mu.Unlock()
-	if ready {
-		b.markUp(c, h)
-	}
-	for {
-		// Receive reads without a deadline; watch and ctx end it by
-		// closing the connection.
-		msg, err := c.ps.Receive(context.Background())
-		if err != nil {
-			c.close(err)
-			return false, c.err
-		}
-		c.lastRecv.Store(time.Now().UnixNano())
-		switch m := msg.(type) {
-		case *goredis.Message:
-			b.deliver(m, h)
-		case *goredis.Subscription:
-			if err := b.confirm(c, m, h); err != nil {
-				c.close(err)
-				return false, err
-			}
-		case *goredis.Pong:
-			// Proof of life, already recorded.
-		}
-	}
-}
-
-// watch pings a quiet connection and closes it when Redis stays silent,
-// since a vanished peer does not always produce a read error.
-func (b *Broker) watch(c *subConn, stop <-chan struct{}) {
-	t := time.NewTicker(b.pingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		idle := time.Since(time.Unix(0, c.lastRecv.Load()))
-		if idle < b.pingInterval {
-			continue
-		}
-		if idle > b.pingInterval+b.pingTimeout {
-			c.close(errPingTimeout)
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), b.pingTimeout)
-		err := c.ps.Ping(ctx)
-		cancel()
-		if err != nil {
-			c.close(fmt.Errorf("redis broker: ping: %w", err))
-			return
-		}
-	}
-}
-
-// confirm matches a subscription confirmation with the command awaiting
-// it. A confirmation nobody awaits means go-redis re-established the
-// connection by itself (publications may have been lost) or the stream is
-// out of step: the caller then drops the connection and Run starts a
-// clean one, which ends in HandleLoss.
-func (b *Broker) confirm(c *subConn, m *goredis.Subscription, h chat.BrokerHandler) error {
-	var subscribe bool
-	switch m.Kind {
-	case "subscribe":
-		subscribe = true
-	case "unsubscribe":
-	default:
-		return nil // never sent by this package
-	}
-	b.mu.Lock()
-	q := c.pending[m.Channel]
-	if len(q) == 0 || q[0].subscribe != subscribe {
-		b.mu.Unlock()
-		return fmt.Errorf("%w: %s %q", errDesync, m.Kind, m.Channel)
-	}
-	o := q[0]
-	q[0] = nil
-	if len(q) == 1 {
-		delete(c.pending, m.Channel)
-	} else {
-		c.pending[m.Channel] = q[1:]
-	}
-	o.finish(nil)
-	ready := false
-	if o.initial {
-		c.initial--
-		ready = c.initial == 0
-	}
-	b.mu.Unlock()
-	if ready {
-		b.markUp(c, h)
-	}
-	return nil
-}
-
-// markUp records that c restored every subscription, and calls HandleLoss
-// if an earlier connection existed: only now, with the subscriptions back,
-// can a receiver's re-check against the Store not miss a publication.
-func (b *Broker) markUp(c *subConn, h chat.BrokerHandler) {
-	b.mu.Lock()
-	if b.cur != c || c.up {
-		b.mu.Unlock()
-		return
-	}
-	c.up = true
-	again := b.everUp
-	b.everUp = true
-	n := len(b.wanted)
-	b.mu.Unlock()
-	b.healthy.Store(true)
-	if again {
-		b.log.Info("redis broker: reconnected; receivers re-check the store", "channels", n)
-		h.HandleLoss()
-	} else {
-		b.log.Info("redis broker: connected", "channels", n)
-	}
-}
-
-func (b *Broker) deliver(m *goredis.Message, h chat.BrokerHandler) {
-	channel, ok := strings.CutPrefix(m.Channel, b.prefix)
-	if !ok {
-		return
-	}
-	p, err := decode(channel, m.Payload)
-	if err != nil {
-		b.log.Warn("redis broker: dropping undecodable publication", "channel", channel, "err", err)
-		return
-	}
-	h.HandlePublication(p)
-}
-
-// drop forgets c after its receive loop ended and fails whatever still
-// awaited a confirmation on it.
-func (b *Broker) drop(c *subConn) {
-	b.healthy.Store(false)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.cur == c {
-		b.cur = nil
-	}
-	for _, q := range c.pending {
-		for _, o := range q {
-			o.finish(errConnLost)
-		}
-	}
-	c.pending = nil
 }
 
 func (b *Broker) setState(s connState) {
@@ -657,24 +428,4 @@ func decode(channel, payload string) (*chat.Publication, error) {
 		return nil, errors.New("malformed sequence number")
 	}
 	return &chat.Publication{Channel: channel, Seq: seq, Data: buf[1+n:]}, nil
-}
-
-// jitter spreads d over [d/2, d).
-func jitter(d time.Duration) time.Duration {
-	if d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2)
-}
-
-// sleep waits for d and reports false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
