@@ -180,6 +180,13 @@ func (b *Broker) Publish(ctx context.Context, p *chat.Publication) error {
 	var err error
 	if b.cluster != nil {
 		err = b.cluster.SPublish(ctx, b.prefix+p.Channel, encode(p)).Err()
+		if err != nil {
+			// go-redis reloads the slots on MOVED, not when the master
+			// it knows is gone: after a failover, the next publication
+			// must find the replica that took over (a reload in the
+			// background, at most one at a time).
+			b.cluster.ReloadState(ctx)
+		}
 	} else {
 		err = b.client.Publish(ctx, b.prefix+p.Channel, encode(p)).Err()
 	}

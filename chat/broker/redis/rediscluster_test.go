@@ -228,3 +228,46 @@ func nodeID(t *testing.T, rc *rediscluster.Cluster, i int) string {
 	}
 	return strings.TrimSpace(id)
 }
+
+// A master dies and its replica takes over: the broker follows the slot
+// to the new master, subscribes there, calls HandleLoss once it has, and
+// delivers again.
+func TestClusterReplicaTakesOver(t *testing.T) {
+	rc := rediscluster.StartReplicated(t, 3)
+	prefix := "kindredtest:"
+	b := fast(NewBroker(rc.Client(), prefix, testLogger(t)))
+	pub := fast(NewBroker(rc.Client(), prefix, testLogger(t)))
+	rec := &recorder{b: b}
+	runBroker(t, b, rec)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*hang)
+	defer cancel()
+	if err := b.Subscribe(ctx, "room"); err != nil {
+		t.Fatal(err)
+	}
+	seq := int64(0)
+	delivered := func(what string) {
+		t.Helper()
+		seq++
+		want := seq
+		eventually(t, what, func() bool {
+			_ = pub.Publish(ctx, &chat.Publication{Channel: "room", Seq: want, Data: []byte(what)})
+			time.Sleep(30 * time.Millisecond)
+			return rec.has(want)
+		})
+	}
+	delivered("subscribed")
+
+	master := rc.NodeOf(prefix + "room")
+	rc.Nodes[master].Kill()
+	eventually(t, "HandleLoss after the replica took over", func() bool { return rec.lossCount() > 0 })
+	if !rec.healthyAtLoss() {
+		t.Fatal("HandleLoss was called before the subscriptions were restored")
+	}
+	delivered("the replica took over")
+	if now := rc.NodeOf(prefix + "room"); now != master+len(rc.Nodes)/2 {
+		t.Fatalf("room is served by node %d, want %d, the replica of the dead master %d", now, master+len(rc.Nodes)/2, master)
+	}
+	if rec.outOfOrder() {
+		t.Fatal("publications of room arrived out of order")
+	}
+}

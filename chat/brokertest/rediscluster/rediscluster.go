@@ -57,6 +57,19 @@ func (n *Node) Addr() string { return "127.0.0.1:" + strconv.Itoa(n.Port) }
 // waits until every node reports it healthy with every slot served.
 func Start(t testing.TB, masters int) *Cluster {
 	t.Helper()
+	return start(t, masters, 0)
+}
+
+// StartReplicated starts a cluster of masters with one replica each:
+// Nodes[i] is a master and Nodes[masters+i] its replica, which takes over
+// within the node timeout (5 s) once the master fails.
+func StartReplicated(t testing.TB, masters int) *Cluster {
+	t.Helper()
+	return start(t, masters, 1)
+}
+
+func start(t testing.TB, masters, replicas int) *Cluster {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		msg := "redis-server is not on PATH: " + err.Error()
 		if os.Getenv("CI") == "true" {
@@ -67,7 +80,7 @@ func Start(t testing.TB, masters int) *Cluster {
 	c := &Cluster{t: t}
 	t.Cleanup(c.stop)
 	base := t.TempDir()
-	for i := range masters {
+	for i := range masters * (1 + replicas) {
 		n := &Node{t: t, Port: freePort(t), busPort: freePort(t), dir: filepath.Join(base, fmt.Sprint("node", i))}
 		if err := os.Mkdir(n.dir, 0o700); err != nil {
 			t.Fatal(err)
@@ -78,9 +91,12 @@ func Start(t testing.TB, masters int) *Cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), hang)
 	defer cancel()
 	for i, n := range c.Nodes {
-		lo, hi := i*slots/masters, (i+1)*slots/masters-1
 		admin := n.admin()
-		err := admin.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err()
+		var err error
+		if i < masters {
+			lo, hi := i*slots/masters, (i+1)*slots/masters-1
+			err = admin.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err()
+		}
 		if err == nil {
 			// Distinct epochs, as redis-cli --cluster create sets them,
 			// so no node has to resolve a collision first.
@@ -98,8 +114,47 @@ func Start(t testing.TB, masters int) *Cluster {
 			t.Fatalf("rediscluster: meet %s: %v", n.Addr(), err)
 		}
 	}
+	if replicas > 0 {
+		c.replicate(ctx, masters)
+	}
 	c.WaitOK()
 	return c
+}
+
+// replicate makes Nodes[masters+i] a replica of Nodes[i], once it knows
+// its master.
+func (c *Cluster) replicate(ctx context.Context, masters int) {
+	c.t.Helper()
+	for i, n := range c.Nodes[masters:] {
+		master := c.Nodes[i].admin()
+		id, err := master.Do(ctx, "CLUSTER", "MYID").Text()
+		master.Close()
+		if err != nil {
+			c.t.Fatalf("rediscluster: %v", err)
+		}
+		admin := n.admin()
+		for {
+			err = admin.Do(ctx, "CLUSTER", "REPLICATE", id).Err()
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond) // the master is not known here yet
+		}
+		// A replica that never synced with its master does not take over
+		// from it: wait for the link.
+		for err == nil {
+			var info string
+			info, err = admin.Info(ctx, "replication").Result()
+			if err == nil && strings.Contains(info, "master_link_status:up") {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		admin.Close()
+		if err != nil {
+			c.t.Fatalf("rediscluster: %s replicating %s: %v", n.Addr(), c.Nodes[i].Addr(), err)
+		}
+	}
 }
 
 // Addrs are the masters' addresses.
