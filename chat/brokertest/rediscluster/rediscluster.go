@@ -262,6 +262,7 @@ func (n *Node) Start() {
 		"--cluster-port", strconv.Itoa(n.busPort), "--cluster-node-timeout", "5000",
 		"--save", "", "--appendonly", "no", "--dir", n.dir,
 		"--daemonize", "no", "--loglevel", "warning", "--logfile", "redis.log")
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		n.t.Fatalf("rediscluster: start redis-server: %v", err)
 	}
