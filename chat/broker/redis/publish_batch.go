@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/kindred-health/kindred/chat"
 )
 
@@ -50,22 +48,19 @@ func (b *Broker) PublishBatch(ctx context.Context, ps []*chat.Publication) error
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
+		if b.cluster != nil {
+			b.cluster.ReloadState(ctx) // as in Publish: find a new master
+		}
 		return fmt.Errorf("redis broker: publish a batch of %d: %w", len(ps), err)
 	}
 	return nil
 }
 
 // shardedPublish reports whether publications go through sharded pub/sub
-// (SPUBLISH), which is the case for a Redis Cluster client.
-//
-// Seam for cluster mode (chat/broker/redis, Redis Cluster support): when
-// the broker gets its own setting for sharded pub/sub, this should read
-// it, so that the batch and Publish always use the same command as the
-// subscriber side (SSUBSCRIBE with SPUBLISH, SUBSCRIBE with PUBLISH).
-func (b *Broker) shardedPublish() bool {
-	_, ok := b.client.(*goredis.ClusterClient)
-	return ok
-}
+// (SPUBLISH), which is the case for a Redis Cluster client: the same test
+// as Publish and the subscriber side (SSUBSCRIBE with SPUBLISH, SUBSCRIBE
+// with PUBLISH) make.
+func (b *Broker) shardedPublish() bool { return b.cluster != nil }
 
 // envelopesSize is the most the envelopes of ps can take.
 func envelopesSize(ps []*chat.Publication) int {
