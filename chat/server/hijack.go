@@ -18,18 +18,20 @@ import (
 // and costs one extra write for a larger batch.
 const (
 	sessionReadBuffer  = 512
-	sessionWriteBuffer = 1 << 10
+	sessionWriteBuffer = 256
 )
 
 // leanHijacker gives the WebSocket library smaller buffers than net/http's
-// when it hijacks the connection.
+// when it hijacks the connection, and writes through a sockWriter, which
+// the session's writer shares (sockwrite.go).
 type leanHijacker struct {
 	http.ResponseWriter
+	sock *sockWriter
 }
 
 // Hijack takes over the connection from net/http, keeping any bytes the
 // client sent early, and wraps it in small buffers.
-func (l leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (l *leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(l.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
@@ -52,5 +54,6 @@ func (l leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, err
 		}
 	}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, sessionWriteBuffer)), nil
+	l.sock = &sockWriter{conn: conn}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(l.sock, sessionWriteBuffer)), nil
 }

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/kindred-health/kindred/chat"
 	"github.com/kindred-health/kindred/chat/protocol"
 )
@@ -149,30 +147,30 @@ func (c *conn) writeLoop() {
 	}
 }
 
+// writeFrames writes q, joined with "\n" into text messages of at most
+// maxWriteBatch bytes, each framed in bp and written to the socket in one
+// write(2) (sockwrite.go).
 func (c *conn) writeFrames(q []*chat.Publication, bp *[]byte) error {
 	s := c.srv
 	write := func(b []byte) error {
-		// No deadline context: arming and disarming a timer for every
-		// write showed in broadcast profiles. The server's watchdog
-		// closes a session whose write has been stuck too long.
+		// No deadline: arming and disarming a timer for every write
+		// showed in broadcast profiles. The server's watchdog closes a
+		// session whose write has been stuck too long.
 		c.writeStart.Store(time.Now().UnixNano())
 		defer c.writeStart.Store(0)
 		s.metrics.writes.Inc()
-		return c.ws.Write(context.Background(), websocket.MessageText, b)
+		return c.sock.writeText(textFrame(b))
 	}
 	s.metrics.deliveries.Add(float64(len(q)))
-	if len(q) == 1 {
-		return write(q[0].Data)
-	}
-	buf := (*bp)[:0]
+	buf := (*bp)[:frameHeaderRoom]
 	for _, p := range q {
-		if len(buf) > 0 && len(buf)+len(p.Data) >= maxWriteBatch {
+		if len(buf) > frameHeaderRoom && len(buf)+len(p.Data) >= maxWriteBatch {
 			if err := write(buf); err != nil {
 				return err
 			}
-			buf = buf[:0]
+			buf = buf[:frameHeaderRoom]
 		}
-		if len(buf) > 0 {
+		if len(buf) > frameHeaderRoom {
 			buf = append(buf, '\n')
 		}
 		buf = append(buf, p.Data...)

@@ -24,6 +24,7 @@ import (
 type conn struct {
 	srv    *Server
 	ws     *websocket.Conn
+	sock   *sockWriter // where the writer puts its frames (sockwrite.go)
 	id     string
 	ident  auth.Identity
 	userCh string
@@ -127,7 +128,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	ws, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
+	lh := &leanHijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(lh, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
 	if err != nil {
 		// Accept has answered (426 for a plain HTTP request, say).
 		s.connLim.release(addr)
@@ -138,6 +140,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &conn{
 		srv:   s,
 		ws:    ws,
+		sock:  lh.sock,
 		id:    newID("c_"),
 		addr:  addr,
 		convs: make(map[string]*convState),
