@@ -229,7 +229,12 @@ func TestClusterRoomAndDM(t *testing.T) {
 // missing, none doubled.
 func TestClusterConcurrentRoom(t *testing.T) {
 	const clients, perClient = 20, 200
-	c := newCluster(t, 3, "")
+	// Every client reads only once all sends are done, and then one at a
+	// time: each session's queue must hold every frame of the run
+	// (4,000 events, acks, presence), or the test measures the kernel's
+	// socket buffers under load rather than ordering across nodes
+	// (it was closed with 4008 once in CI on a loaded machine).
+	c := newCluster(t, 3, "", func(_ int, cfg *server.Config, _ *postgres.Store) { cfg.QueueSize = 1 << 14 })
 	admin := c.token("admin", auth.RoleAdmin)
 	room := c.env(0).createRoom(admin, "Busy room")
 	cls := make([]*client, clients)
