@@ -296,14 +296,9 @@ func counts(m map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
-// printTable writes the report for a person.
-func printTable(w io.Writer, rep *report) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(k string, format string, a ...any) {
-		fmt.Fprintf(tw, "  %s\t"+format+"\n", append([]any{k}, a...)...)
-	}
-	s, c, m, l, sv := rep.Settings, rep.Connections, rep.Messages, rep.Latency, rep.Server
-
+// describe says in a few words what the run did.
+func describe(rep *report) string {
+	s := rep.Settings
 	desc := fmt.Sprintf("%d conns", s.Conns)
 	switch rep.Workload {
 	case workRooms, workBroadcast:
@@ -316,6 +311,18 @@ func printTable(w io.Writer, rep *report) error {
 	if rep.Workload != workIdle {
 		desc += fmt.Sprintf(", %g msg/s per sender, %d B", s.Rate, s.Size)
 	}
+	return desc
+}
+
+// printTable writes the report for a person.
+func printTable(w io.Writer, rep *report) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k string, format string, a ...any) {
+		fmt.Fprintf(tw, "  %s\t"+format+"\n", append([]any{k}, a...)...)
+	}
+	s, c, m, l, sv := rep.Settings, rep.Connections, rep.Messages, rep.Latency, rep.Server
+
+	desc := describe(rep)
 	fmt.Fprintf(tw, "kindred-bench %s: %s, %s (+%s warmup) against %s\n", rep.Workload, desc,
 		time.Duration(s.DurationS*float64(time.Second)), time.Duration(s.WarmupS*float64(time.Second)), strings.Join(rep.URLs, ", "))
 	fmt.Fprintln(tw, "connections")
