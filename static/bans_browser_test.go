@@ -13,10 +13,23 @@ import (
 // they are muted until about minutes from now, in local time.
 func memberMutedShown(user string, minutes int) string {
 	return fmt.Sprintf(`(() => {
-		const f = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
 		const tag = document.querySelector('#members-list li[data-member=%q] .muted-tag');
-		return !!tag && [-1, 0, 1].some(d => tag.textContent === 'muted until ' + f.format(new Date(Date.now() + (%d + d) * 60000)));
-	})()`, user, minutes)
+		return !!tag && %s.some(end => tag.textContent === 'muted until ' + end);
+	})()`, user, muteEnds(minutes))
+}
+
+// muteEnds is a JS expression: the ways the page may name the end of a
+// mute of about minutes from now (a minute either side), in local time.
+// An end later today is a bare time ("14:05"); one on another day names
+// the day too, so a mute set late in the evening reads "Friday 4
+// December at 00:31".
+func muteEnds(minutes int) string {
+	return fmt.Sprintf(`[-1, 0, 1].map(d => {
+		const end = new Date(Date.now() + (%d + d) * 60000);
+		const today = end.toDateString() === new Date().toDateString();
+		return new Intl.DateTimeFormat(undefined, today ? { hour: 'numeric', minute: '2-digit' } :
+			{ weekday: 'long', day: 'numeric', month: 'long', hour: 'numeric', minute: '2-digit' }).format(end);
+	})`, minutes)
 }
 
 // A facilitator bans a member from the member list, finds them in the

@@ -150,10 +150,9 @@ func TestInviteLinkBringsSomeoneIntoAPrivateRoom(t *testing.T) {
 // about minutes from now, in the page's local time format.
 func mutedUntilShown(minutes int) string {
 	return fmt.Sprintf(`(() => {
-		const f = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
 		const t = document.getElementById('room-state').textContent;
-		return [-1, 0, 1].some(d => t.includes('You are muted in this group until ' + f.format(new Date(Date.now() + (%d + d) * 60000)) + '.'));
-	})()`, minutes)
+		return %s.some(end => t.includes('You are muted in this group until ' + end + '.'));
+	})()`, muteEnds(minutes))
 }
 
 // A facilitator mutes a member and hides a message, and the member's view
