@@ -129,7 +129,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lh := &leanHijacker{ResponseWriter: w}
-	ws, err := websocket.Accept(lh, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
+	// No permessage-deflate, said here rather than left to the library's
+	// default: the session writer frames its batches itself (sockwrite.go)
+	// and writes them uncompressed.
+	ws, err := websocket.Accept(lh, r, &websocket.AcceptOptions{
+		OriginPatterns:  s.cfg.AllowedOrigins,
+		CompressionMode: websocket.CompressionDisabled,
+	})
 	if err != nil {
 		// Accept has answered (426 for a plain HTTP request, say).
 		s.connLim.release(addr)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -93,5 +94,32 @@ func checkAllDelivered(t *testing.T, c *client, conv string, n int) {
 	}
 	if err := c.closeErr(); err != nil {
 		t.Fatalf("stream broken: %v", err)
+	}
+}
+
+// A client that offers permessage-deflate is answered without it: the
+// session writers put uncompressed frames on the socket themselves, so the
+// extension must never be agreed (a browser would then expect it).
+func TestCompressionIsNeverNegotiated(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	url := strings.Replace(e.http.URL, "http", "ws", 1) + "/ws"
+	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: websocket.CompressionContextTakeover})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer ws.CloseNow()
+	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
+		t.Fatalf("the server agreed to %q", ext)
+	}
+	// The session works uncompressed: hello is answered with welcome.
+	hello := fmt.Sprintf(`{"type":"hello","token":%q}`, e.token("ann", auth.RolePeer))
+	if err := ws.Write(ctx, websocket.MessageText, []byte(hello)); err != nil {
+		t.Fatal(err)
+	}
+	_, data, err := ws.Read(ctx)
+	if err != nil || !strings.Contains(string(data), `"type":"welcome"`) {
+		t.Fatalf("after hello: %q, %v", data, err)
 	}
 }
