@@ -105,7 +105,7 @@ func unescapeText(s string) (string, error) {
 // TrainingFiles lists, under dir (the chat/crisis directory), the files the
 // embedded model is trained on, in the order it reads them: every
 // corpus/*.tsv by name, then testdata/eval.tsv and testdata/holdout.tsv.
-// The held-out sets (testdata/holdout2.tsv, testdata/blind.tsv) are never
+// The held-out sets (testdata/holdout2.tsv, blind.tsv, blind2.tsv) are never
 // among them.
 func TrainingFiles(dir string) ([]string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "corpus", "*.tsv"))

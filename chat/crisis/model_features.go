@@ -6,7 +6,9 @@ package crisis
 //
 //   - every word, as a different feature after a negation in its clause
 //     ("not" ... "die");
-//   - every pair of neighbouring words within a sentence;
+//   - every pair of neighbouring words within a sentence, and every pair
+//     two or three words apart there (a skip pair: "pills ... tonight" is
+//     one feature whatever stands between them);
 //   - every character 3-gram and 4-gram of every word, with "^" and "$"
 //     marking its ends ("^kil", "kil$"), so that an unseen inflection or
 //     misspelling still shares most of its features with a known word.
@@ -16,7 +18,7 @@ package crisis
 // lexicon edit does not change what the model reads (the emoji the lexicon
 // maps to words are the one exception). featureVersion names this scheme in
 // the model file: change it with any change here, and retrain.
-const featureVersion = 2
+const featureVersion = 3
 
 // maxGramWord bounds the bytes of one word that character n-grams are
 // taken from: a 300-letter "word" (a URL, a key mash) is not 600 features.
@@ -29,6 +31,7 @@ const (
 	tagBigram  = 0x62 << 56
 	tagGram    = 0x63 << 56
 	tagNegWord = 0x6e << 56
+	tagSkip    = 0x73 << 56
 )
 
 // negator reports whether a normalised word negates what follows it in
@@ -56,12 +59,13 @@ func mix64(x uint64) uint64 {
 // path: dst is grown once, then written by index.
 func appendFeatures(dst []uint32, norm []byte, toks []token, bits uint8) []uint32 {
 	shift := 64 - bits
-	n, need := len(dst), len(dst)+2*len(toks)+2*len(norm)
+	n, need := len(dst), len(dst)+4*len(toks)+2*len(norm)
 	if cap(dst) < need {
 		dst = append(dst[:cap(dst)], make([]uint32, need-cap(dst))...)
 	}
 	out := dst[:need]
-	var prev uint64
+	var prev, prev2, prev3 uint64
+	sent := 0 // tokens of the current sentence so far
 	neg := false
 	for i := range toks {
 		t := &toks[i]
@@ -83,11 +87,23 @@ func appendFeatures(dst []uint32, norm []byte, toks []token, bits uint8) []uint3
 		if negator(w) {
 			neg = true
 		}
-		if i > 0 && t.sep < sepSentence {
+		if i == 0 || t.sep >= sepSentence {
+			sent = 0
+		}
+		if sent >= 1 {
 			out[n] = uint32(mix64((prev*0x9e3779b97f4a7c15)^h^tagBigram) >> shift)
 			n++
 		}
-		prev = h
+		if sent >= 2 {
+			out[n] = uint32(mix64((prev2*0xc2b2ae3d27d4eb4f)^h^tagSkip) >> shift)
+			n++
+		}
+		if sent >= 3 {
+			out[n] = uint32(mix64((prev3*0xc2b2ae3d27d4eb4f)^h^tagSkip) >> shift)
+			n++
+		}
+		sent++
+		prev3, prev2, prev = prev2, prev, h
 	}
 	return out[:n]
 }
