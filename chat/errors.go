@@ -46,6 +46,10 @@ const (
 	CodeRoomFull        Code = "room_full"
 	CodeDMNotAllowed    Code = "dm_not_allowed"
 	CodeBlocked         Code = "blocked"
+	// Sign-in (auth routes, docs/protocol.md#signing-in).
+	CodeLinkInvalid        Code = "link_invalid"
+	CodeAccountDeactivated Code = "account_deactivated"
+	CodeNotInvited         Code = "not_invited"
 	// Connection limits (connlimit.go), refused before or at hello.
 	CodeTooManyConnections Code = "too_many_connections"
 	CodeServerBusy         Code = "server_busy"

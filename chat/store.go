@@ -25,6 +25,9 @@ const HistoryFromStart int64 = -1
 //     ErrNotAuthor, ErrDeleted, CodeRoomLimit). Anything else is an internal
 //     failure and callers treat it as retryable.
 type Store interface {
+	// Accounts: the people directory, browser sessions and sign-in links.
+	Accounts
+
 	// UpsertUser records a user or refreshes their name and role.
 	UpsertUser(ctx context.Context, u User) error
 	// User returns a known user, or ErrNotFound.

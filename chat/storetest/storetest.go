@@ -37,6 +37,12 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		fn   func(f *fixture)
 	}{
 		{"Users", testUsers},
+		{"Accounts", testAccounts},
+		{"ListAccounts", testListAccounts},
+		{"RefreshRotation", testRefreshRotation},
+		{"RefreshConcurrent", testRefreshConcurrent},
+		{"SignInLinks", testSignInLinks},
+		{"PutSetting", testPutSetting},
 		{"CreateRoom", testCreateRoom},
 		{"Rooms", testRooms},
 		{"OpenDM", testOpenDM},

@@ -53,6 +53,21 @@ func (s *Store) CreateInvite(ctx context.Context, inv chat.Invite) (chat.Invite,
 	return inv, nil
 }
 
+// InviteByCode returns the invite with code.
+func (s *Store) InviteByCode(ctx context.Context, code string) (chat.Invite, error) {
+	if code == "" || !s.d.StoresText(code) {
+		return chat.Invite{}, chat.ErrNotFound
+	}
+	inv, err := scanInvite(s.reads().queryRow(ctx, `SELECT `+inviteCols+` FROM room_invites WHERE code = ?`, code))
+	if errors.Is(err, sql.ErrNoRows) {
+		return chat.Invite{}, chat.ErrNotFound
+	}
+	if err != nil {
+		return chat.Invite{}, s.internal("invite by code", err)
+	}
+	return inv, nil
+}
+
 // Invites lists room conv's newest 100 invites.
 func (s *Store) Invites(ctx context.Context, conv string) ([]chat.Invite, error) {
 	if !s.d.StoresText(conv) {
