@@ -51,6 +51,9 @@ const (
 	ActViewSupervisors  Action = "view_supervisors"   // who the supervisors are, on call and online (hand-offs)
 	ActViewAudit        Action = "view_audit"         // read the audit log
 	ActRevokeSessions   Action = "revoke_sessions"    // end every session of a user, refusing their tokens issued until now
+	ActEditProfile      Action = "edit_profile"       // change one's own display name
+	ActManagePeople     Action = "manage_people"      // the people directory: list, search, change roles, deactivate
+	ActManageSignIn     Action = "manage_signin"      // how people sign in: who may sign up by email
 	ActExportUser       Action = "export_user"        // everything kept about one user, as JSON
 	ActEraseUser        Action = "erase_user"         // erase a user's messages and personal data, keeping what holds require
 	ActLegalHold        Action = "legal_hold"         // set, lift and list legal holds on users and rooms
@@ -151,7 +154,7 @@ type permission struct {
 var permissions = [...]permission{
 	{act: ActViewOwn, what: "see one's own profile and conversations; keep the session alive",
 		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
-		frames: []string{"ping"}, routes: []string{"GET /api/me", "GET /api/conversations"}},
+		frames: []string{"ping", "reauth"}, routes: []string{"GET /api/me", "GET /api/conversations"}},
 	{act: ActListRooms, what: "list the public rooms, and the private rooms one belongs to",
 		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
 		routes: []string{"GET /api/rooms"}},
@@ -280,6 +283,15 @@ var permissions = [...]permission{
 	{act: ActRevokeSessions, what: "revoke every session of a user: tokens issued until now are refused, and open sessions on every node close with 4011",
 		need:   [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
 		routes: []string{"POST /api/users/{id}/revoke"}},
+	{act: ActEditProfile, what: "change one's own display name (accounts that sign in to Kindred; a token minted elsewhere brings its own name)",
+		need:   [4]Need{NeedAnyone, NeedAnyone, NeedAnyone, NeedAnyone},
+		routes: []string{"PATCH /api/me"}},
+	{act: ActManagePeople, what: "the people directory: list and search people, see when they last signed in, change a role, deactivate (ending every session on every node) and reactivate",
+		need:   [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
+		routes: []string{"GET /api/people", "GET /api/people/{id}", "PATCH /api/people/{id}"}},
+	{act: ActManageSignIn, what: "see how people sign in and choose who may sign up with an email link (anyone, or invited people only)",
+		need:   [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
+		routes: []string{"GET /api/settings/signin", "PUT /api/settings/signin"}},
 	{act: ActExportUser, what: "export everything kept about one user (profile, memberships, messages, reports, blocks, push subscriptions, support notes, audit entries, escalations)",
 		need:   [4]Need{NeedNever, NeedNever, NeedNever, NeedAnyone},
 		routes: []string{"GET /api/users/{id}/export"}},

@@ -33,6 +33,9 @@ const (
 	TypeReport  = "report"
 
 	TypeDismissSupport = "dismiss_support"
+	// TypeReauth carries a fresh token for the same user and role, so a
+	// session outlives its short-lived access token (auth/signin).
+	TypeReauth = "reauth"
 )
 
 // Server frame types.
@@ -63,6 +66,7 @@ const (
 	TypeRejected     = "rejected"
 	TypeReported     = "reported"
 	TypeReportNews   = "report_news"
+	TypeReauthed     = "reauthed"
 )
 
 // ClientFrame is every field any client frame may carry; Type says which
@@ -73,7 +77,7 @@ type ClientFrame struct {
 	// answers this frame.
 	Ref string `json:"ref,omitempty"`
 
-	// hello
+	// hello, reauth
 	Token  string           `json:"token,omitempty"`
 	Resume map[string]int64 `json:"resume,omitempty"`
 
@@ -392,6 +396,13 @@ type Pins struct {
 type Pong struct {
 	Type string `json:"type"`
 	Ref  string `json:"ref,omitempty"`
+}
+
+// Reauthed answers a reauth: the session now lasts until ExpiresAt.
+type Reauthed struct {
+	Type      string    `json:"type"`
+	Ref       string    `json:"ref,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // EventFrame converts a stored event to its wire form.

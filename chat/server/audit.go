@@ -15,6 +15,10 @@ import (
 // and waits until it is stored. The entry is written even when the
 // caller's request ends meanwhile; a store failure is logged, with ids
 // only, and does not undo the action.
+// Audit records e in the audit log (for the sign-in routes, which the
+// node serves but another package implements); see audit.
+func (s *Server) Audit(ctx context.Context, e chat.AuditEntry) { s.audit(ctx, e) }
+
 func (s *Server) audit(ctx context.Context, e chat.AuditEntry) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 	defer cancel()

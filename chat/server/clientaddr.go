@@ -15,6 +15,9 @@ import (
 // or by proxies nobody vouches for, so a client cannot choose its address
 // by sending the header itself. A hop that is not an IP address ends the
 // walk at the last trusted one.
+// ClientAddr is the address of r's client, behind trusted proxies.
+func (s *Server) ClientAddr(r *http.Request) string { return s.clientAddr(r) }
+
 func (s *Server) clientAddr(r *http.Request) string {
 	peer := socketAddr(r.RemoteAddr)
 	if !peer.IsValid() {

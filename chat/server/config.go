@@ -30,6 +30,12 @@ type Config struct {
 	Logger   *slog.Logger
 	// Static, when set, is served at "/" (the browser client).
 	Static http.Handler
+	// SignIn, when set, serves /auth/ (auth/signin): sign-in with the
+	// clinic's identity provider or an emailed link, browser sessions.
+	// SignInEmail and SignInOIDC say which ways in it offers, for the
+	// admin's settings.
+	SignIn                  http.Handler
+	SignInEmail, SignInOIDC bool
 	// Detector scores every message and edit for crisis signals; those
 	// scored high or imminent are escalated. Nil disables detection.
 	Detector crisis.Detector

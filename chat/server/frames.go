@@ -53,6 +53,7 @@ func init() {
 		protocol.TypeConcern: {act: auth.ActRaiseConcern, check: checkConcern, limit: (*bucket).takeReport, run: (*conn).handleConcern, store: true},
 		protocol.TypeReport:  {act: auth.ActReport, check: checkReport, limit: (*bucket).takeReport, run: (*conn).handleReport, store: true},
 		protocol.TypePing:    {run: (*conn).handlePing},
+		protocol.TypeReauth:  {act: auth.ActViewOwn, check: needToken, run: (*conn).handleReauth, store: true},
 
 		protocol.TypeDismissSupport: {act: auth.ActSupport, check: checkDismissSupport, run: (*conn).handleDismissSupport, store: true},
 
@@ -151,6 +152,14 @@ func needConv(_ *conn, f *protocol.ClientFrame) *chat.Error {
 func needUser(_ *conn, f *protocol.ClientFrame) *chat.Error {
 	if f.User == "" {
 		return missing("user")
+	}
+	return nil
+}
+
+// needToken: a reauth carries a token.
+func needToken(_ *conn, f *protocol.ClientFrame) *chat.Error {
+	if f.Token == "" {
+		return chat.Errorf(chat.CodeMissingField, "token is required")
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ func (c *conn) hello() bool {
 	}
 	if e := s.checkRevoked(c.ctx, id); e != nil {
 		var code websocket.StatusCode = protocol.CloseRevoked
-		if e.Code != chat.CodeTokenRevoked {
+		if e.Code != chat.CodeTokenRevoked && e.Code != chat.CodeAccountDeactivated {
 			code = protocol.CloseInternal
 		} else {
 			s.signins.refused(c.ctx, c.addr, "websocket", id.UserID, e.Code)
@@ -37,6 +37,9 @@ func (c *conn) hello() bool {
 		return false
 	}
 	c.ident = id
+	c.mu.Lock()
+	c.issued = id.Issued
+	c.mu.Unlock()
 	if !c.admitSession() {
 		return false
 	}
@@ -124,6 +127,36 @@ func (c *conn) expireWithToken() {
 		c.sendError("", "", "", &chat.Error{Code: chat.CodeTokenExpired, Message: "your sign-in expired"})
 		c.close(protocol.CloseUnauthorized, "token expired")
 	})
+}
+
+// handleReauth takes a fresh token for the session's user and role: the
+// session then ends when that token expires instead. A token that fails,
+// or is for someone else or another role (which needs a new connection,
+// since what the session follows depends on it), is refused with an
+// error, and the session keeps its current token.
+func (c *conn) handleReauth(f *protocol.ClientFrame) {
+	s := c.srv
+	id, err := s.verifier.Verify(f.Token)
+	if err != nil {
+		c.sendError(f.Ref, "", "", chat.AsError(err))
+		return
+	}
+	if id.UserID != c.ident.UserID || id.Role != c.ident.Role {
+		c.sendError(f.Ref, "", "", &chat.Error{Code: chat.CodeInvalidField,
+			Message: "this token is for another user or role; reconnect with it"})
+		return
+	}
+	if e := s.checkRevoked(c.ctx, id); e != nil {
+		c.sendError(f.Ref, "", "", e)
+		return
+	}
+	c.mu.Lock()
+	c.issued = id.Issued
+	c.mu.Unlock()
+	if c.expiry != nil && !id.Expires.IsZero() && !c.expiry.Reset(time.Until(id.Expires)) {
+		return // the old token expired first: the session is closing
+	}
+	c.sendDirect(protocol.Encode(protocol.Reauthed{Type: protocol.TypeReauthed, Ref: f.Ref, ExpiresAt: id.Expires.UTC()}))
 }
 
 // subscribeAll follows the user's channel, the escalation pages when the

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
+	"github.com/kindred-health/kindred/chat/httpjson"
 )
 
 // handlerFunc is an API handler: it returns a status and a body to encode
@@ -46,6 +46,10 @@ func (s *Server) routes() {
 	s.reportRoutes(m)
 	s.blockRoutes(m)
 	s.supportRoutes(m)
+	s.peopleRoutes(m)
+	if s.cfg.SignIn != nil {
+		m.Handle("/auth/", s.cfg.SignIn)
+	}
 	if s.cfg.Static != nil {
 		m.Handle("GET /", s.cfg.Static)
 	}
@@ -111,7 +115,7 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 			return
 		}
 		if e := s.checkRevoked(r.Context(), id); e != nil {
-			if e.Code == chat.CodeTokenRevoked {
+			if e.Code == chat.CodeTokenRevoked || e.Code == chat.CodeAccountDeactivated {
 				s.signins.refused(r.Context(), addr, "http", id.UserID, e.Code)
 			}
 			writeError(w, e)
@@ -137,59 +141,11 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 	}
 }
 
-// statusOf maps error codes to HTTP statuses; docs/protocol.md lists them.
-func statusOf(c chat.Code) int {
-	switch c {
-	case chat.CodeAuthRequired, chat.CodeTokenExpired, chat.CodeTokenInvalid, chat.CodeTokenRevoked:
-		return http.StatusUnauthorized
-	case chat.CodeForbidden, chat.CodeNotMember, chat.CodeNotAuthor, chat.CodeOriginForbidden,
-		chat.CodeMuted, chat.CodeBanned:
-		return http.StatusForbidden
-	case chat.CodeNotFound:
-		return http.StatusNotFound
-	case chat.CodeInviteInvalid:
-		return http.StatusGone
-	case chat.CodeGuidelinesReq, chat.CodeReadOnly, chat.CodeRoomLocked:
-		return http.StatusForbidden
-	case chat.CodeDMNotAllowed, chat.CodeBlocked:
-		return http.StatusForbidden
-	case chat.CodeRoomFull:
-		return http.StatusConflict
-	case chat.CodeSlowMode:
-		return http.StatusTooManyRequests
-	case chat.CodeRoomLimit, chat.CodeConflict:
-		return http.StatusConflict
-	case chat.CodeRateLimited, chat.CodeTooManyConnections, chat.CodeTooManySessions:
-		return http.StatusTooManyRequests
-	case chat.CodeMessageTooLong, chat.CodeFrameTooLarge, chat.CodeBodyTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case chat.CodeUnavailable, chat.CodeShuttingDown, chat.CodeServerBusy:
-		return http.StatusServiceUnavailable
-	case chat.CodeInternal:
-		return http.StatusInternalServerError
-	default:
-		return http.StatusBadRequest
-	}
-}
-
-func writeError(w http.ResponseWriter, e *chat.Error) {
-	if statusOf(e.Code) == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kindred"`)
-	}
-	if e.RetryAfterMS > 0 {
-		// Whole seconds, rounded up: a client waiting that long finds a
-		// token.
-		w.Header().Set("Retry-After", strconv.FormatInt((e.RetryAfterMS+999)/1000, 10))
-	}
-	writeJSON(w, statusOf(e.Code), map[string]*chat.Error{"error": e})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+// statusOf, writeError and writeJSON answer as every HTTP route of
+// Kindred does (chat/httpjson).
+func statusOf(c chat.Code) int                           { return httpjson.Status(c) }
+func writeError(w http.ResponseWriter, e *chat.Error)    { httpjson.WriteError(w, e) }
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.WriteJSON(w, status, v) }
 
 func queryInt(s string) (int64, error) {
 	if s == "" {

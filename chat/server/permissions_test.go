@@ -425,6 +425,9 @@ func (fx *permFixture) permCases(t *testing.T) (routes, frames map[string]*permC
 			return "/api/oncall/shifts/" + sh.ID
 		}},
 	}
+	for k, pc := range fx.peopleCases() {
+		routes[k] = pc
+	}
 	for k, pc := range fx.modCases() {
 		routes[k] = pc
 	}
@@ -441,7 +444,10 @@ func (fx *permFixture) permCases(t *testing.T) (routes, frames map[string]*permC
 		return func(*testing.T, *permUser) map[string]any { return m }
 	}
 	frames = map[string]*permCase{
-		"ping":    {frame: frame(map[string]any{"type": "ping"}), answer: "pong"},
+		"ping": {frame: frame(map[string]any{"type": "ping"}), answer: "pong"},
+		"reauth": {answer: "reauthed", frame: func(_ *testing.T, u *permUser) map[string]any {
+			return map[string]any{"type": "reauth", "token": u.tok}
+		}},
 		"join":    {frame: frame(map[string]any{"type": "join", "conv": fx.rooms["join-frame"]}), answer: "conversation"},
 		"leave":   {frame: frame(map[string]any{"type": "leave", "conv": fx.rooms["leave-frame"]}), answer: "left"},
 		"members": {frame: frame(map[string]any{"type": "members", "conv": fx.main}), answer: "member_list"},

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -39,6 +40,9 @@ func (s *Server) revokeSessions(r *http.Request, id auth.Identity) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
+	if _, err := s.store.RevokeAuthSessions(r.Context(), user, "revoked"); err != nil {
+		return 0, nil, err
+	}
 	s.audit(r.Context(), RevocationAudit(id.UserID, rev))
 	s.PublishRevocation(r.Context(), rev)
 	return http.StatusOK, rev, nil
@@ -67,7 +71,8 @@ func RevocationPublication(rev chat.Revocation) *chat.Publication {
 }
 
 // checkRevoked refuses id's token when the user's sessions were revoked
-// after it was issued (or it does not say when it was).
+// after it was issued (or it does not say when it was), or when an admin
+// deactivated the account (whoever minted the token).
 func (s *Server) checkRevoked(ctx context.Context, id auth.Identity) *chat.Error {
 	rev, err := s.store.SessionRevocation(ctx, id.UserID)
 	if err != nil {
@@ -76,6 +81,17 @@ func (s *Server) checkRevoked(ctx context.Context, id auth.Identity) *chat.Error
 	}
 	if rev.Revoked(id.Issued) {
 		return revokedError()
+	}
+	if rev.Generation == 0 {
+		return nil // never revoked: deactivation always revokes too
+	}
+	acct, err := s.store.Account(ctx, id.UserID)
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
+		s.log.Error("account", "user", id.UserID, "err", err)
+		return &chat.Error{Code: chat.CodeUnavailable, Message: "the service is temporarily unavailable", Temporary: true}
+	}
+	if err == nil && acct.Status == chat.StatusDeactivated {
+		return &chat.Error{Code: chat.CodeAccountDeactivated, Message: "this account has been deactivated; ask an administrator"}
 	}
 	return nil
 }
@@ -89,7 +105,7 @@ func revokedError() *chat.Error {
 // Deliver with c.mu held.
 func (c *conn) revokedLocked(data []byte) {
 	var ev sessionsRevokedNews
-	if json.Unmarshal(data, &ev) != nil || !ev.Revocation.Revoked(c.ident.Issued) {
+	if json.Unmarshal(data, &ev) != nil || !ev.Revocation.Revoked(c.issued) {
 		return
 	}
 	e := revokedError()

@@ -67,6 +67,9 @@ type conn struct {
 	strikeReset time.Time
 	lastTyping  time.Time
 	expiry      *time.Timer // ends the session when the token expires
+	// issued is the iat of the session's latest token (its hello's, or a
+	// reauth's), which revocations are checked against; under mu.
+	issued time.Time
 	// idle and maxAge end the session past Config.SessionIdleTimeout
 	// and Config.SessionMaxAge (sessionlimits.go); nil when off (idle is
 	// atomic: its own callback re-arms it). lastFrame is when the

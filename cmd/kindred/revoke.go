@@ -44,11 +44,15 @@ func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	browsers, err := be.store.RevokeAuthSessions(ctx, *user, "revoked")
+	if err != nil {
+		return fmt.Errorf("tokens revoked, but not the browser sessions: %w", err)
+	}
 	if err := be.store.AppendAudit(ctx, server.RevocationAudit("kindred revoke", rev)); err != nil {
 		return fmt.Errorf("revoked, but the audit entry was not stored: %w", err)
 	}
-	fmt.Fprintf(stdout, "Revoked the sessions of %s (generation %d): tokens issued until %s are refused.\n",
-		*user, rev.Generation, rev.At.Format("2006-01-02T15:04:05Z07:00"))
+	fmt.Fprintf(stdout, "Revoked the sessions of %s (generation %d): tokens issued until %s are refused, and %d browser sessions ended.\n",
+		*user, rev.Generation, rev.At.Format("2006-01-02T15:04:05Z07:00"), browsers)
 	if *backend.redisURL == "" {
 		fmt.Fprintln(stdout, "No --redis-url: sessions open now are not told: they end only at their next connect or when their token expires. Use POST /api/users/{id}/revoke on a running node to close them at once.")
 		return nil
