@@ -49,6 +49,10 @@ func (r Role) rank() int {
 	return 0
 }
 
+// Above reports whether r is a higher role than o (any role is above "",
+// or a string that is not a role).
+func (r Role) Above(o Role) bool { return r.rank() > o.rank() }
+
 // Valid reports whether r is one of the defined roles. Matching is exact and
 // case-sensitive so that a role has exactly one spelling everywhere.
 func (r Role) Valid() bool { return r.rank() > 0 }

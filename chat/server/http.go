@@ -48,7 +48,10 @@ func (s *Server) routes() {
 	s.supportRoutes(m)
 	s.peopleRoutes(m)
 	if s.cfg.SignIn != nil {
-		m.Handle("/auth/", s.cfg.SignIn)
+		// By method: a pattern for every method would conflict with the
+		// static files' "GET /".
+		m.Handle("GET /auth/", s.cfg.SignIn)
+		m.Handle("POST /auth/", s.cfg.SignIn)
 	}
 	if s.cfg.Static != nil {
 		m.Handle("GET /", s.cfg.Static)

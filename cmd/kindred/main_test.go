@@ -35,7 +35,10 @@ func TestServeHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		"max-sessions-per-user", "max-conns-per-ip", "max-conns", "conn-rate-per-ip", "conn-burst-per-ip",
 		"trusted-proxy-header", "trusted-proxies", "session-idle-timeout", "session-max-age", "max-token-age",
 		"tls-cert", "tls-key", "hsts", "hsts-max-age", "redis-tls-ca", "encryption-key-file", "reseal-rate",
-		"retain-messages", "retain-escalations", "purge-interval"} {
+		"retain-messages", "retain-escalations", "purge-interval",
+		"public-url", "oidc-issuer", "oidc-client-id", "oidc-client-secret-file", "oidc-redirect-url", "oidc-role-claim",
+		"oidc-roles", "oidc-default-role", "oidc-name", "oidc-scopes", "smtp-url", "access-token-ttl", "browser-session-ttl",
+		"signin-link-ttl", "insecure-cookies"} {
 		if !strings.Contains(out.String(), "-"+flag) || !strings.Contains(out.String(), "$"+envName(flag)) {
 			t.Errorf("serve --help does not list -%s with $%s", flag, envName(flag))
 		}
@@ -71,6 +74,8 @@ func TestHelpListsEnvironmentOnlySettings(t *testing.T) {
 		"KINDRED_ESCALATION_WEBHOOK_SECRET":                  "at least 16 bytes",
 		"PGPASSWORD, PGSSLMODE, ... (libpq's PG* variables)": "--database-url",
 		"KINDRED_ENCRYPTION_KEYS":                            "id:base64key",
+		"KINDRED_OIDC_CLIENT_SECRET":                         "--oidc-client-secret-file",
+		"KINDRED_SMTP_PASSWORD":                              "--smtp-url",
 	} {
 		if !strings.Contains(entry(serve, name), want) {
 			t.Errorf("serve --help does not list %s with %q:\n%s", name, want, serve)
@@ -98,6 +103,13 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"serve", "--trusted-proxy-header", "X-Forwarded-For", "--data", t.TempDir()}, // from anyone
 		{"serve", "--trusted-proxies", "10.0.0.0/8", "--data", t.TempDir()},           // no header
 		{"serve", "--trusted-proxy-header", "X-Forwarded-For", "--trusted-proxies", "10.0.0.0/33", "--data", t.TempDir()},
+		{"serve", "--smtp-url", "smtp://mail.example.org?from=k@example.org", "--data", t.TempDir()},                               // no --public-url
+		{"serve", "--oidc-issuer", "https://login.example.org", "--public-url", "https://chat.example.org", "--data", t.TempDir()}, // no client id
+		{"serve", "--oidc-issuer", "https://login.example.org", "--oidc-client-id", "k", "--public-url", "https://chat.example.org",
+			"--oidc-roles", "staff", "--data", t.TempDir()},
+		{"serve", "--oidc-issuer", "https://login.example.org", "--oidc-client-id", "k", "--public-url", "https://chat.example.org",
+			"--oidc-default-role", "wizard", "--data", t.TempDir()},
+		{"serve", "--access-token-ttl", "0s", "--data", t.TempDir()},
 		{"token", "--role", "wizard", "--sub", "x", "--data", t.TempDir()},
 		{"token", "--data", t.TempDir()}, // no --sub
 		{"frobnicate"},

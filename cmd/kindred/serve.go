@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kindred-health/kindred/auth"
+	"github.com/kindred-health/kindred/auth/signin"
 	"github.com/kindred-health/kindred/chat/crisis"
 	"github.com/kindred-health/kindred/chat/escalation"
 	"github.com/kindred-health/kindred/chat/server"
@@ -34,6 +35,7 @@ type serveConfig struct {
 	retain   *retentionFlags
 	video    videoFlags
 	push     pushFlags
+	signin   *signinFlags
 
 	supportFile   string
 	webhookURL    string
@@ -147,6 +149,7 @@ func serveFlags(stderr io.Writer) (*flagSet, *serveConfig) {
 	c.retain = addRetentionFlags(fs)
 	c.video = addVideoFlags(fs)
 	c.push = addPushFlags(fs)
+	c.signin = addSignInFlags(fs)
 	fs.StringVar(&c.dmPolicy, "dm-policy", string(server.DMSharedRoom), "who may start a one-on-one chat: shared-room (peers with peers who share a room), staff-only (peers with staff only) or anyone; anyone may always message staff, and staff anyone")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -217,10 +220,18 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	}
 	// After the server's Shutdown, which ends the sessions first.
 	defer video.close()
-	srv, err := newServer(cfg, be, esc, push, cr, video.SFU(), verifier, logger)
+	si, hooks, err := newSignIn(ctx, cfg, be.store, secret, logger)
 	if err != nil {
 		return err
 	}
+	if si != nil {
+		defer si.Close()
+	}
+	srv, err := newServer(cfg, be, esc, push, cr, video.SFU(), verifier, si, logger)
+	if err != nil {
+		return err
+	}
+	hooks.attach(srv)
 	video.attach(srv)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -290,7 +301,7 @@ func newEscalation(cfg *serveConfig, be *backends, logger *slog.Logger) (*server
 
 // newServer builds the node's chat server from what serve has opened and
 // built: the server constructs none of its dependencies.
-func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, push *webpush.Sender, cr crisisSetup, video *signaling.SFU, verifier *auth.Verifier, logger *slog.Logger) (*server.Server, error) {
+func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, push *webpush.Sender, cr crisisSetup, video *signaling.SFU, verifier *auth.Verifier, si *signin.Handler, logger *slog.Logger) (*server.Server, error) {
 	metricsToken, err := cfg.ops.metricsToken()
 	if err != nil {
 		return nil, err
@@ -316,6 +327,9 @@ func newServer(cfg *serveConfig, be *backends, esc *server.Escalation, push *web
 
 		EscalationTimeout: cfg.limits.escalationTimeout,
 		CrisisWorkers:     cfg.limits.crisisWorkers,
+	}
+	if si != nil {
+		scfg.SignIn, scfg.SignInEmail, scfg.SignInOIDC = si, cfg.signin.smtpURL != "", cfg.signin.oidcIssuer != ""
 	}
 	cfg.conn.apply(&scfg)
 	cfg.sessions.apply(&scfg)
