@@ -146,9 +146,10 @@ type Accounts interface {
 	// later it revokes the session and returns ErrRefreshReused.
 	RotateRefresh(ctx context.Context, old, next string, now time.Time, reuse time.Duration) (AuthSession, error)
 	// RevokeAuthSession ends the session that the refresh token with
-	// tokenHash belongs to (any of its tokens, used or not): sign-out. An
-	// unknown token changes nothing.
-	RevokeAuthSession(ctx context.Context, tokenHash, reason string) error
+	// tokenHash belongs to (any of its tokens, used or not): sign-out. It
+	// returns the session's user, "" for an unknown token (which changes
+	// nothing).
+	RevokeAuthSession(ctx context.Context, tokenHash, reason string) (string, error)
 	// RevokeAuthSessions ends every session of user and says how many.
 	RevokeAuthSessions(ctx context.Context, user, reason string) (int, error)
 	// AuthSessions lists the user's sessions still in force, newest first.

@@ -144,10 +144,14 @@ func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if tok := h.refreshCookie(r); tok != "" {
-		if err := h.cfg.Store.RevokeAuthSession(r.Context(), hashSecret(tok), "signed out"); err != nil {
+		user, err := h.cfg.Store.RevokeAuthSession(r.Context(), hashSecret(tok), "signed out")
+		if err != nil {
 			h.cfg.Logger.Error("sign out", "err", err)
 			fail(w, unavailable())
 			return
+		}
+		if user != "" {
+			h.cfg.Audit(r.Context(), chat.AuditEntry{Actor: user, Action: "signin.signout", Target: user, Source: h.cfg.ClientAddr(r)})
 		}
 	}
 	h.clearRefreshCookie(w)

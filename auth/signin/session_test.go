@@ -78,6 +78,9 @@ func TestSignOutEndsSession(t *testing.T) {
 	if b.cookie() != "" {
 		t.Error("cookie still set after sign-out")
 	}
+	if !e.audit("signin.signout") {
+		t.Error("the sign-out was not audited")
+	}
 	copyHolder := e.browser()
 	copyHolder.setCookie(kept)
 	if st, _ := copyHolder.post("/auth/refresh", nil, nil); st != 401 {

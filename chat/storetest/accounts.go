@@ -169,7 +169,16 @@ func testRefreshRotation(f *fixture) {
 			f.Errorf("%s: %v; want ErrRefreshInvalid", what, err)
 		}
 	}
-	refused("revoked", func(id string) error { return f.s.RevokeAuthSession(f.ctx, id+"t", "signed out") }, time.Second)
+	refused("revoked", func(id string) error {
+		who, err := f.s.RevokeAuthSession(f.ctx, id+"t", "signed out")
+		if err == nil && who != user {
+			f.Errorf("RevokeAuthSession says the session was %q's, want %q", who, user)
+		}
+		return err
+	}, time.Second)
+	if who, err := f.s.RevokeAuthSession(f.ctx, f.id("unknown"), "signed out"); err != nil || who != "" {
+		f.Errorf("RevokeAuthSession of an unknown token = %q, %v", who, err)
+	}
 	refused("expired", func(string) error { return nil }, time.Hour)
 	refused("all", func(string) error { _, err := f.s.RevokeAuthSessions(f.ctx, user, "admin"); return err }, time.Second)
 	refused("deactivated", func(string) error {

@@ -102,15 +102,28 @@ func (s *Store) RotateRefresh(ctx context.Context, old, next string, now time.Ti
 }
 
 // RevokeAuthSession ends the session of the token with tokenHash.
-func (s *Store) RevokeAuthSession(ctx context.Context, tokenHash, reason string) error {
+func (s *Store) RevokeAuthSession(ctx context.Context, tokenHash, reason string) (string, error) {
 	if !s.d.StoresText(tokenHash) || !s.d.StoresText(reason) {
-		return nil
+		return "", nil
 	}
-	if _, err := s.exec(ctx, `UPDATE auth_sessions SET revoked_at = {now}, revoke_reason = ?
-		WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?) AND revoked_at = 0`, reason, tokenHash); err != nil {
-		return s.internal("revoke auth session", err)
+	var user string
+	err := s.inTx(ctx, "revoke auth session", func(t *txn) error {
+		err := t.queryRow(ctx, `SELECT s.user_id FROM refresh_tokens r JOIN auth_sessions s ON s.id = r.session_id
+			WHERE r.hash = ?`, tokenHash).Scan(&user)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = t.exec(ctx, `UPDATE auth_sessions SET revoked_at = {now}, revoke_reason = ?
+			WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?) AND revoked_at = 0`, reason, tokenHash)
+		return err
+	})
+	if err != nil {
+		return "", err
 	}
-	return nil
+	return user, nil
 }
 
 // RevokeAuthSessions ends every session of user.
