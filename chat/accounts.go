@@ -99,6 +99,8 @@ var (
 	// ErrRefreshReused: a refresh token that was already exchanged was
 	// presented again, after the reuse interval; the whole session ended.
 	ErrRefreshReused = &Error{Code: CodeAuthRequired, Message: "this sign-in was used from somewhere else and has been ended for your safety; sign in again"}
+	// ErrDeactivated: an admin deactivated the account.
+	ErrDeactivated = &Error{Code: CodeAccountDeactivated, Message: "this account has been deactivated; ask an administrator"}
 	// ErrLinkUsed and ErrLinkExpired: an emailed link used twice or late.
 	ErrLinkUsed    = &Error{Code: CodeLinkInvalid, Message: "this sign-in link has already been used; ask for a new one"}
 	ErrLinkExpired = &Error{Code: CodeLinkInvalid, Message: "this sign-in link has expired; ask for a new one"}
@@ -140,8 +142,8 @@ type Accounts interface {
 	CreateAuthSession(ctx context.Context, s AuthSession, tokenHash string) error
 	// RotateRefresh exchanges the refresh token with hash old for one with
 	// hash next, at now: it returns the session, whose LastUsed becomes
-	// now. A token unknown, of a revoked or expired session, or of a
-	// deactivated user is ErrRefreshInvalid. A token already exchanged is
+	// now. A token unknown, or of a revoked or expired session, is
+	// ErrRefreshInvalid; of a deactivated user, ErrDeactivated. A token already exchanged is
 	// accepted again only within reuse of its exchange (two tabs racing);
 	// later it revokes the session and returns ErrRefreshReused.
 	RotateRefresh(ctx context.Context, old, next string, now time.Time, reuse time.Duration) (AuthSession, error)

@@ -136,8 +136,8 @@ func (h *Handler) afterRevocation(r *http.Request, user string) {
 
 // signout is POST /auth/signout: the cookie's session ends (its refresh
 // tokens are refused from now on, on every node), the cookie is cleared
-// and the browser told to clear the site's storage, where the client kept
-// its access token; that token dies within AccessTTL.
+// and the browser told to drop its cache; the client forgets its access
+// token, which dies within AccessTTL.
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {
 	if e := h.crossSite(r); e != nil {
 		fail(w, e)
@@ -155,6 +155,8 @@ func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.clearRefreshCookie(w)
-	w.Header().Set("Clear-Site-Data", `"cache", "storage"`)
+	// The cache only: "storage" would also unregister the service worker
+	// that brings a supervisor's crisis notifications, for the whole site.
+	w.Header().Set("Clear-Site-Data", `"cache"`)
 	httpjson.WriteJSON(w, http.StatusOK, map[string]bool{"signed_out": true})
 }

@@ -89,15 +89,16 @@ func TestSignOutEndsSession(t *testing.T) {
 }
 
 // TestDeactivationEndsBrowserSessions: a deactivated account's cookie no
-// longer refreshes.
+// longer refreshes, and the answer says why (the page can then say so,
+// rather than invite them to sign in again).
 func TestDeactivationEndsBrowserSessions(t *testing.T) {
 	e := newEnv(t, nil)
 	b := e.signedIn("u_tam", "tam@example.org", "peer")
 	if err := e.st.SetAccountStatus(t.Context(), "u_tam", chat.StatusDeactivated); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := b.post("/auth/refresh", nil, nil); st != 401 {
-		t.Errorf("refresh after deactivation = %d; want 401", st)
+	if st, code := b.post("/auth/refresh", nil, nil); st != 403 || code != chat.CodeAccountDeactivated {
+		t.Errorf("refresh after deactivation = %d %s; want 403 account_deactivated", st, code)
 	}
 }
 

@@ -82,8 +82,7 @@ type Config struct {
 	// development on a non-loopback address only.
 	InsecureCookies bool
 	// ClientAddr returns the caller's address (behind trusted proxies);
-	// Audit records an audit entry; Revoked tells every session of a user
-	// on every node that they end (deactivation).
+	// Audit records an audit entry.
 	ClientAddr func(*http.Request) string
 	Audit      func(context.Context, chat.AuditEntry)
 	Logger     *slog.Logger

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kindred-health/kindred/auth"
 	"github.com/kindred-health/kindred/chat"
@@ -32,7 +33,7 @@ func (s *Server) editProfile(r *http.Request, id auth.Identity) (int, any, error
 		return 0, nil, err
 	}
 	in.Name = strings.TrimSpace(in.Name)
-	if in.Name == "" || len(in.Name) > 80 || auth.CheckSubject(in.Name) != nil {
+	if in.Name == "" || utf8.RuneCountInString(in.Name) > 80 || auth.CheckSubject(in.Name) != nil {
 		return 0, nil, chat.Errorf(chat.CodeInvalidField, "a name is 1 to 80 printable characters")
 	}
 	acct, err := s.store.Account(r.Context(), id.UserID)

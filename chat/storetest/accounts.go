@@ -157,7 +157,7 @@ func testRefreshRotation(f *fixture) {
 	if l, err := f.s.AuthSessions(f.ctx, user); err != nil || len(l) != 0 {
 		f.Errorf("sessions after reuse: %+v, %v; want none", l, err)
 	}
-	refused := func(what string, prepare func(id string) error, at time.Duration) {
+	refused := func(what string, prepare func(id string) error, at time.Duration, want ...error) {
 		id := f.id("s_" + what)
 		if err := f.s.CreateAuthSession(f.ctx, chat.AuthSession{ID: id, User: user, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, id+"t"); err != nil {
 			f.Fatal(err)
@@ -165,8 +165,9 @@ func testRefreshRotation(f *fixture) {
 		if err := prepare(id); err != nil {
 			f.Fatal(err)
 		}
-		if _, err := f.s.RotateRefresh(f.ctx, id+"t", id+"u", now.Add(at), 0); !errors.Is(err, chat.ErrRefreshInvalid) {
-			f.Errorf("%s: %v; want ErrRefreshInvalid", what, err)
+		w := append(want, chat.ErrRefreshInvalid)[0]
+		if _, err := f.s.RotateRefresh(f.ctx, id+"t", id+"u", now.Add(at), 0); !errors.Is(err, w) {
+			f.Errorf("%s: %v; want %v", what, err, w)
 		}
 	}
 	refused("revoked", func(id string) error {
@@ -183,7 +184,7 @@ func testRefreshRotation(f *fixture) {
 	refused("all", func(string) error { _, err := f.s.RevokeAuthSessions(f.ctx, user, "admin"); return err }, time.Second)
 	refused("deactivated", func(string) error {
 		return f.s.SetAccountStatus(f.ctx, user, chat.StatusDeactivated)
-	}, time.Second)
+	}, time.Second, chat.ErrDeactivated)
 }
 
 // testRefreshConcurrent: of many concurrent rotations of one token with

@@ -71,7 +71,9 @@ func (s *Store) RotateRefresh(ctx context.Context, old, next string, now time.Ti
 		switch {
 		case err != nil:
 			return err
-		case out.Revoked, !now.Before(out.ExpiresAt), status != string(chat.StatusActive):
+		case status != string(chat.StatusActive):
+			return chat.ErrDeactivated // its sessions were revoked too: say why
+		case out.Revoked, !now.Before(out.ExpiresAt):
 			return chat.ErrRefreshInvalid
 		case used != 0 && now.Sub(FromNanos(used)) >= reuse:
 			reused = true
