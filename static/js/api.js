@@ -11,8 +11,12 @@ export class ApiError extends Error {
 }
 
 export class Api {
-  constructor(getToken) {
+  // renew (optional) gets a new token when the API says the one sent
+  // expired, resolving to whether it did; the request is then sent once
+  // more.
+  constructor(getToken, renew = null) {
     this.getToken = getToken;
+    this.renew = renew;
     // clockOffset is how far the server's clock is ahead of this
     // device's, from the Date header (whole seconds, so only a skew of
     // more than two seconds counts). Countdowns to server deadlines use it.
@@ -24,6 +28,16 @@ export class Api {
   }
 
   async request(method, path, body) {
+    try {
+      return await this.send(method, path, body);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401 || e.code !== 'token_expired' || !this.renew) throw e;
+      if (!await this.renew()) throw e;
+      return this.send(method, path, body);
+    }
+  }
+
+  async send(method, path, body) {
     const headers = { Authorization: `Bearer ${this.getToken()}` };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res;

@@ -3,7 +3,8 @@
 // exponential backoff and jitter, notices a dead network (browser offline
 // events, and a ping when the line has been quiet), and reports its state:
 // "connecting", "connected", "reconnecting", "offline", or "signed_out"
-// after a 4001 or 4011 close, which needs a new sign-in.
+// after a 4001 or 4011 close that a renewed token (onAuthLost: a browser
+// session's refresh, tried once) could not mend: a new sign-in is needed.
 //
 // Server frames arrive as one or more JSON objects per WebSocket message,
 // separated by "\n".
@@ -21,7 +22,7 @@ export const Close = Object.freeze({
 });
 
 // AUTH_CODES are the errors that end a sign-in rather than one request.
-export const AUTH_CODES = new Set(['token_expired', 'token_invalid', 'token_revoked', 'auth_required']);
+export const AUTH_CODES = new Set(['token_expired', 'token_invalid', 'token_revoked', 'auth_required', 'account_deactivated']);
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
@@ -38,13 +39,17 @@ export function newRef(prefix = 'r') {
 
 export class Connection {
   // opts: url, token, resume() -> {conv: seq}, onWelcome(frame),
-  // onFrame(frame), onState(state, info), onSignedOut(code).
+  // onFrame(frame), onState(state, info), onSignedOut(code),
+  // onAuthLost(code) -> Promise<boolean> (optional: true when there is a
+  // new token to reconnect with).
   constructor(opts) {
     this.opts = opts;
     this.ws = null;
     this.state = 'idle';
     this.welcomed = false;
     this.stopped = true;
+    this.authRetried = false; // a new token was tried since the last welcome
+    this.renewing = false; // waiting for onAuthLost: no connecting meanwhile
     this.attempt = 0;
     this.retryTimer = 0;
     this.helloTimer = 0;
@@ -118,8 +123,16 @@ export class Connection {
     this.connect('reconnecting');
   }
 
-  connect(state) {
+  // reconnect starts a new session now, resuming where this one is, for a
+  // token the open session cannot take (another role, a new name).
+  reconnect() {
     if (this.stopped) return;
+    this.failPending('offline');
+    this.connect('reconnecting');
+  }
+
+  connect(state) {
+    if (this.stopped || this.renewing) return;
     clearTimeout(this.retryTimer);
     this.drop(Close.NORMAL);
     if (navigator.onLine === false) {
@@ -171,6 +184,7 @@ export class Connection {
       clearTimeout(this.helloTimer);
       this.welcomed = true;
       this.attempt = 0;
+      this.authRetried = false;
       this.setState('connected');
       this.opts.onWelcome(frame);
       return;
@@ -206,12 +220,23 @@ export class Connection {
     this.failPending('offline');
     if (this.stopped) return;
     if (code === Close.UNAUTHORIZED || code === Close.REVOKED || this.authError) {
-      // The token is missing, invalid, expired or revoked: only a new
-      // sign-in helps.
-      this.stopped = true;
-      clearInterval(this.heartbeat);
-      this.setState('signed_out');
-      this.opts.onSignedOut(this.authError || 'token_expired');
+      // The token is missing, invalid, expired or revoked: a renewed one
+      // may help (once), else only a new sign-in.
+      const why = this.authError || (code === Close.REVOKED ? 'token_revoked' : 'token_expired');
+      if (this.opts.onAuthLost && !this.authRetried) {
+        this.authRetried = true;
+        this.renewing = true;
+        this.setState('reconnecting');
+        const done = (renewed) => {
+          this.renewing = false;
+          if (this.stopped) return;
+          if (renewed) this.connect('reconnecting');
+          else this.signedOut(why);
+        };
+        this.opts.onAuthLost(why).then(done, () => done(false));
+        return;
+      }
+      this.signedOut(why);
       return;
     }
     if (code === Close.SLOW_CONSUMER) {
@@ -221,6 +246,13 @@ export class Connection {
     }
     // 4009 means this client misbehaved: come back only after a long pause.
     this.schedule(this.backoff(code === Close.POLICY ? 60000 : 0));
+  }
+
+  signedOut(why) {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    this.setState('signed_out');
+    this.opts.onSignedOut(why);
   }
 
   // resync drops the session and resumes, when the client finds its state

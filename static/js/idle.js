@@ -9,7 +9,8 @@
 const EVENTS = ['keydown', 'pointerdown', 'pointermove', 'wheel', 'touchstart'];
 
 export class IdleTimer {
-  // opts: timeoutMs, onWarn(msLeft), onIdle()
+  // opts: timeoutMs, onWarn(msLeft), onIdle(), onActivity() (optional:
+  // activity here, for the other tabs of the session)
   constructor(opts) {
     this.opts = opts;
     this.setTimeoutMs(opts.timeoutMs);
@@ -60,7 +61,15 @@ export class IdleTimer {
   touch() {
     // Once the warning is up, only its "Stay signed in" counts: a stray
     // pointer move must not keep an unattended tab open.
-    if (!this.warned) this.last = Date.now();
+    if (this.warned) return;
+    this.last = Date.now();
+    if (this.opts.onActivity) this.opts.onActivity();
+  }
+
+  // elsewhere: the same person is active in another tab of this browser
+  // session, so they are at the device; a warning shown here is answered.
+  elsewhere() {
+    if (this.timer) this.extend();
   }
 
   // extend answers the warning: the person is still there.

@@ -3,25 +3,31 @@
 //
 // Privacy rules kept throughout: the token lives only in this tab's
 // sessionStorage; nothing is written to the console; signing out (by hand
-// or after the idle timeout) clears storage and empties the page.
+// or after the idle timeout) clears storage and empties the page, and ends
+// a browser session on the server too. How this tab is signed in, and
+// staying so, is auth.js; the sign-in page is signin.js.
 
 import { $, newID, plural, roleLabel, utf8Length } from './dom.js';
 import { Alerts } from './alerts.js';
 import { Api } from './api.js';
+import { Auth } from './auth.js';
 import { AUTH_CODES, Connection } from './connection.js';
 import { describe, isTemporary } from './errors.js';
 import { EscalationQueue } from './escalations.js';
 import { IdleTimer } from './idle.js';
 import { PushToggle, takeOpenRequest } from './push.js';
 import {
-  clearSession, loadActive, loadMarks, loadToken, loadView, looksLikeToken, parseTokenInput,
-  saveActive, saveMarks, saveToken, saveView, takeFromURL,
+  clearSession, loadActive, loadMarks, loadToken, loadView, saveActive, saveMarks, saveView, takeFromURL,
 } from './session.js';
+import { reasonText, SignInPage } from './signin.js';
 import { ModApi } from './modapi.js';
 import { ModLive } from './modlive.js';
 import { Moderation } from './moderation.js';
 import { ActionDialog } from './ui/actiondialog.js';
 import { AuditDialog } from './ui/audit.js';
+import { ChooseNameDialog } from './ui/choosename.js';
+import { PeopleDialog } from './ui/people.js';
+import { SignInSetup } from './ui/signinsetup.js';
 import { RoomTools } from './ui/roomtools.js';
 import { Store } from './store.js';
 import { announce, announceUrgent, clearAnnouncements } from './ui/announcer.js';
@@ -52,7 +58,24 @@ const narrow = window.matchMedia('(max-width: 760px)');
 
 class App {
   constructor() {
-    this.token = null;
+    this.auth = new Auth({
+      renewed: (grant) => this.renewed(grant),
+      ended: (reason, e) => this.signOut(reason, { detail: e && e.detail && e.detail.message }),
+      activeElsewhere: () => {
+        if (this.idle) this.idle.elsewhere();
+        closeDialog($('idle-dialog'));
+      },
+    });
+    this.signin = new SignInPage({
+      signedIn: (grant, expiry) => this.startBrowserSession(grant, expiry),
+      token: (token) => {
+        clearSession();
+        this.auth.useToken(token);
+        this.startSession();
+      },
+      invite: () => this.pendingInvite,
+    });
+    this.afterSignIn = null; // {newAccount, invite} of a sign-in just made
     this.supervising = false;
     this.conn = null;
     this.idle = null;
@@ -66,7 +89,7 @@ class App {
     // (sent again after a reconnect, and not shown again meanwhile).
     this.dismissing = new Set();
     this.store = new Store();
-    this.api = new Api(() => this.token);
+    this.api = new Api(() => this.token, () => this.auth.renew());
     this.view = 'chat'; // or 'dashboard' (supervisors)
     this.flashTimer = 0;
     this.report = new ReportDialog();
@@ -104,6 +127,9 @@ class App {
       },
     });
     this.push = new PushToggle(this.api, () => this.store.me && this.store.me.id);
+    this.people = new PeopleDialog({ api: this.api, me: () => this.store.me });
+    this.setup = new SignInSetup({ api: this.api, me: () => this.store.me });
+    this.chooseName = new ChooseNameDialog((name) => this.rename(name));
     // A click on a Web Push notice, in a tab that is open (sw.js).
     if ('serviceWorker' in navigator) {
       navigator.serviceWorker.addEventListener('message', (ev) => {
@@ -255,17 +281,18 @@ class App {
 
   async boot() {
     setupDialogs();
-    const { token: fromURL, invite } = takeFromURL();
-    this.pendingInvite = invite;
+    const got = takeFromURL();
+    this.pendingInvite = got.invite;
     window.addEventListener('hashchange', () => {
-      const got = takeFromURL();
-      if (got.invite && this.store.me) this.tools.acceptInvite(got.invite);
-      else if (got.invite) this.pendingInvite = got.invite;
+      const more = takeFromURL();
+      if (more.invite && this.store.me) this.tools.acceptInvite(more.invite);
+      else if (more.invite) this.pendingInvite = more.invite;
+      if (more.link && !this.conn) this.signin.verify(more.link);
     });
-    if (fromURL) {
+    if (got.token) {
       // A new sign-in link starts a new session in this tab.
-      if (loadToken() !== fromURL) clearSession();
-      saveToken(fromURL);
+      if (loadToken() !== got.token) clearSession();
+      this.auth.useToken(got.token);
     }
     try {
       const res = await fetch('/config.json', { cache: 'no-store', credentials: 'omit' });
@@ -275,17 +302,40 @@ class App {
       // Keep the default.
     }
     this.baseIdleMs = this.idleMs;
-    const token = loadToken();
-    if (token) this.startSession(token);
-    else this.showSignin('');
+    if (got.token) {
+      this.startSession();
+    } else if (got.link) {
+      // An emailed link: a new session in this tab.
+      clearSession();
+      this.signin.verify(got.link);
+    } else if (got.signinError) {
+      this.signin.showError(got.signinError);
+    } else {
+      // The token this tab kept, or the browser session's cookie (a
+      // reload, a new tab): no sign-in needed.
+      const how = await this.auth.restore();
+      if (how === 'token' || how === 'browser') this.startSession();
+      else this.showSignin(how === 'ended' ? 'ended' : '');
+    }
   }
 
-  startSession(token) {
-    this.token = token;
+  startBrowserSession(grant, expiry) {
+    clearSession();
+    this.auth.useGrant(grant, expiry);
+    this.afterSignIn = { newAccount: Boolean(grant.new_account), invite: grant.invite || this.pendingInvite };
+    this.pendingInvite = null;
+    this.startSession();
+  }
+
+  get token() {
+    return this.auth.token;
+  }
+
+  startSession() {
     this.store.reset();
     this.store.setMarks(loadMarks());
     this.restoreActive = loadActive();
-    $('signin').hidden = true;
+    this.signin.hide();
     $('app').hidden = false;
     $('main').hidden = this.view === 'dashboard';
     this.showNoConversation();
@@ -295,49 +345,68 @@ class App {
       onWelcome: (f) => this.welcome(f),
       onFrame: (f) => this.frame(f),
       onState: (state) => this.renderState(state),
-      onSignedOut: (code) => this.signOut({ token_invalid: 'invalid', token_revoked: 'revoked' }[code] || 'expired'),
+      onAuthLost: (code) => this.auth.lost(code),
+      onSignedOut: (code) => this.signOut(this.auth.reasonFor(code)),
     });
     this.conn.start();
     this.idle = new IdleTimer({
       timeoutMs: this.idleMs,
       onWarn: () => openDialog($('idle-dialog'), 'button[type="submit"]'),
       onIdle: () => this.signOut('idle'),
+      // Activity here keeps the session's other tabs from signing out.
+      onActivity: () => this.auth.active(Math.min(15000, this.idleMs / 4)),
     });
     this.idle.start();
   }
 
-  showSignin(reason) {
+  // renewed: the browser session has a new access token. The open session
+  // takes it (reauth); a new role or name needs a new session, and so
+  // does a refused reauth.
+  renewed(grant) {
+    const conn = this.conn;
+    const me = this.store.me;
+    if (!conn || !conn.connected) return; // the next hello carries it
+    if (me && (grant.user.role !== me.role || grant.user.name !== me.name)) {
+      conn.reconnect();
+      return;
+    }
+    conn.request({ type: 'reauth', token: this.token }).catch((e) => {
+      if (e.code === 'invalid_field' && this.conn === conn) conn.reconnect();
+    });
+  }
+
+  // rename saves the name a new account chose, and carries on with a
+  // token that has it.
+  async rename(name) {
+    const acct = await this.api.request('PATCH', '/api/me', { name });
+    $('me-name').textContent = acct.name;
+    await this.auth.renew();
+    announce(`Others now see you as ${acct.name}.`);
+  }
+
+  showSignin(reason, detail = '') {
     $('app').hidden = true;
     // One main landmark at a time: the sign-in screen's.
     $('main').hidden = true;
-    $('signin').hidden = false;
-    const minutes = Math.round(this.idleMs / 60000);
-    const text = {
-      idle: `You were signed out after ${minutes >= 120 && minutes % 60 === 0 ? plural(minutes / 60, 'hour', 'hours') : minutes >= 1 ? plural(minutes, 'minute', 'minutes') : 'a while'} without activity, to keep your conversations private.`,
-      expired: 'Your sign-in has expired. Please open a new sign-in link.',
-      invalid: 'That sign-in link didn’t work. It may be mistyped or out of date; please ask for a new one.',
-      revoked: 'An administrator ended your sessions. Please sign in again.',
-      signed_out: 'You have signed out. Nothing from your conversations is left in this tab.',
-    }[reason] || '';
-    $('signin-reason').textContent = text;
-    $('signin-reason').hidden = !text;
     $('signin-error').textContent = '';
-    $('signin-title').setAttribute('tabindex', '-1');
-    $('signin-title').focus();
+    this.signin.show(reasonText(reason, this.idleMs, detail));
   }
 
   // signOut ends the session and leaves nothing of it behind: the token
   // and marks are removed from storage and every rendered message, name
-  // and list is taken out of the page.
-  signOut(reason) {
+  // and list is taken out of the page. Signing out by hand or when idle
+  // ends a browser session on the server too (its refresh cookie is
+  // refused from then on); the other reasons come from a session that is
+  // over already. opts.detail: the server's words, for 'ended'.
+  signOut(reason, opts = {}) {
     this.push.signOut(reason === 'signed_out' ? this.token : null);
+    this.signin.followSignOut(this.auth.signOut(reason === 'signed_out' || reason === 'idle'), () => this.auth.endOnServer());
     if (this.conn) this.conn.stop();
     this.conn = null;
     this.dismissing.clear();
     if (this.idle) this.idle.stop();
     this.idle = null;
     clearTimeout(this.flushTimer);
-    this.token = null;
     clearSession();
     history.replaceState(null, '', location.pathname);
     this.store.reset();
@@ -355,6 +424,12 @@ class App {
     this.live.clear();
     this.video.clear();
     this.pendingInvite = null;
+    this.afterSignIn = null;
+    this.setupAsked = false;
+    this.people.clear();
+    this.setup.clear();
+    $('people-open').hidden = true;
+    $('setup-open').hidden = true;
     $('no-conv-note').textContent = '';
     $('no-conv-error').textContent = '';
     this.alerts.stop();
@@ -377,11 +452,11 @@ class App {
     this.showAbout(false);
     $('me-name').textContent = '';
     $('me-role').textContent = '';
-    $('signin-token').value = '';
+    this.signin.clear();
     document.title = 'Kindred';
     this.showNoConversation();
     this.closeNav();
-    this.showSignin(reason);
+    this.showSignin(reason, opts.detail);
     // The welcome may have given this role a longer timeout; the next
     // person to sign in here starts from the ordinary one.
     this.idleMs = this.baseIdleMs;
@@ -421,17 +496,41 @@ class App {
     }
     this.restoreActive = null;
     this.video.welcome();
-    if (this.pendingInvite) {
+    if (this.afterSignIn) {
+      this.firstWelcome(f.user, this.afterSignIn);
+      this.afterSignIn = null;
+    } else if (this.pendingInvite) {
       // An invite link opened this tab: join its room now.
       const code = this.pendingInvite;
       this.pendingInvite = null;
       this.tools.acceptInvite(code);
     }
+    this.setupAdmin(f.user);
     // Presence of the other person in each direct message.
     for (const c of s.convs.values()) {
       if (c.kind === 'dm' || c === s.active) this.fetchMembers(c.id).catch(() => {});
     }
     this.flush();
+  }
+
+  // firstWelcome follows a sign-in made in this tab: a new account may
+  // choose its name, then the invite the link was asked for with is
+  // taken (one dialog at a time).
+  async firstWelcome(user, after) {
+    const gen = this.store.generation;
+    if (after.newAccount) await this.chooseName.open(user.name);
+    if (after.invite && gen === this.store.generation && this.conn) this.tools.acceptInvite(after.invite);
+  }
+
+  // setupAdmin shows an admin the people and sign-in tools, and the
+  // sign-in checklist as their first screen while nothing is set up.
+  setupAdmin(user) {
+    const admin = user.role === 'admin';
+    $('people-open').hidden = !admin;
+    $('setup-open').hidden = !admin;
+    if (!admin || this.setupAsked) return;
+    this.setupAsked = true;
+    this.signin.loadConfig().then((config) => this.setup.maybeFirstRun(config !== null));
   }
 
   frame(f) {
@@ -921,21 +1020,10 @@ class App {
   // --- page chrome -----------------------------------------------------
 
   wireChrome() {
-    $('signin-form').addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      const token = parseTokenInput($('signin-token').value);
-      if (!looksLikeToken(token)) {
-        $('signin-error').textContent = 'That doesn’t look like a sign-in link or token. Please paste the whole link you were given.';
-        $('signin-token').focus();
-        return;
-      }
-      $('signin-token').value = '';
-      clearSession();
-      saveToken(token);
-      this.startSession(token);
-    });
     $('signout').addEventListener('click', () => this.signOut('signed_out'));
     $('audit-open').addEventListener('click', () => this.audit.open());
+    $('people-open').addEventListener('click', () => this.people.open());
+    $('setup-open').addEventListener('click', () => this.setup.open());
     $('retry-now').addEventListener('click', () => {
       if (this.conn) this.conn.retryNow();
     });

@@ -3,25 +3,36 @@
 // screen: where "New since you left" goes) that let a reloaded tab resume.
 // Everything lives in sessionStorage, which belongs to this tab only and
 // ends with it; message text is never stored. Signing out clears it all.
+//
+// A token comes either from a sign-in link of another system (#token=…,
+// kept until it expires) or from Kindred's own sign-in (kind "browser"):
+// a short-lived access token renewed with the HttpOnly refresh cookie
+// (refresh.js), whose expiry is kept beside it.
 
 const TOKEN = 'kindred.token';
+const KIND = 'kindred.kind';
+const EXPIRY = 'kindred.expiry';
 const MARKS = 'kindred.marks';
 const ACTIVE = 'kindred.active';
 const VIEW = 'kindred.view';
 const SOUND = 'kindred.sound';
 
-// takeFromURL reads a sign-in link's token (#token=...) and an invite
-// link's code (#invite=...) from the URL fragment, which browsers never
-// send to servers, and removes them from the address bar and the tab's
-// history entry at once.
+// takeFromURL reads from the URL fragment, which browsers never send to
+// servers: a sign-in link's token (#token=...), an emailed sign-in link's
+// secret (#link=...), an invite link's code (#invite=...) and why a
+// sign-in failed (#signin_error=..., from the server's redirect). It
+// removes them from the address bar and the tab's history entry at once.
 export function takeFromURL() {
   const hash = location.hash.startsWith('#') ? location.hash.slice(1) : '';
-  if (!hash) return { token: null, invite: null };
+  const none = { token: null, invite: null, link: null, signinError: null };
+  if (!hash) return none;
   const q = new URLSearchParams(hash);
-  const token = q.get('token');
-  const invite = q.get('invite');
+  const get = (name) => {
+    const v = q.get(name);
+    return v && v.trim() ? v.trim() : null;
+  };
   history.replaceState(null, '', location.pathname + location.search);
-  return { token: token ? token.trim() : null, invite: invite ? invite.trim() : null };
+  return { token: get('token'), invite: get('invite'), link: get('link'), signinError: get('signin_error') };
 }
 
 // parseTokenInput accepts a whole sign-in link or a bare token.
@@ -33,6 +44,16 @@ export function parseTokenInput(text) {
     return token ? token.trim() : '';
   }
   return s;
+}
+
+// parseLinkInput returns the secret of an emailed sign-in link pasted
+// whole (…/#link=…), or ''.
+export function parseLinkInput(text) {
+  const s = text.trim();
+  const i = s.indexOf('#');
+  if (i < 0) return '';
+  const link = new URLSearchParams(s.slice(i + 1)).get('link');
+  return link ? link.trim() : '';
 }
 
 // looksLikeToken checks the JWT shape only; the server decides validity.
@@ -62,6 +83,30 @@ export function loadToken() {
 
 export function saveToken(token) {
   set(TOKEN, token);
+}
+
+// loadKind says where the stored token came from: "browser" (Kindred's
+// own sign-in, renewed with the refresh cookie) or "token" (a link).
+export function loadKind() {
+  return get(KIND) === 'browser' ? 'browser' : 'token';
+}
+
+export function saveKind(kind) {
+  set(KIND, kind);
+}
+
+// The access token's expiry on this device's clock ({at, life} in ms).
+export function loadExpiry() {
+  try {
+    const v = JSON.parse(get(EXPIRY) || 'null');
+    return v && Number.isFinite(v.at) && Number.isFinite(v.life) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveExpiry(expiry) {
+  set(EXPIRY, JSON.stringify(expiry));
 }
 
 export function loadMarks() {
