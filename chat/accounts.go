@@ -34,15 +34,17 @@ func (s AccountStatus) Valid() bool { return s == StatusActive || s == StatusDea
 // Signup says who may get an account through an emailed link.
 type Signup string
 
-// The signup policies; SettingSignup is the deployment setting that holds
-// the one in force (SignupInvite when unset).
+// The signup policies.
 const (
 	// SignupInvite: only people with an account, or with a room invite.
 	SignupInvite Signup = "invite"
 	// SignupOpen: anyone with an email address (as a peer).
-	SignupOpen    Signup = "open"
-	SettingSignup        = "signup"
+	SignupOpen Signup = "open"
 )
+
+// SettingSignup is the deployment setting that holds the signup policy in
+// force (SignupInvite when unset).
+const SettingSignup = "signup"
 
 // Account is a person in the directory: the User every session knows,
 // with what the directory adds.

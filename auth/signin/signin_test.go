@@ -24,7 +24,6 @@ import (
 // inbox is a Mailer that keeps what it is given (the SMTP path itself is
 // tested in auth/mail and in smtp_test.go).
 type inbox struct {
-	mu   sync.Mutex
 	msgs chan mail.Message
 }
 

@@ -144,9 +144,8 @@ func (s *Server) authed(h handlerFunc) http.HandlerFunc {
 	}
 }
 
-// statusOf, writeError and writeJSON answer as every HTTP route of
-// Kindred does (chat/httpjson).
-func statusOf(c chat.Code) int                           { return httpjson.Status(c) }
+// writeError and writeJSON answer as every HTTP route of Kindred does
+// (chat/httpjson).
 func writeError(w http.ResponseWriter, e *chat.Error)    { httpjson.WriteError(w, e) }
 func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.WriteJSON(w, status, v) }
 

@@ -24,18 +24,7 @@ func deactivate(t *testing.T, e *env, admin, user string) {
 // with account_deactivated, however freshly it was minted.
 func expectDeactivated(t *testing.T, e *env, tok, who string) {
 	t.Helper()
-	c := e.dialRaw(nil)
-	c.send(map[string]any{"type": "hello", "token": tok})
-	if f := c.expect("error"); f.Code != chat.CodeAccountDeactivated {
-		t.Errorf("%s at hello: %s", who, f.raw)
-	}
-	if code := c.waitClosed(); code != protocol.CloseRevoked {
-		t.Errorf("%s at hello: closed with %d, want 4011", who, code)
-	}
-	var out struct{ Error chat.Error }
-	if st := e.api("GET", "/api/me", tok, nil, &out); st != 403 || out.Error.Code != chat.CodeAccountDeactivated {
-		t.Errorf("%s over HTTP: %d %+v", who, st, out)
-	}
+	expectRefusedWith(t, e, tok, who, chat.CodeAccountDeactivated, 403)
 }
 
 // An admin deactivates someone: their open session closes within a

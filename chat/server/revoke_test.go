@@ -34,16 +34,23 @@ func expectRevoked(t *testing.T, c *client, since time.Time, who string) {
 // and over HTTP (401 token_revoked).
 func expectRefused(t *testing.T, e *env, tok, who string) {
 	t.Helper()
+	expectRefusedWith(t, e, tok, who, chat.CodeTokenRevoked, 401)
+}
+
+// expectRefusedWith checks that tok is refused at hello with code, then
+// close 4011, and over HTTP with code and status.
+func expectRefusedWith(t *testing.T, e *env, tok, who string, code chat.Code, status int) {
+	t.Helper()
 	c := e.dialRaw(nil)
 	c.send(map[string]any{"type": "hello", "token": tok})
-	if f := c.expect("error"); f.Code != chat.CodeTokenRevoked {
+	if f := c.expect("error"); f.Code != code {
 		t.Errorf("%s at hello: %s", who, f.raw)
 	}
-	if code := c.waitClosed(); code != protocol.CloseRevoked {
-		t.Errorf("%s at hello: closed with %d, want 4011", who, code)
+	if closed := c.waitClosed(); closed != protocol.CloseRevoked {
+		t.Errorf("%s at hello: closed with %d, want 4011", who, closed)
 	}
 	var out struct{ Error chat.Error }
-	if st := e.api("GET", "/api/me", tok, nil, &out); st != 401 || out.Error.Code != chat.CodeTokenRevoked {
+	if st := e.api("GET", "/api/me", tok, nil, &out); st != status || out.Error.Code != code {
 		t.Errorf("%s over HTTP: %d %+v", who, st, out)
 	}
 }
