@@ -42,6 +42,15 @@ const (
 	SignupOpen Signup = "open"
 )
 
+// SignupOf is the policy a stored setting names: SignupOpen only when it
+// says so, SignupInvite for anything else (unset included).
+func SignupOf(v string) Signup {
+	if Signup(v) == SignupOpen {
+		return SignupOpen
+	}
+	return SignupInvite
+}
+
 // SettingSignup is the deployment setting that holds the signup policy in
 // force (SignupInvite when unset).
 const SettingSignup = "signup"

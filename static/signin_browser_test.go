@@ -270,7 +270,7 @@ func TestEmailSignIn(t *testing.T) {
 // not invited, with signup by invitation only, is told so.
 func TestEmailSignUpChoosesName(t *testing.T) {
 	n, mb := signinNode(t, signinSetup{email: true})
-	if err := n.store.PutSetting(context.Background(), signin.SettingSignup, string(signin.SignupOpen)); err != nil {
+	if err := n.store.PutSetting(context.Background(), chat.SettingSignup, string(chat.SignupOpen)); err != nil {
 		t.Fatal(err)
 	}
 	b := newBrowser(t)
@@ -292,7 +292,7 @@ func TestEmailSignUpChoosesName(t *testing.T) {
 	other.do(chromedp.SendKeys(chromedp.ID("signin-email"), "sam@example.org"))
 	other.click(`#email-form button[type="submit"]`)
 	link := mb.link("sam@example.org")
-	if err := n.store.PutSetting(context.Background(), signin.SettingSignup, string(signin.SignupInvite)); err != nil {
+	if err := n.store.PutSetting(context.Background(), chat.SettingSignup, string(chat.SignupInvite)); err != nil {
 		t.Fatal(err)
 	}
 	other.do(chromedp.Navigate("about:blank"), chromedp.Navigate(link))
@@ -483,7 +483,7 @@ func TestSignInFirstRunChecklist(t *testing.T) {
 	ada.click("#signup-open")
 	ada.click(`#setup-form button[type="submit"]`)
 	ada.waitJS("saved", `document.getElementById('setup-saved').textContent.includes('anyone')`)
-	if v, _ := n.store.Setting(context.Background(), signin.SettingSignup); v != string(signin.SignupOpen) {
+	if v, _ := n.store.Setting(context.Background(), chat.SettingSignup); v != string(chat.SignupOpen) {
 		t.Errorf("signup setting %q", v)
 	}
 	ada.click(`#setup-form button[data-close]`)

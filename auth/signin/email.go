@@ -111,7 +111,7 @@ func (h *Handler) mayHaveLink(ctx context.Context, job linkJob) bool {
 		h.cfg.Logger.Error("account by email", "err", err)
 		return false
 	}
-	return h.signup(ctx) == SignupOpen || h.inviteInForce(ctx, job.invite)
+	return h.signup(ctx) == chat.SignupOpen || h.inviteInForce(ctx, job.invite)
 }
 
 func (h *Handler) inviteInForce(ctx context.Context, code string) bool {
@@ -185,14 +185,14 @@ func (h *Handler) linkAccount(ctx context.Context, link chat.SignInLink) (chat.A
 	acct, err := h.cfg.Store.AccountByEmail(ctx, link.Email)
 	switch {
 	case err == nil && acct.Status != chat.StatusActive:
-		return chat.Account{}, false, &chat.Error{Code: chat.CodeAccountDeactivated, Message: "this account has been deactivated; ask an administrator"}
+		return chat.Account{}, false, chat.ErrDeactivated
 	case err == nil:
 		acct, err = h.cfg.Store.SaveAccount(ctx, acct, now)
 		return acct, false, err
 	case !errors.Is(err, chat.ErrNotFound):
 		return chat.Account{}, false, err
 	}
-	if h.signup(ctx) != SignupOpen && !h.inviteInForce(ctx, link.Invite) {
+	if h.signup(ctx) != chat.SignupOpen && !h.inviteInForce(ctx, link.Invite) {
 		return chat.Account{}, false, &chat.Error{Code: chat.CodeNotInvited, Message: "this address has not been invited; ask your group's facilitator for an invite link"}
 	}
 	acct = chat.Account{User: chat.User{ID: "u_" + strings.ToLower(rand.Text()[:16]), Name: memberName(), Role: "peer"},

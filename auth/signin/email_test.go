@@ -113,12 +113,12 @@ func TestEmailSignup(t *testing.T) {
 	}
 	b.post("/auth/email", map[string]string{"email": "stranger@example.org", "invite": "bogus"}, nil)
 	e.noMail(b)
-	if err := e.st.PutSetting(ctx, SettingSignup, string(SignupOpen)); err != nil {
+	if err := e.st.PutSetting(ctx, chat.SettingSignup, string(chat.SignupOpen)); err != nil {
 		t.Fatal(err)
 	}
 	b.post("/auth/email", map[string]string{"email": "stranger@example.org"}, nil)
 	link = e.nextLink("stranger@example.org")
-	if err := e.st.PutSetting(ctx, SettingSignup, string(SignupInvite)); err != nil {
+	if err := e.st.PutSetting(ctx, chat.SettingSignup, string(chat.SignupInvite)); err != nil {
 		t.Fatal(err)
 	}
 	if st, code := b.post("/auth/email/verify", map[string]string{"link": link}, nil); st != 403 || code != chat.CodeNotInvited {

@@ -41,16 +41,6 @@ type Mailer interface {
 	Send(ctx context.Context, m mail.Message) error
 }
 
-// Signup is the policy on who may sign up (chat.Signup).
-type Signup = chat.Signup
-
-// The signup policies (see chat.Signup).
-const (
-	SignupInvite  = chat.SignupInvite
-	SignupOpen    = chat.SignupOpen
-	SettingSignup = chat.SettingSignup
-)
-
 // Config is what the sign-in routes need. Store and Signer are required;
 // Mailer and OIDC each enable a way in.
 type Config struct {
@@ -166,10 +156,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // pageConfig is GET /auth/config: what the sign-in page shows.
 type pageConfig struct {
-	Email    bool   `json:"email"`
-	OIDC     bool   `json:"oidc"`
-	OIDCName string `json:"oidc_name,omitempty"`
-	Signup   Signup `json:"signup"`
+	Email    bool        `json:"email"`
+	OIDC     bool        `json:"oidc"`
+	OIDCName string      `json:"oidc_name,omitempty"`
+	Signup   chat.Signup `json:"signup"`
 }
 
 func (h *Handler) config(w http.ResponseWriter, r *http.Request) {
@@ -179,12 +169,12 @@ func (h *Handler) config(w http.ResponseWriter, r *http.Request) {
 
 // signup reads the deployment's policy; a store that cannot answer means
 // the stricter one.
-func (h *Handler) signup(ctx context.Context) Signup {
-	v, err := h.cfg.Store.Setting(ctx, SettingSignup)
-	if err != nil || Signup(v) != SignupOpen {
-		return SignupInvite
+func (h *Handler) signup(ctx context.Context) chat.Signup {
+	v, err := h.cfg.Store.Setting(ctx, chat.SettingSignup)
+	if err != nil {
+		return chat.SignupInvite
 	}
-	return SignupOpen
+	return chat.SignupOf(v)
 }
 
 func fail(w http.ResponseWriter, e *chat.Error) { httpjson.WriteError(w, e) }

@@ -14,9 +14,8 @@ import (
 // audit appends e to the audit log (docs/moderation.md lists the actions)
 // and waits until it is stored. The entry is written even when the
 // caller's request ends meanwhile; a store failure is logged, with ids
-// only, and does not undo the action.
-// Audit records e in the audit log (for the sign-in routes, which the
-// node serves but another package implements); see audit.
+// only, and does not undo the action. Audit is the same for the sign-in
+// routes, which the node serves but another package implements.
 func (s *Server) Audit(ctx context.Context, e chat.AuditEntry) { s.audit(ctx, e) }
 
 func (s *Server) audit(ctx context.Context, e chat.AuditEntry) {

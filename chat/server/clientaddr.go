@@ -14,8 +14,8 @@ import (
 // is not a trusted proxy: the hops to its left were written by the client
 // or by proxies nobody vouches for, so a client cannot choose its address
 // by sending the header itself. A hop that is not an IP address ends the
-// walk at the last trusted one.
-// ClientAddr is the address of r's client, behind trusted proxies.
+// walk at the last trusted one. ClientAddr is the same for the sign-in
+// routes.
 func (s *Server) ClientAddr(r *http.Request) string { return s.clientAddr(r) }
 
 func (s *Server) clientAddr(r *http.Request) string {

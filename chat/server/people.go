@@ -131,7 +131,7 @@ func (s *Server) changePerson(r *http.Request, id auth.Identity) (int, any, erro
 		s.audit(ctx, chat.AuditEntry{Actor: id.UserID, Action: "user.status", Target: target, Detail: "status=" + string(in.Status)})
 	}
 	if in.Role != "" || in.Status == chat.StatusDeactivated {
-		if err := s.endSessions(ctx, target); err != nil {
+		if _, err := s.endSessions(ctx, target); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -141,22 +141,19 @@ func (s *Server) changePerson(r *http.Request, id auth.Identity) (int, any, erro
 
 // endSessions refuses the user's tokens issued until now and closes their
 // open sessions on every node.
-func (s *Server) endSessions(ctx context.Context, user string) error {
+func (s *Server) endSessions(ctx context.Context, user string) (chat.Revocation, error) {
 	rev, err := s.store.RevokeSessions(ctx, user)
 	if err != nil {
-		return err
+		return chat.Revocation{}, err
 	}
 	s.PublishRevocation(ctx, rev)
-	return nil
+	return rev, nil
 }
 
-// signinSettings is GET /api/settings/chat.
+// signinSettings is GET /api/settings/signin.
 func (s *Server) signinSettings(r *http.Request, id auth.Identity) (int, any, error) {
 	v, err := s.store.Setting(r.Context(), chat.SettingSignup)
-	if chat.Signup(v) != chat.SignupOpen {
-		v = string(chat.SignupInvite)
-	}
-	return http.StatusOK, map[string]any{"signup": v, "email": s.cfg.SignInEmail, "oidc": s.cfg.SignInOIDC}, err
+	return http.StatusOK, map[string]any{"signup": chat.SignupOf(v), "email": s.cfg.SignInEmail, "oidc": s.cfg.SignInOIDC}, err
 }
 
 // putSigninSettings is PUT /api/settings/signin {"signup":"open"|"invite"}.
@@ -167,12 +164,12 @@ func (s *Server) putSigninSettings(r *http.Request, id auth.Identity) (int, any,
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
 	}
-	if chat.Signup(in.Signup) != chat.SignupOpen && chat.Signup(in.Signup) != chat.SignupInvite {
+	if chat.SignupOf(in.Signup) != chat.Signup(in.Signup) {
 		return 0, nil, chat.Errorf(chat.CodeInvalidField, "signup must be open or invite")
 	}
 	if err := s.store.PutSetting(r.Context(), chat.SettingSignup, in.Signup); err != nil {
 		return 0, nil, err
 	}
-	s.audit(r.Context(), chat.AuditEntry{Actor: id.UserID, Action: "chat.signup_policy", Detail: "signup=" + in.Signup})
+	s.audit(r.Context(), chat.AuditEntry{Actor: id.UserID, Action: "signin.signup_policy", Detail: "signup=" + in.Signup})
 	return s.signinSettings(r, id)
 }

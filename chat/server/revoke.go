@@ -36,15 +36,14 @@ func (s *Server) revokeSessions(r *http.Request, id auth.Identity) (int, any, er
 	if e := auth.CheckSubject(user); e != nil {
 		return 0, nil, chat.Errorf(chat.CodeInvalidField, "the user id is not one a token could carry")
 	}
-	rev, err := s.store.RevokeSessions(r.Context(), user)
-	if err != nil {
-		return 0, nil, err
-	}
 	if _, err := s.store.RevokeAuthSessions(r.Context(), user, "revoked"); err != nil {
 		return 0, nil, err
 	}
+	rev, err := s.endSessions(r.Context(), user)
+	if err != nil {
+		return 0, nil, err
+	}
 	s.audit(r.Context(), RevocationAudit(id.UserID, rev))
-	s.PublishRevocation(r.Context(), rev)
 	return http.StatusOK, rev, nil
 }
 
@@ -91,7 +90,7 @@ func (s *Server) checkRevoked(ctx context.Context, id auth.Identity) *chat.Error
 		return &chat.Error{Code: chat.CodeUnavailable, Message: "the service is temporarily unavailable", Temporary: true}
 	}
 	if err == nil && acct.Status == chat.StatusDeactivated {
-		return &chat.Error{Code: chat.CodeAccountDeactivated, Message: "this account has been deactivated; ask an administrator"}
+		return chat.ErrDeactivated
 	}
 	return nil
 }

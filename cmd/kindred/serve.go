@@ -220,7 +220,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io
 	}
 	// After the server's Shutdown, which ends the sessions first.
 	defer video.close()
-	si, hooks, err := newSignIn(ctx, cfg, be.store, secret, logger)
+	si, hooks, err := newSignIn(cfg, be.store, secret, logger)
 	if err != nil {
 		return err
 	}

@@ -78,19 +78,19 @@ func (h *signinHooks) audit(ctx context.Context, e chat.AuditEntry) { h.srv.Audi
 func (h *signinHooks) clientAddr(r *http.Request) string            { return h.srv.ClientAddr(r) }
 
 // newSignIn builds the sign-in routes from serve's flags.
-func newSignIn(ctx context.Context, cfg *serveConfig, st chat.Store, secret []byte, logger *slog.Logger) (*signin.Handler, *signinHooks, error) {
+func newSignIn(cfg *serveConfig, st chat.Store, secret []byte, logger *slog.Logger) (*signin.Handler, *signinHooks, error) {
 	hooks := &signinHooks{}
 	signer, err := cfg.keys.localSigner(secret)
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := cfg.signin.build(ctx, signer, secret, st, hooks, logger)
+	h, err := cfg.signin.build(signer, secret, st, hooks, logger)
 	return h, hooks, err
 }
 
 // build returns the sign-in handler, or nil when tokens come from an
 // external identity provider (no local signer) and nothing asks for it.
-func (f *signinFlags) build(ctx context.Context, signer *auth.Signer, secret []byte, st chat.Store, hooks *signinHooks, logger *slog.Logger) (*signin.Handler, error) {
+func (f *signinFlags) build(signer *auth.Signer, secret []byte, st chat.Store, hooks *signinHooks, logger *slog.Logger) (*signin.Handler, error) {
 	if signer == nil {
 		if f.oidcIssuer != "" || f.smtpURL != "" {
 			return nil, errors.New("--oidc-issuer and --smtp-url need the local signing secret: the server mints the access tokens of browser sessions (drop --jwt-public-key/--jwt-jwks)")

@@ -10,6 +10,33 @@ export class ApiError extends Error {
   }
 }
 
+// fetchJSON sends a request as every call of this client does (never
+// cached, no referrer) and reads the JSON answer, if any: {res, data}.
+// A request that never got an answer is an ApiError offline or
+// unavailable.
+export async function fetchJSON(method, path, body, headers, credentials) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials,
+      referrerPolicy: 'no-referrer',
+    });
+  } catch {
+    throw new ApiError({ code: navigator.onLine ? 'unavailable' : 'offline' }, 0);
+  }
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  return { res, data };
+}
+
 export class Api {
   // renew (optional) gets a new token when the API says the one sent
   // expired, resolving to whether it did; the request is then sent once
@@ -40,29 +67,11 @@ export class Api {
   async send(method, path, body) {
     const headers = { Authorization: `Bearer ${this.getToken()}` };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    let res;
-    try {
-      res = await fetch(path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        cache: 'no-store',
-        credentials: 'omit',
-        referrerPolicy: 'no-referrer',
-      });
-    } catch {
-      throw new ApiError({ code: navigator.onLine ? 'unavailable' : 'offline' }, 0);
-    }
+    const { res, data } = await fetchJSON(method, path, body, headers, 'omit');
     const date = Date.parse(res.headers.get('Date') || '');
     if (!Number.isNaN(date)) {
       const off = date + 500 - Date.now();
       this.clockOffset = Math.abs(off) > 2000 ? off : 0;
-    }
-    let data = null;
-    try {
-      data = await res.json();
-    } catch {
-      data = null;
     }
     if (!res.ok) {
       const e = (data && data.error) || { code: res.status === 401 ? 'auth_required' : 'internal' };

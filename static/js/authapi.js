@@ -3,31 +3,13 @@
 // site cannot send. The refresh cookie is HttpOnly: no script here ever
 // sees it; it travels with same-origin requests to /auth/ only.
 
-import { ApiError } from './api.js';
+import { ApiError, fetchJSON } from './api.js';
 
 const MIN_LIFE_MS = 5000;
 
 async function call(method, path, body) {
   const headers = method === 'POST' ? { 'Content-Type': 'application/json', 'X-Kindred-CSRF': '1' } : {};
-  let res;
-  try {
-    res = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-      credentials: 'same-origin',
-      referrerPolicy: 'no-referrer',
-    });
-  } catch {
-    throw new ApiError({ code: navigator.onLine ? 'unavailable' : 'offline' }, 0);
-  }
-  let data = null;
-  try {
-    data = await res.json();
-  } catch {
-    data = null;
-  }
+  const { res, data } = await fetchJSON(method, path, body, headers, 'same-origin');
   if (!res.ok) {
     const fallback = { 401: 'auth_required', 404: 'not_found', 429: 'rate_limited' }[res.status] || (res.status >= 500 ? 'unavailable' : 'internal');
     throw new ApiError((data && data.error) || { code: fallback }, res.status);
