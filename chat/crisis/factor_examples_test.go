@@ -99,6 +99,9 @@ var factorExamples = map[string]string{
 	"f-setfor-prep":        "deleted everything. its happening tonight",
 	"f-ab-room-fear":       "my stepbrother just came into my room and locked the door",
 	"f-harm-sched":         "the bat is in my boot. when he comes out tonight its over for him",
+	"f-stalk-here":         "a man from the hostel followed me home and now hes trying the door handle",
+	"f-giveaway-leave":     "rehomed the dog this afternoon. there wont be a next week",
+	"f-harm-wait":          "waiting behind the gym with a machete for him, he gets what he deserves. im using it",
 }
 
 // firedFactors lists the factors that fire for text, before any is judged

@@ -45,6 +45,7 @@ func run(args []string, stderr io.Writer) error {
 	fs.Float64Var(&o.L2, "l2", 0, "L2 penalty (0: the default)")
 	fs.Float64Var(&o.NoneHigh, "none-high", 0, "share of none messages the model alone may raise to high or above, cross-validated (0: the default)")
 	fs.Float64Var(&o.NoneStrict, "none-strict", 0, "the same where the rules found nothing (0: the default)")
+	misses := fs.Bool("misses", false, "also list the training messages that the rules with the cross-validated model get wrong at high (part, label, verdict, text)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,6 +72,9 @@ func run(args []string, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "wrote %s (%d bytes) from %d messages\n", *out, len(model), rep.Messages)
 	printReport(stderr, ex, parts, rep)
+	if *misses {
+		printMisses(stderr, ex, parts, rep)
+	}
 	return nil
 }
 
@@ -141,6 +145,29 @@ func printReport(w io.Writer, ex []crisis.Example, parts []part, rep crisis.Trai
 	}
 	for k, pt := range parts {
 		fmt.Fprintf(w, "%s, rules alone:    %s\n%s, rules + model: %s\n", pt.name, figures(perAlone[k]), pt.name, figures(perBoth[k]))
+	}
+}
+
+// printMisses lists the training messages labelled high or imminent that
+// the rules with the cross-validated model score below high, and the none
+// messages they score high or above: the corpus's own errors, to read when
+// working on the rules. It reads only the training files.
+func printMisses(w io.Writer, ex []crisis.Example, parts []part, rep crisis.TrainReport) {
+	rules := crisis.NewRuleDetector(nil)
+	p := 0
+	for i, e := range ex {
+		for p < len(parts) && i >= parts[p].end {
+			p++
+		}
+		r := rules.Detect(e.Text).Severity
+		m := rep.OOF[i]
+		if r == crisis.None {
+			m = rep.OOFStrict[i]
+		}
+		got := max(r, m)
+		if (e.Severity >= crisis.High) != (got >= crisis.High) {
+			fmt.Fprintf(w, "%s\t%s\trules %s, model %s\t%s\n", parts[p].name, e.Severity, r, m, e.Text)
+		}
 	}
 }
 

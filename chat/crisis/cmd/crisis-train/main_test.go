@@ -86,3 +86,21 @@ func TestTrainErrors(t *testing.T) {
 		}
 	}
 }
+
+// -misses lists the corpus's own errors: a message labelled none that the
+// rules score high is listed with its part and label; the high messages
+// that are found are not.
+func TestTrainListsMisses(t *testing.T) {
+	dir := corpusDir(t, "none\t-\t-\ti want to kill myself tonight\n")
+	var stderr bytes.Buffer
+	if err := run([]string{"-dir", dir, "-out", filepath.Join(t.TempDir(), "m.bin"), "-bits", "10", "-epochs", "2", "-misses"}, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	out := stderr.String()
+	if !strings.Contains(out, "train-a.tsv\tnone\trules imminent") || !strings.Contains(out, "\ti want to kill myself tonight\n") {
+		t.Errorf("-misses did not list the none message the rules raise:\n%s", out)
+	}
+	if strings.Contains(out, "tonight number 3\n") {
+		t.Errorf("-misses listed a high message that was found:\n%s", out)
+	}
+}
