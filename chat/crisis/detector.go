@@ -287,6 +287,7 @@ func (cl *compiled) try(sc *scratch, m *matcher, d int32, ti int) {
 			return
 		}
 	}
+	m.start = ti
 	if e := m.match(cl.rules[ri].seq, nil, ti); e > ti {
 		sc.tried = appendMatch(sc.tried, ri, int32(ti), int32(e), cl.kinds[ri])
 	}

@@ -15,6 +15,14 @@ type matcher struct {
 	toks    []token
 	norm    []byte
 	negword []bool
+	start   int // the token the match began at
+}
+
+// within reports whether token ti can continue a match that began at
+// m.start: a rule's words never run on across a sentence ("to end my
+// life. today" is not "end my life today").
+func (m *matcher) within(ti int) bool {
+	return ti < len(m.toks) && (ti == m.start || m.toks[ti].sep < sepSentence)
 }
 
 // match tries seq (then the continuation k) at token ti and returns the
@@ -31,7 +39,7 @@ func (m *matcher) match(seq []node, k *cont, ti int) int {
 	rest := seq[1:]
 	switch n.kind {
 	case pWord:
-		if ti < len(m.toks) && m.toks[ti].id == n.id {
+		if m.within(ti) && m.toks[ti].id == n.id {
 			if r := m.match(rest, k, ti+1); r >= 0 {
 				return r
 			}
@@ -63,7 +71,7 @@ func (m *matcher) match(seq []node, k *cont, ti int) int {
 // takes reports whether token ti is what the prefix, <num> or <many>
 // element n asks for.
 func (m *matcher) takes(n *node, ti int) bool {
-	if ti >= len(m.toks) {
+	if !m.within(ti) {
 		return false
 	}
 	t := &m.toks[ti]

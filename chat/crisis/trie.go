@@ -232,15 +232,18 @@ func (t *trie) walk(toks []token, n int32, pos int, sc *scratch) {
 			return
 		}
 		k0, k1 := int(nd.k0), int(nd.k0)+int(nd.nk)
+		// A rule's words never run on across a sentence: "to end my
+		// life. today" is not "end my life today".
+		next := pos < len(toks) && toks[pos].sep < sepSentence
 		// Special keys sort first: a big number, a number, a boundary.
 		for k := k0; k < k0+int(nd.nspec); k++ {
 			switch t.keys[k] {
 			case keyMany:
-				if pos < len(toks) && toks[pos].many {
+				if next && toks[pos].many {
 					t.walk(toks, t.kids[k], pos+1, sc)
 				}
 			case keyNum:
-				if pos < len(toks) && toks[pos].num {
+				if next && toks[pos].num {
 					t.walk(toks, t.kids[k], pos+1, sc)
 				}
 			case keyEnd:
@@ -249,7 +252,7 @@ func (t *trie) walk(toks []token, n int32, pos int, sc *scratch) {
 				}
 			}
 		}
-		if pos >= len(toks) {
+		if !next {
 			return
 		}
 		id := toks[pos].id
@@ -267,19 +270,19 @@ func (t *trie) walk(toks []token, n int32, pos int, sc *scratch) {
 				hi = mid
 			}
 		}
-		next := int32(0)
+		kid := int32(0)
 		for i := lo; i < k1; i++ { // keys[hi] >= id ends it
 			if key := t.keys[i]; key >= id {
 				if key == id {
-					next = t.kids[i]
+					kid = t.kids[i]
 				}
 				break
 			}
 		}
-		if next == 0 {
+		if kid == 0 {
 			return
 		}
-		n, pos = next, pos+1
+		n, pos = kid, pos+1
 	}
 }
 
