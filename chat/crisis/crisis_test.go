@@ -125,6 +125,10 @@ func TestPastVersusPresent(t *testing.T) {
 		none("two years ago I was suicidal every day, now I help run this group"),
 		none("I used to cut myself, but I stopped in 2019"),
 		none("when I was 17 I overdosed, I've been sober for 6 years now"),
+		// A rule's words do not run on into the next sentence: "end my
+		// life. today" is not "end my life today".
+		none("two years ago i tried to end my life. today i took my daughter to her first swim lesson"),
+		is(Imminent, Suicide, "I'm going to end my life today"),
 		is(High, Suicide, "I tried to kill myself last night"),
 		is(High, Suicide, "I was suicidal last year and I'm feeling that way again"),
 		is(High, Suicide, "I used to be happy, now I want to die"),
