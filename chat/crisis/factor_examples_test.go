@@ -101,6 +101,8 @@ var factorExamples = map[string]string{
 	"f-harm-sched":         "the bat is in my boot. when he comes out tonight its over for him",
 	"f-stalk-here":         "a man from the hostel followed me home and now hes trying the door handle",
 	"f-giveaway-leave":     "rehomed the dog this afternoon. there wont be a next week",
+	"f-leaving-method":     "going for a drive. not coming back. gonna find a lorry on the a1",
+	"f-ab-room-now":        "the man my mum brought home is trying to open my room, i put a chair against the door",
 	"f-harm-wait":          "waiting behind the gym with a machete for him, he gets what he deserves. im using it",
 }
 
