@@ -20,6 +20,10 @@ type Example struct {
 	Categories []Category
 	About      string // AboutSelf, AboutOther, or "" for None
 	Text       string
+	// Group is the index of the training file it came from
+	// (LoadTrainingSet): cross-validation leaves out one file, one author,
+	// at a time (TrainModel).
+	Group int
 }
 
 // ReadExamples reads a labelled corpus file: one message per line, as
@@ -126,7 +130,7 @@ func LoadTrainingSet(dir string) ([]Example, error) {
 		return nil, err
 	}
 	var all []Example
-	for _, name := range files {
+	for g, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
 			return nil, err
@@ -135,6 +139,9 @@ func LoadTrainingSet(dir string) ([]Example, error) {
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		for i := range ex {
+			ex[i].Group = g
 		}
 		all = append(all, ex...)
 	}

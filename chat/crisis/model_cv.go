@@ -36,13 +36,15 @@ func TrainModel(examples []Example, o TrainOptions) ([]byte, TrainReport, error)
 	cl := compileLexicon(DefaultLexicon())
 	sc := newScratch()
 	samples := make([]sample, len(examples))
+	groups := make([]int, len(examples))
 	for i, ex := range examples {
 		sc.reset()
 		cl.normalize(ex.Text, sc)
 		samples[i] = newSample(ex, appendFeatures(nil, sc.norm, sc.toks, o.Bits))
+		groups[i] = max(ex.Group, 0)
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6b696e64726564))
-	oof := crossValidate(samples, o, rng)
+	oof := crossValidate(samples, groups, o, rng)
 	thresh, strict := chooseThresholds(examples, oof, o)
 	l := newLearner(o)
 	l.train(samples, allIndices(len(samples)), rng)
@@ -62,19 +64,33 @@ func allIndices(n int) []int {
 }
 
 // crossValidate returns every sample's logits from the quantised model of
-// the fold that left it out. Folds are a shuffled partition.
-func crossValidate(samples []sample, o TrainOptions, rng *rand.Rand) [][numHeads]float64 {
+// the fold that left it out. When the examples come from several groups
+// (training files, each by its own author), each group is a fold: every
+// message is scored by a model that never saw its author's text, which
+// is what the detector meets in use (a random partition scored each part
+// by a model trained on the rest of the same author's messages, and chose
+// thresholds that raised more false alarms on a new author's text than it
+// said). Otherwise the folds are a shuffled partition.
+func crossValidate(samples []sample, groups []int, o TrainOptions, rng *rand.Rand) [][numHeads]float64 {
 	perm := allIndices(len(samples))
 	rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	fold := func(k, i int) int { return k % o.Folds }
+	folds := o.Folds
+	if n := slices.Max(groups) + 1; n >= 2 {
+		fold, folds = func(_, i int) int { return groups[i] }, n
+	}
 	oof := make([][numHeads]float64, len(samples))
-	for f := range o.Folds {
+	for f := range folds {
 		var in, out []int
 		for k, i := range perm {
-			if k%o.Folds == f {
+			if fold(k, i) == f {
 				out = append(out, i)
 			} else {
 				in = append(in, i)
 			}
+		}
+		if len(out) == 0 || len(in) == 0 {
+			continue
 		}
 		slices.Sort(in)
 		l := newLearner(o)

@@ -3,8 +3,10 @@ package crisis
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,6 +71,53 @@ func TestTrainingIsDeterministic(t *testing.T) {
 	}
 	if _, _, err := TrainModel(part[:3], o); err == nil {
 		t.Error("training on 3 examples: want an error")
+	}
+}
+
+// TestCrossValidationLeavesOutAnAuthor: when the examples come from
+// several files, each file is scored by a model trained without it. Here
+// the second file's crisis messages are the first file's ordinary ones
+// with "zqx" added: left out whole, they read as ordinary to a model that
+// never saw "zqx"; shuffled into random folds (the same examples without
+// groups), the rest of their own file teaches the model to find them.
+func TestCrossValidationLeavesOutAnAuthor(t *testing.T) {
+	var ex []Example
+	add := func(g int, sev Severity, text string) {
+		e := Example{Severity: sev, Text: text, Group: g}
+		if sev != None {
+			e.Categories, e.About = []Category{Suicide}, AboutSelf
+		}
+		ex = append(ex, e)
+	}
+	for i := range 60 {
+		add(0, High, fmt.Sprintf("i want to kill myself tonight, day %d", i))
+		add(0, None, fmt.Sprintf("the garden party on day %d was lovely", i))
+		add(1, High, fmt.Sprintf("the garden party on day %d was lovely zqx", i))
+		add(1, None, fmt.Sprintf("a quiet walk by the canal, week %d", i))
+	}
+	o := TrainOptions{Bits: 12, Epochs: 3}
+	found := func(ex []Example) int {
+		_, rep, err := TrainModel(ex, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i := 2; i < len(ex); i += 4 { // the "zqx" messages
+			if rep.OOF[i] >= High {
+				n++
+			}
+		}
+		return n
+	}
+	if n := found(ex); n != 0 {
+		t.Errorf("grouped: %d of the second file's 60 crisis messages found by models that never saw that file, want 0", n)
+	}
+	flat := slices.Clone(ex)
+	for i := range flat {
+		flat[i].Group = 0
+	}
+	if n := found(flat); n < 50 {
+		t.Errorf("shuffled folds: %d of 60 found, want most (the folds share the file)", n)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 type TrainOptions struct {
 	Bits   uint8   // log2 of the number of feature buckets (16)
 	Epochs int     // passes over the corpus (8)
-	Folds  int     // cross-validation folds that choose the thresholds (5)
+	Folds  int     // cross-validation folds that choose the thresholds (5), when the examples are not grouped by file (Example.Group)
 	Rate   float64 // AdaGrad learning rate (0.2)
 	L2     float64 // L2 penalty per update on the weights touched (1e-6)
 	Seed   uint64  // PCG seed of the shuffles (13)

@@ -103,6 +103,9 @@ func loadParts(dir string) ([]crisis.Example, []part, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
+		for i := range ex {
+			ex[i].Group = len(parts)
+		}
 		parts = append(parts, part{filepath.Base(name), len(all), len(all) + len(ex)})
 		all = append(all, ex...)
 	}
