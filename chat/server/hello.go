@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"time"
 
 	"github.com/coder/websocket"
@@ -104,7 +105,11 @@ func (c *conn) readHello() (*protocol.ClientFrame, bool) {
 	timer := time.AfterFunc(c.srv.cfg.HelloTimeout, func() {
 		c.refuse(protocol.CloseHelloTimeout, &chat.Error{Code: chat.CodeAuthRequired, Message: "send a hello frame with your token first"})
 	})
-	typ, data, err := c.ws.Read(c.ctx)
+	// Read without a context, as the session's reader does: the library
+	// registers a cancel hook on a cancellable context for every read,
+	// and the map it leaves in c.ctx stays for the session's life (about
+	// 0.3 KiB per connection). The timer and c.close end a stuck read.
+	typ, data, err := c.ws.Read(context.Background())
 	if !timer.Stop() || err != nil {
 		c.close(websocket.StatusNormalClosure, "")
 		return nil, false
