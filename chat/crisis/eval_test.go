@@ -265,6 +265,15 @@ var evalSets = []evalSet{
 	// their none rows are built to be mistaken.
 	{path: "corpus/train-k.tsv", min: 740, note: "training corpus part k, minimal pairs"},
 	{path: "corpus/train-l.tsv", min: 770, note: "training corpus part l, imminent danger and its look-alikes"},
+	// Parts m (other people: someone else at risk, abuse, harm to others)
+	// and n (the body and substances: overdose, self-harm, the body let
+	// fail) were written on 2026-12-04 after blind4.tsv was frozen, and
+	// first scored before anything was trained or tuned on them (rules +
+	// the model of corpus A-L): m 0.931 recall (352/378), 5 imminent below
+	// high, 8/267 false alarms (3.0%); n 0.870 (309/355), 12, 12/265
+	// (4.5%). Rules alone: m 0.566, n 0.561.
+	{path: "corpus/train-m.tsv", min: 740, assertFPR: true, note: "training corpus part m, other people"},
+	{path: "corpus/train-n.tsv", min: 740, assertFPR: true, note: "training corpus part n, the body and substances"},
 	// blind.tsv (449 messages) was written from docs/crisis-labels.md
 	// alone by an author who saw neither the detector nor any labelled set
 	// (issue 13). It is never tuned on and its misses are never printed,
