@@ -116,26 +116,16 @@ func loadParts(dir string) ([]crisis.Example, []part, error) {
 // rules alone, and the rules raised by the model; over the whole corpus,
 // then file by file (each message scored by a model that did not see it).
 func printReport(w io.Writer, ex []crisis.Example, parts []part, rep crisis.TrainReport) {
-	rules := crisis.NewRuleDetector(nil)
 	var alone, both [4][4]int // [label][detected]
 	perAlone, perBoth := make([][4][4]int, len(parts)), make([][4][4]int, len(parts))
-	p := 0
-	for i, e := range ex {
-		for p < len(parts) && i >= parts[p].end {
-			p++
-		}
-		r := rules.Detect(e.Text).Severity
-		m := rep.OOF[i]
-		if r == crisis.None {
-			m = rep.OOFStrict[i] // as ModelDetector does
-		}
+	scored(ex, parts, rep, func(e crisis.Example, p int, r, m crisis.Severity) {
 		for _, c := range []*[4][4]int{&alone, &perAlone[p]} {
 			c[e.Severity][r]++
 		}
 		for _, c := range []*[4][4]int{&both, &perBoth[p]} {
 			c[e.Severity][max(r, m)]++
 		}
-	}
+	})
 	fmt.Fprintf(w, "cross-validated, model alone: recall(high+) %.3f, none raised to high+ %.3f, to concern+ %.3f, imminent below high %d\n",
 		rep.HighRecall, rep.NoneHigh, rep.NoneConcern, rep.ImminentLow)
 	fmt.Fprintf(w, "rules alone (tuned on part of this corpus): %s\n", figures(alone))
@@ -156,6 +146,17 @@ func printReport(w io.Writer, ex []crisis.Example, parts []part, rep crisis.Trai
 // messages they score high or above: the corpus's own errors, to read when
 // working on the rules. It reads only the training files.
 func printMisses(w io.Writer, ex []crisis.Example, parts []part, rep crisis.TrainReport) {
+	scored(ex, parts, rep, func(e crisis.Example, p int, r, m crisis.Severity) {
+		if (e.Severity >= crisis.High) != (max(r, m) >= crisis.High) {
+			fmt.Fprintf(w, "%s\t%s\trules %s, model %s\t%s\n", parts[p].name, e.Severity, r, m, e.Text)
+		}
+	})
+}
+
+// scored calls f with every example, the index of its part, the rules'
+// severity and the cross-validated model's (its strict verdict where the
+// rules found nothing, as ModelDetector reads it).
+func scored(ex []crisis.Example, parts []part, rep crisis.TrainReport, f func(e crisis.Example, part int, rules, model crisis.Severity)) {
 	rules := crisis.NewRuleDetector(nil)
 	p := 0
 	for i, e := range ex {
@@ -167,10 +168,7 @@ func printMisses(w io.Writer, ex []crisis.Example, parts []part, rep crisis.Trai
 		if r == crisis.None {
 			m = rep.OOFStrict[i]
 		}
-		got := max(r, m)
-		if (e.Severity >= crisis.High) != (got >= crisis.High) {
-			fmt.Fprintf(w, "%s\t%s\trules %s, model %s\t%s\n", parts[p].name, e.Severity, r, m, e.Text)
-		}
+		f(e, p, r, m)
 	}
 }
 
