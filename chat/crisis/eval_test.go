@@ -274,6 +274,23 @@ var evalSets = []evalSet{
 	// (4.5%). Rules alone: m 0.566, n 0.561.
 	{path: "corpus/train-m.tsv", min: 740, assertFPR: true, note: "training corpus part m, other people"},
 	{path: "corpus/train-n.tsv", min: 740, assertFPR: true, note: "training corpus part n, the body and substances"},
+	// Part o (risk without its obvious words, in voices not yet heard) was
+	// written after blind4.tsv was frozen and first scored with the model
+	// of corpus A-N: 0.876 recall (311/355), 16 imminent below high, 21/243
+	// false alarms (8.6%); rules alone 0.417, 12/243. Reported.
+	{path: "corpus/train-o.tsv", min: 680, note: "training corpus part o, risk without its words"},
+	// twins.tsv (661) was written as corpus part p, by another author from
+	// the guide alone: long check-ins with the risk in one sentence, each
+	// beside a harmless twin that differs in that sentence ("the urge to
+	// cut my fringe"). First scored with the model of corpus A-N: 0.903
+	// recall (289/320), 2 imminent below high, 64/243 false alarms
+	// (26.3%); rules alone 0.731, 37/243. Trained on, it lowered the
+	// cross-validated recall of the whole corpus from 0.931 to 0.915 (178
+	// imminent below high against 122): a bag of words cannot tell twins
+	// apart, and their none rows then set the thresholds. So it is not
+	// training material but a stress set, reported and never asserted; some
+	// of its rules' false alarms were read while deciding.
+	{path: "testdata/twins.tsv", min: 640, note: "minimal twins, a stress set"},
 	// blind.tsv (449 messages) was written from docs/crisis-labels.md
 	// alone by an author who saw neither the detector nor any labelled set
 	// (issue 13). It is never tuned on and its misses are never printed,
