@@ -78,47 +78,33 @@ func run(args []string, stderr io.Writer) error {
 	return nil
 }
 
-// part is one training file's examples: ex[start:end].
-type part struct {
-	name       string
-	start, end int
-}
-
-// loadParts reads the training files (crisis.TrainingFiles) in order and
-// remembers which examples came from which.
-func loadParts(dir string) ([]crisis.Example, []part, error) {
+// loadParts reads the training files (crisis.LoadTrainingSet, which marks
+// each example with the index of its file in Example.Group) and returns
+// the files' base names, in that order.
+func loadParts(dir string) ([]crisis.Example, []string, error) {
 	files, err := crisis.TrainingFiles(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	var all []crisis.Example
-	var parts []part
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, nil, err
-		}
-		ex, err := crisis.ReadExamples(f)
-		f.Close()
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		for i := range ex {
-			ex[i].Group = len(parts)
-		}
-		parts = append(parts, part{filepath.Base(name), len(all), len(all) + len(ex)})
-		all = append(all, ex...)
+	ex, err := crisis.LoadTrainingSet(dir)
+	if err != nil {
+		return nil, nil, err
 	}
-	return all, parts, nil
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = filepath.Base(f)
+	}
+	return ex, names, nil
 }
 
 // printReport writes the cross-validated figures: the model alone, the
 // rules alone, and the rules raised by the model; over the whole corpus,
 // then file by file (each message scored by a model that did not see it).
-func printReport(w io.Writer, ex []crisis.Example, parts []part, rep crisis.TrainReport) {
+func printReport(w io.Writer, ex []crisis.Example, parts []string, rep crisis.TrainReport) {
 	var alone, both [4][4]int // [label][detected]
 	perAlone, perBoth := make([][4][4]int, len(parts)), make([][4][4]int, len(parts))
-	scored(ex, parts, rep, func(e crisis.Example, p int, r, m crisis.Severity) {
+	scored(ex, rep, func(e crisis.Example, r, m crisis.Severity) {
+		p := e.Group
 		for _, c := range []*[4][4]int{&alone, &perAlone[p]} {
 			c[e.Severity][r]++
 		}
@@ -136,8 +122,8 @@ func printReport(w io.Writer, ex []crisis.Example, parts []part, rep crisis.Trai
 		fmt.Fprintf(w, "%-10s %4d %7d %4d %8d   %4d %7d %4d %8d\n", l,
 			alone[l][0], alone[l][1], alone[l][2], alone[l][3], both[l][0], both[l][1], both[l][2], both[l][3])
 	}
-	for k, pt := range parts {
-		fmt.Fprintf(w, "%s, rules alone:    %s\n%s, rules + model: %s\n", pt.name, figures(perAlone[k]), pt.name, figures(perBoth[k]))
+	for k, name := range parts {
+		fmt.Fprintf(w, "%s, rules alone:    %s\n%s, rules + model: %s\n", name, figures(perAlone[k]), name, figures(perBoth[k]))
 	}
 }
 
@@ -145,30 +131,26 @@ func printReport(w io.Writer, ex []crisis.Example, parts []part, rep crisis.Trai
 // the rules with the cross-validated model score below high, and the none
 // messages they score high or above: the corpus's own errors, to read when
 // working on the rules. It reads only the training files.
-func printMisses(w io.Writer, ex []crisis.Example, parts []part, rep crisis.TrainReport) {
-	scored(ex, parts, rep, func(e crisis.Example, p int, r, m crisis.Severity) {
+func printMisses(w io.Writer, ex []crisis.Example, parts []string, rep crisis.TrainReport) {
+	scored(ex, rep, func(e crisis.Example, r, m crisis.Severity) {
 		if (e.Severity >= crisis.High) != (max(r, m) >= crisis.High) {
-			fmt.Fprintf(w, "%s\t%s\trules %s, model %s\t%s\n", parts[p].name, e.Severity, r, m, e.Text)
+			fmt.Fprintf(w, "%s\t%s\trules %s, model %s\t%s\n", parts[e.Group], e.Severity, r, m, e.Text)
 		}
 	})
 }
 
-// scored calls f with every example, the index of its part, the rules'
-// severity and the cross-validated model's (its strict verdict where the
-// rules found nothing, as ModelDetector reads it).
-func scored(ex []crisis.Example, parts []part, rep crisis.TrainReport, f func(e crisis.Example, part int, rules, model crisis.Severity)) {
+// scored calls f with every example, the rules' severity and the
+// cross-validated model's (its strict verdict where the rules found
+// nothing, as ModelDetector reads it).
+func scored(ex []crisis.Example, rep crisis.TrainReport, f func(e crisis.Example, rules, model crisis.Severity)) {
 	rules := crisis.NewRuleDetector(nil)
-	p := 0
 	for i, e := range ex {
-		for p < len(parts) && i >= parts[p].end {
-			p++
-		}
 		r := rules.Detect(e.Text).Severity
 		m := rep.OOF[i]
 		if r == crisis.None {
 			m = rep.OOFStrict[i]
 		}
-		f(e, p, r, m)
+		f(e, r, m)
 	}
 }
 
