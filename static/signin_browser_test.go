@@ -148,7 +148,11 @@ func (p *page) waitThrough(what, expr string) {
 		if err == nil {
 			return
 		}
-		gone := strings.Contains(err.Error(), "Cannot find context") || strings.Contains(err.Error(), "Execution context was destroyed")
+		// The page navigated under the poll: the old document's context is
+		// gone, or (a cross-site hop to the identity provider and back
+		// swaps the renderer) the inspected target itself.
+		gone := strings.Contains(err.Error(), "Cannot find context") || strings.Contains(err.Error(), "Execution context was destroyed") ||
+			strings.Contains(err.Error(), "Inspected target navigated or closed")
 		if time.Now().After(deadline) || !gone {
 			p.t.Fatalf("%s: waiting for %s: %v\n%s", p.name, what, err, p.state())
 		}
