@@ -25,8 +25,7 @@ const connRetry = 5 * time.Second
 // (sessioncap.go).
 type connLimits struct {
 	maxTotal, maxPerAddr int
-	rate                 float64
-	burst                int
+	rate                 rate
 	maxAddrs             int
 
 	mu      sync.Mutex
@@ -38,7 +37,7 @@ type connLimits struct {
 func newConnLimits(cfg *Config) *connLimits {
 	return &connLimits{
 		maxTotal: cfg.MaxConns, maxPerAddr: cfg.MaxConnsPerAddr,
-		rate: cfg.ConnRatePerAddr, burst: cfg.ConnBurstPerAddr, maxAddrs: maxRateAddrs,
+		rate: rate{cfg.ConnRatePerAddr, float64(cfg.ConnBurstPerAddr)}, maxAddrs: maxRateAddrs,
 		perAddr: make(map[string]int), rates: make(map[string]*tokenBucket),
 	}
 }
@@ -51,8 +50,8 @@ func newConnLimits(cfg *Config) *connLimits {
 func (l *connLimits) admit(addr string, now time.Time) *chat.Error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.rate > 0 {
-		if ok, wait := l.bucket(addr, now).take(now); !ok {
+	if l.rate.perSec > 0 {
+		if ok, wait := l.bucket(addr, now).take(l.rate, now); !ok {
 			return &chat.Error{Code: chat.CodeRateLimited, Message: "too many new connections from your address; wait a moment",
 				Temporary: true, RetryAfterMS: max(wait.Milliseconds(), 1)}
 		}
@@ -91,7 +90,7 @@ func (l *connLimits) bucket(addr string, now time.Time) *tokenBucket {
 	if len(l.rates) >= l.maxAddrs {
 		l.evict(now)
 	}
-	b := newTokenBucket(l.rate, l.burst, now)
+	b := newTokenBucket(l.rate, now)
 	l.rates[addr] = &b
 	return &b
 }
@@ -100,9 +99,9 @@ func (l *connLimits) bucket(addr string, now time.Time) *tokenBucket {
 // go that way, it drops arbitrary ones down to three quarters full, so
 // that a flood of new addresses costs one sweep per quarter of the map.
 func (l *connLimits) evict(now time.Time) {
-	full := time.Duration(float64(l.burst) / l.rate * float64(time.Second))
+	full := int64(l.rate.burst / l.rate.perSec * float64(time.Second))
 	for a, b := range l.rates {
-		if now.Sub(b.last) >= full {
+		if mono(now)-b.last >= full {
 			delete(l.rates, a)
 		}
 	}

@@ -7,34 +7,40 @@ import (
 	"github.com/kindred-health/kindred/chat"
 )
 
-// tokenBucket holds rate tokens per second, up to burst.
+// rate is how fast a token bucket refills (tokens a second) and how many
+// tokens it holds at most.
+type rate struct{ perSec, burst float64 }
+
+// tokenBucket holds the tokens of one rate, which its owner keeps: 16
+// bytes, as a user's five are part of every idle session's memory.
 type tokenBucket struct {
-	rate   float64
-	burst  float64
 	tokens float64
-	last   time.Time
+	last   int64 // monotonic nanoseconds since clockStart
 }
 
-func newTokenBucket(rate float64, burst int, now time.Time) tokenBucket {
-	return tokenBucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
+// clockStart carries the monotonic clock reading that mono measures from.
+var clockStart = time.Now()
+
+func mono(t time.Time) int64 { return int64(t.Sub(clockStart)) }
+
+func newTokenBucket(r rate, now time.Time) tokenBucket {
+	return tokenBucket{tokens: r.burst, last: mono(now)}
 }
 
 // take spends one token. When none is left it reports how long until one
 // will be.
-func (b *tokenBucket) take(now time.Time) (ok bool, wait time.Duration) {
-	if b.rate <= 0 {
+func (b *tokenBucket) take(r rate, now time.Time) (ok bool, wait time.Duration) {
+	if r.perSec <= 0 {
 		return true, 0
 	}
-	b.tokens += now.Sub(b.last).Seconds() * b.rate
-	if b.tokens > b.burst {
-		b.tokens = b.burst
-	}
-	b.last = now
+	n := mono(now)
+	b.tokens = min(r.burst, b.tokens+float64(n-b.last)/float64(time.Second)*r.perSec)
+	b.last = n
 	if b.tokens >= 1 {
 		b.tokens--
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+	return false, time.Duration((1 - b.tokens) / r.perSec * float64(time.Second))
 }
 
 // bucket is one user's rate limits on this node, shared by all of the
@@ -47,6 +53,7 @@ func (b *tokenBucket) take(now time.Time) (ok bool, wait time.Duration) {
 // whole session or room, most audited.
 type bucket struct {
 	mu        sync.Mutex
+	rates     *bucketRates
 	send      tokenBucket
 	members   tokenBucket
 	reports   tokenBucket
@@ -58,32 +65,41 @@ type bucket struct {
 	idle time.Time
 }
 
-// spend takes one token from t, one of b's buckets.
-func (b *bucket) spend(t *tokenBucket, now time.Time) (bool, time.Duration) {
+// bucketRates are the rates of every user's buckets on the node.
+type bucketRates struct{ send, members, reports, videoSig, videoCtrl rate }
+
+// spend takes one token from t, one of b's buckets, refilled at r.
+func (b *bucket) spend(t *tokenBucket, r rate, now time.Time) (bool, time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return t.take(now)
+	return t.take(r, now)
 }
 
 // take spends one send token.
-func (b *bucket) take(now time.Time) (bool, time.Duration) { return b.spend(&b.send, now) }
+func (b *bucket) take(now time.Time) (bool, time.Duration) {
+	return b.spend(&b.send, b.rates.send, now)
+}
 
 // takeMembership spends one token for a join, leave or open_dm.
-func (b *bucket) takeMembership(now time.Time) (bool, time.Duration) { return b.spend(&b.members, now) }
+func (b *bucket) takeMembership(now time.Time) (bool, time.Duration) {
+	return b.spend(&b.members, b.rates.members, now)
+}
 
 // takeReport spends one token for a flag, a concern or a report.
-func (b *bucket) takeReport(now time.Time) (bool, time.Duration) { return b.spend(&b.reports, now) }
+func (b *bucket) takeReport(now time.Time) (bool, time.Duration) {
+	return b.spend(&b.reports, b.rates.reports, now)
+}
 
 // takeVideoSignal spends one token for a video_offer, video_answer or
 // video_candidate.
 func (b *bucket) takeVideoSignal(now time.Time) (bool, time.Duration) {
-	return b.spend(&b.videoSig, now)
+	return b.spend(&b.videoSig, b.rates.videoSig, now)
 }
 
 // takeVideoControl spends one token for a video_start, video_end,
 // video_admit, video_deny or video_control.
 func (b *bucket) takeVideoControl(now time.Time) (bool, time.Duration) {
-	return b.spend(&b.videoCtrl, now)
+	return b.spend(&b.videoCtrl, b.rates.videoCtrl, now)
 }
 
 // The video buckets are fixed. Negotiation is generous: a browser
@@ -120,17 +136,25 @@ func (l limits) withVideo(off bool) limits {
 	return l
 }
 
+// rates are l's buckets' rates.
+func (l limits) rates() bucketRates {
+	return bucketRates{
+		send:      rate{l.sendRate, float64(l.sendBurst)},
+		members:   rate{l.memberRate, float64(l.memberBurst)},
+		reports:   rate{float64(l.reportsPerHour) / 3600, float64(l.reportsPerHour)},
+		videoSig:  rate{l.videoSigRate, float64(l.videoSigBurst)},
+		videoCtrl: rate{l.videoCtrlRate, float64(l.videoCtrlBurst)},
+	}
+}
+
 // refill is how long an unused bucket takes to be full again: a bucket
 // idle that long is no different from a new one, so it can be forgotten.
 func (l limits) refill() time.Duration {
 	d := time.Duration(0)
-	for _, r := range [...]struct {
-		rate  float64
-		burst int
-	}{{l.sendRate, l.sendBurst}, {l.memberRate, l.memberBurst}, {float64(l.reportsPerHour) / 3600, l.reportsPerHour},
-		{l.videoSigRate, l.videoSigBurst}, {l.videoCtrlRate, l.videoCtrlBurst}} {
-		if r.rate > 0 {
-			d = max(d, time.Duration(float64(r.burst)/r.rate*float64(time.Second)))
+	r := l.rates()
+	for _, r := range [...]rate{r.send, r.members, r.reports, r.videoSig, r.videoCtrl} {
+		if r.perSec > 0 {
+			d = max(d, time.Duration(r.burst/r.perSec*float64(time.Second)))
 		}
 	}
 	return d
@@ -152,7 +176,7 @@ const (
 // would have refilled (so that leaving and coming back, or calling the API
 // between sessions, starts no fresh budget), then forgotten.
 type buckets struct {
-	limits limits
+	rates  bucketRates
 	ttl    time.Duration
 	shards [bucketShards]bucketShard
 }
@@ -165,7 +189,7 @@ type bucketShard struct {
 }
 
 func newBuckets(l limits) *buckets {
-	bs := &buckets{limits: l, ttl: l.refill()}
+	bs := &buckets{rates: l.rates(), ttl: l.refill()}
 	for i := range bs.shards {
 		bs.shards[i].m = make(map[string]*bucket)
 	}
@@ -187,15 +211,16 @@ func (bs *buckets) getLocked(sh *bucketShard, user string, now time.Time) *bucke
 		return b
 	}
 	bs.sweepLocked(sh, now)
-	l := bs.limits
+	r := &bs.rates
 	b := &bucket{
-		send:    newTokenBucket(l.sendRate, l.sendBurst, now),
-		members: newTokenBucket(l.memberRate, l.memberBurst, now),
-		reports: newTokenBucket(float64(l.reportsPerHour)/3600, l.reportsPerHour, now),
+		rates:   r,
+		send:    newTokenBucket(r.send, now),
+		members: newTokenBucket(r.members, now),
+		reports: newTokenBucket(r.reports, now),
 		idle:    now,
 
-		videoSig:  newTokenBucket(l.videoSigRate, l.videoSigBurst, now),
-		videoCtrl: newTokenBucket(l.videoCtrlRate, l.videoCtrlBurst, now),
+		videoSig:  newTokenBucket(r.videoSig, now),
+		videoCtrl: newTokenBucket(r.videoCtrl, now),
 	}
 	sh.m[user] = b
 	sh.idle++
