@@ -122,18 +122,6 @@ func (c *conn) readHello() (*protocol.ClientFrame, bool) {
 	return &f, true
 }
 
-// expireWithToken ends the session when its token expires: the client must
-// sign in again, and nothing the token allowed outlives it.
-func (c *conn) expireWithToken() {
-	if c.ident.Expires.IsZero() {
-		return
-	}
-	c.expiry = time.AfterFunc(time.Until(c.ident.Expires), func() {
-		c.sendError("", "", "", &chat.Error{Code: chat.CodeTokenExpired, Message: "your sign-in expired"})
-		c.close(protocol.CloseUnauthorized, "token expired")
-	})
-}
-
 // handleReauth takes a fresh token for the session's user and role: the
 // session then ends when that token expires instead. A token that fails,
 // or is for someone else or another role (which needs a new connection,
@@ -158,8 +146,8 @@ func (c *conn) handleReauth(f *protocol.ClientFrame) {
 	c.mu.Lock()
 	c.issued = id.Issued
 	c.mu.Unlock()
-	if c.expiry != nil && !id.Expires.IsZero() && !c.expiry.Reset(time.Until(id.Expires)) {
-		return // the old token expired first: the session is closing
+	if !c.extendToken(id.Expires) {
+		return // a limit (the old token's expiry, say) came first: the session is closing
 	}
 	c.sendDirect(protocol.Encode(protocol.Reauthed{Type: protocol.TypeReauthed, Ref: f.Ref, ExpiresAt: id.Expires.UTC()}))
 }

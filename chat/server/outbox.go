@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -177,34 +176,4 @@ func (c *conn) writeFrames(q []*chat.Publication, bp *[]byte) error {
 	}
 	*bp = buf
 	return write(buf)
-}
-
-// writeWatchdog drops sessions whose socket write has been stuck longer
-// than WriteTimeout (a peer that stopped reading, a dead network path):
-// one sweep every quarter of WriteTimeout over all sessions instead of a
-// timer per write.
-func (s *Server) writeWatchdog(ctx context.Context) {
-	t := time.NewTicker(max(s.cfg.WriteTimeout/4, 10*time.Millisecond))
-	defer t.Stop()
-	var stuck []*conn
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		limit := time.Now().Add(-s.cfg.WriteTimeout).UnixNano()
-		stuck = stuck[:0]
-		s.mu.Lock()
-		for c := range s.conns {
-			if w := c.writeStart.Load(); w != 0 && w < limit {
-				stuck = append(stuck, c)
-			}
-		}
-		s.mu.Unlock()
-		for _, c := range stuck {
-			s.log.Info("write timed out; dropping session", "session", c.id, "user", c.ident.UserID)
-			c.ws.CloseNow()
-		}
-	}
 }

@@ -175,7 +175,7 @@ func (s *Server) start() {
 	run("broker", func(ctx context.Context) error { return s.broker.Run(ctx, s.hub) })
 	// Stopped after every session released its count (Shutdown).
 	run("session count heartbeat", s.sessions.Run)
-	run("write watchdog", func(ctx context.Context) error { s.writeWatchdog(ctx); return nil })
+	run("session watchdog", func(ctx context.Context) error { s.watchSessions(ctx); return nil })
 	run("republisher", func(ctx context.Context) error { s.pub.republish(ctx, time.Second); return nil })
 	run("purge", func(ctx context.Context) error { s.runPurge(ctx, newNodeID()); return nil })
 	run("sign-in failure audit", func(ctx context.Context) error { s.signins.run(ctx); return nil })

@@ -66,17 +66,19 @@ type conn struct {
 	strikes     int
 	strikeReset time.Time
 	lastTyping  time.Time
-	expiry      *time.Timer // ends the session when the token expires
 	// issued is the iat of the session's latest token (its hello's, or a
 	// reauth's), which revocations are checked against; under mu.
 	issued time.Time
-	// idle and maxAge end the session past Config.SessionIdleTimeout
-	// and Config.SessionMaxAge (sessionlimits.go); nil when off (idle is
-	// atomic: its own callback re-arms it). lastFrame is when the
-	// client's last frame arrived (unix ns), kept while idle is on.
-	idle      atomic.Pointer[time.Timer]
-	maxAge    *time.Timer
+	// tokenEnd and maxAgeAt are when the token expires and when the
+	// session reaches Config.SessionMaxAge (unix ns; 0: never);
+	// lastFrame is when the client's last frame arrived, kept while
+	// Config.SessionIdleTimeout is on; limited is set once one of them
+	// has ended the session. The node's watchdog reads them
+	// (sessionlimits.go).
+	tokenEnd  atomic.Int64
+	maxAgeAt  atomic.Int64
 	lastFrame atomic.Int64
+	limited   atomic.Bool
 	// counted is set once the session is in kindred_connections: before
 	// its welcome, so that a client that has the welcome is counted.
 	counted bool
@@ -190,12 +192,8 @@ func (c *conn) run() {
 	s := c.srv
 	defer s.metrics.connections.Dec()
 	defer c.teardown()
-
-	var buf []byte // grown by the first frame: idle sessions never need one
-	var f protocol.ClientFrame
 	for {
-		var err error
-		buf, err = c.readFrame(buf[:0])
+		bp, err := c.readFrame()
 		if c.srv.cfg.SessionIdleTimeout > 0 {
 			c.lastFrame.Store(time.Now().UnixNano())
 		}
@@ -207,36 +205,79 @@ func (c *conn) run() {
 			c.closeOnReadError(err)
 			return
 		}
-		if err := protocol.DecodeClientFrame(buf, &f); err != nil {
-			c.reject("", "", "", chat.Errorf(chat.CodeBadJSON, "the frame is not a JSON object"))
-			continue
-		}
-		if len(buf) > s.cfg.MaxFrameBytes && !bigFrame(f.Type) {
-			// Read up to the video limit, which only SDP frames may use.
-			c.reject(f.Ref, "", "", chat.Errorf(chat.CodeFrameTooLarge, "frames may have at most %d bytes", s.cfg.MaxFrameBytes))
-			continue
-		}
-		c.handle(&f)
-		// Keep a large frame's buffer only while frames stay large.
-		if cap(buf) > 4096 && len(buf) < 1024 {
-			buf = nil
-		}
+		c.handleFrame(*bp)
+		putReadBuf(bp)
 	}
+}
+
+// readBufs and clientFrames hold a client frame while it is read, decoded
+// and handled: a session waiting for its next frame holds neither, and
+// keeps no text of the last one.
+var (
+	readBufs     = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+	clientFrames = sync.Pool{New: func() any { return new(protocol.ClientFrame) }}
+)
+
+// maxPooledRead is the largest frame buffer kept for reuse: video
+// offers can be far larger than chat frames.
+const maxPooledRead = 16 << 10
+
+func putReadBuf(bp *[]byte) {
+	if cap(*bp) <= maxPooledRead {
+		*bp = (*bp)[:0]
+		readBufs.Put(bp)
+	}
+}
+
+// handleFrame decodes one client frame and handles it.
+func (c *conn) handleFrame(buf []byte) {
+	s := c.srv
+	f := clientFrames.Get().(*protocol.ClientFrame)
+	defer func() {
+		f.Reset()
+		clientFrames.Put(f)
+	}()
+	if err := protocol.DecodeClientFrame(buf, f); err != nil {
+		c.reject("", "", "", chat.Errorf(chat.CodeBadJSON, "the frame is not a JSON object"))
+		return
+	}
+	if len(buf) > s.cfg.MaxFrameBytes && !bigFrame(f.Type) {
+		// Read up to the video limit, which only SDP frames may use.
+		c.reject(f.Ref, "", "", chat.Errorf(chat.CodeFrameTooLarge, "frames may have at most %d bytes", s.cfg.MaxFrameBytes))
+		return
+	}
+	c.handle(f)
 }
 
 var errFrameTooLarge = errors.New("frame too large")
 
-// readFrame reads one client frame into buf. A frame over MaxFrameBytes is
-// drained and refused without closing; the library closes the connection
-// (1009) past HardFrameBytes.
-func (c *conn) readFrame(buf []byte) ([]byte, error) {
+// readFrame reads one client frame into a buffer of readBufs, which the
+// caller puts back. A frame over MaxFrameBytes is drained and refused
+// without closing; the library closes the connection (1009) past
+// HardFrameBytes. A binary frame reads as empty (bad_json).
+func (c *conn) readFrame() (*[]byte, error) {
 	// No context for the read: a cancellable one makes the library arm a
 	// callback per read. A session's reads end when its socket is closed.
 	typ, r, err := c.ws.Reader(context.Background())
 	if err != nil {
-		return buf, err
+		return nil, err
 	}
-	max := c.srv.frameLimit()
+	bp := readBufs.Get().(*[]byte)
+	buf, err := readAll(r, (*bp)[:0], c.srv.frameLimit())
+	*bp = buf
+	if err != nil {
+		putReadBuf(bp)
+		return nil, err
+	}
+	if typ != websocket.MessageText {
+		*bp = buf[:0]
+	}
+	return bp, nil
+}
+
+// readAll appends what r holds to buf, up to max bytes; past that it
+// drains r and returns errFrameTooLarge.
+func readAll(r io.Reader, buf []byte, max int) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -250,16 +291,12 @@ func (c *conn) readFrame(buf []byte) ([]byte, error) {
 			return buf[:0], errFrameTooLarge
 		}
 		if err == io.EOF {
-			break
+			return buf, nil
 		}
 		if err != nil {
 			return buf, err
 		}
 	}
-	if typ != websocket.MessageText {
-		return buf[:0], nil // decodes as bad_json below
-	}
-	return buf, nil
 }
 
 func (c *conn) closeOnReadError(err error) {
@@ -316,10 +353,6 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason string) {
 // presence, the rate-limit bucket.
 func (c *conn) teardown() {
 	s := c.srv
-	if c.expiry != nil {
-		c.expiry.Stop()
-	}
-	c.stopSessionLimits()
 	if s.video != nil {
 		c.leaveVideos("")
 	}
