@@ -279,6 +279,19 @@ var evalSets = []evalSet{
 	// of corpus A-N: 0.876 recall (311/355), 16 imminent below high, 21/243
 	// false alarms (8.6%); rules alone 0.417, 12/243. Reported.
 	{path: "corpus/train-o.tsv", min: 680, note: "training corpus part o, risk without its words"},
+	// Parts q (long shares that move between past and present, the risk
+	// in one clause) and r (short messages in regional Englishes, drug
+	// slang, spelling by sound) were written on 2026-12-04 after
+	// blind5.tsv was frozen, and first scored before anything was trained
+	// or tuned on them (rules + the model of corpus A-O): q 0.965 recall
+	// (304/315), 4 imminent below high, 41/263 false alarms (15.6%: recovery
+	// stories, grief, training notes, books and films, which the rules
+	// read clause by clause); r 0.768 (235/306), 31, 3/310 (1.0%). Rules
+	// alone: q 0.790, 40/263; r 0.431, 2/310. Part q's false alarms are
+	// the rules' (the model never lowers a verdict): reported, not
+	// asserted; part r's are asserted.
+	{path: "corpus/train-q.tsv", min: 680, note: "training corpus part q, long shares between past and present"},
+	{path: "corpus/train-r.tsv", min: 700, assertFPR: true, note: "training corpus part r, short messages in many Englishes"},
 	// twins.tsv (661) was written as corpus part p, by another author from
 	// the guide alone: long check-ins with the risk in one sentence, each
 	// beside a harmless twin that differs in that sentence ("the urge to
