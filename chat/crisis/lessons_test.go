@@ -111,3 +111,18 @@ func TestDevowelFromOperatorLexicon(t *testing.T) {
 		t.Errorf("default lexicon reads hrt (hormone therapy) as hurt: %v", v.Severity)
 	}
 }
+
+// Many Englishes drop the g of -ing ("killin", "thinkin", "hidin") and
+// spell myself as they say it ("meself", "masel"): the lexicon's -ing
+// words take their g-dropped forms as aliases, and the idioms keep theirs.
+func TestDroppedGAndMyselfSpellings(t *testing.T) {
+	runCases(t, []phenomenonCase{
+		is(High, Suicide, "been thinkin bout killin meself again"),
+		is(High, Suicide, "cant stop thinkin about toppin masel"),
+		is(Imminent, Abuse, "he's kickin the door in and i'm hidin in the wardrobe"),
+		none("we were fishin all mornin, caught nothin"),
+		none("just killin time before the meetin"),
+		none("my back is killin me after movin house"),
+		none("i was cuttin onions n cryin"),
+	})
+}

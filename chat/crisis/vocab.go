@@ -137,6 +137,13 @@ func (cl *compiled) buildTable() {
 			add(v, f.id)
 		}
 	}
+	// The g dropped from the lexicon's -ing words, as many Englishes
+	// write them: "killin", "thinkin", "burnin", "usin".
+	for id, w := range cl.words {
+		if len(w) >= 6 && w[len(w)-3:] == "ing" {
+			add(w[:len(w)-1], int32(id))
+		}
+	}
 	cl.aliasTab = newHashTable(akeys, aids)
 }
 
