@@ -134,6 +134,10 @@ func TestPastVersusPresent(t *testing.T) {
 		is(High, Suicide, "I used to be happy, now I want to die"),
 		atLeast(High, SelfHarm, "I relapsed and cut myself again yesterday"),
 		is(Concern, SelfHarm, "I cut last week for the first time in ages"),
+		// "in 2019" is a year gone; "in 10 min" and "in 9 months" are not.
+		none("back in 2012 I tried to hang myself, today I run a recovery cafe"),
+		atLeast(High, Abuse, "he said he's going to kill me when he gets home in 10 min"),
+		is(Imminent, Overdose, "first time using in 9 months, did my old amount and my chest is tight"),
 	})
 }
 
