@@ -292,6 +292,17 @@ var evalSets = []evalSet{
 	// asserted; part r's are asserted.
 	{path: "corpus/train-q.tsv", min: 680, note: "training corpus part q, long shares between past and present"},
 	{path: "corpus/train-r.tsv", min: 700, assertFPR: true, note: "training corpus part r, short messages in many Englishes"},
+	// Parts s (one-on-one chats with a specialist: answers to screening
+	// and safety-planning questions) and t (risk said calmly, drily or
+	// politely, beside dry humour and ordinary goodbyes) were written on
+	// 2026-12-04 after blind5.tsv was frozen, and first scored before
+	// anything was trained or tuned on them: s with the rules of 4d8f7fb
+	// and the model of corpus A-R, 0.955 recall (295/309), 5 imminent
+	// below high, 13/280 false alarms (4.6%), rules alone 0.647, 7/280; t
+	// with the rules of 88c3d25 and the model of A-S, 0.815 (260/319), 12,
+	// 15/303 (5.0%), rules alone 0.451, 11/303.
+	{path: "corpus/train-s.tsv", min: 680, assertFPR: true, note: "training corpus part s, one-on-one chats with a specialist"},
+	{path: "corpus/train-t.tsv", min: 700, note: "training corpus part t, risk said calmly, drily or politely"},
 	// twins.tsv (661) was written as corpus part p, by another author from
 	// the guide alone: long check-ins with the risk in one sentence, each
 	// beside a harmless twin that differs in that sentence ("the urge to
