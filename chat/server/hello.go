@@ -28,13 +28,7 @@ func (c *conn) hello() bool {
 		return false
 	}
 	if e := s.checkRevoked(c.ctx, id); e != nil {
-		var code websocket.StatusCode = protocol.CloseRevoked
-		if e.Code != chat.CodeTokenRevoked && e.Code != chat.CodeAccountDeactivated {
-			code = protocol.CloseInternal
-		} else {
-			s.signins.refused(c.ctx, c.addr, "websocket", id.UserID, e.Code)
-		}
-		c.refuse(code, e)
+		c.refuseRevoked(id, e)
 		return false
 	}
 	c.ident = id
@@ -81,6 +75,14 @@ func (c *conn) hello() bool {
 		c.close(protocol.CloseInternal, "subscription failed")
 		return false
 	}
+	// A revocation stored while this hello ran was published before the
+	// session followed its user's channel, so it was not heard: read it
+	// again now that any later one will be. The session then closes as a
+	// live one does on the news, and its teardown undoes the hello.
+	if e := s.checkRevoked(c.ctx, id); e != nil {
+		c.refuseRevoked(id, e)
+		return true
+	}
 	c.sendSupportNotes()
 	if err := s.presence.Connect(c.ctx, id.UserID, c.id); err != nil {
 		s.log.Warn("presence connect", "user", id.UserID, "err", err)
@@ -96,6 +98,17 @@ func (s *Server) idleTimeout(id auth.Identity) time.Duration {
 		return s.cfg.SupervisorIdleTimeout
 	}
 	return s.cfg.IdleTimeout
+}
+
+// refuseRevoked closes a session whose token checkRevoked refused.
+func (c *conn) refuseRevoked(id auth.Identity, e *chat.Error) {
+	var code websocket.StatusCode = protocol.CloseRevoked
+	if e.Code != chat.CodeTokenRevoked && e.Code != chat.CodeAccountDeactivated {
+		code = protocol.CloseInternal
+	} else {
+		c.srv.signins.refused(c.ctx, c.addr, "websocket", id.UserID, e.Code)
+	}
+	c.refuse(code, e)
 }
 
 // readHello waits for the first frame, which must be a hello.

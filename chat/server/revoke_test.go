@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,4 +139,44 @@ func TestClusterRevokeSessions(t *testing.T) {
 	e1.store = c.nodes[1].store
 	expectRefused(t, e1, old, "the revoked token on the other node")
 	c.dial(1, mintAfter(t, c.signer, rev, "pat"), nil)
+}
+
+// A revocation stored while a session's hello runs, after the hello
+// checked the token and before the session follows its user's channel,
+// still ends the session: its news went out before anyone on this node
+// listened for it, so the hello reads the revocation again once the
+// session listens. (A browser test found a revoked tab still connected.)
+func TestRevokedDuringHello(t *testing.T) {
+	rb := &revokingBroker{channel: "user:pat"}
+	e := newEnv(t)
+	e.stop()
+	e.brokerWrap = func(b chat.Broker) chat.Broker { rb.Broker = b; return rb }
+	e.start()
+	admin := e.token("ada", auth.RoleAdmin)
+	var status atomic.Int32
+	rb.during = func() {
+		status.Store(int32(e.api("POST", "/api/users/pat/revoke", admin, nil, nil)))
+	}
+	start := time.Now()
+	c := e.dial(e.token("pat", auth.RolePeer), nil)
+	expectRevoked(t, c, start, "a session whose hello the revocation overtook")
+	if st := status.Load(); st != 200 {
+		t.Fatalf("the revocation during the hello answered %d", st)
+	}
+}
+
+// revokingBroker runs during once, inside the first subscription to
+// channel: after the hello's token check, before the session listens.
+type revokingBroker struct {
+	chat.Broker
+	channel string
+	during  func()
+	fired   atomic.Bool
+}
+
+func (b *revokingBroker) Subscribe(ctx context.Context, channel string) error {
+	if channel == b.channel && b.during != nil && b.fired.CompareAndSwap(false, true) {
+		b.during()
+	}
+	return b.Broker.Subscribe(ctx, channel)
 }
