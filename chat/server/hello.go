@@ -11,8 +11,11 @@ import (
 	"github.com/kindred-health/kindred/chat/protocol"
 )
 
-// hello authenticates the session and starts its subscriptions. It reports
-// whether the session is signed in; otherwise the client was told why.
+// hello authenticates the session and starts its subscriptions. It
+// reports false when the session ended before taking anything that must
+// be given back (the client was told why); from the user's rate bucket on,
+// it reports true, and a session that must end after all is closed, so
+// that run's teardown undoes what the hello did.
 func (c *conn) hello() bool {
 	f, ok := c.readHello()
 	if !ok {
@@ -72,8 +75,9 @@ func (c *conn) hello() bool {
 		CrisisResources: s.cfg.CrisisSupport.Resources,
 	}))
 	if !c.subscribeAll(convs, f.Resume) {
+		// Run's teardown undoes what was followed and the bucket taken.
 		c.close(protocol.CloseInternal, "subscription failed")
-		return false
+		return true
 	}
 	// A revocation stored while this hello ran was published before the
 	// session followed its user's channel, so it was not heard: read it
