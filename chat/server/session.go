@@ -83,7 +83,7 @@ type conn struct {
 	// its welcome, so that a client that has the welcome is counted.
 	counted bool
 	// writeStart is when the write in progress began (unix ns), 0 when
-	// none is; the server's write watchdog reads it.
+	// none is; the node's session watchdog reads it (sessionlimits.go).
 	writeStart atomic.Int64
 }
 
