@@ -127,13 +127,12 @@ func (c *conn) limitPassed(now int64) sessionLimit {
 		return limitNone // already ending
 	}
 	why := limitNone
-	switch {
+	switch last := c.lastFrame.Load(); {
 	case expired(&c.tokenEnd, now):
 		why = limitToken
 	case expired(&c.maxAgeAt, now):
 		why = limitMaxAge
-	case cfg.SessionIdleTimeout > 0 && c.lastFrame.Load() != 0 &&
-		now-c.lastFrame.Load() >= int64(cfg.SessionIdleTimeout):
+	case cfg.SessionIdleTimeout > 0 && last != 0 && now-last >= int64(cfg.SessionIdleTimeout):
 		why = limitIdle
 	}
 	if why != limitNone && !c.limited.CompareAndSwap(false, true) {
