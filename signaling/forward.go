@@ -180,7 +180,9 @@ func (l *layer) forward(pkt *rtp.Packet, raw []byte, now time.Time) {
 // gives the packet's numbers as s sees them. The check and the rewrite
 // are one step under s.mu, so a packet from the layer s just left is not
 // numbered as if from the new one (another reader may be at it); the
-// write itself is outside the lock.
+// write itself is outside the lock, so at a switch the old layer's last
+// packet may reach the wire just after the new layer's first. Numbers
+// stay gap-free, and a receiver's jitter buffer orders by them.
 func (s *subscriber) number(idx int32, seq uint16, ts uint32, canSwitch bool, now time.Time) (uint16, uint32, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -34,11 +34,51 @@ func TestSimulcastLayerFollowsEstimate(t *testing.T) {
 	}
 	eventually(t, time.Second, "the best layer under a 5 Mbit/s estimate", layerIs("f"))
 	sub.mu.Lock()
-	defer sub.mu.Unlock()
-	seqs := sub.order[key]
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i] != seqs[i-1]+1 {
-			t.Fatalf("sequence jumps from %d to %d at packet %d of %d", seqs[i-1], seqs[i], i, len(seqs))
+	seqs := append([]uint16(nil), sub.order[key]...)
+	sub.mu.Unlock()
+	checkGapFree(t, seqs)
+}
+
+// checkGapFree fails unless seqs, the sequence numbers in the order they
+// arrived, hold every number from the first to the last exactly once.
+// Two readers forward a switching subscriber's packets (the old layer's
+// and the new one's) and each writes outside the subscriber's lock, so
+// the old layer's last packet may arrive just after the new layer's
+// first; a receiver's jitter buffer puts them back in order, but a hole
+// would make it ask for a packet nobody sent. So a packet may arrive at
+// most maxEarly places before its turn.
+func checkGapFree(t *testing.T, seqs []uint16) {
+	t.Helper()
+	const maxEarly = 2
+	if len(seqs) == 0 {
+		t.Fatal("no packets received")
+	}
+	seen := map[uint16]bool{}
+	next := seqs[0] // the lowest number not yet received, in order
+	for i, s := range seqs {
+		if seen[s] {
+			t.Fatalf("sequence number %d received twice (packet %d of %d: %v)", s, i, len(seqs), around(seqs, i))
+		}
+		seen[s] = true
+		if d := s - next; d > maxEarly && d < 1<<15 {
+			t.Fatalf("sequence number %d arrived %d before its turn (packet %d of %d: %v)", s, d, i, len(seqs), around(seqs, i))
+		}
+		for seen[next] {
+			next++
 		}
 	}
+	last := seqs[0]
+	for _, s := range seqs {
+		if int16(s-last) > 0 {
+			last = s
+		}
+	}
+	if last+1 != next {
+		t.Fatalf("sequence has a hole at %d (received up to %d): %v", next, last, around(seqs, len(seqs)-1))
+	}
+}
+
+// around is seqs near index i, for a failure message.
+func around(seqs []uint16, i int) []uint16 {
+	return seqs[max(0, i-5):min(len(seqs), i+5)]
 }
