@@ -303,6 +303,17 @@ var evalSets = []evalSet{
 	// 15/303 (5.0%), rules alone 0.451, 11/303.
 	{path: "corpus/train-s.tsv", min: 680, assertFPR: true, note: "training corpus part s, one-on-one chats with a specialist"},
 	{path: "corpus/train-t.tsv", min: 700, note: "training corpus part t, risk said calmly, drily or politely"},
+	// Parts u (voice-to-text, one-handed typing, emoji for words, a
+	// thought split over several messages) and v (risk in amounts, times,
+	// places, access and the body's numbers, beside the same specifics
+	// said harmlessly) were written on 2026-12-04 after blind6.tsv was
+	// frozen, and first scored before anything was trained or tuned on
+	// them (rules + the model of corpus A-T): u 0.908 recall (315/347), 4
+	// imminent below high, 9/287 false alarms (3.1%), rules alone 0.602,
+	// 1/287; v 0.917 (308/336), 9, 17/282 (6.0%), rules alone 0.542,
+	// 7/282. Part v's false alarms are the model's: reported, not asserted.
+	{path: "corpus/train-u.tsv", min: 740, assertFPR: true, note: "training corpus part u, voice-to-text and typing in a hurry"},
+	{path: "corpus/train-v.tsv", min: 720, note: "training corpus part v, risk in specifics"},
 	// twins.tsv (661) was written as corpus part p, by another author from
 	// the guide alone: long check-ins with the risk in one sentence, each
 	// beside a harmless twin that differs in that sentence ("the urge to
