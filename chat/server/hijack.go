@@ -27,6 +27,9 @@ const (
 type leanHijacker struct {
 	http.ResponseWriter
 	sock *sockWriter
+	// wait is how the session's reader waits for its next frame
+	// (framewait.go), set by Hijack.
+	wait frameWait
 }
 
 // Hijack takes over the connection from net/http, keeping any bytes the
@@ -55,5 +58,6 @@ func (l *leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	l.sock = &sockWriter{conn: conn}
+	l.wait = newFrameWait(conn, br, brw.Reader.Buffered() > 0)
 	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(l.sock, sessionWriteBuffer)), nil
 }

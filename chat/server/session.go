@@ -25,6 +25,7 @@ type conn struct {
 	srv    *Server
 	ws     *websocket.Conn
 	sock   *sockWriter // where the writer puts its frames (sockwrite.go)
+	fw     frameWait   // how the reader waits for a frame (framewait.go)
 	id     string
 	ident  auth.Identity
 	userCh string
@@ -152,6 +153,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		srv:   s,
 		ws:    ws,
 		sock:  lh.sock,
+		fw:    lh.wait,
 		id:    newID("c_"),
 		addr:  addr,
 		convs: make(map[string]*convState),
@@ -193,6 +195,7 @@ func (c *conn) run() {
 	defer s.metrics.connections.Dec()
 	defer c.teardown()
 	for {
+		c.waitFrame()
 		bp, err := c.readFrame()
 		if c.srv.cfg.SessionIdleTimeout > 0 {
 			c.lastFrame.Store(time.Now().UnixNano())

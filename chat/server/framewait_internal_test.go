@@ -1,0 +1,86 @@
+package server
+
+import (
+	"bufio"
+	"net"
+	"testing"
+	"time"
+)
+
+// A session's wait for its next frame allocates nothing, whether bytes
+// are already there or it has to park until they come; it is on every
+// client frame's path.
+func TestFrameWaitAllocatesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	sock, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	br := bufio.NewReaderSize(sock, sessionReadBuffer)
+	c := &conn{fw: newFrameWait(sock, br, false)}
+	if canPeek && c.fw.raw == nil {
+		t.Fatal("no wait for a TCP socket")
+	}
+	one := []byte{1}
+	present := testing.AllocsPerRun(200, func() {
+		_, _ = client.Write(one)
+		time.Sleep(100 * time.Microsecond) // let the byte reach the socket
+		c.waitFrame()
+		_, _ = br.ReadByte()
+	})
+	later := make(chan struct{})
+	go func() {
+		for range later {
+			time.Sleep(time.Millisecond)
+			_, _ = client.Write(one)
+		}
+	}()
+	defer close(later)
+	parked := testing.AllocsPerRun(200, func() {
+		later <- struct{}{}
+		c.waitFrame()
+		_, _ = br.ReadByte()
+	})
+	if present != 0 || parked != 0 {
+		t.Fatalf("allocations per wait: %v with bytes there, %v parked", present, parked)
+	}
+}
+
+// BenchmarkFrameWait is what the wait adds to a client frame that has
+// already arrived: a look at the socket (one system call).
+func BenchmarkFrameWait(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	sock, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sock.Close()
+	if _, err := client.Write([]byte{1}); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	c := &conn{fw: newFrameWait(sock, bufio.NewReaderSize(sock, sessionReadBuffer), false)}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.waitFrame()
+	}
+}
