@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"net"
 	"syscall"
 )
 
@@ -18,23 +17,25 @@ import (
 // zero value, and one for a socket without a file descriptor (TLS served
 // by the node itself, a test pipe), does not wait.
 type frameWait struct {
-	// br is the library's buffered reader: a frame already buffered
-	// needs no wait. Read only by the session's reader, under conn.mu
-	// while the session is open (the writer's close handshake reads
-	// through it once the session is closed).
-	br  *bufio.Reader
-	raw syscall.RawConn
+	// br is the library's buffered reader, and sock what it reads: a
+	// frame already in either needs no wait. Their counts are read only
+	// by the session's reader, under conn.mu while the session is open
+	// (the writer's close handshake reads through them once it is
+	// closed).
+	br   *bufio.Reader
+	sock *sockConn // what br reads, with bytes of its own (sockread.go)
+	raw  syscall.RawConn
 	// asked is set once ready has been called in this wait; ready is
 	// the method value, made once, that raw.Read calls.
 	asked bool
 	ready func(fd uintptr) bool
 }
 
-// newFrameWait returns the wait for conn, read through br; early says
+// newFrameWait returns the wait for sock, read through br; early says
 // bytes the client sent with its upgrade request were queued in front of
-// the socket where br's count does not show them: no waiting then.
-func newFrameWait(conn net.Conn, br *bufio.Reader, early bool) frameWait {
-	sc, ok := conn.(syscall.Conn)
+// the socket where the buffers' counts do not show them: no waiting then.
+func newFrameWait(sock *sockConn, br *bufio.Reader, early bool) frameWait {
+	sc, ok := sock.Conn.(syscall.Conn)
 	if !ok || early || !canPeek {
 		return frameWait{}
 	}
@@ -42,7 +43,7 @@ func newFrameWait(conn net.Conn, br *bufio.Reader, early bool) frameWait {
 	if err != nil {
 		return frameWait{}
 	}
-	return frameWait{br: br, raw: raw}
+	return frameWait{br: br, sock: sock, raw: raw}
 }
 
 // waitFrame returns once the session's socket has bytes (or an end or an
@@ -54,7 +55,7 @@ func (c *conn) waitFrame() {
 		return
 	}
 	c.mu.Lock()
-	buffered := c.closed || w.br.Buffered() > 0
+	buffered := c.closed || w.br.Buffered() > 0 || w.sock.buffered() > 0
 	c.mu.Unlock()
 	if buffered {
 		return

@@ -26,8 +26,9 @@ func TestFrameWaitAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sock.Close()
-	br := bufio.NewReaderSize(sock, sessionReadBuffer)
-	c := &conn{fw: newFrameWait(sock, br, false)}
+	sc := &sockConn{Conn: sock}
+	br := bufio.NewReaderSize(sc, sessionReadBuffer)
+	c := &conn{fw: newFrameWait(sc, br, false)}
 	if canPeek && c.fw.raw == nil {
 		t.Fatal("no wait for a TCP socket")
 	}
@@ -78,7 +79,8 @@ func BenchmarkFrameWait(b *testing.B) {
 		b.Fatal(err)
 	}
 	time.Sleep(10 * time.Millisecond)
-	c := &conn{fw: newFrameWait(sock, bufio.NewReaderSize(sock, sessionReadBuffer), false)}
+	sc := &sockConn{Conn: sock}
+	c := &conn{fw: newFrameWait(sc, bufio.NewReaderSize(sc, sessionReadBuffer), false)}
 	b.ReportAllocs()
 	for b.Loop() {
 		c.waitFrame()

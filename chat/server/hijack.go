@@ -11,13 +11,12 @@ import (
 // Buffer sizes of a WebSocket session's socket, chosen for memory per idle
 // connection: net/http hands a hijacked connection over with 4 KiB read
 // and write buffers that the WebSocket library keeps for the connection's
-// whole life. Client frames are small (a chat frame is a few hundred
-// bytes), and reads at least as large as the buffer bypass it, so 512
-// bytes cost at most an extra read for a large frame. The writer batches
-// frames itself; 1 KiB holds a typical frame with its header in one write
-// and costs one extra write for a larger batch.
+// whole life. The library's read buffer is bufio's smallest, over a
+// sockConn that reads into a buffer lent only while it holds bytes
+// (sockread.go). The writer batches frames itself, and the library
+// writes only control frames (at most 131 bytes) through its buffer.
 const (
-	sessionReadBuffer  = 512
+	sessionReadBuffer  = 16
 	sessionWriteBuffer = 256
 )
 
@@ -43,7 +42,8 @@ func (l *leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		conn.Close()
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(conn, sessionReadBuffer)
+	sock := &sockConn{Conn: conn}
+	br := bufio.NewReaderSize(sock, sessionReadBuffer)
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent right after the handshake (net/http's
 		// background read may have taken the first byte of its hello).
@@ -51,13 +51,13 @@ func (l *leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		// socket: the library re-wraps the reader around the socket and
 		// keeps only what is buffered.
 		early, _ := brw.Reader.Peek(n)
-		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(n, sessionReadBuffer))
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), sock), max(n, sessionReadBuffer))
 		if _, err := br.Peek(n); err != nil {
 			conn.Close()
 			return nil, nil, err
 		}
 	}
 	l.sock = &sockWriter{conn: conn}
-	l.wait = newFrameWait(conn, br, brw.Reader.Buffered() > 0)
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(l.sock, sessionWriteBuffer)), nil
+	l.wait = newFrameWait(sock, br, brw.Reader.Buffered() > 0)
+	return sock, bufio.NewReadWriter(br, bufio.NewWriterSize(l.sock, sessionWriteBuffer)), nil
 }
