@@ -134,11 +134,11 @@ func (c *conn) catchUp(conv string, st *convState, announce bool) {
 		if !ok {
 			return
 		}
-		pubs, err := c.srv.eventsAfter(c.ctx, conv, from, 0, page)
+		pubs, err := c.srv.eventsAfter(c.quiet, conv, from, 0, page)
 		if err == nil && len(pubs) > 0 && !audited {
 			// A staff member's catch-up is recorded, once, before any of
 			// it is sent; if it cannot be, nothing is sent yet.
-			err = c.srv.recordAudit(c.ctx, chat.AuditEntry{Actor: c.ident.UserID, Action: "history.catchup", Room: conv,
+			err = c.srv.recordAudit(c.quiet, chat.AuditEntry{Actor: c.ident.UserID, Action: "history.catchup", Room: conv,
 				Detail: fmt.Sprintf("after=%d first=%d", from, pubs[0].Seq)})
 			audited = err == nil
 		}

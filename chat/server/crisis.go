@@ -126,7 +126,7 @@ func (c *conn) holdIfPolicy(ref string, ev chat.Event, v *crisis.Verdict) bool {
 	if s.esc == nil {
 		return false
 	}
-	p, err := s.store.RoomPolicy(c.ctx, ev.Conv)
+	p, err := s.store.RoomPolicy(c.quiet, ev.Conv)
 	if err != nil || !p.HoldImminent {
 		return false
 	}

@@ -178,7 +178,7 @@ func (c *conn) handleTyping(f *protocol.ClientFrame) {
 }
 
 func (c *conn) handleJoin(f *protocol.ClientFrame) {
-	conv, err := c.srv.joinRoom(c.ctx, c.ident, f.Conv)
+	conv, err := c.srv.joinRoom(c.quiet, c.ident, f.Conv)
 	if err != nil {
 		c.reject(f.Ref, "", f.Conv, chat.AsError(err))
 		return
@@ -187,7 +187,7 @@ func (c *conn) handleJoin(f *protocol.ClientFrame) {
 }
 
 func (c *conn) handleLeave(f *protocol.ClientFrame) {
-	if err := c.srv.leaveRoom(c.ctx, c.ident, f.Conv); err != nil {
+	if err := c.srv.leaveRoom(c.quiet, c.ident, f.Conv); err != nil {
 		c.reject(f.Ref, "", f.Conv, chat.AsError(err))
 		return
 	}
@@ -198,7 +198,7 @@ func (c *conn) handleLeave(f *protocol.ClientFrame) {
 }
 
 func (c *conn) handleOpenDM(f *protocol.ClientFrame) {
-	conv, err := c.srv.openDM(c.ctx, c.ident, f.User)
+	conv, err := c.srv.openDM(c.quiet, c.ident, f.User)
 	if err != nil {
 		c.reject(f.Ref, "", "", chat.AsError(err))
 		return
@@ -207,7 +207,7 @@ func (c *conn) handleOpenDM(f *protocol.ClientFrame) {
 }
 
 func (c *conn) handleMembers(f *protocol.ClientFrame) {
-	ms, err := c.srv.memberList(c.ctx, c.ident, f.Conv, c.hiddenUsers())
+	ms, err := c.srv.memberList(c.quiet, c.ident, f.Conv, c.hiddenUsers())
 	if err != nil {
 		c.reject(f.Ref, "", f.Conv, chat.AsError(err))
 		return

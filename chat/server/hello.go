@@ -26,11 +26,11 @@ func (c *conn) hello() bool {
 	if err != nil {
 		e := chat.AsError(err)
 		s.log.Info("sign-in refused", "code", e.Code, "addr", c.addr)
-		s.signins.refused(c.ctx, c.addr, "websocket", "", e.Code)
+		s.signins.refused(c.quiet, c.addr, "websocket", "", e.Code)
 		c.refuse(protocol.CloseUnauthorized, e)
 		return false
 	}
-	if e := s.checkRevoked(c.ctx, id); e != nil {
+	if e := s.checkRevoked(c.quiet, id); e != nil {
 		c.refuseRevoked(id, e)
 		return false
 	}
@@ -43,18 +43,18 @@ func (c *conn) hello() bool {
 	}
 	c.userCh = userChannel(id.UserID)
 	u := identUser(id)
-	if err := s.store.UpsertUser(c.ctx, u); err != nil {
+	if err := s.store.UpsertUser(c.quiet, u); err != nil {
 		s.log.Error("upsert user", "user", id.UserID, "err", err)
 		c.refuse(protocol.CloseInternal, chat.AsError(err))
 		return false
 	}
-	convs, err := s.store.UserConversations(c.ctx, id.UserID)
+	convs, err := s.store.UserConversations(c.quiet, id.UserID)
 	if err != nil {
 		s.log.Error("list conversations", "user", id.UserID, "err", err)
 		c.refuse(protocol.CloseInternal, chat.AsError(err))
 		return false
 	}
-	if err := c.loadBlocks(c.ctx); err != nil {
+	if err := c.loadBlocks(c.quiet); err != nil {
 		s.log.Error("list blocks", "user", id.UserID, "err", err)
 		c.refuse(protocol.CloseInternal, chat.AsError(err))
 		return false
@@ -83,7 +83,7 @@ func (c *conn) hello() bool {
 	// session followed its user's channel, so it was not heard: read it
 	// again now that any later one will be. The session then closes as a
 	// live one does on the news, and its teardown undoes the hello.
-	if e := s.checkRevoked(c.ctx, id); e != nil {
+	if e := s.checkRevoked(c.quiet, id); e != nil {
 		c.refuseRevoked(id, e)
 		return true
 	}
@@ -110,7 +110,7 @@ func (c *conn) refuseRevoked(id auth.Identity, e *chat.Error) {
 	if e.Code != chat.CodeTokenRevoked && e.Code != chat.CodeAccountDeactivated {
 		code = protocol.CloseInternal
 	} else {
-		c.srv.signins.refused(c.ctx, c.addr, "websocket", id.UserID, e.Code)
+		c.srv.signins.refused(c.quiet, c.addr, "websocket", id.UserID, e.Code)
 	}
 	c.refuse(code, e)
 }
@@ -156,7 +156,7 @@ func (c *conn) handleReauth(f *protocol.ClientFrame) {
 			Message: "this token is for another user or role; reconnect with it"})
 		return
 	}
-	if e := s.checkRevoked(c.ctx, id); e != nil {
+	if e := s.checkRevoked(c.quiet, id); e != nil {
 		c.sendError(f.Ref, "", "", e)
 		return
 	}

@@ -68,7 +68,7 @@ func checkReport(_ *conn, f *protocol.ClientFrame) *chat.Error {
 // handleReport answers a report frame (the frame table checked its
 // fields, the reporter's membership and the rate limit).
 func (c *conn) handleReport(f *protocol.ClientFrame) {
-	r, err := c.srv.fileReport(c.ctx, c.ident, frameReport(f))
+	r, err := c.srv.fileReport(c.quiet, c.ident, frameReport(f))
 	if err != nil {
 		e := chat.AsError(err)
 		if e.Code == chat.CodeInternal {

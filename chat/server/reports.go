@@ -33,7 +33,7 @@ func checkConcern(_ *conn, f *protocol.ClientFrame) *chat.Error {
 
 func (c *conn) handleFlag(f *protocol.ClientFrame) {
 	c.report(f, func() (*escalation.Escalation, error) {
-		e, err := c.srv.flag(c.ctx, c.ident, f.Conv, f.Seq, f.Reason)
+		e, err := c.srv.flag(c.quiet, c.ident, f.Conv, f.Seq, f.Reason)
 		if err == nil {
 			// The room's facilitators are told too (never who flagged).
 			c.srv.alerts.add(roomAlert{conv: f.Conv, seq: f.Seq, sender: e.Message.Sender, severity: crisis.High, source: "flag"})
@@ -51,7 +51,7 @@ func (c *conn) handleConcern(f *protocol.ClientFrame) {
 		}
 	}
 	c.report(f, func() (*escalation.Escalation, error) {
-		return c.srv.concern(c.ctx, c.ident, f.User, f.Conv, f.Reason)
+		return c.srv.concern(c.quiet, c.ident, f.User, f.Conv, f.Reason)
 	})
 }
 

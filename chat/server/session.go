@@ -40,7 +40,13 @@ type conn struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // writer, catch-ups and user-event handlers
+	// quiet is ctx without its cancellation, for the store's calls:
+	// every query given a cancellable context derives one from it, and
+	// the first leaves a map of children in ctx for the session's life
+	// (about 0.3 KiB per idle session). The store's calls are short; what
+	// must stop with the session (catch-up loops, subscriptions) uses ctx.
+	quiet context.Context
+	wg    sync.WaitGroup // writer, catch-ups and user-event handlers
 
 	mu          sync.Mutex
 	queue       []*chat.Publication
@@ -163,6 +169,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// itself, and a child context costs every session a registration in
 	// its parent.
 	c.ctx, c.cancel = context.WithCancel(withSource(context.Background(), addr))
+	c.quiet = context.WithoutCancel(c.ctx)
 	if !s.track(c) {
 		s.connLim.release(addr)
 		ws.Close(protocol.CloseGoingAway, "server shutting down")

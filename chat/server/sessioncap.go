@@ -28,7 +28,7 @@ func (c *conn) admitSession() bool {
 	if s.cfg.MaxSessionsPerUser <= 0 {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, sessionCountTimeout)
+	ctx, cancel := context.WithTimeout(c.quiet, sessionCountTimeout)
 	defer cancel()
 	ok, err := s.sessions.Admit(ctx, c.ident.UserID, c.id, s.cfg.MaxSessionsPerUser)
 	if err != nil {

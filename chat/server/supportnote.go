@@ -213,7 +213,7 @@ func supportMoves(e *escalation.Escalation, step escalation.Step, reached int, n
 // sendSupportNotes shows a starting session its user's notes not yet
 // dismissed (after subscribing the user channel, so no change is missed).
 func (c *conn) sendSupportNotes() {
-	notes, err := c.srv.store.SupportNotes(c.ctx, c.ident.UserID)
+	notes, err := c.srv.store.SupportNotes(c.quiet, c.ident.UserID)
 	if err != nil {
 		c.srv.log.Error("support notes", "user", c.ident.UserID, "err", err)
 		return
@@ -236,7 +236,7 @@ func checkDismissSupport(_ *conn, f *protocol.ClientFrame) *chat.Error {
 // handleDismissSupport dismisses one of the user's own notes (anyone
 // else's is not_found) and tells every session of theirs.
 func (c *conn) handleDismissSupport(f *protocol.ClientFrame) {
-	n, changed, err := c.srv.store.DismissSupportNote(c.ctx, c.ident.UserID, f.Note)
+	n, changed, err := c.srv.store.DismissSupportNote(c.quiet, c.ident.UserID, f.Note)
 	if err != nil {
 		c.reject(f.Ref, "", "", chat.AsError(err))
 		return

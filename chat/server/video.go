@@ -94,7 +94,7 @@ func checkVideoSession(c *conn, f *protocol.ClientFrame) *chat.Error {
 		f.Conv = p.conv
 		return nil
 	}
-	ops, conv, remote, err := c.srv.videoHost(c.ctx, c, f.Session)
+	ops, conv, remote, err := c.srv.videoHost(c.quiet, c, f.Session)
 	if err != nil {
 		return err
 	}

@@ -191,7 +191,7 @@ func (c *conn) handleVideoStart(f *protocol.ClientFrame) {
 	}
 	info, err := c.srv.video.Start(f.Conv, c.person(""), f.WaitingRoom)
 	if err == nil {
-		err = c.srv.claimVideo(c.ctx, info)
+		err = c.srv.claimVideo(c.quiet, info)
 	}
 	if err != nil {
 		c.reject(f.Ref, "", f.Conv, videoError(err))
@@ -346,7 +346,7 @@ func (c *conn) announceVideo(convs []string) {
 	if len(convs) == 0 {
 		return
 	}
-	live, err := c.srv.store.LiveVideoSessions(c.ctx, convs, time.Now())
+	live, err := c.srv.store.LiveVideoSessions(c.quiet, convs, time.Now())
 	if err != nil {
 		c.srv.log.Warn("video: live sessions", "err", err)
 		return
