@@ -11,21 +11,7 @@ import (
 // are already there or it has to park until they come; it is on every
 // client frame's path.
 func TestFrameWaitAllocatesNothing(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	sock, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sock.Close()
+	client, sock := tcpPair(t)
 	sc := &sockConn{Conn: sock}
 	br := bufio.NewReaderSize(sc, sessionReadBuffer)
 	c := &conn{fw: newFrameWait(sc, br, false)}
@@ -60,21 +46,7 @@ func TestFrameWaitAllocatesNothing(t *testing.T) {
 // BenchmarkFrameWait is what the wait adds to a client frame that has
 // already arrived: a look at the socket (one system call).
 func BenchmarkFrameWait(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer client.Close()
-	sock, err := ln.Accept()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sock.Close()
+	client, sock := tcpPair(b)
 	if _, err := client.Write([]byte{1}); err != nil {
 		b.Fatal(err)
 	}
@@ -85,4 +57,26 @@ func BenchmarkFrameWait(b *testing.B) {
 	for b.Loop() {
 		c.waitFrame()
 	}
+}
+
+// tcpPair returns both ends of a loopback TCP connection, closed when
+// the test ends.
+func tcpPair(tb testing.TB) (client, server net.Conn) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { server.Close() })
+	return client, server
 }
