@@ -385,6 +385,15 @@ var evalSets = []evalSet{
 	// (2.8%): the false-alarm rate is asserted, the rest reported.
 	{path: "testdata/blind6.tsv", min: 500, assertFPR: true, blind: true,
 		note: "sixth blind set, never tuned on, misses never read"},
+	// blind7.tsv (520 messages, phone-typed group traffic) and blind8.tsv
+	// (528, longer one-on-one and late-night messages with the risk in
+	// one clause) were written the same way by a seventh and an eighth
+	// author (B7, B8) on 2026-12-04, after blind6.tsv had been scored
+	// twice, and frozen (committed) before either was first scored.
+	{path: "testdata/blind7.tsv", min: 480, blind: true,
+		note: "seventh blind set, never tuned on, misses never read"},
+	{path: "testdata/blind8.tsv", min: 480, blind: true,
+		note: "eighth blind set, never tuned on, misses never read"},
 }
 
 // TestEvaluation scores every labelled set (see evalSets) and fails on the
