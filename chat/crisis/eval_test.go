@@ -389,10 +389,14 @@ var evalSets = []evalSet{
 	// (528, longer one-on-one and late-night messages with the risk in
 	// one clause) were written the same way by a seventh and an eighth
 	// author (B7, B8) on 2026-12-04, after blind6.tsv had been scored
-	// twice, and frozen (committed) before either was first scored.
-	{path: "testdata/blind7.tsv", min: 480, blind: true,
+	// twice, and frozen (committed, e405d9c) before either was first
+	// scored. First scored at e405d9c (rules + model of corpus A-V):
+	// blind7 recall 0.971 (202/208), 3 of 103 imminent below high, false
+	// positives 7/234 (3.0%); blind8 0.966 (201/208), 3 of 104, 5/238
+	// (2.1%): the false-alarm rate is asserted, the rest reported.
+	{path: "testdata/blind7.tsv", min: 480, assertFPR: true, blind: true,
 		note: "seventh blind set, never tuned on, misses never read"},
-	{path: "testdata/blind8.tsv", min: 480, blind: true,
+	{path: "testdata/blind8.tsv", min: 480, assertFPR: true, blind: true,
 		note: "eighth blind set, never tuned on, misses never read"},
 }
 

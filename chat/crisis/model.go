@@ -20,8 +20,7 @@ import (
 type Model struct {
 	bits  uint8
 	heads [numHeads]head
-	w     []int8 // bucket-major, as in the file: w[b*numHeads+h]
-	sev   []int8 // the same, severity heads only: sev[b*sevStride+h]
+	sev   []int8 // the severity heads' weights, bucket by bucket: sev[b*sevStride+h]
 	cat   []int8 // the others: cat[b*catStride+h-headCat0]
 }
 
@@ -114,11 +113,7 @@ func ParseModel(b []byte) (*Model, error) {
 			return nil, fmt.Errorf("crisis: model head %d has a non-finite or negative parameter", h)
 		}
 	}
-	m.w = make([]int8, nw)
-	for i, x := range p {
-		m.w[i] = int8(x)
-	}
-	m.split(m.w)
+	m.sev, m.cat = split(p)
 	return m, nil
 }
 
@@ -128,7 +123,8 @@ func finite(f float32) bool {
 
 // marshal writes m in the model file format.
 func (m *Model) marshal() []byte {
-	b := make([]byte, 0, modelHeader+numHeads*headBytes+len(m.w)+4)
+	nb := len(m.sev) / sevStride
+	b := make([]byte, 0, modelHeader+numHeads*headBytes+nb*numHeads+4)
 	b = append(b, modelMagic...)
 	b = binary.LittleEndian.AppendUint16(b, modelVersion)
 	b = binary.LittleEndian.AppendUint16(b, featureVersion)
@@ -140,8 +136,13 @@ func (m *Model) marshal() []byte {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.thresh))
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.strict))
 	}
-	for _, x := range m.w {
-		b = append(b, byte(x))
+	for k := range nb {
+		for _, x := range m.sev[k*sevStride : k*sevStride+headCat0] {
+			b = append(b, byte(x))
+		}
+		for _, x := range m.cat[k*catStride : k*catStride+numHeads-headCat0] {
+			b = append(b, byte(x))
+		}
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 }
@@ -154,14 +155,20 @@ const (
 	catStride = 8
 )
 
-// split lays the file's bucket-major weights out as the two tables.
-func (m *Model) split(w []int8) {
+// split lays bucket-major weights (the file's bytes, or a trained
+// model's int8s) out as the two tables.
+func split[W int8 | byte](w []W) (sev, cat []int8) {
 	nb := len(w) / numHeads
-	m.sev, m.cat = make([]int8, nb*sevStride), make([]int8, nb*catStride)
+	sev, cat = make([]int8, nb*sevStride), make([]int8, nb*catStride)
 	for b := range nb {
-		copy(m.sev[b*sevStride:], w[b*numHeads:b*numHeads+headCat0])
-		copy(m.cat[b*catStride:], w[b*numHeads+headCat0:b*numHeads+numHeads])
+		for h := range headCat0 {
+			sev[b*sevStride+h] = int8(w[b*numHeads+h])
+		}
+		for h := headCat0; h < numHeads; h++ {
+			cat[b*catStride+h-headCat0] = int8(w[b*numHeads+h])
+		}
 	}
+	return sev, cat
 }
 
 // severitySums adds up the severity heads' weights over the features.
