@@ -403,8 +403,11 @@ var evalSets = []evalSet{
 	// same way by a ninth author (B9) on 2026-12-04, after blind7 and
 	// blind8 had been scored twice, and frozen (committed) before it was
 	// first scored. Five of its messages also occur in other sets (short
-	// ordinary lines); the set is kept as written.
-	{path: "testdata/blind9.tsv", min: 480, blind: true,
+	// ordinary lines); the set is kept as written. First scored at 42f3eb9
+	// (rules + model of corpus A-V at 2^18 buckets): recall 0.967
+	// (207/214), 3 of 107 imminent below high, false positives 10/242
+	// (4.1%): the false-alarm rate is asserted, the rest reported.
+	{path: "testdata/blind9.tsv", min: 480, assertFPR: true, blind: true,
 		note: "ninth blind set, never tuned on, misses never read"},
 }
 

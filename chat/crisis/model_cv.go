@@ -40,7 +40,7 @@ func TrainModel(examples []Example, o TrainOptions) ([]byte, TrainReport, error)
 	for i, ex := range examples {
 		sc.reset()
 		cl.normalize(ex.Text, sc)
-		samples[i] = newSample(ex, appendFeatures(nil, sc.norm, sc.toks, o.Bits))
+		samples[i] = newSample(ex, appendFeatures(nil, ex.Text, sc.norm, sc.toks, o.Bits))
 		groups[i] = max(ex.Group, 0)
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6b696e64726564))

@@ -41,7 +41,7 @@ func (d *ModelDetector) Detect(text string) Verdict {
 	d.rules.c.normalize(text, sc)
 	var lg [numHeads]float64
 	if d.model != nil {
-		sc.feats = appendFeatures(sc.feats[:0], sc.norm, sc.toks, d.model.bits)
+		sc.feats = appendFeatures(sc.feats[:0], text, sc.norm, sc.toks, d.model.bits)
 		lg = d.model.severityLogits(sc.feats)
 	}
 	v := d.rules.judge(text, sc)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +161,53 @@ func TestCombineBesideTheModel(t *testing.T) {
 	got := Combine(plain, NewHTTPClassifier(high.URL, time.Second), time.Second).Detect(text)
 	if got.Severity != High || !slices.Equal(got.Categories, []Category{Abuse}) || got.About != AboutOther {
 		t.Errorf("the classifier did not raise beside the model: %+v", got)
+	}
+}
+
+// TestNumbersAndCodesNeverRaise checks that text made of numbers, codes
+// and filler raises no alarm: a pasted order number, a token or a load
+// test's bodies must never page a supervisor. The model once read the
+// digits of long numbers as character n-grams, and every body of the load
+// tool ("<UnixNano timestamp> xxx…") was raised to high on the days its
+// timestamps began with 1796.
+func TestNumbersAndCodesNeverRaise(t *testing.T) {
+	d := NewDetector(nil)
+	rng := rand.New(rand.NewPCG(7, 7))
+	random := func(alphabet string, n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	const (
+		digits = "0123456789"
+		hex    = "0123456789abcdef"
+		b64    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	)
+	var msgs []string
+	// The load tool's bodies over four years, one every six hours.
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for at := start; at.Year() < 2030; at = at.Add(6 * time.Hour) {
+		ns := at.UnixNano() + rng.Int64N(int64(6*time.Hour))
+		msgs = append(msgs, strconv.FormatInt(ns, 10)+" "+strings.Repeat("x", 20+rng.IntN(200)))
+	}
+	for range 1000 {
+		msgs = append(msgs,
+			random(digits, 5+rng.IntN(15)),
+			"order "+random(digits, 6+rng.IntN(8))+" shipped, tracking "+random(digits+"ABCDEFGHJKLMNPQRSTUVWXYZ", 14),
+			random(hex, 8+rng.IntN(56)),
+			random(b64, 8+rng.IntN(72)))
+	}
+	raised := 0
+	for _, m := range msgs {
+		if v := d.Detect(m); v.Severity != None {
+			if raised++; raised <= 5 {
+				t.Errorf("%q: %s %v", m, v.Severity, v.Categories)
+			}
+		}
+	}
+	if raised > 0 {
+		t.Errorf("%d of %d messages of numbers and codes raised an alarm", raised, len(msgs))
 	}
 }

@@ -31,7 +31,7 @@ func (d *ModelDetector) Explain(text string) string {
 	}
 	sc := newScratch()
 	d.rules.c.normalize(text, sc)
-	feats := appendFeatures(nil, sc.norm, sc.toks, d.model.bits)
+	feats := appendFeatures(nil, text, sc.norm, sc.toks, d.model.bits)
 	lg := d.model.score(feats)
 	strict := rv.Severity == None
 	for h := range numHeads {

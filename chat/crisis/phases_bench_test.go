@@ -35,12 +35,12 @@ func BenchmarkPhases(b *testing.B) {
 		{"features", func(m string) {
 			sc.reset()
 			d.c.normalize(m, sc)
-			sc.feats = appendFeatures(sc.feats[:0], sc.norm, sc.toks, md.model.bits)
+			sc.feats = appendFeatures(sc.feats[:0], m, sc.norm, sc.toks, md.model.bits)
 		}},
 		{"model", func(m string) {
 			sc.reset()
 			d.c.normalize(m, sc)
-			sc.feats = appendFeatures(sc.feats[:0], sc.norm, sc.toks, md.model.bits)
+			sc.feats = appendFeatures(sc.feats[:0], m, sc.norm, sc.toks, md.model.bits)
 			lg := md.model.severityLogits(sc.feats)
 			md.model.sevOf(&lg, true)
 		}},
