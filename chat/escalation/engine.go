@@ -87,6 +87,13 @@ type Engine struct {
 	hooks  bool
 	link   string
 	bg     sync.WaitGroup // last-resort pages started by Open
+
+	// The escalations this node is driving now. A lease keeps nodes
+	// apart, but its holder may take it again (that is how it is
+	// renewed), so Open's first step and a tick that found the
+	// escalation due before Open leased it would both page the same tier.
+	mu      sync.Mutex
+	driving map[string]struct{}
 }
 
 // Engine defaults.
@@ -218,6 +225,10 @@ var errLeaseLost = errors.New("escalation: lease lost to another node")
 // drive takes the lease on escalation id, advances it if it is still due,
 // and releases the lease. It reports whether it recorded a step.
 func (eng *Engine) drive(ctx context.Context, id string) bool {
+	if !eng.claim(id) {
+		return false // this node is driving it already
+	}
+	defer eng.unclaim(id)
 	now := eng.clock.Now()
 	ok, err := eng.store.TryLease(ctx, id, eng.node, now, eng.ttl)
 	if err != nil {
@@ -263,6 +274,26 @@ func (eng *Engine) drive(ctx context.Context, id string) bool {
 		return false
 	}
 	return true
+}
+
+// claim marks id as driven by this node, unless it is already.
+func (eng *Engine) claim(id string) bool {
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if _, busy := eng.driving[id]; busy {
+		return false
+	}
+	if eng.driving == nil {
+		eng.driving = make(map[string]struct{})
+	}
+	eng.driving[id] = struct{}{}
+	return true
+}
+
+func (eng *Engine) unclaim(id string) {
+	eng.mu.Lock()
+	delete(eng.driving, id)
+	eng.mu.Unlock()
 }
 
 // renew keeps the lease alive while a step runs (Notify may be slow). If a

@@ -1042,3 +1042,77 @@ func (s *slowCreateStore) Create(ctx context.Context, e *escalation.Escalation) 
 	<-ctx.Done()
 	return nil, false, ctx.Err()
 }
+
+// gatedLeases holds the first TryLease until gate is closed, after
+// telling waiting that it has been asked.
+type gatedLeases struct {
+	escalation.Store
+	once    sync.Once
+	waiting chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedLeases) TryLease(ctx context.Context, id, node string, now time.Time, ttl time.Duration) (bool, error) {
+	first := false
+	g.once.Do(func() { first = true })
+	if first {
+		close(g.waiting)
+		<-g.gate
+	}
+	return g.Store.TryLease(ctx, id, node, now, ttl)
+}
+
+// TestOpenAndTickPageOnce: a node's Run finds a new escalation due (no
+// lease on it yet) while Open on the same node is about to take the lease
+// and send the first page. A lease lets its holder take it again (that is
+// how it is renewed), so it cannot keep one node's own goroutines apart:
+// whichever comes second must see that the escalation is already being
+// driven here and leave it, not page the same tier twice.
+func TestOpenAndTickPageOnce(t *testing.T) {
+	h := newHarness(t, true)
+	h.n.block, h.n.entered = make(chan struct{}), make(chan struct{}, 2)
+	g := &gatedLeases{Store: h.store, waiting: make(chan struct{}), gate: make(chan struct{})}
+	eng := h.engine("n1", g, h.n)
+	opened := make(chan *escalation.Escalation, 1)
+	go func() {
+		e, err := eng.Open(h.ctx, detectorEsc(7, crisis.Imminent))
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- e
+	}()
+	<-g.waiting // recorded and due; Open is about to take the lease
+	ticked := make(chan struct{})
+	go func() {
+		defer close(ticked)
+		eng.RunOnce(h.ctx)
+	}()
+	tickPaged := false
+	select {
+	case <-h.n.entered: // the tick holds the lease and sends the first page
+		tickPaged = true
+	case <-ticked: // the tick left it to Open
+	}
+	close(g.gate) // Open asks for the lease now
+	var e *escalation.Escalation
+	select {
+	case e = <-opened:
+	case <-h.n.entered:
+		if tickPaged {
+			t.Error("Open paged the tier the tick was paging")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Open neither returned nor paged")
+	}
+	close(h.n.block)
+	<-ticked
+	if e == nil {
+		e = <-opened
+	}
+	if p := h.n.pages(); len(p) != 1 {
+		t.Fatalf("%d pages, want 1: %+v", len(p), p)
+	}
+	if want := []escalation.StepKind{escalation.StepCreated, escalation.StepNotified}; !slices.Equal(kinds(h.get(e.ID)), want) {
+		t.Fatalf("timeline %v, want %v", kinds(h.get(e.ID)), want)
+	}
+}
