@@ -167,11 +167,17 @@ func isCode(tok string) bool {
 	return letters >= 2 && (digits >= 4 || digits >= 1 && ups >= 2)
 }
 
+// The 64-bit FNV-1a hash of a word, which wordHash and grams compute.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
 // wordHash is the FNV-1a hash of a word, as grams returns it.
 func wordHash(w []byte) uint64 {
-	h := uint64(14695981039346656037)
+	h := uint64(fnvOffset)
 	for _, c := range w {
-		h = (h ^ uint64(c)) * 1099511628211
+		h = (h ^ uint64(c)) * fnvPrime
 	}
 	return h
 }
@@ -180,10 +186,10 @@ func wordHash(w []byte) uint64 {
 // maxGramWord bytes) into out from n on, and returns the hash of the whole
 // word (FNV-1a) and the new n.
 func grams(out []uint32, n int, w []byte, shift uint8) (uint64, int) {
-	h := uint64(14695981039346656037)
+	h := uint64(fnvOffset)
 	win := uint64('^') // the last four bytes of the padded word, newest lowest
 	for i, c := range w {
-		h = (h ^ uint64(c)) * 1099511628211
+		h = (h ^ uint64(c)) * fnvPrime
 		if i >= maxGramWord {
 			continue
 		}

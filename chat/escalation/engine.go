@@ -126,18 +126,19 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		return nil, errors.New("escalation: NewEngine needs a Store and a Notifier")
 	}
 	e := &Engine{
-		store:  cfg.Store,
-		notify: cfg.Notifier,
-		policy: cfg.Policy,
-		node:   cfg.NodeID,
-		clock:  cfg.Clock,
-		log:    cfg.Logger,
-		ttl:    cfg.LeaseTTL,
-		tick:   cfg.Tick,
-		ntime:  cfg.NotifyTimeout,
-		admins: cfg.Admins,
-		hooks:  cfg.Webhooks,
-		link:   cfg.LinkBase,
+		driving: make(map[string]struct{}),
+		store:   cfg.Store,
+		notify:  cfg.Notifier,
+		policy:  cfg.Policy,
+		node:    cfg.NodeID,
+		clock:   cfg.Clock,
+		log:     cfg.Logger,
+		ttl:     cfg.LeaseTTL,
+		tick:    cfg.Tick,
+		ntime:   cfg.NotifyTimeout,
+		admins:  cfg.Admins,
+		hooks:   cfg.Webhooks,
+		link:    cfg.LinkBase,
 	}
 	if e.policy.AckTimeout == nil {
 		e.policy.AckTimeout = DefaultPolicy().AckTimeout
@@ -282,9 +283,6 @@ func (eng *Engine) claim(id string) bool {
 	defer eng.mu.Unlock()
 	if _, busy := eng.driving[id]; busy {
 		return false
-	}
-	if eng.driving == nil {
-		eng.driving = make(map[string]struct{})
 	}
 	eng.driving[id] = struct{}{}
 	return true
