@@ -18,10 +18,11 @@ import (
 // for concurrent use. It never decides alone: ModelDetector lets it raise
 // the rules' verdict, never lower it.
 type Model struct {
-	bits  uint8
-	heads [numHeads]head
-	sev   []int8 // the severity heads' weights, bucket by bucket: sev[b*sevStride+h]
-	cat   []int8 // the others: cat[b*catStride+h-headCat0]
+	bits    uint8 // log2 of the severity heads' buckets: a feature's bucket f < 1<<bits
+	catBits uint8 // log2 of the other heads' buckets: they read f>>(bits-catBits)
+	heads   [numHeads]head
+	sev     []int8 // the severity heads' weights, bucket by bucket: sev[b*sevStride+h]
+	cat     []int8 // the others: cat[(f>>(bits-catBits))*catStride+h-headCat0]
 }
 
 // head is one logistic output: logit = bias + scale*Σw/n^¼, where n is
@@ -48,13 +49,16 @@ const (
 // The model file, little-endian:
 //
 //	magic "KCM1", format version (u16), feature version (u16),
-//	heads (u16), bucket bits (u8), reserved (u8 = 0),
+//	heads (u16), bucket bits (u8), category bucket bits (u8, <= bits),
 //	per head: scale, bias, threshold, strict threshold (f32 each),
-//	weights: (1<<bits)*heads int8, bucket-major,
+//	severity weights: (1<<bits)*headCat0 int8, bucket-major,
+//	other weights: (1<<catBits)*(heads-headCat0) int8, bucket-major,
 //	CRC-32 (IEEE) of all the bytes before it (u32).
+//
+// Format 2 had one table of (1<<bits)*heads, every head at bits.
 const (
 	modelMagic    = "KCM1"
-	modelVersion  = 2
+	modelVersion  = 3
 	modelHeader   = 12
 	headBytes     = 16
 	minBucketBits = 8
@@ -93,11 +97,11 @@ func ParseModel(b []byte) (*Model, error) {
 	if h := binary.LittleEndian.Uint16(b[8:]); h != numHeads {
 		return nil, fmt.Errorf("crisis: model has %d heads, want %d", h, numHeads)
 	}
-	m := &Model{bits: b[10]}
-	if m.bits < minBucketBits || m.bits > maxBucketBits || b[11] != 0 {
-		return nil, fmt.Errorf("crisis: model bucket bits %d out of range", m.bits)
+	m := &Model{bits: b[10], catBits: b[11]}
+	if m.bits < minBucketBits || m.bits > maxBucketBits || m.catBits < minBucketBits || m.catBits > m.bits {
+		return nil, fmt.Errorf("crisis: model bucket bits %d, %d out of range", m.bits, m.catBits)
 	}
-	nw := (1 << m.bits) * numHeads
+	nw := (1<<m.bits)*headCat0 + (1<<m.catBits)*(numHeads-headCat0)
 	if want := modelHeader + numHeads*headBytes + nw; len(body) != want {
 		return nil, fmt.Errorf("crisis: model file is %d bytes, want %d", len(b), want+4)
 	}
@@ -113,7 +117,7 @@ func ParseModel(b []byte) (*Model, error) {
 			return nil, fmt.Errorf("crisis: model head %d has a non-finite or negative parameter", h)
 		}
 	}
-	m.sev, m.cat = split(p)
+	m.sev, m.cat = widen(p, 1<<m.bits, 1<<m.catBits)
 	return m, nil
 }
 
@@ -123,13 +127,13 @@ func finite(f float32) bool {
 
 // marshal writes m in the model file format.
 func (m *Model) marshal() []byte {
-	nb := len(m.sev) / sevStride
-	b := make([]byte, 0, modelHeader+numHeads*headBytes+nb*numHeads+4)
+	nb, nc := len(m.sev)/sevStride, len(m.cat)/catStride
+	b := make([]byte, 0, modelHeader+numHeads*headBytes+nb*headCat0+nc*(numHeads-headCat0)+4)
 	b = append(b, modelMagic...)
 	b = binary.LittleEndian.AppendUint16(b, modelVersion)
 	b = binary.LittleEndian.AppendUint16(b, featureVersion)
 	b = binary.LittleEndian.AppendUint16(b, numHeads)
-	b = append(b, m.bits, 0)
+	b = append(b, m.bits, m.catBits)
 	for _, hd := range m.heads {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.scale))
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(hd.bias))
@@ -140,6 +144,8 @@ func (m *Model) marshal() []byte {
 		for _, x := range m.sev[k*sevStride : k*sevStride+headCat0] {
 			b = append(b, byte(x))
 		}
+	}
+	for k := range nc {
 		for _, x := range m.cat[k*catStride : k*catStride+numHeads-headCat0] {
 			b = append(b, byte(x))
 		}
@@ -155,17 +161,21 @@ const (
 	catStride = 8
 )
 
-// split lays bucket-major weights (the file's bytes, or a trained
-// model's int8s) out as the two tables.
-func split[W int8 | byte](w []W) (sev, cat []int8) {
-	nb := len(w) / numHeads
-	sev, cat = make([]int8, nb*sevStride), make([]int8, nb*catStride)
+// widen lays the file's packed, bucket-major tables (nb severity rows of
+// headCat0 weights, then nc rows of the others) out with the strides the
+// sums read.
+func widen(p []byte, nb, nc int) (sev, cat []int8) {
+	sev, cat = make([]int8, nb*sevStride), make([]int8, nc*catStride)
 	for b := range nb {
 		for h := range headCat0 {
-			sev[b*sevStride+h] = int8(w[b*numHeads+h])
+			sev[b*sevStride+h] = int8(p[b*headCat0+h])
 		}
-		for h := headCat0; h < numHeads; h++ {
-			cat[b*catStride+h-headCat0] = int8(w[b*numHeads+h])
+	}
+	p = p[nb*headCat0:]
+	const nh = numHeads - headCat0
+	for b := range nc {
+		for h := range nh {
+			cat[b*catStride+h] = int8(p[b*nh+h])
 		}
 	}
 	return sev, cat
@@ -189,9 +199,10 @@ func (m *Model) severitySums(feats []uint32) (acc [numHeads]int32) {
 //go:norace
 func (m *Model) sums(feats []uint32) [numHeads]int32 {
 	acc := m.severitySums(feats)
-	w := m.cat
+	w, shift := m.cat, m.bits-m.catBits
 	for _, f := range feats {
-		r := w[int(f)*catStride : int(f)*catStride+catStride : int(f)*catStride+catStride]
+		c := int(f >> shift)
+		r := w[c*catStride : c*catStride+catStride : c*catStride+catStride]
 		for k := range numHeads - headCat0 {
 			acc[headCat0+k] += int32(r[k])
 		}
@@ -239,6 +250,26 @@ func (m *Model) sevOf(lg *[numHeads]float64, strict bool) Severity {
 	return None
 }
 
+// categories returns the categories whose heads pass their thresholds;
+// when none does and always, the likeliest one.
+func (m *Model) categories(lg *[numHeads]float64, always bool) catSet {
+	var cats catSet
+	best := headCat0
+	for i := range KnownCategories {
+		h := headCat0 + i
+		if lg[h] >= float64(m.heads[h].thresh) {
+			cats |= 1 << i
+		}
+		if lg[h]-float64(m.heads[h].thresh) > lg[best]-float64(m.heads[best].thresh) {
+			best = h
+		}
+	}
+	if cats == 0 && always {
+		cats = 1 << (best - headCat0)
+	}
+	return cats
+}
+
 // modelVerdict is what the model says about one message.
 type modelVerdict struct {
 	sev   Severity
@@ -255,19 +286,7 @@ func (m *Model) decide(lg *[numHeads]float64, strict bool) modelVerdict {
 	if v.sev == None {
 		return v
 	}
-	best := headCat0
-	for i := range KnownCategories {
-		h := headCat0 + i
-		if lg[h] >= float64(m.heads[h].thresh) {
-			v.cats |= 1 << i
-		}
-		if lg[h]-float64(m.heads[h].thresh) > lg[best]-float64(m.heads[best].thresh) {
-			best = h
-		}
-	}
-	if v.cats == 0 && v.sev >= High {
-		v.cats = 1 << (best - headCat0)
-	}
+	v.cats = m.categories(lg, v.sev >= High)
 	v.other = lg[headOther] >= float64(m.heads[headOther].thresh)
 	return v
 }

@@ -20,6 +20,10 @@ type TrainReport struct {
 	// above; imminent messages scored below high.
 	HighRecall, NoneHigh, NoneConcern float64
 	ImminentLow                       int
+	// Of the messages labelled high or above, out of fold: the share whose
+	// categories the model names exactly (the likeliest one when no head
+	// passes), and the share whose "about other" it gets right.
+	CategoriesExact, OtherRight float64
 }
 
 // TrainModel trains the model on the examples, in the order given, and
@@ -27,7 +31,7 @@ type TrainReport struct {
 // The same examples and options give the same bytes.
 func TrainModel(examples []Example, o TrainOptions) ([]byte, TrainReport, error) {
 	o = o.withDefaults()
-	if o.Bits < minBucketBits || o.Bits > maxBucketBits {
+	if o.Bits < minBucketBits || o.Bits > maxBucketBits || o.CatBits < minBucketBits || o.CatBits > o.Bits {
 		return nil, TrainReport{}, errors.New("crisis: bucket bits out of range")
 	}
 	if len(examples) < 2*o.Folds {
@@ -244,9 +248,17 @@ func report(ex []Example, oof [][numHeads]float64, th, strict [numHeads]float32)
 		m.heads[h].thresh, m.heads[h].strict = th[h], strict[h]
 	}
 	r := TrainReport{Messages: len(ex), OOF: make([]Severity, len(ex)), OOFStrict: make([]Severity, len(ex))}
-	var hiN, hiGot, noneN, noneHi, noneCo int
+	var hiN, hiGot, noneN, noneHi, noneCo, catOK, otherOK int
 	for i, e := range ex {
 		s := m.sevOf(&oof[i], false)
+		if e.Severity >= High {
+			if m.categories(&oof[i], true) == catsOf(e) {
+				catOK++
+			}
+			if (oof[i][headOther] >= float64(th[headOther])) == (e.About == AboutOther) {
+				otherOK++
+			}
+		}
 		r.OOF[i], r.OOFStrict[i] = s, m.sevOf(&oof[i], true)
 		switch {
 		case e.Severity >= High:
@@ -267,7 +279,17 @@ func report(ex []Example, oof [][numHeads]float64, th, strict [numHeads]float32)
 		}
 	}
 	r.HighRecall, r.NoneHigh, r.NoneConcern = share(hiGot, hiN), share(noneHi, noneN), share(noneCo, noneN)
+	r.CategoriesExact, r.OtherRight = share(catOK, hiN), share(otherOK, hiN)
 	return r
+}
+
+// catsOf returns an example's labelled categories as a set.
+func catsOf(e Example) catSet {
+	var c catSet
+	for _, name := range e.Categories {
+		c |= 1 << categoryIndex(name)
+	}
+	return c
 }
 
 func share(a, b int) float64 {

@@ -167,6 +167,8 @@ func TestParseModelErrors(t *testing.T) {
 		{"feature version", edit(func(b []byte) { b[6] = 9 }), "feature version 9"},
 		{"heads", edit(func(b []byte) { b[8] = 3 }), "3 heads"},
 		{"bits", edit(func(b []byte) { b[10] = 40 }), "bucket bits"},
+		{"category bits above bits", edit(func(b []byte) { b[11] = b[10] + 1 }), "bucket bits"},
+		{"category bits too few", edit(func(b []byte) { b[11] = minBucketBits - 1 }), "bucket bits"},
 		{"short", reseal(append(bytes.Clone(good[:len(good)-8]), 0, 0, 0, 0)), "bytes, want"},
 		{"NaN scale", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[modelHeader:], nan) }), "non-finite"},
 	}

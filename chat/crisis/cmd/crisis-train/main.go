@@ -40,6 +40,7 @@ func run(args []string, stderr io.Writer) error {
 	out := fs.String("out", "", "where to write the model (default: model.bin in -dir)")
 	var o crisis.TrainOptions
 	bits := fs.Uint("bits", 0, "log2 of the feature buckets (0: the default)")
+	catBits := fs.Uint("cat-bits", 0, "log2 of the category heads' buckets, at most -bits (0: the default)")
 	fs.IntVar(&o.Epochs, "epochs", 0, "passes over the corpus (0: the default)")
 	fs.Float64Var(&o.Rate, "rate", 0, "AdaGrad learning rate (0: the default)")
 	fs.Float64Var(&o.L2, "l2", 0, "L2 penalty (0: the default)")
@@ -49,8 +50,8 @@ func run(args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *bits > 255 {
-		return fmt.Errorf("-bits %d is out of range", *bits)
+	if *bits > 255 || *catBits > 255 {
+		return fmt.Errorf("-bits %d or -cat-bits %d is out of range", *bits, *catBits)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -62,7 +63,7 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o.Bits = uint8(*bits)
+	o.Bits, o.CatBits = uint8(*bits), uint8(*catBits)
 	model, rep, err := crisis.TrainModel(ex, o)
 	if err != nil {
 		return err
@@ -114,6 +115,7 @@ func printReport(w io.Writer, ex []crisis.Example, parts []string, rep crisis.Tr
 	})
 	fmt.Fprintf(w, "cross-validated, model alone: recall(high+) %.3f, none raised to high+ %.3f, to concern+ %.3f, imminent below high %d\n",
 		rep.HighRecall, rep.NoneHigh, rep.NoneConcern, rep.ImminentLow)
+	fmt.Fprintf(w, "cross-validated, model alone, high+ messages: categories exact %.3f, about other right %.3f\n", rep.CategoriesExact, rep.OtherRight)
 	fmt.Fprintf(w, "rules alone (tuned on part of this corpus): %s\n", figures(alone))
 	fmt.Fprintf(w, "rules + model, cross-validated:             %s\n", figures(both))
 	fmt.Fprintf(w, "%-10s %28s   %s\n", "", "rules alone", "rules + model")
