@@ -193,12 +193,19 @@ func (m *Model) severitySums(feats []uint32) (acc [numHeads]int32) {
 	return acc
 }
 
-// sums adds up every head's weights over the features. The model is
-// immutable: go:norace spares the race detector's tests its reads.
-//
-//go:norace
+// sums adds up every head's weights over the features.
 func (m *Model) sums(feats []uint32) [numHeads]int32 {
 	acc := m.severitySums(feats)
+	m.otherSums(feats, &acc)
+	return acc
+}
+
+// otherSums adds up the weights of the heads from headCat0 on into acc.
+// The model is immutable: go:norace spares the race detector's tests its
+// reads.
+//
+//go:norace
+func (m *Model) otherSums(feats []uint32, acc *[numHeads]int32) {
 	w, shift := m.cat, m.bits-m.catBits
 	for _, f := range feats {
 		c := int(f >> shift)
@@ -207,35 +214,44 @@ func (m *Model) sums(feats []uint32) [numHeads]int32 {
 			acc[headCat0+k] += int32(r[k])
 		}
 	}
-	return acc
 }
 
-// logits turns the sums of heads [0, n) into logits. Written with
-// explicit conversions so that no multiply-add is fused: the trainer
-// chooses the thresholds with this very function, on every platform
-// alike.
-func (m *Model) logits(acc *[numHeads]int32, nfeats, n int) (lg [numHeads]float64) {
+// logits turns the sums of heads [lo, hi) into their logits in lg.
+// Written with explicit conversions so that no multiply-add is fused: the
+// trainer chooses the thresholds with this very function, on every
+// platform alike.
+func (m *Model) logits(lg *[numHeads]float64, acc *[numHeads]int32, nfeats, lo, hi int) {
 	inv := 0.0
 	if nfeats > 0 {
 		inv = 1 / math.Sqrt(math.Sqrt(float64(nfeats)))
 	}
-	for h, hd := range m.heads[:n] {
+	for h := lo; h < hi; h++ {
+		hd := &m.heads[h]
 		lg[h] = float64(float64(hd.scale)*float64(acc[h])*inv) + float64(hd.bias)
 	}
-	return lg
 }
 
 // score returns every head's logit for a message's features.
-func (m *Model) score(feats []uint32) [numHeads]float64 {
+func (m *Model) score(feats []uint32) (lg [numHeads]float64) {
 	acc := m.sums(feats)
-	return m.logits(&acc, len(feats), numHeads)
+	m.logits(&lg, &acc, len(feats), 0, numHeads)
+	return lg
 }
 
 // severityLogits returns the logits of the severity heads only (the
 // others are zero).
-func (m *Model) severityLogits(feats []uint32) [numHeads]float64 {
+func (m *Model) severityLogits(feats []uint32) (lg [numHeads]float64) {
 	acc := m.severitySums(feats)
-	return m.logits(&acc, len(feats), headCat0)
+	m.logits(&lg, &acc, len(feats), 0, headCat0)
+	return lg
+}
+
+// addOtherLogits fills in the logits of the heads from headCat0 on, for
+// the features whose severity logits lg already holds.
+func (m *Model) addOtherLogits(feats []uint32, lg *[numHeads]float64) {
+	var acc [numHeads]int32
+	m.otherSums(feats, &acc)
+	m.logits(lg, &acc, len(feats), headCat0, numHeads)
 }
 
 // sevOf returns the highest severity whose head passes its threshold (its

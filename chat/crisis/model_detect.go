@@ -47,8 +47,8 @@ func (d *ModelDetector) Detect(text string) Verdict {
 	v := d.rules.judge(text, sc)
 	// Where the rules found nothing, the model's strict thresholds apply.
 	if strict := v.Severity == None; d.model != nil && d.model.sevOf(&lg, strict) > v.Severity {
-		all := d.model.score(sc.feats) // rare: only now read the other heads
-		v = raise(v, d.model.decide(&all, strict))
+		d.model.addOtherLogits(sc.feats, &lg) // rare: only now read the other heads
+		v = raise(v, d.model.decide(&lg, strict))
 	}
 	putScratch(sc)
 	return v
