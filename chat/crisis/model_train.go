@@ -39,10 +39,10 @@ type TrainOptions struct {
 	// most of the accuracy for most of the time.
 	CatBits uint8
 	Epochs  int     // passes over the corpus (8)
-	Folds  int     // cross-validation folds that choose the thresholds (5), when the examples are not grouped by file (Example.Group)
-	Rate   float64 // AdaGrad learning rate (0.2)
-	L2     float64 // L2 penalty per update on the weights touched (1e-6)
-	Seed   uint64  // PCG seed of the shuffles (13)
+	Folds   int     // cross-validation folds that choose the thresholds (5), when the examples are not grouped by file (Example.Group)
+	Rate    float64 // AdaGrad learning rate (0.2)
+	L2      float64 // L2 penalty per update on the weights touched (1e-6)
+	Seed    uint64  // PCG seed of the shuffles (13)
 	// The share of none messages the model alone may raise, measured by
 	// cross-validation: to high or above (0.02), to concern or above (0.03).
 	NoneHigh, NoneConcern float64
