@@ -28,10 +28,17 @@ func TestFactors(t *testing.T) {
 		{"wrote letters to everyone and left them on the table", Imminent, "f-prep", AboutSelf},
 		{"gave my cat to my sister. i wont need to worry about her anymore", Imminent, "f-giveaway", AboutSelf},
 		{"stockpiled my meds for weeks and im taking them tonight", Imminent, "f-stock-now", AboutSelf},
+		// a clock time is a time; "intend to" is intent; a gun's trigger is
+		// a method; a garage sealed round a running engine is preparation
+		{"i intend to kill myself at 3am", Imminent, "", AboutSelf},
+		{"i have 40 tablets saved and im going to take them tonight", Imminent, "", AboutSelf},
+		{"about to pull the trigger. sorry everyone", Imminent, "", AboutSelf},
+		{"the garage is sealed with towels and the engine is running", Imminent, "f-prep", AboutSelf},
 		// overdose: amount, substance, body effects, tolerance, alone
 		{"took 2 bars and been drinking, everything is spinning", Imminent, "f-od-taken-fx", AboutSelf},
 		{"first time back after 9 months clean, used alone in my car", Imminent, "f-od-tol-alone", AboutSelf},
 		{"he used fent and now his lips are blue", Imminent, "f-od-sub-fx", AboutOther},
+		{"he took fent at the party and now hes floppy", Imminent, "f-od-sub-fx", AboutOther},
 		{"thinking of mixing my methadone with benzos, gonna take more", High, "f-od-intent-qty", AboutSelf},
 		// abuse
 		{"my stepdad comes into my room at night when mum is asleep", High, "f-ab-night", AboutSelf},
@@ -55,6 +62,11 @@ func TestFactors(t *testing.T) {
 		{"just a reminder that mixing benzos and alcohol is dangerous", None, "", ""},
 		{"6 months clean from meth, grateful for this group", None, "", ""},
 		{"I have my new pills and I'm taking them tonight for the first time", None, "", ""},
+		{"thinking about pulling the trigger on a new car tonight", None, "", ""},
+		{"i intend to go to my meeting at 7pm tonight", None, "", ""},
+		{"I have 30 tablets left on my prescription, picking up more at 3pm", None, "", ""},
+		{"the garage is sealed for the winter, car is in storage", None, "", ""},
+		{"finally tied the knot last weekend, best day ever", None, "", ""},
 	}
 	for _, c := range cases {
 		v := d.Detect(c.text)
