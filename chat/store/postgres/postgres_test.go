@@ -236,6 +236,13 @@ func legacyAt(v int) func(t *testing.T) storetest.Legacy {
 	}
 }
 
+// TestSenderMigration: a database made by schema version 23 exports and
+// erases a user's earlier messages through event_senders (see
+// storetest.RunSenderMigration).
+func TestSenderMigration(t *testing.T) {
+	storetest.RunSenderMigration(t, legacyAt(23))
+}
+
 func TestAuditMigration(t *testing.T) {
 	storetest.RunAuditMigration(t, legacyAt(18))
 }

@@ -236,6 +236,13 @@ func TestOpenRejectsMemory(t *testing.T) {
 	}
 }
 
+// TestSenderMigration: a database made by schema version 23 exports and
+// erases a user's earlier messages through event_senders (see
+// storetest.RunSenderMigration).
+func TestSenderMigration(t *testing.T) {
+	storetest.RunSenderMigration(t, legacyAt(23))
+}
+
 // TestRoleMigration: a database made by schema version 3 gets room roles
 // when a Store opens it (see storetest.RunRoleMigration).
 func TestRoleMigration(t *testing.T) {

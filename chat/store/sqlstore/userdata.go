@@ -73,7 +73,7 @@ func (s *Store) exportMessages(ctx context.Context, user string) ([]chat.Event, 
 	var ad []byte
 	return exportQuery(s, ctx, "export messages", `SELECT conv_id, seq, COALESCE(client_id, ''), body,
 			created_at, edited_at, deleted, hidden, key_id
-		FROM events WHERE sender_id = ? AND kind = 'message' ORDER BY created_at, conv_id, seq`,
+		FROM events WHERE `+bySender+` AND kind = 'message' ORDER BY created_at, conv_id, seq`,
 		func(r Row) (e chat.Event, err error) {
 			var created int64
 			var edited sql.NullInt64
@@ -89,7 +89,7 @@ func (s *Store) exportMessages(ctx context.Context, user string) ([]chat.Event, 
 				e.EditedAt = &t
 			}
 			return e, err
-		}, user)
+		}, user, user)
 }
 
 func (s *Store) exportReports(ctx context.Context, user string) ([]chat.Report, error) {
@@ -139,6 +139,11 @@ const (
 // notHeldRoom is true for a row whose conv_id is not under a room hold.
 const notHeldRoom = `conv_id NOT IN (SELECT subject FROM legal_holds WHERE kind = 'room')`
 
+// bySender selects the events user wrote, conversation by conversation
+// (the conversations event_senders lists, each read by the primary key of
+// events); it takes the user twice.
+const bySender = `conv_id IN (SELECT conv_id FROM event_senders WHERE user_id = ?) AND sender_id = ?`
+
 // EraseUser erases user's messages and personal data in one transaction.
 func (s *Store) EraseUser(ctx context.Context, user string) (chat.Erasure, error) {
 	out := chat.Erasure{User: user, Erased: map[string]int{}, Kept: []chat.Kept{}}
@@ -176,7 +181,7 @@ func count(ctx context.Context, t *txn, q string, args ...any) (int, error) {
 
 // keepHeldUser says what a hold on user keeps: everything.
 func (s *Store) keepHeldUser(ctx context.Context, t *txn, user string, out *chat.Erasure) error {
-	n, err := count(ctx, t, `SELECT count(*) FROM events WHERE sender_id = ? AND kind = 'message' AND NOT deleted`, user)
+	n, err := count(ctx, t, `SELECT count(*) FROM events WHERE `+bySender+` AND kind = 'message' AND NOT deleted`, user, user)
 	if err != nil {
 		return err
 	}
@@ -188,9 +193,9 @@ func (s *Store) keepHeldUser(ctx context.Context, t *txn, user string, out *chat
 // eraseMessages makes user's messages outside held rooms tombstones, as a
 // delete does: no body, the edits of them blanked, their pins gone.
 func (s *Store) eraseMessages(ctx context.Context, t *txn, user string, out *chat.Erasure) error {
-	const mine = `SELECT conv_id, seq FROM events WHERE sender_id = ? AND kind = 'message' AND ` + notHeldRoom
-	kept, err := count(ctx, t, `SELECT count(*) FROM events WHERE sender_id = ? AND kind = 'message' AND NOT deleted
-		AND NOT (`+notHeldRoom+`)`, user)
+	const mine = `SELECT conv_id, seq FROM events WHERE ` + bySender + ` AND kind = 'message' AND ` + notHeldRoom
+	kept, err := count(ctx, t, `SELECT count(*) FROM events WHERE `+bySender+` AND kind = 'message' AND NOT deleted
+		AND NOT (`+notHeldRoom+`)`, user, user)
 	if err != nil {
 		return err
 	}
@@ -199,16 +204,16 @@ func (s *Store) eraseMessages(ctx context.Context, t *txn, user string, out *cha
 	}
 	// Only a message's author edits it: the user's edits are the edits of
 	// their messages.
-	edits, err := t.exec(ctx, `UPDATE events SET body = '' WHERE sender_id = ? AND kind = 'edit' AND body <> ''
-		AND `+notHeldRoom, user)
+	edits, err := t.exec(ctx, `UPDATE events SET body = '' WHERE `+bySender+` AND kind = 'edit' AND body <> ''
+		AND `+notHeldRoom, user, user)
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, `DELETE FROM pins WHERE (conv_id, seq) IN (`+mine+`)`, user); err != nil {
+	if _, err := t.exec(ctx, `DELETE FROM pins WHERE (conv_id, seq) IN (`+mine+`)`, user, user); err != nil {
 		return err
 	}
 	msgs, err := t.exec(ctx, `UPDATE events SET body = '', deleted = ?
-		WHERE sender_id = ? AND kind = 'message' AND (NOT deleted OR body <> '') AND `+notHeldRoom, true, user)
+		WHERE `+bySender+` AND kind = 'message' AND (NOT deleted OR body <> '') AND `+notHeldRoom, true, user, user)
 	if err != nil {
 		return err
 	}
