@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
 )
 
 // RunSenderMigration checks migration 0024 of each store (event_senders in
