@@ -38,7 +38,7 @@ func TestFactors(t *testing.T) {
 		{"took 2 bars and been drinking, everything is spinning", Imminent, "f-od-taken-fx", AboutSelf},
 		{"first time back after 9 months clean, used alone in my car", Imminent, "f-od-tol-alone", AboutSelf},
 		{"he used fent and now his lips are blue", Imminent, "f-od-sub-fx", AboutOther},
-		{"he took fent at the party and now hes floppy", Imminent, "f-od-sub-fx", AboutOther},
+		{"he took fent at the party and now hes floppy", Imminent, "", AboutOther},
 		{"thinking of mixing my methadone with benzos, gonna take more", High, "f-od-intent-qty", AboutSelf},
 		// abuse
 		{"my stepdad comes into my room at night when mum is asleep", High, "f-ab-night", AboutSelf},
@@ -67,6 +67,12 @@ func TestFactors(t *testing.T) {
 		{"I have 30 tablets left on my prescription, picking up more at 3pm", None, "", ""},
 		{"the garage is sealed for the winter, car is in storage", None, "", ""},
 		{"finally tied the knot last weekend, best day ever", None, "", ""},
+		{"the garage is sealed up tight so the engine doesnt freeze overnight", None, "", ""},
+		{"my car is taped up after the accident, exhaust is hanging off", None, "", ""},
+		{"im ready to pull the trigger and sign up for the 5k", None, "", ""},
+		{"had a couple of beers and i keep dropping off in front of the tv", None, "", ""},
+		{"we are planning where to go for dinner at 7pm", None, "", ""},
+		{"got 2 pills left of my antibiotics", None, "", ""},
 	}
 	for _, c := range cases {
 		v := d.Detect(c.text)

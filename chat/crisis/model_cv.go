@@ -287,7 +287,9 @@ func report(ex []Example, oof [][numHeads]float64, th, strict [numHeads]float32)
 func catsOf(e Example) catSet {
 	var c catSet
 	for _, name := range e.Categories {
-		c |= 1 << categoryIndex(name)
+		if i := categoryIndex(name); i >= 0 {
+			c |= 1 << i
+		}
 	}
 	return c
 }

@@ -27,7 +27,7 @@ type TrainOptions struct {
 	// feature's sign from one more hash bit) did not help: 0.923 at 16 bits.
 	Bits uint8
 	// CatBits is log2 of the buckets of the category and "other" heads
-	// (16), which read a feature's bucket shifted right by Bits-CatBits.
+	// (16, or Bits when that is fewer), which read a feature's bucket shifted right by Bits-CatBits.
 	// They are read only when the model is about to raise a verdict, but
 	// then for every feature, and at 18 bits their 2 MiB table came cold
 	// from memory. Cross-validated by author on corpus A-V (2026-12-04),
@@ -206,6 +206,9 @@ func (l *learner) step(s *sample) {
 }
 
 // update applies one feature's share of the gradient to the heads of t.
+// Like step, it is most of the training time, on memory the learner owns.
+//
+//go:norace
 func (t *wtable) update(f uint32, v float64, grad *[numHeads]float64, o TrainOptions) {
 	base := t.row(f)
 	for h := range t.nh {
