@@ -11,7 +11,8 @@ import (
 // place of the index on events by sender) on a database at schema version
 // 23, which legacy returns: the export and the erasure of a user find the
 // messages written before the migration, in every room, and those written
-// after it, and leave other users' messages alone.
+// after it in a room they had not written in (the trigger's pair), and
+// leave other users' messages alone.
 func RunSenderMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 	db := legacy(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -33,7 +34,8 @@ func RunSenderMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 		}
 	}
 	f := newFixture(t, db.Open(t))
-	f.send(msg("sm_b", "sm_alice", "c4", "alice after"))
+	c := f.room("C", "sm_alice")
+	f.send(msg(c.ID, "sm_alice", "c4", "alice after"))
 	x, err := f.s.ExportUser(f.ctx, "sm_alice")
 	if err != nil {
 		f.Fatalf("ExportUser: %v", err)

@@ -7,15 +7,19 @@
 -- store"). The trigger writes a pair on a user's first event in a
 -- conversation; later events find it and write nothing. Export and erasure
 -- read each of the user's conversations by the primary key of events.
+--
+-- A migration that rebuilds events (as 0011 did) drops this trigger with
+-- the old table: it must create it again.
 CREATE TABLE event_senders (
     user_id TEXT NOT NULL,
     conv_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
     PRIMARY KEY (user_id, conv_id)
 ) WITHOUT ROWID;
-INSERT INTO event_senders (user_id, conv_id)
-    SELECT DISTINCT sender_id, conv_id FROM events WHERE sender_id <> '';
 CREATE TRIGGER events_sender_pair AFTER INSERT ON events WHEN NEW.sender_id <> ''
 BEGIN
     INSERT OR IGNORE INTO event_senders (user_id, conv_id) VALUES (NEW.sender_id, NEW.conv_id);
 END;
+INSERT OR IGNORE INTO event_senders (user_id, conv_id)
+    SELECT DISTINCT e.sender_id, e.conv_id FROM events e JOIN conversations c ON c.id = e.conv_id
+    WHERE e.sender_id <> '';
 DROP INDEX events_sender;
