@@ -193,13 +193,6 @@ func (m *Model) severitySums(feats []uint32) (acc [numHeads]int32) {
 	return acc
 }
 
-// sums adds up every head's weights over the features.
-func (m *Model) sums(feats []uint32) [numHeads]int32 {
-	acc := m.severitySums(feats)
-	m.otherSums(feats, &acc)
-	return acc
-}
-
 // otherSums adds up the weights of the heads from headCat0 on into acc.
 // The model is immutable: go:norace spares the race detector's tests its
 // reads.
@@ -232,9 +225,9 @@ func (m *Model) logits(lg *[numHeads]float64, acc *[numHeads]int32, nfeats, lo, 
 }
 
 // score returns every head's logit for a message's features.
-func (m *Model) score(feats []uint32) (lg [numHeads]float64) {
-	acc := m.sums(feats)
-	m.logits(&lg, &acc, len(feats), 0, numHeads)
+func (m *Model) score(feats []uint32) [numHeads]float64 {
+	lg := m.severityLogits(feats)
+	m.addOtherLogits(feats, &lg)
 	return lg
 }
 

@@ -27,8 +27,8 @@ type TrainOptions struct {
 	// feature's sign from one more hash bit) did not help: 0.923 at 16 bits.
 	Bits uint8
 	// CatBits is log2 of the buckets of the category and "other" heads
-	// (16, or Bits when that is fewer), which read a feature's bucket shifted right by Bits-CatBits.
-	// They are read only when the model is about to raise a verdict, but
+	// (16, or Bits when that is fewer), which read a feature's bucket
+	// shifted right by Bits-CatBits. They are read only when the model is about to raise a verdict, but
 	// then for every feature, and at 18 bits their 2 MiB table came cold
 	// from memory. Cross-validated by author on corpus A-V (2026-12-04),
 	// the model named exactly the labelled categories of 0.854, 0.842,
@@ -182,7 +182,8 @@ func (l *learner) step(s *sample) {
 		v := s.vals[k]
 		for ti := range l.tabs {
 			t := &l.tabs[ti]
-			row := t.w[t.row(f) : t.row(f)+t.nh]
+			r := t.row(f)
+			row := t.w[r : r+t.nh]
 			for h := range row {
 				z[t.h0+h] += float64(row[h] * v)
 			}
