@@ -59,6 +59,12 @@ type batch struct {
 //
 // When Append returns an error, Seq, Duplicate and Err of every item are
 // reset; Event.Time is filled only after a successful commit.
+//
+// ctx ends the batch between statements (the transaction is rolled back),
+// not inside one: the driver watches a context that can end from a
+// goroutine of its own per statement, about three per message, which cost
+// more than the statements' own allocations. A statement here takes
+// microseconds, and one waiting for a lock is bounded by busy_timeout.
 func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error) {
 	if len(items) == 0 {
 		return nil
@@ -69,6 +75,7 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 	if err != nil {
 		return internal("append", err)
 	}
+	ctx = context.WithoutCancel(ctx) // the statements' (tx still watches the caller's)
 	defer func() {
 		if err != nil {
 			// Whether a failed commit left anything is not known:

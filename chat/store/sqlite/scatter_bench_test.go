@@ -31,9 +31,13 @@ const (
 // BenchmarkAppendScattered measures Append as the committer calls it under
 // the rooms workload: sealed bodies, a batch spread over as many
 // conversations as it has messages, tables of realistic size, and WAL
-// checkpoints counted where they fall. ns/msg is the figure to compare.
+// checkpoints counted where they fall, under a context that can be
+// canceled like the server's. ns/msg is the figure to compare.
 func BenchmarkAppendScattered(b *testing.B) {
-	ctx := context.Background()
+	// A context that can end, as the committer's does: the driver treats
+	// one that cannot differently (it watches a cancellable one).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	s := openTest(b, filepath.Join(b.TempDir(), "scatter.db"), WithKeys(storetest.Keys(b, "k1")))
 	rooms, members := seedScattered(b, s)
 	body := strings.Repeat("I hear you, and it gets better. ", 6) // ~200 bytes, the bench's --size
