@@ -60,11 +60,14 @@ type batch struct {
 // When Append returns an error, Seq, Duplicate and Err of every item are
 // reset; Event.Time is filled only after a successful commit.
 //
-// ctx ends the batch between statements (the transaction is rolled back),
-// not inside one: the driver watches a context that can end from a
-// goroutine of its own per statement, about three per message, which cost
-// more than the statements' own allocations. A statement here takes
-// microseconds, and one waiting for a lock is bounded by busy_timeout.
+// ctx ends the batch between statements (the transaction is rolled back
+// and Append returns ctx's error), not inside one: the driver watches a
+// context that can end from a goroutine of its own per statement, about
+// three per message, which cost more than the statements' own
+// allocations. A statement here takes microseconds; the write lock is
+// taken at BEGIN, which still watches ctx (a wait for it is bounded by
+// busy_timeout). database/sql still watches the transaction's context for
+// each query (Rows), a few per batch.
 func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error) {
 	if len(items) == 0 {
 		return nil
@@ -75,9 +78,15 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 	if err != nil {
 		return internal("append", err)
 	}
+	caller := ctx
 	ctx = context.WithoutCancel(ctx) // the statements' (tx still watches the caller's)
 	defer func() {
 		if err != nil {
+			if cerr := caller.Err(); cerr != nil {
+				// Say why: the statement after a cancel fails with
+				// database/sql's ErrTxDone.
+				err = internal("append", cerr)
+			}
 			// Whether a failed commit left anything is not known:
 			// the next Append asks the database.
 			s.cache.reset()
@@ -107,6 +116,9 @@ func (s *Store) Append(ctx context.Context, items []chat.AppendItem) (err error)
 	for i := range items {
 		if err := b.apply(&items[i]); err != nil {
 			return internal("append", err)
+		}
+		if s.afterApply != nil {
+			s.afterApply(i)
 		}
 	}
 	for _, c := range b.convs {

@@ -82,6 +82,10 @@ type Store struct {
 	// reopen applies none).
 	migrated int
 
+	// afterApply, tests only, is called after Append has applied item i
+	// of its batch, before the commit.
+	afterApply func(i int)
+
 	closeOnce sync.Once
 	closeErr  error
 }
