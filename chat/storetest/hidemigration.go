@@ -46,7 +46,7 @@ func RunHideMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 	db := legacy(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	for _, q := range []string{
+	db.seed(ctx, t, 10, []string{
 		`INSERT INTO users (id, name, role, updated_at) VALUES ('hm_alice', 'Alice', 'peer', 1), ('hm_bob', 'Bob', 'peer', 1)`,
 		`INSERT INTO conversations (id, kind, name, topic, created_by, created_at, last_seq) VALUES
 			('hm_room', 'room', 'Room', '', 'hm_alice', 1, 4)`,
@@ -59,11 +59,7 @@ func RunHideMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 		`INSERT INTO events (conv_id, seq, kind, sender_id, client_id, body, target_seq, created_at, deleted) VALUES
 			('hm_room', 4, 'delete', 'hm_bob', NULL, '', 2, 13, false)`,
 		`UPDATE events SET body = '', deleted = true WHERE conv_id = 'hm_room' AND seq = 2`,
-	} {
-		if err := db.Exec(ctx, q); err != nil {
-			t.Fatalf("seeding the version 10 database: %v\n%s", err, q)
-		}
-	}
+	}...)
 	f := newFixture(t, db.Open(t))
 	evs := f.eventsAfter("hm_room", 0, 10)
 	if len(evs) != 4 || evs[0].Body != "first, edited" || evs[0].EditedAt == nil || evs[0].ClientID != "c1" ||

@@ -19,6 +19,17 @@ type Legacy struct {
 	Open func(t *testing.T) chat.Store
 }
 
+// seed runs qs on the database at schema version, in order, and fails
+// the test on the first that does not run.
+func (db Legacy) seed(ctx context.Context, t *testing.T, version int, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if err := db.Exec(ctx, q); err != nil {
+			t.Fatalf("seeding the version %d database: %v\n%s", version, err, q)
+		}
+	}
+}
+
 // RunRoleMigration checks the migration that gave memberships a role
 // (chat.RoomRole, migration 0004 of each store) on a database at schema
 // version 3, which legacy returns: a room's creator who is still a member
@@ -28,7 +39,7 @@ func RunRoleMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 	db := legacy(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	for _, q := range []string{
+	db.seed(ctx, t, 3, []string{
 		`INSERT INTO users (id, name, role, updated_at) VALUES
 			('mig_alice', 'Alice', 'peer', 1), ('mig_bob', 'Bob', 'peer', 1), ('mig_carol', 'Carol', 'peer', 1)`,
 		`INSERT INTO conversations (id, kind, name, topic, created_by, created_at) VALUES
@@ -41,11 +52,7 @@ func RunRoleMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 			('mig_kept', 'mig_alice', 1), ('mig_kept', 'mig_bob', 2),
 			('mig_left', 'mig_bob', 2), ('mig_seeded', 'mig_carol', 3),
 			('mig_dm', 'mig_alice', 4), ('mig_dm', 'mig_bob', 4)`,
-	} {
-		if err := db.Exec(ctx, q); err != nil {
-			t.Fatalf("seeding the version 3 database: %v\n%s", err, q)
-		}
-	}
+	}...)
 
 	f := newFixture(t, db.Open(t))
 	for _, c := range []struct {

@@ -17,7 +17,7 @@ func RunSenderMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 	db := legacy(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	for _, q := range []string{
+	db.seed(ctx, t, 23, []string{
 		`INSERT INTO users (id, name, role, updated_at) VALUES ('sm_alice', 'Alice', 'peer', 1), ('sm_bob', 'Bob', 'peer', 1)`,
 		`INSERT INTO conversations (id, kind, name, topic, created_by, created_at, last_seq) VALUES
 			('sm_a', 'room', 'A', '', 'sm_alice', 1, 3), ('sm_b', 'room', 'B', '', 'sm_alice', 1, 1)`,
@@ -28,11 +28,7 @@ func RunSenderMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 			('sm_a', 2, 'message', 'sm_alice', 'c2', 'alice in a', NULL, 11, NULL),
 			('sm_a', 3, 'edit', 'sm_bob', NULL, 'bob before, edited', 1, 12, NULL),
 			('sm_b', 1, 'message', 'sm_alice', 'c3', 'alice in b', NULL, 13, NULL)`,
-	} {
-		if err := db.Exec(ctx, q); err != nil {
-			t.Fatalf("seeding the version 23 database: %v\n%s", err, q)
-		}
-	}
+	}...)
 	f := newFixture(t, db.Open(t))
 	c := f.room("C", "sm_alice")
 	f.send(msg(c.ID, "sm_alice", "c4", "alice after"))

@@ -200,7 +200,7 @@ func RunSettingsMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 	db := legacy(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	for _, q := range []string{
+	db.seed(ctx, t, 4, []string{
 		`INSERT INTO users (id, name, role, updated_at) VALUES ('set_alice', 'Alice', 'peer', 1), ('set_bob', 'Bob', 'peer', 1)`,
 		`INSERT INTO conversations (id, kind, name, topic, created_by, created_at, last_seq) VALUES
 			('set_room', 'room', 'Old', '', 'set_alice', 1, 2)`,
@@ -210,11 +210,7 @@ func RunSettingsMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 			('set_dm', 'set_alice', 2, 'member'), ('set_dm', 'set_bob', 2, 'member')`,
 		`INSERT INTO events (conv_id, seq, kind, sender_id, client_id, body, created_at) VALUES
 			('set_room', 1, 'message', 'set_alice', 'a', 'one', 3), ('set_room', 2, 'message', 'set_alice', 'b', 'two', 4)`,
-	} {
-		if err := db.Exec(ctx, q); err != nil {
-			t.Fatalf("seeding the version 4 database: %v\n%s", err, q)
-		}
-	}
+	}...)
 
 	f := newFixture(t, db.Open(t))
 	f.wantSettings("set_room", chat.VisibilityPublic, chat.HistoryShared)

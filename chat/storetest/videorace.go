@@ -142,16 +142,12 @@ func RunVideoMigration(t *testing.T, legacy func(t *testing.T) Legacy) {
 		VALUES ('x', 'y', 'z', 1, 2)`); err == nil {
 		t.Fatal("a version 14 database already has video_sessions")
 	}
-	for _, q := range []string{
+	db.seed(ctx, t, 14, []string{
 		`INSERT INTO users (id, name, role, updated_at) VALUES ('vm_alice', 'Alice', 'peer', 1)`,
 		`INSERT INTO conversations (id, kind, name, topic, created_by, created_at) VALUES
 			('vm_room', 'room', 'Room', '', 'vm_alice', 1)`,
 		`INSERT INTO members (conv_id, user_id, joined_at, role) VALUES ('vm_room', 'vm_alice', 1, 'owner')`,
-	} {
-		if err := db.Exec(ctx, q); err != nil {
-			t.Fatalf("seeding the version 14 database: %v\n%s", err, q)
-		}
-	}
+	}...)
 	f := newFixture(t, db.Open(t))
 	if c := f.conversation("vm_room"); c.Name != "Room" || c.Members != 1 {
 		f.Errorf("the room after migrating = %+v", c)
