@@ -429,6 +429,16 @@ var evalSets = []evalSet{
 	// (3.3%): the false-alarm rate is asserted, the rest reported.
 	{path: "testdata/blind11.tsv", min: 480, assertFPR: true, blind: true,
 		note: "eleventh blind set, never tuned on, misses never read"},
+	// blind12.tsv (541 messages: veterans and their partners, older
+	// adults living alone, new parents, chronic pain, rural workers,
+	// psychosis and bipolar disorder, carers, people just out of prison,
+	// sex workers and people without a home, English as a second
+	// language, replies inside a running thread) was written the same way
+	// by a twelfth author (B12) on 2026-12-05, and frozen (committed)
+	// before it was first scored and before corpus parts AC and AD were
+	// written.
+	{path: "testdata/blind12.tsv", min: 500, blind: true,
+		note: "twelfth blind set, never tuned on, misses never read"},
 }
 
 // TestEvaluation scores every labelled set (see evalSets) and fails on the
