@@ -15,10 +15,11 @@ STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK_FLAGS ?= -checks=inherit
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || { p="$$($(GO) env GOPATH)/bin/staticcheck"; [ -x "$$p" ] && echo "$$p"; } || echo "$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)")
 
-# Every Go file of the module (not .git, not a front end's node_modules).
+# Every Go file of the repository, the nested module cmd/kindred-bench/altlog
+# included (not .git, not a front end's node_modules).
 GOFILES = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*')
 
-.PHONY: all test vet build run bench cover clean crisis-model fuzz
+.PHONY: all test vet build run bench cover clean crisis-model fuzz altlog
 
 all: vet test build
 
@@ -75,6 +76,12 @@ cover:
 ## (chat/crisis/model.bin) from chat/crisis/corpus; deterministic, seconds.
 crisis-model:
 	$(GO) run ./chat/crisis/cmd/crisis-train
+
+## altlog: vet and build the event-log comparison (docs/decisions/0004), a
+## module of its own so that Pebble is not a dependency of the server; CI
+## leaves it out (it downloads Pebble), so run this after changing the store.
+altlog:
+	cd cmd/kindred-bench/altlog && $(GO) vet ./... && $(GO) build -o /dev/null .
 
 clean:
 	rm -rf bin coverage.out coverage.html

@@ -447,7 +447,8 @@ var evalSets = []evalSet{
 	// language, replies inside a running thread) was written the same way
 	// by a twelfth author (B12) on 2026-12-05, and frozen (committed)
 	// before it was first scored and before corpus parts AC and AD were
-	// written. First scored at 0e67afa (rules + model of corpus A-AB):
+	// written. First scored with the rules and model of corpus A-AB
+	// (82c4f50):
 	// recall 0.981 (206/210), 0 of 106 imminent below high, false
 	// positives 5/247 (2.0%): the false-alarm rate is asserted, the rest
 	// reported.

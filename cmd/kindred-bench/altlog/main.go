@@ -16,14 +16,17 @@
 //	  for e in sqlite pebble; do /tmp/altlog -engine $e -batches 300; done
 //	done
 //
-// It prints, per run, the server-side CPU per stored message while the
+// It prints, per run, the process's CPU per stored message while the
 // batches ran and again with the engine's deferred work drained (Pebble's
 // memtable flushes and compactions; SQLite's last checkpoint), the
-// allocations per message, and the commit latency of a batch.
+// allocations per message, and the wall time of each Append (statements
+// and commit). The batches and their client ids are made before the clock
+// starts.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -63,12 +66,15 @@ func main() {
 	flag.IntVar(&w.batch, "batch", w.batch, "messages per batch, each in a room of its own")
 	flag.IntVar(&w.history, "history", w.history, "events per room stored before measuring")
 	flag.Parse()
+	if *batches < 1 || w.batch < 1 || w.batch > w.rooms || w.members < 1 {
+		log.Fatal("want -batches >= 1 and 1 <= -batch <= -rooms")
+	}
 	if err := run(*name, *dir, *batches, w); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(name, dir string, batches int, w *workload) error {
+func run(name, dir string, batches int, w *workload) (err error) {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "altlog")
 		if err != nil {
@@ -92,15 +98,18 @@ func run(name, dir string, batches int, w *workload) error {
 	if err != nil {
 		return err
 	}
-	defer e.close()
+	defer func() { err = errors.Join(err, e.close()) }()
 	if err := e.seed(ctx, w); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	r, err := measure(ctx, e, w, batches)
+	r, err := measure(ctx, e, w.measured(batches))
 	if err != nil {
 		return err
 	}
 	r.print(name, w)
+	if p, ok := e.(*pebbleLog); ok {
+		return p.compactAll(ctx, r.msgs)
+	}
 	return nil
 }
 
@@ -128,14 +137,13 @@ type result struct {
 	lat            []time.Duration
 }
 
-func measure(ctx context.Context, e engine, w *workload, batches int) (result, error) {
-	var r result
+func measure(ctx context.Context, e engine, batches [][]chat.AppendItem) (result, error) {
+	r := result{lat: make([]time.Duration, 0, len(batches))}
 	var m0, m1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
 	c0 := cpuTime()
-	for range batches {
-		items := w.next()
+	for _, items := range batches {
 		t := time.Now()
 		if err := e.append(ctx, items); err != nil {
 			return r, err
@@ -166,7 +174,7 @@ func (r result) print(name string, w *workload) {
 	n := float64(r.msgs)
 	fmt.Printf("%-6s msgs %d (batches of %d over %d rooms, %d events of history each): "+
 		"CPU/msg %.1f µs, with deferred work %.1f µs; allocs/msg %.1f, bytes/msg %.0f; "+
-		"commit p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		"Append p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		name, r.msgs, w.batch, w.rooms, w.history,
 		float64(r.cpu.Nanoseconds())/n/1000, float64(r.cpuDrain.Nanoseconds())/n/1000,
 		float64(r.mallocs)/n, float64(r.bytes)/n, q(0.5), q(0.99), q(1))

@@ -14,13 +14,11 @@ import (
 type workload struct {
 	rooms, members, history, batch int
 
-	ids     []string   // room ids, as the engine named them (seed fills it)
-	users   [][]string // members of each room
-	body    string
-	rng     *rand.Rand
-	made    int
-	items   []chat.AppendItem
-	nextIDs []string
+	ids   []string   // room ids, as the engine named them (seed fills it)
+	users [][]string // members of each room
+	body  string
+	rng   *rand.Rand
+	made  int
 }
 
 func defaultWorkload() *workload {
@@ -43,19 +41,22 @@ func (w *workload) historyBatch(h int) []chat.AppendItem {
 	return items
 }
 
-// next is the next measured batch: w.batch messages in w.batch rooms
-// spread over all of them, each from a random member, with a fresh client
-// id.
-func (w *workload) next() []chat.AppendItem {
-	if w.items == nil {
-		w.items = make([]chat.AppendItem, w.batch)
+// measured builds the n batches to measure before they are measured, so
+// that making their client ids is not counted: each has w.batch messages
+// in w.batch rooms spread over all of them, each from a random member,
+// with a fresh client id.
+func (w *workload) measured(n int) [][]chat.AppendItem {
+	out := make([][]chat.AppendItem, n)
+	for i := range out {
+		items := make([]chat.AppendItem, w.batch)
+		first := w.rng.IntN(w.rooms)
+		for j := range items {
+			r := (first + j*(w.rooms/w.batch)) % w.rooms
+			w.made++
+			items[j] = chat.AppendItem{Event: chat.Event{Conv: w.ids[r], Kind: chat.EventMessage,
+				Sender: w.users[r][w.rng.IntN(w.members)], ClientID: "m" + strconv.Itoa(w.made), Body: w.body}}
+		}
+		out[i] = items
 	}
-	first := w.rng.IntN(w.rooms)
-	for j := range w.items {
-		r := (first + j*(w.rooms/w.batch)) % w.rooms
-		w.made++
-		w.items[j] = chat.AppendItem{Event: chat.Event{Conv: w.ids[r], Kind: chat.EventMessage,
-			Sender: w.users[r][w.rng.IntN(w.members)], ClientID: "m" + strconv.Itoa(w.made), Body: w.body}}
-	}
-	return w.items
+	return out
 }
