@@ -31,32 +31,74 @@ type TrainReport struct {
 // The same examples and options give the same bytes.
 func TrainModel(examples []Example, o TrainOptions) ([]byte, TrainReport, error) {
 	o = o.withDefaults()
+	samples, groups, err := prepare(examples, o)
+	if err != nil {
+		return nil, TrainReport{}, err
+	}
+	oof := crossValidate(samples, groups, o, rand.New(rand.NewPCG(o.Seed, cvStream)))
+	thresh, strict := chooseThresholds(examples, oof, o)
+	return trainFinal(samples, o, thresh, strict), report(examples, oof, thresh, strict), nil
+}
+
+// retrainWithThresholds trains the final model on the examples as
+// TrainModel does and gives it the thresholds of base, skipping the
+// cross-validation that chose them: when base came from the same examples
+// and options, it returns base's bytes. The final training has a random
+// stream of its own, so that it does not depend on the cross-validation's.
+// It is how a test checks that the embedded model is fresh in seconds
+// rather than the minutes the dozens of cross-validation folds take.
+func retrainWithThresholds(examples []Example, o TrainOptions, base *Model) ([]byte, error) {
+	o = o.withDefaults()
+	samples, _, err := prepare(examples, o)
+	if err != nil {
+		return nil, err
+	}
+	var thresh, strict [numHeads]float32
+	for h := range numHeads {
+		thresh[h], strict[h] = base.heads[h].thresh, base.heads[h].strict
+	}
+	return trainFinal(samples, o, thresh, strict), nil
+}
+
+// The PCG streams of the cross-validation's shuffles and of the final
+// training's, both seeded with TrainOptions.Seed.
+const (
+	cvStream    = 0x6b696e64726564 // "kindred"
+	finalStream = 0x66696e616c     // "final"
+)
+
+// prepare checks the options and turns every example into a sample of
+// its features; groups holds each example's fold group.
+func prepare(examples []Example, o TrainOptions) (samples []sample, groups []int, err error) {
 	if o.Bits < minBucketBits || o.Bits > maxBucketBits || o.CatBits < minBucketBits || o.CatBits > o.Bits {
-		return nil, TrainReport{}, errors.New("crisis: bucket bits out of range")
+		return nil, nil, errors.New("crisis: bucket bits out of range")
 	}
 	if len(examples) < 2*o.Folds {
-		return nil, TrainReport{}, errors.New("crisis: too few examples to train on")
+		return nil, nil, errors.New("crisis: too few examples to train on")
 	}
 	cl := compileLexicon(DefaultLexicon())
 	sc := newScratch()
-	samples := make([]sample, len(examples))
-	groups := make([]int, len(examples))
+	samples = make([]sample, len(examples))
+	groups = make([]int, len(examples))
 	for i, ex := range examples {
 		sc.reset()
 		cl.normalize(ex.Text, sc)
 		samples[i] = newSample(ex, appendFeatures(nil, ex.Text, sc.norm, sc.toks, o.Bits))
 		groups[i] = max(ex.Group, 0)
 	}
-	rng := rand.New(rand.NewPCG(o.Seed, 0x6b696e64726564))
-	oof := crossValidate(samples, groups, o, rng)
-	thresh, strict := chooseThresholds(examples, oof, o)
+	return samples, groups, nil
+}
+
+// trainFinal trains the model on every sample and gives it the
+// thresholds; it returns the model file.
+func trainFinal(samples []sample, o TrainOptions, thresh, strict [numHeads]float32) []byte {
 	l := newLearner(o)
-	l.train(samples, allIndices(len(samples)), rng)
+	l.train(samples, allIndices(len(samples)), rand.New(rand.NewPCG(o.Seed, finalStream)))
 	m := l.quantise()
 	for h := range numHeads {
 		m.heads[h].thresh, m.heads[h].strict = thresh[h], strict[h]
 	}
-	return m.marshal(), report(examples, oof, thresh, strict), nil
+	return m.marshal()
 }
 
 func allIndices(n int) []int {
