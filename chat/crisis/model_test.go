@@ -38,14 +38,7 @@ func TestEmbeddedModelIsFresh(t *testing.T) {
 // TestRetrainWithThresholds: retraining with a model's own thresholds gives
 // the bytes TrainModel gave, and other examples give other bytes.
 func TestRetrainWithThresholds(t *testing.T) {
-	ex, err := LoadTrainingSet(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var part []Example
-	for i := 0; i < len(ex); i += 5 {
-		part = append(part, ex[i])
-	}
+	part := everyNth(t, 5)
 	o := TrainOptions{Bits: 12, Epochs: 3}
 	want, rep, err := TrainModel(part, o)
 	if err != nil {
@@ -76,17 +69,25 @@ func TestRetrainWithThresholds(t *testing.T) {
 	}
 }
 
-// TestTrainingIsDeterministic trains twice on the same examples, in one
-// process, and wants the same bytes; and other bytes from other examples.
-func TestTrainingIsDeterministic(t *testing.T) {
+// everyNth is every nth example of the training set: a small corpus that
+// still holds every author's file, for tests of the trainer.
+func everyNth(t *testing.T, n int) []Example {
+	t.Helper()
 	ex, err := LoadTrainingSet(".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var part []Example
-	for i := 0; i < len(ex); i += 3 {
+	for i := 0; i < len(ex); i += n {
 		part = append(part, ex[i])
 	}
+	return part
+}
+
+// TestTrainingIsDeterministic trains twice on the same examples, in one
+// process, and wants the same bytes; and other bytes from other examples.
+func TestTrainingIsDeterministic(t *testing.T) {
+	part := everyNth(t, 3)
 	o := TrainOptions{Bits: 12, Epochs: 3}
 	a, _, err := TrainModel(part, o)
 	if err != nil {
