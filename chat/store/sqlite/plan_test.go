@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,7 +60,10 @@ func opcodes(t *testing.T, s *Store, q string) []string {
 		if err := rows.Scan(ptrs...); err != nil {
 			t.Fatal(err)
 		}
-		op, _ := vals[1].(string) // addr, opcode, p1, ...
+		op, ok := vals[opcodeCol(t, cols)].(string)
+		if !ok {
+			t.Fatalf("EXPLAIN %s: opcode %v is not text", q, vals[opcodeCol(t, cols)])
+		}
 		ops = append(ops, op)
 	}
 	if err := rows.Err(); err != nil {
@@ -68,16 +72,28 @@ func opcodes(t *testing.T, s *Store, q string) []string {
 	return ops
 }
 
+// opcodeCol is the index of EXPLAIN's opcode column.
+func opcodeCol(t *testing.T, cols []string) int {
+	t.Helper()
+	i := slices.Index(cols, "opcode")
+	if i < 0 {
+		t.Fatalf("EXPLAIN's columns %q have no opcode", cols)
+	}
+	return i
+}
+
 // TestKindCheckMigration checks migration 0025 (the kind CHECK rebuilt as
 // comparisons) on a database at version 24: every row of events is the
-// same after it, the kinds allowed are the same four, and the trigger that
-// records who wrote where (0024) still fires.
+// same after it, so are its columns, indexes and trigger (0024's records
+// who wrote where, and still fires), and the kinds allowed are the same
+// four.
 func TestKindCheckMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v24.db")
 	old, err := open(t.Context(), path, options{upto: 24})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { old.Close() })
 	ctx := t.Context()
 	for _, q := range []string{
 		`INSERT INTO users (id, name, role, updated_at) VALUES ('km_a', 'A', 'peer', 1), ('km_b', 'B', 'moderator', 1)`,
@@ -97,22 +113,31 @@ func TestKindCheckMigration(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	before := dumpEvents(ctx, t, old)
+	before, schema := dumpEvents(ctx, t, old), eventsSchema(ctx, t, old)
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s := openTest(t, path)
-	if s.migrated != 1 {
-		t.Fatalf("Open applied %d migrations to a version 24 database, want 1", s.migrated)
+	if want := migrationsAfter(t, 24); s.migrated != want {
+		t.Fatalf("Open applied %d migrations to a version 24 database, want %d", s.migrated, want)
 	}
 	if after := dumpEvents(ctx, t, s); after != before {
 		t.Errorf("events after migration 0025:\n%s\nbefore:\n%s", after, before)
 	}
-	for _, kind := range []string{"note", "Message", ""} {
+	if after := eventsSchema(ctx, t, s); after != schema {
+		t.Errorf("events' columns, indexes and triggers after migration 0025:\n%s\nbefore:\n%s", after, schema)
+	}
+	for seq, kind := range map[int]string{10: "note", 11: "Message", 12: ""} {
 		_, err := s.w.ExecContext(ctx, `INSERT INTO events (conv_id, seq, kind, sender_id, body, target_seq, created_at)
-			VALUES ('km_r', 9, ?, 'km_a', 'x', 1, 20)`, kind)
+			VALUES ('km_r', ?, ?, 'km_a', 'x', 1, 20)`, seq, kind)
 		if err == nil || !strings.Contains(err.Error(), "CHECK") {
 			t.Errorf("an event of kind %q: err = %v, want a CHECK failure", kind, err)
+		}
+	}
+	for seq, kind := range map[int]string{20: "edit", 21: "delete", 22: "hide"} {
+		if _, err := s.w.ExecContext(ctx, `INSERT INTO events (conv_id, seq, kind, sender_id, body, target_seq, created_at)
+			VALUES ('km_r', ?, ?, 'km_a', '', 1, 20)`, seq, kind); err != nil {
+			t.Errorf("an event of kind %q: %v", kind, err)
 		}
 	}
 	items := []chat.AppendItem{{Event: chat.Event{Conv: "km_s", Kind: chat.EventMessage, Sender: "km_a", ClientID: "c9", Body: "after"}}}
@@ -123,6 +148,32 @@ func TestKindCheckMigration(t *testing.T) {
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM event_senders WHERE user_id = 'km_a' AND conv_id = 'km_s'`).Scan(&pairs); err != nil || pairs != 1 {
 		t.Errorf("event_senders pair for a first message after migrating: %d (%v), want 1", pairs, err)
 	}
+}
+
+// eventsSchema is events' columns (pragma table_xinfo) and the SQL of its
+// indexes and triggers, in name order.
+func eventsSchema(ctx context.Context, t *testing.T, s *Store) string {
+	t.Helper()
+	rows, err := s.w.QueryContext(ctx, `SELECT name || ' ' || type || ' ' || "notnull" || ' ' || ifnull(dflt_value, '-') || ' ' || pk
+		FROM pragma_table_xinfo('events') UNION ALL
+		SELECT type || ' ' || name || ' ' || ifnull(sql, '-') FROM sqlite_schema
+		WHERE tbl_name = 'events' AND type <> 'table' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 // dumpEvents is every column of every row of events, in key order.

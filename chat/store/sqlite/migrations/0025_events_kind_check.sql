@@ -1,10 +1,9 @@
 -- events.kind is checked by comparisons instead of an IN list. SQLite
 -- evaluates an IN list of more than two constants through a temporary
 -- b-tree: for every inserted event it opened one with a page cache of its
--- own, filled it with the four kinds, probed it and freed it again. That
--- was the page-cache truncation profiled on the committer after the
--- warm-up (BENCHMARKS.md, "Where a stored message's cost goes after the
--- warm-up"). The kinds allowed are the same.
+-- own, filled it with the four kinds, probed it and freed it again: one of
+-- the two page-cache truncations on the committer (BENCHMARKS.md, "The
+-- page-cache truncation explained"). The kinds allowed are the same.
 --
 -- SQLite cannot change a CHECK constraint in place, so the table is rebuilt
 -- as in 0011, with the same columns, keys and indexes, and the trigger of
