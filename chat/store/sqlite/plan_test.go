@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -50,6 +49,7 @@ func opcodes(t *testing.T, s *Store, q string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	col := opcodeCol(t, cols)
 	var ops []string
 	for rows.Next() {
 		vals := make([]any, len(cols))
@@ -60,9 +60,9 @@ func opcodes(t *testing.T, s *Store, q string) []string {
 		if err := rows.Scan(ptrs...); err != nil {
 			t.Fatal(err)
 		}
-		op, ok := vals[opcodeCol(t, cols)].(string)
+		op, ok := vals[col].(string)
 		if !ok {
-			t.Fatalf("EXPLAIN %s: opcode %v is not text", q, vals[opcodeCol(t, cols)])
+			t.Fatalf("EXPLAIN %s: opcode %v is not text", q, vals[col])
 		}
 		ops = append(ops, op)
 	}
@@ -153,11 +153,23 @@ func TestKindCheckMigration(t *testing.T) {
 // eventsSchema is events' columns (pragma table_xinfo) and the SQL of its
 // indexes and triggers, in name order.
 func eventsSchema(ctx context.Context, t *testing.T, s *Store) string {
-	t.Helper()
-	rows, err := s.w.QueryContext(ctx, `SELECT name || ' ' || type || ' ' || "notnull" || ' ' || ifnull(dflt_value, '-') || ' ' || pk
+	return lines(ctx, t, s, `SELECT name || ' ' || type || ' ' || "notnull" || ' ' || ifnull(dflt_value, '-') || ' ' || pk
 		FROM pragma_table_xinfo('events') UNION ALL
 		SELECT type || ' ' || name || ' ' || ifnull(sql, '-') FROM sqlite_schema
 		WHERE tbl_name = 'events' AND type <> 'table' ORDER BY 1`)
+}
+
+// dumpEvents is every column of every row of events, in key order.
+func dumpEvents(ctx context.Context, t *testing.T, s *Store) string {
+	return lines(ctx, t, s, `SELECT concat_ws('|', conv_id, seq, kind, sender_id, ifnull(client_id, '-'), body, key_id,
+		ifnull(target_seq, '-'), created_at, ifnull(edited_at, '-'), deleted, hidden) FROM events ORDER BY conv_id, seq`)
+}
+
+// lines runs q, which returns one text column, on s's write connection
+// and gives its rows one per line.
+func lines(ctx context.Context, t *testing.T, s *Store, q string) string {
+	t.Helper()
+	rows, err := s.w.QueryContext(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,35 +181,6 @@ func eventsSchema(ctx context.Context, t *testing.T, s *Store) string {
 			t.Fatal(err)
 		}
 		b.WriteString(line + "\n")
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
-// dumpEvents is every column of every row of events, in key order.
-func dumpEvents(ctx context.Context, t *testing.T, s *Store) string {
-	t.Helper()
-	rows, err := s.w.QueryContext(ctx, `SELECT conv_id, seq, kind, sender_id, ifnull(client_id, '-'), body, key_id,
-		ifnull(target_seq, -1), created_at, ifnull(edited_at, -1), deleted, hidden FROM events ORDER BY conv_id, seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var b strings.Builder
-	for rows.Next() {
-		var c, kind, sender, client, body, key string
-		var seq, target, created, edited, deleted, hidden int64
-		if err := rows.Scan(&c, &seq, &kind, &sender, &client, &body, &key, &target, &created, &edited, &deleted, &hidden); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString(strings.Join([]string{c, kind, sender, client, body, key}, "|"))
-		for _, n := range []int64{seq, target, created, edited, deleted, hidden} {
-			b.WriteString("|")
-			b.WriteString(strconv.FormatInt(n, 10))
-		}
-		b.WriteString("\n")
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
