@@ -454,6 +454,16 @@ var evalSets = []evalSet{
 	// reported.
 	{path: "testdata/blind12.tsv", min: 500, assertFPR: true, blind: true,
 		note: "twelfth blind set, never tuned on, misses never read"},
+	// blind13.tsv (549 messages: students and first jobs, eating
+	// disorders, early sobriety with street names and naloxone, literal
+	// and darkly humorous writers, night-shift and rural workers, the
+	// bereaved, coded accounts of family violence and coercive control,
+	// writers mixing Spanish, Tagalog or French, carers, one-line replies
+	// inside a thread) was written the same way by a thirteenth author
+	// (B13) on 2026-12-05, and frozen (committed) before it was first
+	// scored and before the model trained at that time was changed.
+	{path: "testdata/blind13.tsv", min: 520, assertFPR: true, blind: true,
+		note: "thirteenth blind set, never tuned on, misses never read"},
 }
 
 // TestEvaluation scores every labelled set (see evalSets) and fails on the
