@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -113,7 +112,7 @@ func TestKindCheckMigration(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	before, schema := dumpEvents(ctx, t, old), eventsSchema(ctx, t, old)
+	before, schema := dumpEvents(t, old), eventsSchema(t, old)
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +120,10 @@ func TestKindCheckMigration(t *testing.T) {
 	if want := migrationsAfter(t, 24); s.migrated != want {
 		t.Fatalf("Open applied %d migrations to a version 24 database, want %d", s.migrated, want)
 	}
-	if after := dumpEvents(ctx, t, s); after != before {
+	if after := dumpEvents(t, s); after != before {
 		t.Errorf("events after migration 0025:\n%s\nbefore:\n%s", after, before)
 	}
-	if after := eventsSchema(ctx, t, s); after != schema {
+	if after := eventsSchema(t, s); after != schema {
 		t.Errorf("events' columns, indexes and triggers after migration 0025:\n%s\nbefore:\n%s", after, schema)
 	}
 	for seq, kind := range map[int]string{10: "note", 11: "Message", 12: ""} {
@@ -152,38 +151,15 @@ func TestKindCheckMigration(t *testing.T) {
 
 // eventsSchema is events' columns (pragma table_xinfo) and the SQL of its
 // indexes and triggers, in name order.
-func eventsSchema(ctx context.Context, t *testing.T, s *Store) string {
-	return lines(ctx, t, s, `SELECT name || ' ' || type || ' ' || "notnull" || ' ' || ifnull(dflt_value, '-') || ' ' || pk
+func eventsSchema(t *testing.T, s *Store) string {
+	return strings.Join(rawStrings(t, s.w, `SELECT name || ' ' || type || ' ' || "notnull" || ' ' || ifnull(dflt_value, '-') || ' ' || pk
 		FROM pragma_table_xinfo('events') UNION ALL
 		SELECT type || ' ' || name || ' ' || ifnull(sql, '-') FROM sqlite_schema
-		WHERE tbl_name = 'events' AND type <> 'table' ORDER BY 1`)
+		WHERE tbl_name = 'events' AND type <> 'table' ORDER BY 1`), "\n")
 }
 
 // dumpEvents is every column of every row of events, in key order.
-func dumpEvents(ctx context.Context, t *testing.T, s *Store) string {
-	return lines(ctx, t, s, `SELECT concat_ws('|', conv_id, seq, kind, sender_id, ifnull(client_id, '-'), body, key_id,
-		ifnull(target_seq, '-'), created_at, ifnull(edited_at, '-'), deleted, hidden) FROM events ORDER BY conv_id, seq`)
-}
-
-// lines runs q, which returns one text column, on s's write connection
-// and gives its rows one per line.
-func lines(ctx context.Context, t *testing.T, s *Store, q string) string {
-	t.Helper()
-	rows, err := s.w.QueryContext(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var b strings.Builder
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString(line + "\n")
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
+func dumpEvents(t *testing.T, s *Store) string {
+	return strings.Join(rawStrings(t, s.w, `SELECT concat_ws('|', conv_id, seq, kind, sender_id, ifnull(client_id, '-'), body, key_id,
+		ifnull(target_seq, '-'), created_at, ifnull(edited_at, '-'), deleted, hidden) FROM events ORDER BY conv_id, seq`), "\n")
 }
